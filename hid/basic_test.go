@@ -1,0 +1,360 @@
+package hid_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keyprep/keyprep/hid"
+)
+
+func openT(t testing.TB, path string, opts ...hid.Option) *hid.Device {
+	t.Helper()
+	d, err := hid.Open(context.Background(), path, opts...)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func TestEnumerateListsVirtualKeys(t *testing.T) {
+	path := plugIn(t, &fakeAuth{})
+	devs, err := hid.Enumerate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(devs, func(d hid.DeviceInfo) bool { return d.Path == path }) {
+		t.Fatalf("Enumerate = %+v, missing %s", devs, path)
+	}
+}
+
+func TestOpenInfoAllFields(t *testing.T) {
+	d := openT(t, plugIn(t, &fakeAuth{}))
+	if d.Path() == "" || !d.IsFIDO2() {
+		t.Fatalf("Path=%q IsFIDO2=%v", d.Path(), d.IsFIDO2())
+	}
+	if d.HasPIN() || !d.SupportsPIN() || !d.SupportsCredMan() || !d.SupportsCredProtect() {
+		t.Errorf("getters: HasPIN=%v SupportsPIN=%v CredMan=%v CredProt=%v", d.HasPIN(), d.SupportsPIN(), d.SupportsCredMan(), d.SupportsCredProtect())
+	}
+	if c := d.CTAPHIDInfo(); c.Protocol != 2 || c.Capabilities&0x04 == 0 {
+		t.Errorf("CTAPHIDInfo = %+v", c)
+	}
+	in, err := d.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &hid.Info{
+		Versions:              []string{"FIDO_2_0", "FIDO_2_1"},
+		Extensions:            []string{"credProtect", "hmac-secret", "minPinLength"},
+		AAGUID:                fakeAAGUID,
+		Options:               map[string]bool{"rk": true, "up": true, "clientPin": false, "credMgmt": true, "setMinPINLength": true, "alwaysUv": false},
+		PINProtocols:          []int{2, 1},
+		MaxMsgSize:            1200,
+		MaxCredCountInList:    8,
+		MaxCredIDLength:       128,
+		Transports:            []string{"usb"},
+		Algorithms:            []hid.Algorithm{{Type: "public-key", COSE: -7}, {Type: "public-key", COSE: -257}},
+		MaxLargeBlob:          1024,
+		ForcePINChange:        true,
+		MinPINLength:          6,
+		FirmwareVersion:       0x010203,
+		MaxCredBlobLength:     32,
+		MaxRPIDsMinPINLength:  2,
+		UVAttempts:            8,
+		UVModality:            4,
+		Certifications:        map[string]uint64{"FIDO": 2},
+		RemainingResidentKeys: 25,
+	}
+	if diff := compareInfo(in, want); diff != "" {
+		t.Errorf("Info mismatch: %s\n got %+v\nwant %+v", diff, in, want)
+	}
+	out, inRep := d.ReportStats()
+	if out != 3 || inRep < 4 {
+		t.Errorf("ReportStats = %d out, %d in; want 3 out (INIT, 2×getInfo), ≥4 in", out, inRep)
+	}
+}
+
+func compareInfo(a, b *hid.Info) string {
+	switch {
+	case !slices.Equal(a.Versions, b.Versions):
+		return "Versions"
+	case !slices.Equal(a.Extensions, b.Extensions):
+		return "Extensions"
+	case a.AAGUID != b.AAGUID:
+		return "AAGUID"
+	case len(a.Options) != len(b.Options):
+		return "Options"
+	case !slices.Equal(a.PINProtocols, b.PINProtocols):
+		return "PINProtocols"
+	case !slices.Equal(a.Transports, b.Transports):
+		return "Transports"
+	case !slices.Equal(a.Algorithms, b.Algorithms):
+		return "Algorithms"
+	case len(a.Certifications) != len(b.Certifications) || a.Certifications["FIDO"] != b.Certifications["FIDO"]:
+		return "Certifications"
+	}
+	for k, v := range b.Options {
+		if got, ok := a.Option(k); !ok || got != v {
+			return "Options[" + k + "]"
+		}
+	}
+	x, y := *a, *b
+	x.Versions, x.Extensions, x.Options, x.PINProtocols, x.Transports, x.Algorithms, x.Certifications = nil, nil, nil, nil, nil, nil, nil
+	y.Versions, y.Extensions, y.Options, y.PINProtocols, y.Transports, y.Algorithms, y.Certifications = nil, nil, nil, nil, nil, nil, nil
+	if x.MaxMsgSize != y.MaxMsgSize || x.MaxCredCountInList != y.MaxCredCountInList || x.MaxCredIDLength != y.MaxCredIDLength ||
+		x.MaxLargeBlob != y.MaxLargeBlob || x.ForcePINChange != y.ForcePINChange || x.MinPINLength != y.MinPINLength ||
+		x.FirmwareVersion != y.FirmwareVersion || x.MaxCredBlobLength != y.MaxCredBlobLength ||
+		x.MaxRPIDsMinPINLength != y.MaxRPIDsMinPINLength || x.UVAttempts != y.UVAttempts || x.UVModality != y.UVModality ||
+		x.RemainingResidentKeys != y.RemainingResidentKeys {
+		return "scalar fields"
+	}
+	return ""
+}
+
+func TestOpenUnknownVirtualKey(t *testing.T) {
+	_, err := hid.Open(context.Background(), "vkey:does-not-exist")
+	if err == nil || hid.CodeOf(err) != hid.CodeNotFound {
+		t.Fatalf("Open unknown = %v, want CodeNotFound", err)
+	}
+}
+
+// A key whose getInfo fails must not be accepted as a U2F device, on any
+// thread (fido_init runs in the same C call as fido_dev_open, §16.5).
+func TestOpenNoU2FFallbackOnEveryThread(t *testing.T) {
+	path := plugIn(t, &fakeAuth{failGetInfo: true})
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 8 {
+				d, err := hid.Open(context.Background(), path)
+				if err == nil {
+					_ = d.Close()
+					errs <- errors.New("open succeeded (silent U2F fallback)")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestTimeoutOption(t *testing.T) {
+	auth := &fakeAuth{}
+	d := openT(t, plugIn(t, auth), hid.WithTimeout(200*time.Millisecond))
+	auth.setDelay(2*time.Second, false)
+	start := time.Now()
+	_, err := d.Info(context.Background())
+	el := time.Since(start)
+	if !errors.Is(err, hid.ErrTimeout) || hid.CodeOf(err) != hid.CodeDeadline {
+		t.Fatalf("Info on slow key = %v (code %v), want ErrTimeout/CodeDeadline", err, hid.CodeOf(err))
+	}
+	if el < 150*time.Millisecond || el > time.Second {
+		t.Errorf("timed out after %v, want ≈200ms", el)
+	}
+	// The session recovers: the key was cancelled and stale reports dropped.
+	auth.setDelay(0, false)
+	if _, err := d.Info(context.Background()); err != nil {
+		t.Fatalf("Info after timeout: %v", err)
+	}
+}
+
+func TestContextDeadline(t *testing.T) {
+	auth := &fakeAuth{}
+	d := openT(t, plugIn(t, auth))
+	auth.setDelay(2*time.Second, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := d.Info(ctx)
+	if !errors.Is(err, hid.ErrTimeout) {
+		t.Fatalf("Info = %v, want ErrTimeout", err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("took %v", el)
+	}
+	// An already expired context fails without talking to the key.
+	_, err = d.Info(ctx)
+	if !errors.Is(err, hid.ErrTimeout) {
+		t.Fatalf("Info(expired ctx) = %v", err)
+	}
+}
+
+func TestContextCancel(t *testing.T) {
+	for _, ignore := range []bool{false, true} {
+		name := "key-honours-cancel"
+		if ignore {
+			name = "key-ignores-cancel"
+		}
+		t.Run(name, func(t *testing.T) {
+			auth := &fakeAuth{}
+			d := openT(t, plugIn(t, auth))
+			auth.setDelay(3*time.Second, ignore)
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(100*time.Millisecond, cancel)
+			start := time.Now()
+			_, err := d.Info(ctx)
+			el := time.Since(start)
+			if !errors.Is(err, hid.ErrCancelled) || hid.CodeOf(err) != hid.CodeCancelled {
+				t.Fatalf("Info = %v (code %v), want ErrCancelled/CodeCancelled", err, hid.CodeOf(err))
+			}
+			if el > time.Second {
+				t.Errorf("cancel took %v", el)
+			}
+			if !ignore {
+				auth.setDelay(0, false)
+				if _, err := d.Info(context.Background()); err != nil {
+					t.Fatalf("Info after cancel: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestExplicitCancel(t *testing.T) {
+	auth := &fakeAuth{}
+	d := openT(t, plugIn(t, auth))
+	auth.setDelay(3*time.Second, false)
+	time.AfterFunc(100*time.Millisecond, d.Cancel)
+	_, err := d.Info(context.Background())
+	if !errors.Is(err, hid.ErrCancelled) || hid.CodeOf(err) != hid.CodeKeepaliveCancel {
+		t.Fatalf("Info = %v, want KEEPALIVE_CANCEL", err)
+	}
+}
+
+func TestCloseDuringOperation(t *testing.T) {
+	auth := &fakeAuth{}
+	d, err := hid.Open(context.Background(), plugIn(t, auth))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth.setDelay(3*time.Second, false)
+	done := make(chan error, 1)
+	go func() { _, err := d.Info(context.Background()); done <- err }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("Close took %v", el)
+	}
+	if err := <-done; !errors.Is(err, hid.ErrCancelled) {
+		t.Errorf("Info = %v", err)
+	}
+	if _, err := d.Info(context.Background()); err == nil {
+		t.Error("Info on closed device succeeded")
+	}
+	d.Cancel() // no-op
+	if err := d.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestPINWithNULRejected(t *testing.T) {
+	d := openT(t, plugIn(t, &fakeAuth{}))
+	err := d.SetPIN(context.Background(), []byte("12\x0034"))
+	if hid.CodeOf(err) != hid.CodeInvalidArgument {
+		t.Fatalf("SetPIN(NUL) = %v", err)
+	}
+	if err := d.SetPIN(context.Background(), nil); hid.CodeOf(err) != hid.CodeInvalidArgument {
+		t.Fatalf("SetPIN(nil) = %v", err)
+	}
+}
+
+// Sessions on different keys run in parallel. (Concurrent sessions on one
+// key are not expected to work: like a real key, the CTAPHID device answers
+// CHANNEL_BUSY, which libfido2 reports as FIDO_ERR_RX.)
+func TestConcurrentDevices(t *testing.T) {
+	var wg sync.WaitGroup
+	for range 4 {
+		path := plugIn(t, &fakeAuth{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := hid.Open(context.Background(), path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer d.Close()
+			for range 20 {
+				if _, err := d.Info(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// MakeCredential's output decoding against a canned, well-formed answer.
+func TestMakeCredentialDecodesCannedAnswer(t *testing.T) {
+	auth := &fakeAuth{}
+	d := openT(t, plugIn(t, auth))
+	auth.setResponse(0x01, validMakeCredResponse("canned.example", true))
+	c, err := d.MakeCredential(context.Background(), hid.MakeCredentialRequest{
+		ClientDataHash: make([]byte, 32),
+		RP:             hid.RelyingParty{ID: "canned.example", Name: "Canned"},
+		User:           hid.User{ID: []byte{9}, Name: "u", DisplayName: "U"},
+		CredProtect:    hid.CredProtectUVOptionalWithCredID,
+		HMACSecret:     true,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Format != "none" || len(c.ID) != 32 || len(c.PublicKey) != 64 || c.SignCount != 7 || c.Flags != 0xc1 ||
+		c.Algorithm != hid.ES256 || c.CredProtect != hid.CredProtectUVOptionalWithCredID || !c.HMACSecret ||
+		c.MinPINLength != 6 || [16]byte(c.AAGUID) != fakeAAGUID || len(c.AuthDataCBOR) <= len(c.AuthData) || len(c.AttStmt) == 0 {
+		t.Fatalf("credential = %+v", c)
+	}
+}
+
+func TestDoneContextBeforeStart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := hid.Enumerate(ctx); !errors.Is(err, hid.ErrCancelled) {
+		t.Errorf("Enumerate = %v", err)
+	}
+	if _, err := hid.Open(ctx, plugIn(t, &fakeAuth{})); !errors.Is(err, hid.ErrCancelled) {
+		t.Errorf("Open = %v", err)
+	}
+}
+
+func TestWithDebugOpens(t *testing.T) {
+	// libfido2 logs to fd 2; send it to /dev/null for the duration.
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer null.Close()
+	saved, err := syscall.Dup(2)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer func() {
+		_ = syscall.Dup3(saved, 2, 0)
+		_ = syscall.Close(saved)
+	}()
+	if err := syscall.Dup3(int(null.Fd()), 2, 0); err != nil {
+		t.Skip(err)
+	}
+	d := openT(t, plugIn(t, &fakeAuth{}), hid.WithDebug(true))
+	if _, err := d.Info(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Close()
+}

@@ -1,0 +1,226 @@
+// Package cli is keyprep's command tree: flags, human and JSON output, exit
+// codes. Each command is an options struct plus a run function (as in
+// cli/cli); the dependencies (key access, virtual keys) are built here from
+// the global flags so that cmd/keyprep stays a thin main.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/charmbracelet/log"
+	"github.com/spf13/cobra"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/simkeys"
+	"github.com/keyprep/keyprep/internal/softkey"
+)
+
+// Version is set at build time with -ldflags "-X .../cli.Version=...".
+var Version = "dev"
+
+// IO is where a command reads and writes. Stdin may be a terminal (PIN
+// prompts without echo) or a pipe (one PIN per line).
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// globals are the flags every command shares (design.md §2).
+type globals struct {
+	JSON      bool
+	Sim       bool
+	SimKeys   int
+	StateDir  string
+	LogLevel  string
+	LogFormat string
+	Timeout   time.Duration
+
+	io     IO
+	log    *log.Logger
+	keys   *simkeys.Provider // non-nil when virtual keys are in use
+	pinsIn *pinReader
+}
+
+// Main runs keyprep with args (without the program name) and returns the
+// process exit code.
+func Main(args []string, stdio IO) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, stdio)
+}
+
+func run(ctx context.Context, args []string, stdio IO) int {
+	g := &globals{io: stdio}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetIn(stdio.In)
+	root.SetOut(stdio.Out)
+	root.SetErr(stdio.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if g.keys != nil {
+		if cerr := g.keys.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		return int(ExitOK)
+	}
+	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("%w: %w", context.Canceled, err)
+	}
+	e := classify(err)
+	g.report(e)
+	return int(e.Code)
+}
+
+// report prints a failure: a message and a hint on stderr, and with --json
+// also a machine-readable object on stdout.
+func (g *globals) report(e *Error) {
+	if g.log != nil && e.Err != nil {
+		g.log.Debug("failure", "cause", fmt.Sprintf("%+v", e.Err))
+	}
+	fmt.Fprintf(g.io.ErrOut, "keyprep: %s\n", e.Msg)
+	if e.Hint != "" {
+		fmt.Fprintf(g.io.ErrOut, "hint: %s\n", e.Hint)
+	}
+	if g.JSON {
+		_ = json.NewEncoder(g.io.Out).Encode(map[string]any{
+			"error": map[string]any{"message": e.Msg, "hint": e.Hint, "exitCode": int(e.Code)},
+		})
+	}
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "keyprep",
+		Short: "Pre-provision FIDO2 security keys for Microsoft Entra ID users",
+		Long: `keyprep pre-provisions FIDO2 security keys for Microsoft Entra ID users: it sets a
+PIN that meets complexity rules, applies CTAP 2.1 settings, and (with the
+enrollment commands) registers the user's passkey on the key.
+
+With --sim, keyprep uses virtual keys whose state lives in the state directory,
+so consecutive commands see each other's effects as with a real key.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.setup()
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.JSON, "json", false, "machine output on stdout (logs stay on stderr)")
+	pf.BoolVar(&g.Sim, "sim", false, "use the built-in simulation: virtual keys (like --sim-keys 1)")
+	pf.IntVar(&g.SimKeys, "sim-keys", 0, "plug in N virtual keys (state kept in the state directory)")
+	pf.StringVar(&g.StateDir, "state-dir", "", "state directory (default $KEYPREP_STATE_DIR, else $XDG_STATE_HOME/keyprep)")
+	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
+	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "how long to wait for a key to answer (and for a touch)")
+
+	root.AddCommand(
+		newKeysCmd(g),
+		newInfoCmd(g),
+		newPINCmd(g),
+		newConfigCmd(g),
+		newResetCmd(g),
+		newSimCmd(g),
+	)
+	return root
+}
+
+// setup builds the logger and the virtual keys from the global flags.
+func (g *globals) setup() error {
+	var lvl log.Level
+	switch strings.ToLower(g.LogLevel) {
+	case "debug":
+		lvl = log.DebugLevel
+	case "info":
+		lvl = log.InfoLevel
+	case "warn", "warning":
+		lvl = log.WarnLevel
+	case "error":
+		lvl = log.ErrorLevel
+	default:
+		return usageErr("--log-level %q: want debug, info, warn or error", g.LogLevel)
+	}
+	g.log = log.NewWithOptions(g.io.ErrOut, log.Options{Level: lvl, ReportTimestamp: g.LogFormat == "json"})
+	switch g.LogFormat {
+	case "text":
+	case "json":
+		g.log.SetFormatter(log.JSONFormatter)
+	default:
+		return usageErr("--log-format %q: want text or json", g.LogFormat)
+	}
+	slog.SetDefault(slog.New(g.log))
+
+	if g.Timeout <= 0 {
+		return usageErr("--timeout must be positive")
+	}
+	if g.SimKeys < 0 || g.SimKeys > 64 {
+		return usageErr("--sim-keys %d: want 0 to 64", g.SimKeys)
+	}
+	if g.Sim && g.SimKeys == 0 {
+		g.SimKeys = 1
+	}
+	dir, err := g.stateDir()
+	if err != nil {
+		return err
+	}
+	g.StateDir = dir
+	g.pinsIn = newPINReader(g.io.In, g.io.ErrOut)
+	if g.SimKeys > 0 {
+		touch, err := simkeys.ParseTouch(os.Getenv("KEYPREP_SIM_TOUCH"))
+		if err != nil {
+			return usageErr("KEYPREP_SIM_TOUCH: %v", err)
+		}
+		p, err := simkeys.New(simkeys.Options{Dir: filepath.Join(dir, "sim", "keys"), Count: g.SimKeys,
+			Key: softkey.Config{Presence: touch}})
+		if err != nil {
+			return fmt.Errorf("virtual keys: %w", err)
+		}
+		g.keys = p
+		hid.RegisterVirtual(p)
+	}
+	return nil
+}
+
+func (g *globals) stateDir() (string, error) {
+	if g.StateDir != "" {
+		return filepath.Abs(g.StateDir)
+	}
+	if d := os.Getenv("KEYPREP_STATE_DIR"); d != "" {
+		return filepath.Abs(d)
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "keyprep"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", usageErr("cannot find a state directory (no $HOME): pass --state-dir")
+	}
+	return filepath.Join(home, ".local", "state", "keyprep"), nil
+}
+
+// printJSON writes v as indented JSON on stdout.
+func (g *globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.io.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// infof prints a progress line for people on stderr (never with secrets).
+func (g *globals) infof(format string, a ...any) {
+	fmt.Fprintf(g.io.ErrOut, format+"\n", a...)
+}

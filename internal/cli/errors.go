@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/pin"
+)
+
+// ExitCode is keyprep's process exit status. The README's table is generated
+// from exitCodes; keep them in sync (TestExitCodesDocumented checks).
+type ExitCode int
+
+// Exit codes. They are a contract with scripts: never renumber.
+const (
+	ExitOK          ExitCode = 0   // success
+	ExitFailure     ExitCode = 1   // failure without a more specific class
+	ExitUsage       ExitCode = 2   // bad command line or input
+	ExitNoKey       ExitCode = 3   // no key found, or several and none chosen
+	ExitPIN         ExitCode = 4   // PIN wrong, blocked, weak or missing
+	ExitKeyRefused  ExitCode = 5   // the key refused or timed out: touch denied, not allowed, excluded, full
+	ExitUnsupported ExitCode = 6   // the key or this build lacks a needed feature
+	ExitCancelled   ExitCode = 130 // interrupted by the operator (Ctrl-C)
+)
+
+// exitCodes documents every code; the README table mirrors it.
+var exitCodes = []struct {
+	Code    ExitCode
+	Meaning string
+}{
+	{ExitOK, "success"},
+	{ExitFailure, "failure without a more specific class"},
+	{ExitUsage, "bad command line or input (flags, PIN format, confirmation missing)"},
+	{ExitNoKey, "no key found, the named key is absent, or several keys and no --key"},
+	{ExitPIN, "PIN wrong, blocked, too weak for the policy or the key, or not set"},
+	{ExitKeyRefused, "the key refused: touch denied or timed out, operation not allowed now, credential excluded, store full"},
+	{ExitUnsupported, "the key or this build lacks a needed feature (e.g. built without libfido2)"},
+	{ExitCancelled, "interrupted (Ctrl-C)"},
+}
+
+// Error is a user-facing failure: what went wrong, what to do about it, and
+// the exit code. Every error a command returns is turned into one by
+// classify, so messages and codes come from this one place.
+type Error struct {
+	Code ExitCode
+	Msg  string
+	Hint string
+	Err  error // underlying cause, for --log-level debug
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+func usageErr(format string, a ...any) *Error {
+	return &Error{Code: ExitUsage, Msg: fmt.Sprintf(format, a...)}
+}
+
+// classify maps any error to a user-facing *Error. The message keeps the
+// wrapped context (which operation, which key); the hint says what to do.
+func classify(err error) *Error {
+	var ue *Error
+	if errors.As(err, &ue) {
+		return ue
+	}
+	e := &Error{Code: ExitFailure, Msg: plainMessage(err), Err: err}
+	var re *pin.RuleError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, hid.ErrCancelled):
+		e.Code, e.Msg = ExitCancelled, "cancelled"
+	case errors.Is(err, hid.ErrNoLibfido2):
+		e.Code = ExitUnsupported
+		e.Hint = "install libfido2-dev and pkg-config (make deps) and rebuild with CGO_ENABLED=1"
+	case errors.As(err, &re):
+		e.Code = ExitPIN
+		e.Hint = "choose a PIN that meets the policy, or let keyprep generate one (keyprep pin generate)"
+	case errors.Is(err, hid.ErrPINAuthBlocked):
+		e.Code = ExitPIN
+		e.Hint = "three wrong PINs in a row: unplug the key and plug it back in before trying again (virtual keys: keyprep --sim sim replug)"
+	case errors.Is(err, hid.ErrPINBlocked):
+		e.Code = ExitPIN
+		e.Hint = "no PIN retries left: only a factory reset (keyprep reset, which deletes every credential on the key) makes it usable again"
+	case errors.Is(err, hid.ErrPINInvalid):
+		e.Code = ExitPIN
+		e.Hint = "check the PIN; each wrong PIN uses up one of the key's 8 retries"
+	case errors.Is(err, hid.ErrPINPolicyViolation):
+		e.Code = ExitPIN
+		e.Hint = "the key enforces its own PIN rules (minimum length, forced PIN change): see keyprep info, and change the PIN with keyprep pin change"
+	case errors.Is(err, hid.ErrPINNotSet):
+		e.Code = ExitPIN
+		e.Hint = "set a PIN first: keyprep pin set"
+	case errors.Is(err, hid.ErrPINRequired):
+		e.Code = ExitPIN
+		e.Hint = "this operation needs the key's PIN"
+	case errors.Is(err, hid.ErrNotAllowed):
+		e.Code = ExitKeyRefused
+	case errors.Is(err, hid.ErrOperationDenied):
+		e.Code = ExitKeyRefused
+		e.Hint = "the touch was refused on the key; run the command again and confirm on the key"
+	case errors.Is(err, hid.ErrUserActionTimeout):
+		e.Code = ExitKeyRefused
+		e.Hint = "nobody touched the key in time; run the command again and touch the key when asked"
+	case errors.Is(err, hid.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		e.Code = ExitKeyRefused
+		e.Hint = "the key did not answer in time; replug it or raise --timeout"
+	case errors.Is(err, hid.ErrCredentialExcluded):
+		e.Code = ExitKeyRefused
+		e.Hint = "this key already holds a credential that was asked to be excluded"
+	case errors.Is(err, hid.ErrKeyStoreFull):
+		e.Code = ExitKeyRefused
+		e.Hint = "the key has no free slot for a discoverable credential; delete one or use another key"
+	case errors.Is(err, hid.ErrUnsupported):
+		e.Code = ExitUnsupported
+		e.Hint = "this key does not support the operation (see keyprep info)"
+	case errors.Is(err, hid.ErrNotFound):
+		e.Code = ExitNoKey
+		e.Hint = "list attached keys with keyprep keys"
+	}
+	return e
+}
+
+// plainWords says what a libfido2 code means to an operator.
+var plainWords = map[hid.Code]string{
+	hid.CodePINInvalid:             "wrong PIN",
+	hid.CodePINAuthBlocked:         "PIN locked after three wrong PINs in a row",
+	hid.CodePINBlocked:             "the PIN is blocked",
+	hid.CodePINPolicyViolation:     "the key refused the PIN under its own PIN policy",
+	hid.CodePINNotSet:              "the key has no PIN",
+	hid.CodePINRequired:            "the key requires its PIN",
+	hid.CodePINAuthInvalid:         "the key rejected the PIN authentication",
+	hid.CodeNotAllowed:             "the key does not allow this now",
+	hid.CodeOperationDenied:        "the touch was refused",
+	hid.CodeUserActionTimeout:      "nobody touched the key in time",
+	hid.CodeActionTimeout:          "nobody touched the key in time",
+	hid.CodeCredentialExcluded:     "the key already holds an excluded credential",
+	hid.CodeKeyStoreFull:           "the key has no free credential slot",
+	hid.CodeKeepaliveCancel:        "cancelled",
+	hid.CodeCancelled:              "cancelled",
+	hid.CodeDeadline:               "the key did not answer in time",
+	hid.CodeUnsupportedOption:      "the key does not support this option",
+	hid.CodeUnsupportedAlgorithm:   "the key does not support the algorithm",
+	hid.CodeUnauthorizedPermission: "the key does not support the permission needed",
+	hid.CodeInvalidCommand:         "the key does not support this command",
+}
+
+// plainMessage renders err with the binding's technical text replaced by
+// plain words, keeping the libfido2 code name for support
+// ("vkey:0: change PIN: the PIN is blocked [PIN_BLOCKED]").
+func plainMessage(err error) string {
+	msg := err.Error()
+	var he *hid.Error
+	if errors.As(err, &he) {
+		if w, ok := plainWords[he.Code]; ok {
+			return strings.Replace(msg, he.Error(), fmt.Sprintf("%s: %s [%s]", he.Op, w, he.Code), 1)
+		}
+	}
+	return msg
+}

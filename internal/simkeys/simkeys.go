@@ -1,0 +1,164 @@
+// Package simkeys plugs virtual keys into keyprep: it serves hid's "vkey:"
+// paths with internal/softkey authenticators behind hid/ctaphid framing, and
+// keeps each key's state in a file of the state directory so that a virtual
+// key "stays plugged" between keyprep runs.
+package simkeys
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/hid/ctaphid"
+	"github.com/keyprep/keyprep/internal/softkey"
+)
+
+// Options configure a Provider.
+type Options struct {
+	// Dir holds one state file per key (NAME.json). Created with mode 0700.
+	Dir string
+	// Count is how many keys are plugged in: vkey:0 … vkey:Count-1.
+	Count int
+	// Key is the authenticator configuration (presence, switches); the
+	// zero value is softkey's defaults.
+	Key softkey.Config
+	// HID is the CTAPHID framing configuration; zero is the defaults.
+	HID ctaphid.Config
+}
+
+// Provider implements hid.VirtualProvider over persistent softkeys. It holds
+// an exclusive lock on Dir until Close, so two keyprep processes never write
+// one key's state at the same time.
+type Provider struct {
+	opts Options
+	lock *dirLock
+
+	mu   sync.Mutex
+	keys map[string]*vkey
+}
+
+type vkey struct {
+	auth *softkey.Authenticator
+	dev  *ctaphid.Device
+}
+
+// New prepares Count virtual keys in Dir (state is loaded lazily on first
+// use of each key).
+func New(opts Options) (*Provider, error) {
+	if opts.Count < 1 {
+		return nil, fmt.Errorf("simkeys: count %d: need at least one key", opts.Count)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("simkeys: %w", err)
+	}
+	l, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{opts: opts, lock: l, keys: map[string]*vkey{}}, nil
+}
+
+// List returns the plugged-in virtual keys.
+func (p *Provider) List() []hid.DeviceInfo {
+	out := make([]hid.DeviceInfo, p.opts.Count)
+	for i := range out {
+		out[i] = hid.DeviceInfo{
+			Path:         hid.VirtualScheme + strconv.Itoa(i),
+			Manufacturer: "keyprep",
+			Product:      softkey.ModelName,
+		}
+	}
+	return out
+}
+
+// Open connects to virtual key name ("0", "1", …).
+func (p *Provider) Open(name string) (hid.ReportConn, error) {
+	k, err := p.key(name)
+	if err != nil {
+		return nil, err
+	}
+	return k.dev.Connect(), nil
+}
+
+// Authenticator returns the softkey behind a path such as "vkey:0", loading
+// it if needed (for tests and fault injection).
+func (p *Provider) Authenticator(path string) (*softkey.Authenticator, error) {
+	k, err := p.key(trim(path))
+	if err != nil {
+		return nil, err
+	}
+	return k.auth, nil
+}
+
+// Replug power-cycles the virtual key at path: what unplugging and plugging
+// a real key does (CTAP 2.1 power-up state, the reset window reopens).
+func (p *Provider) Replug(path string) error {
+	k, err := p.key(trim(path))
+	if err != nil {
+		return err
+	}
+	return k.auth.PowerCycle()
+}
+
+// Paths returns the virtual key paths in order.
+func (p *Provider) Paths() []string {
+	var out []string
+	for _, d := range p.List() {
+		out = append(out, d.Path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close unplugs every key and releases the state directory.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first error
+	for _, k := range p.keys {
+		if err := k.dev.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	p.keys = map[string]*vkey{}
+	if p.lock != nil {
+		if err := p.lock.release(); err != nil && first == nil {
+			first = err
+		}
+		p.lock = nil
+	}
+	return first
+}
+
+func trim(path string) string {
+	if hid.IsVirtualPath(path) {
+		return path[len(hid.VirtualScheme):]
+	}
+	return path
+}
+
+func (p *Provider) key(name string) (*vkey, error) {
+	i, err := strconv.Atoi(name)
+	if err != nil || i < 0 || i >= p.opts.Count || strconv.Itoa(i) != name {
+		return nil, &hid.Error{Op: "open", Code: hid.CodeNotFound, Msg: fmt.Sprintf("no virtual key %s%s (%d plugged in)", hid.VirtualScheme, name, p.opts.Count)}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if k, ok := p.keys[name]; ok {
+		return k, nil
+	}
+	if p.lock == nil {
+		return nil, fmt.Errorf("simkeys: provider closed")
+	}
+	auth, err := softkey.Open(filepath.Join(p.opts.Dir, name+".json"), p.opts.Key)
+	if err != nil {
+		return nil, fmt.Errorf("virtual key %s%s: %w", hid.VirtualScheme, name, err)
+	}
+	k := &vkey{auth: auth, dev: ctaphid.NewDevice(auth, p.opts.HID)}
+	p.keys[name] = k
+	return k, nil
+}
