@@ -1,12 +1,12 @@
+//go:build cgo
+
 package hid_test
 
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -334,27 +334,35 @@ func TestDoneContextBeforeStart(t *testing.T) {
 	}
 }
 
-func TestWithDebugOpens(t *testing.T) {
-	// libfido2 logs to fd 2; send it to /dev/null for the duration.
-	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip(err)
+func TestEnforceCredProtect(t *testing.T) {
+	ctx := context.Background()
+	req := hid.MakeCredentialRequest{
+		ClientDataHash:     make([]byte, 32),
+		RP:                 hid.RelyingParty{ID: "canned.example"},
+		User:               hid.User{ID: []byte{9}},
+		CredProtect:        hid.CredProtectUVRequired,
+		EnforceCredProtect: true,
 	}
-	defer null.Close()
-	saved, err := syscall.Dup(2)
-	if err != nil {
-		t.Skip(err)
+	// The key answers with a lower level than requested.
+	auth := &fakeAuth{}
+	d := openT(t, plugIn(t, auth))
+	auth.setResponse(0x01, validMakeCredResponse("canned.example", true))
+	c, err := d.MakeCredential(ctx, req, nil)
+	if hid.CodeOf(err) != hid.CodeUnsupportedExtension || c == nil || c.CredProtect != hid.CredProtectUVOptionalWithCredID {
+		t.Fatalf("downgraded credProtect: %v, %+v", err, c)
 	}
-	defer func() {
-		_ = syscall.Dup3(saved, 2, 0)
-		_ = syscall.Close(saved)
-	}()
-	if err := syscall.Dup3(int(null.Fd()), 2, 0); err != nil {
-		t.Skip(err)
+	// A key without credProtect is refused before anything is sent.
+	plain := &fakeAuth{}
+	plain.setResponse(0x04, append([]byte{0}, mustCanonical(map[int]any{1: []string{"FIDO_2_0"}, 3: fakeAAGUID[:]})...))
+	d2 := openT(t, plugIn(t, plain))
+	if d2.SupportsCredProtect() {
+		t.Fatal("SupportsCredProtect on a key without the extension")
 	}
-	d := openT(t, plugIn(t, &fakeAuth{}), hid.WithDebug(true))
-	if _, err := d.Info(context.Background()); err != nil {
-		t.Fatal(err)
+	out0, _ := d2.ReportStats()
+	if _, err := d2.MakeCredential(ctx, req, nil); hid.CodeOf(err) != hid.CodeUnsupportedExtension {
+		t.Fatalf("no credProtect support: %v", err)
 	}
-	_ = d.Close()
+	if out, _ := d2.ReportStats(); out != out0 {
+		t.Error("request sent to a key without credProtect")
+	}
 }

@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"context"
+	"fmt"
 	"time"
 	"unsafe"
 )
@@ -110,6 +111,10 @@ func (d *Device) MakeCredential(ctx context.Context, req MakeCredentialRequest, 
 		c.CredProtect = CredProtect(ext.credProtect)
 		c.MinPINLength = ext.minPINLength
 		c.HMACSecret = ext.hmacSecret
+	}
+	if req.EnforceCredProtect && req.CredProtect != CredProtectNone && c.CredProtect < req.CredProtect {
+		return c, &Error{Op: op, Code: CodeUnsupportedExtension,
+			Msg: fmt.Sprintf("key applied credProtect %d, requested %d (the credential was created)", c.CredProtect, req.CredProtect)}
 	}
 	return c, nil
 }
@@ -319,10 +324,7 @@ func (d *Device) Selection(ctx context.Context) error {
 			remaining = time.Until(dl)
 		}
 		if remaining <= 0 {
-			d.Cancel()
-			if d.vio != nil {
-				d.vio.settle(cancelGrace)
-			}
+			d.abort()
 			if ctx.Err() != nil {
 				return ctxErr(ctx, op)
 			}

@@ -168,6 +168,20 @@ func (d *Device) Cancel() {
 	}
 }
 
+// abort cancels the key's pending command between operations (Selection's
+// own timeout) and consumes a virtual key's answer.
+func (d *Device) abort() {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	if d.dev == nil {
+		return
+	}
+	C.kp_cancel(d.dev, d.flags)
+	if d.vio != nil {
+		d.vio.settle(cancelGrace)
+	}
+}
+
 // ReportStats returns how many 64-byte HID reports went out to and came in
 // from the key through keyprep's I/O hooks since Open. Only virtual keys use
 // the hooks; for hidraw devices both counts stay 0.

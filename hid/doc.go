@@ -6,13 +6,34 @@
 // fido_dev_cancel, and a timeout on every operation (libfido2 blocks forever
 // by default). Every entry point is a single C call that runs fido_init first,
 // because libfido2 keeps its init flags in thread-local storage
-// (ctap-notes.md §16.5). PINs are copied into C memory that is wiped with
-// explicit_bzero and freed after use.
+// (ctap-notes.md §16.5); U2F fallback is always disabled. PINs are copied
+// into C memory that is wiped with explicit_bzero and freed after use, and
+// never appear in errors.
+//
+// # Timeouts and cancellation
+//
+// Every blocking method takes a context. The operation's libfido2 timeout is
+// the smaller of the context deadline and the device's timeout:
+// DefaultTimeout (10 s) for commands without user interaction,
+// DefaultTouchTimeout (30 s) for MakeCredential, GetAssertion, Reset and
+// Selection; see WithTimeout and WithTouchTimeout. Cancelling the context
+// sends CTAPHID_CANCEL (fido_dev_cancel) from a watcher goroutine. libfido2
+// reports an expired timeout as FIDO_ERR_RX; the binding rewrites it to
+// CodeDeadline (errors.Is(err, ErrTimeout)), and a cancelled context to
+// CodeCancelled (errors.Is(err, ErrCancelled)). Device.Cancel aborts the
+// running operation from any goroutine (FIDO_ERR_KEEPALIVE_CANCEL, also
+// ErrCancelled).
+//
+// Operations on one Device are serialised. Concurrent sessions on one key
+// are not supported by keys themselves (CHANNEL_BUSY, seen as FIDO_ERR_RX).
+//
+// # Virtual keys
 //
 // Paths of the form "vkey:NAME" are routed through libfido2's custom I/O hooks
 // (fido_dev_set_io_functions) to an in-process virtual key registered with
 // RegisterVirtual, so tests run real libfido2 — CTAPHID framing, CBOR parsing,
-// PIN protocol crypto, error codes — against a software authenticator.
+// PIN protocol crypto, error codes — against a software authenticator. The
+// hooks count the reports they carry (Device.ReportStats).
 //
 // Built without cgo, the package compiles and every operation returns an
 // error matching ErrNoLibfido2.

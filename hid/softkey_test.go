@@ -1,3 +1,5 @@
+//go:build cgo
+
 package hid_test
 
 import (
@@ -8,7 +10,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
-	"math/big"
 	"slices"
 	"sync"
 	"testing"
@@ -278,7 +279,10 @@ func verifyES256(t *testing.T, pub []byte, msg, sig []byte) {
 	if len(pub) != 64 {
 		t.Fatalf("public key length %d", len(pub))
 	}
-	pk := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(pub[:32]), Y: new(big.Int).SetBytes(pub[32:])}
+	pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append([]byte{4}, pub...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := sha256.Sum256(msg)
 	if !ecdsa.VerifyASN1(pk, h[:], sig) {
 		t.Fatal("signature does not verify")

@@ -94,7 +94,11 @@ type MakeCredentialRequest struct {
 	UV          bool
 	ExcludeList [][]byte
 	CredProtect CredProtect // 0 = not requested
-	// EnforceCredProtect makes libfido2 refuse keys that do not support credProtect.
+	// EnforceCredProtect makes MakeCredential refuse keys that do not
+	// advertise credProtect (before sending anything) and fail with
+	// CodeUnsupportedExtension if the key's authData reports a lower level
+	// than requested (the credential then exists; it is returned with the
+	// error).
 	EnforceCredProtect bool
 	HMACSecret         bool
 	MinPINLengthExt    bool // request the minPinLength extension output

@@ -23,4 +23,16 @@ kp config --min-pin-length 8 --rp-id login.microsoft.com < "$pinfile"
 kp config --force-pin-change < "$pinfile"
 kp keys
 kp info --json | grep -E '"(pinSet|pinRetries|minPINLength|forcePINChange)"'
-echo "== demo done: the key would ship with its PIN escrowed and a forced PIN change" >&2
+echo "== while a PIN change is forced, the key refuses its PIN for anything else" >&2
+kp config --always-uv on < "$pinfile" || true
+echo "== the user's first act: change the PIN (current, then new, one per line)" >&2
+newpin="$state/newpin"
+( umask 077; "$bin" pin generate --length 8 > "$newpin"; cat "$pinfile" "$newpin" > "$state/change" )
+kp pin change < "$state/change"
+kp keys
+echo "== factory reset: only within 10 s of plugging in, so replug first" >&2
+kp sim replug
+kp reset --key vkey:0 --yes
+kp keys
+echo "== demo done. The generated PINs lived only in $state (mode 0600), removed now." >&2
+echo "   PIN escrow, Graph registration and enrollment arrive with keyprep enroll." >&2

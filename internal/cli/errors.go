@@ -143,6 +143,7 @@ var plainWords = map[hid.Code]string{
 	hid.CodeUnsupportedAlgorithm:   "the key does not support the algorithm",
 	hid.CodeUnauthorizedPermission: "the key does not support the permission needed",
 	hid.CodeInvalidCommand:         "the key does not support this command",
+	hid.CodeNoLibfido2:             "this keyprep was built without libfido2 and cannot talk to keys",
 }
 
 // plainMessage renders err with the binding's technical text replaced by

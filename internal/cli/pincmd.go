@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 
@@ -160,6 +161,9 @@ func runPINChange(ctx context.Context, g *globals, key string, pf *pinPolicyFlag
 	defer pin.Wipe(p)
 	if err := pol.Validate(p); err != nil {
 		return fmt.Errorf("new PIN rejected: %w", err)
+	}
+	if subtle.ConstantTimeCompare(old, p) == 1 {
+		return &Error{Code: ExitPIN, Msg: "the new PIN is the same as the current one", Hint: "choose a different PIN (a forced PIN change is not satisfied by the same PIN)"}
 	}
 	if err := d.ChangePIN(ctx, old, p); err != nil {
 		return g.pinFailure(ctx, d, "change PIN", err)

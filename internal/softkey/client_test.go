@@ -382,22 +382,6 @@ func (c *testClient) authParam(tok, msg []byte) []byte {
 	return c.proto_().authenticate(tok, msg)
 }
 
-func (c *testClient) credMgmt(tok []byte, sub byte, sp map[int]any) (Status, map[int]cbor.RawMessage) {
-	c.t.Helper()
-	req := map[int]any{1: sub}
-	msg := []byte{sub}
-	if sp != nil {
-		b, _ := encMode.Marshal(sp)
-		req[2] = cbor.RawMessage(b)
-		msg = append(msg, b...)
-	}
-	if tok != nil {
-		req[3] = c.proto
-		req[4] = c.authParam(tok, msg)
-	}
-	return c.do(CmdCredentialManagement, req)
-}
-
 func (c *testClient) config(tok []byte, sub byte, sp map[int]any) Status {
 	c.t.Helper()
 	req := map[int]any{1: sub}

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
-	"math/big"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -27,7 +26,14 @@ func credPublicKey(t testing.TB, ad []byte) *ecdsa.PublicKey {
 	if alg, _ := cose[3].(int64); alg != -7 {
 		t.Fatalf("alg %v", cose[3])
 	}
-	return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+	if len(x) != 32 || len(y) != 32 {
+		t.Fatalf("COSE key coordinates of %d and %d bytes, want 32", len(x), len(y))
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }
 
 func verifySig(pub *ecdsa.PublicKey, ad, cdh, sig []byte) bool {
