@@ -81,6 +81,16 @@ It must pass keyprep's PIN policy and the key's own minimum length.
 }
 
 func runPINSet(ctx context.Context, g *globals, key string, pf *pinPolicyFlags) error {
+	// Piped PINs are read before the key is opened: never hold a key while
+	// waiting for input (`keyprep pin generate --key K | keyprep pin set`).
+	var p []byte
+	if !g.pinsIn.interactive() {
+		var err error
+		if p, err = g.pinsIn.readNew("new PIN"); err != nil {
+			return err
+		}
+		defer pin.Wipe(p)
+	}
 	d, err := g.openKey(ctx, key)
 	if err != nil {
 		return err
@@ -102,11 +112,12 @@ func runPINSet(ctx context.Context, g *globals, key string, pf *pinPolicyFlags) 
 	if err != nil {
 		return err
 	}
-	p, err := g.pinsIn.readNew("new PIN")
-	if err != nil {
-		return err
+	if p == nil {
+		if p, err = g.pinsIn.readNew("new PIN"); err != nil {
+			return err
+		}
+		defer pin.Wipe(p)
 	}
-	defer pin.Wipe(p)
 	if err := pol.Validate(p); err != nil {
 		return fmt.Errorf("PIN rejected: %w", err)
 	}
@@ -133,6 +144,18 @@ func newPINChangeCmd(g *globals) *cobra.Command {
 }
 
 func runPINChange(ctx context.Context, g *globals, key string, pf *pinPolicyFlags) error {
+	var old, p []byte
+	if !g.pinsIn.interactive() { // read piped PINs before holding the key
+		var err error
+		if old, err = g.pinsIn.read("current PIN"); err != nil {
+			return err
+		}
+		defer pin.Wipe(old)
+		if p, err = g.pinsIn.readNew("new PIN"); err != nil {
+			return err
+		}
+		defer pin.Wipe(p)
+	}
 	d, err := g.openKey(ctx, key)
 	if err != nil {
 		return err
@@ -149,16 +172,16 @@ func runPINChange(ctx context.Context, g *globals, key string, pf *pinPolicyFlag
 	if err != nil {
 		return err
 	}
-	old, err := g.pinsIn.read("current PIN")
-	if err != nil {
-		return err
+	if old == nil {
+		if old, err = g.pinsIn.read("current PIN"); err != nil {
+			return err
+		}
+		defer pin.Wipe(old)
+		if p, err = g.pinsIn.readNew("new PIN"); err != nil {
+			return err
+		}
+		defer pin.Wipe(p)
 	}
-	defer pin.Wipe(old)
-	p, err := g.pinsIn.readNew("new PIN")
-	if err != nil {
-		return err
-	}
-	defer pin.Wipe(p)
 	if err := pol.Validate(p); err != nil {
 		return fmt.Errorf("new PIN rejected: %w", err)
 	}

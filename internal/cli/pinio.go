@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 
@@ -82,4 +83,18 @@ func (r *pinReader) readNew(what string) ([]byte, error) {
 		return nil, usageErr("the two entries of the %s differ", what)
 	}
 	return p, nil
+}
+
+// confirm asks a yes/no-style question on the terminal, with echo (the answer
+// is not a secret), and returns the trimmed answer.
+func (r *pinReader) confirm(prompt string) (string, error) {
+	if r.tty == nil {
+		return "", usageErr("confirmation needs a terminal")
+	}
+	fmt.Fprint(r.errOut, prompt)
+	line, err := bufio.NewReader(r.tty).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read confirmation: %w", err)
+	}
+	return strings.TrimSpace(line), nil
 }

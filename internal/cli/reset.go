@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -44,12 +43,11 @@ func runReset(ctx context.Context, g *globals, key string, yes bool) error {
 		if !g.pinsIn.interactive() {
 			return usageErr("reset deletes every credential on %s: confirm with --yes", key)
 		}
-		fmt.Fprintf(g.io.ErrOut, "This deletes the PIN and every credential on %s. Type 'reset' to continue: ", key)
-		answer, err := g.pinsIn.read("confirmation")
+		answer, err := g.pinsIn.confirm(fmt.Sprintf("This deletes the PIN and every credential on %s. Type 'reset' to continue: ", key))
 		if err != nil {
 			return err
 		}
-		if strings.TrimSpace(string(answer)) != "reset" {
+		if answer != "reset" {
 			return usageErr("reset not confirmed")
 		}
 	}

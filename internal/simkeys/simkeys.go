@@ -30,15 +30,18 @@ type Options struct {
 	HID ctaphid.Config
 }
 
-// Provider implements hid.VirtualProvider over persistent softkeys. It holds
-// an exclusive lock on Dir until Close, so two keyprep processes never write
-// one key's state at the same time.
+// Provider implements hid.VirtualProvider over persistent softkeys. From the
+// first key it opens until Close it holds an exclusive lock on Dir, so two
+// keyprep processes never drive one key's state at the same time (a process
+// that never opens a key, e.g. `keyprep pin generate | keyprep pin set`'s
+// first half, never waits for the lock).
 type Provider struct {
 	opts Options
-	lock *dirLock
 
-	mu   sync.Mutex
-	keys map[string]*vkey
+	mu     sync.Mutex
+	lock   *dirLock
+	closed bool
+	keys   map[string]*vkey
 }
 
 type vkey struct {
@@ -55,11 +58,7 @@ func New(opts Options) (*Provider, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("simkeys: %w", err)
 	}
-	l, err := lockDir(opts.Dir)
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{opts: opts, lock: l, keys: map[string]*vkey{}}, nil
+	return &Provider{opts: opts, keys: map[string]*vkey{}}, nil
 }
 
 // List returns the plugged-in virtual keys.
@@ -131,6 +130,7 @@ func (p *Provider) Close() error {
 		}
 		p.lock = nil
 	}
+	p.closed = true
 	return first
 }
 
@@ -151,8 +151,15 @@ func (p *Provider) key(name string) (*vkey, error) {
 	if k, ok := p.keys[name]; ok {
 		return k, nil
 	}
-	if p.lock == nil {
+	if p.closed {
 		return nil, fmt.Errorf("simkeys: provider closed")
+	}
+	if p.lock == nil {
+		l, err := lockDir(p.opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		p.lock = l
 	}
 	auth, err := softkey.Open(filepath.Join(p.opts.Dir, name+".json"), p.opts.Key)
 	if err != nil {

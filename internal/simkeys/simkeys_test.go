@@ -89,17 +89,31 @@ func TestStatePersistsAcrossProviders(t *testing.T) {
 }
 
 // Two processes never drive one key's state at once: a second Provider on
-// the same directory waits for the first to close.
+// the same directory waits, when it opens a key, for the first to close.
 func TestDirectoryLock(t *testing.T) {
 	dir := t.TempDir()
 	p, err := New(Options{Dir: dir, Count: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A provider that opens no key takes no lock.
+	idle, err := New(Options{Dir: dir, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Authenticator("vkey:0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
 	got := make(chan *Provider, 1)
 	go func() {
 		p2, err := New(Options{Dir: dir, Count: 1})
 		if err != nil {
+			t.Error(err)
+		}
+		if _, err := p2.Authenticator("vkey:0"); err != nil {
 			t.Error(err)
 		}
 		got <- p2
