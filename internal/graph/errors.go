@@ -25,6 +25,8 @@ var (
 	ErrAttestationRejected = errors.New("attestation rejected")
 	ErrChallengeExpired    = errors.New("challenge expired")
 	ErrAlreadyRegistered   = errors.New("credential already registered")
+	ErrGroupNotFound       = errors.New("group not found")
+	ErrTAPPolicy           = errors.New("Temporary Access Pass refused by policy")
 	ErrInvalidRequest      = errors.New("request rejected")
 	ErrThrottled           = errors.New("throttled")
 	ErrService             = errors.New("service error")
@@ -44,6 +46,13 @@ const (
 	OpListMethods     = "list fido2 methods"
 	OpGetMethod       = "get fido2 method"
 	OpDeleteMethod    = "delete fido2 method"
+	OpCreateTAP       = "create temporary access pass"
+	OpListTAPs        = "list temporary access passes"
+	OpDeleteTAP       = "delete temporary access pass"
+	OpGetPolicy       = "get authentication method policy"
+	OpUpdatePolicy    = "update authentication method policy"
+	OpGetGroup        = "get group"
+	OpCheckGroups     = "check group membership"
 )
 
 // Error is a failed Graph call.
@@ -122,6 +131,16 @@ func leastPermission(op string, beta bool) string {
 		return "UserAuthMethod-Passkey.ReadWrite.All"
 	case OpListMethods, OpGetMethod:
 		return "UserAuthMethod-Passkey.Read.All"
+	case OpCreateTAP, OpDeleteTAP:
+		return "UserAuthMethod-TAP.ReadWrite.All"
+	case OpListTAPs:
+		return "UserAuthMethod-TAP.Read.All"
+	case OpGetPolicy:
+		return "Policy.Read.AuthenticationMethod"
+	case OpUpdatePolicy:
+		return "Policy.ReadWrite.AuthenticationMethod"
+	case OpGetGroup, OpCheckGroups:
+		return "GroupMember.Read.All"
 	}
 	return ""
 }
@@ -136,13 +155,15 @@ var hints = []struct {
 	{ErrPermission, "grant the application permission named in the error (admin consent), or sign in as Authentication Administrator / Privileged Authentication Administrator"},
 	{ErrUserNotFound, "check the UPN or object id; a renamed user must be looked up by the new UPN"},
 	{ErrMethodNotFound, "the method id no longer exists: list the user's methods again"},
-	{ErrGuestUser, "passkeys cannot be provisioned for guest (B2B) users: provision the account in its home tenant"},
+	{ErrGuestUser, "passkeys and Temporary Access Passes cannot be issued here to external guest (B2B) users: their home tenant must do it"},
 	{ErrMethodDisabled, "enable the Passkey (FIDO2) authentication method and include the user (or a group of theirs) in its targets: `keyprep policy check`"},
 	{ErrSelfServiceSetupOff, "the provisioning API requires \"Allow self-service setup\" (isSelfServiceRegistrationAllowed) in the Passkey (FIDO2) policy: `keyprep policy set`"},
 	{ErrKeyModelNotAllowed, "the tenant's key restrictions or passkey profile do not accept this key model (AAGUID): allow it in the policy or use another key"},
 	{ErrAttestationRejected, "attestation enforcement refused this key's attestation (only packed or none, and none only with enforcement off): use a certified key or disable attestation enforcement"},
 	{ErrChallengeExpired, "the creationOptions challenge expired before registration: fetch fresh options, or ask for a longer challenge (beta, up to 30 days)"},
 	{ErrAlreadyRegistered, "this credential is already registered for the user: list the user's methods"},
+	{ErrGroupNotFound, "check the group's display name (exact, case-insensitive) or pass its object id"},
+	{ErrTAPPolicy, "the tenant's Temporary Access Pass policy does not allow this pass: see `keyprep policy show tap` (lifetime range, one-time use, state) and adjust the request or the policy"},
 	{ErrInvalidRequest, "Graph refused the request; the message above names the problem"},
 	{ErrThrottled, "Microsoft Graph is throttling this application: wait and retry, or lower the parallelism"},
 	{ErrService, "Microsoft Graph had a transient problem: retry later; quote the request-id to Microsoft support if it persists"},
@@ -277,6 +298,7 @@ var (
 	reDisabled    = regexp.MustCompile(`(?i)(method|fido2|passkey)[^.]*(not enabled|disabled|not allowed for)|not (in|within) (the )?(policy )?scope|not targeted|policy does not (allow|apply)`)
 	reUserMissing = regexp.MustCompile(`(?i)(user|resource)[^.]*(does not exist|not found|doesn't exist)|invalid user`)
 	reDuplicate   = regexp.MustCompile(`(?i)already (registered|exists)|duplicate`)
+	reTAPPolicy   = regexp.MustCompile(`(?i)lifetime|usable ?once|one-time|temporary ?access ?pass[^.]*(disabled|not enabled)|disabled by policy`)
 )
 
 // classify maps status, code and message to a class (graph-contract §5).
@@ -292,7 +314,12 @@ func classify(op string, status int, code, msg string) error {
 		return ErrService
 	}
 	// Specific provisioning failures may come back as 400, 403 or 409.
+	isTAP := op == OpCreateTAP || op == OpListTAPs || op == OpDeleteTAP
 	switch {
+	case isTAP && reGuest.MatchString(text):
+		return ErrGuestUser
+	case isTAP && status != http.StatusForbidden && reTAPPolicy.MatchString(text):
+		return ErrTAPPolicy
 	case reChallenge.MatchString(text):
 		return ErrChallengeExpired
 	case reGuest.MatchString(text):
@@ -313,7 +340,10 @@ func classify(op string, status int, code, msg string) error {
 		return ErrPermission
 	case status == http.StatusNotFound || lc == "request_resourcenotfound" || lc == "resourcenotfound" ||
 		(status == http.StatusBadRequest && reUserMissing.MatchString(msg)):
-		if op == OpGetMethod || op == OpDeleteMethod {
+		if op == OpGetGroup {
+			return ErrGroupNotFound
+		}
+		if op == OpGetMethod || op == OpDeleteMethod || op == OpDeleteTAP {
 			if strings.Contains(strings.ToLower(msg), "user") {
 				return ErrUserNotFound
 			}

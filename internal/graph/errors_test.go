@@ -49,6 +49,20 @@ func TestErrorMapping(t *testing.T) {
 		{"503", OpGetUser, false, 503, envelope("serviceNotAvailable", "Service unavailable."), ErrService, ""},
 		{"500 html", OpGetUser, false, 500, []byte("<html>oops</html>"), ErrService, ""},
 		{"empty 502", OpGetUser, false, 502, nil, ErrService, ""},
+		{"tap lifetime (live text)", OpCreateTAP, false, 400, envelope("badRequest", "Invalid LifetimeInMinutes specified. The valid range between 60 and 480."), ErrTAPPolicy, ""},
+		{"tap one-time forced", OpCreateTAP, false, 400, envelope("badRequest", "A multi-use pass cannot be created: one-time use is required by policy."), ErrTAPPolicy, ""},
+		{"tap disabled", OpCreateTAP, false, 400, envelope("badRequest", "TemporaryAccessPass is disabled by policy for this user."), ErrTAPPolicy, ""},
+		{"tap guest", OpCreateTAP, false, 400, envelope("badRequest", "Temporary Access Pass is not supported for external guest users."), ErrGuestUser, ""},
+		{"tap no permission (live)", OpCreateTAP, false, 403, envelope("accessDenied", "Request Authorization failed"), ErrPermission, "UserAuthMethod-TAP.ReadWrite.All"},
+		{"tap list no permission", OpListTAPs, false, 403, envelope("accessDenied", "Request Authorization failed"), ErrPermission, "UserAuthMethod-TAP.Read.All"},
+		{"tap delete gone", OpDeleteTAP, false, 404, envelope("itemNotFound", "The requested authentication method was not found."), ErrMethodNotFound, ""},
+		{"policy read no permission", OpGetPolicy, false, 403, envelope("Authorization_RequestDenied", "Insufficient privileges to complete the operation."), ErrPermission, "Policy.Read.AuthenticationMethod"},
+		{"policy write no permission", OpUpdatePolicy, false, 403, envelope("Authorization_RequestDenied", "Insufficient privileges to complete the operation."), ErrPermission, "Policy.ReadWrite.AuthenticationMethod"},
+		{"policy invalid", OpUpdatePolicy, false, 400, envelope("badRequest", "Invalid value for property 'state'."), ErrInvalidRequest, ""},
+		{"group 404", OpGetGroup, false, 404, envelope("Request_ResourceNotFound", "Resource '0000' does not exist or one of its queried reference-property objects are not present."), ErrGroupNotFound, ""},
+		{"groups no permission", OpCheckGroups, false, 403, envelope("Authorization_RequestDenied", "Insufficient privileges to complete the operation."), ErrPermission, "GroupMember.Read.All"},
+		{"emulated scope text", OpCreationOptions, false, 400, envelope("badRequest", "The user is not in the scope of the passkey (FIDO2) policy."), ErrMethodDisabled, ""},
+		{"emulated replay text", OpRegister, false, 400, envelope("badRequest", "The challenge is no longer valid: it has already been used."), ErrChallengeExpired, ""},
 		{"odata v4 message object", OpGetUser, false, 403, []byte(`{"error":{"code":"Authorization_RequestDenied","message":{"lang":"en","value":"Insufficient privileges"}}}`), ErrPermission, "User.Read.All"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +73,7 @@ func TestErrorMapping(t *testing.T) {
 			if !errors.Is(err, tc.class) {
 				t.Fatalf("class = %v, want %v (%v)", e.Class, tc.class, err)
 			}
-			for _, other := range []error{ErrAuthentication, ErrPermission, ErrUserNotFound, ErrGuestUser, ErrMethodDisabled, ErrSelfServiceSetupOff, ErrKeyModelNotAllowed, ErrAttestationRejected, ErrChallengeExpired, ErrThrottled, ErrService} {
+			for _, other := range []error{ErrAuthentication, ErrPermission, ErrUserNotFound, ErrGuestUser, ErrMethodDisabled, ErrSelfServiceSetupOff, ErrKeyModelNotAllowed, ErrAttestationRejected, ErrChallengeExpired, ErrThrottled, ErrService, ErrTAPPolicy, ErrGroupNotFound, ErrMethodNotFound, ErrInvalidRequest, ErrAlreadyRegistered} {
 				if other != tc.class && errors.Is(err, other) {
 					t.Errorf("also matches %v", other)
 				}

@@ -63,13 +63,16 @@ type fido2Wire struct {
 }
 
 func (w *fido2Wire) method() *Fido2Method {
+	// Every server-supplied string is sanitised: it ends up on terminals.
 	m := &Fido2Method{
-		ID: w.ID, DisplayName: w.DisplayName, AAGUID: w.AAGUID, Model: w.Model,
-		AttestationLevel: w.AttestationLevel, AttestationCertificates: w.AttestationCertificates,
-		PasskeyType: w.PasskeyType,
+		ID: sanitize(w.ID), DisplayName: sanitize(w.DisplayName), AAGUID: sanitize(w.AAGUID), Model: sanitize(w.Model),
+		AttestationLevel: sanitize(w.AttestationLevel), PasskeyType: sanitize(w.PasskeyType),
+	}
+	for _, c := range w.AttestationCertificates {
+		m.AttestationCertificates = append(m.AttestationCertificates, sanitize(c))
 	}
 	if w.PublicKeyCredential != nil {
-		m.CredentialID = w.PublicKeyCredential.ID
+		m.CredentialID = sanitize(w.PublicKeyCredential.ID)
 	}
 	if t, err := time.Parse(time.RFC3339Nano, w.CreatedDateTime); err == nil {
 		m.CreatedDateTime = t

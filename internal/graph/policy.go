@@ -1,0 +1,298 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+)
+
+// KeyRestrictions is fido2KeyRestrictions (graph-contract §6.1).
+type KeyRestrictions struct {
+	IsEnforced      bool     `json:"isEnforced"`
+	EnforcementType string   `json:"enforcementType,omitempty"` // allow, block
+	AAGUIDs         []string `json:"aaGuids"`
+}
+
+// Allows reports whether the restrictions accept a key model (AAGUID). Nil
+// or unenforced restrictions allow everything.
+func (k *KeyRestrictions) Allows(aaguid string) bool {
+	if k == nil || !k.IsEnforced {
+		return true
+	}
+	listed := false
+	for _, a := range k.AAGUIDs {
+		if strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(aaguid)) {
+			listed = true
+			break
+		}
+	}
+	if strings.EqualFold(k.EnforcementType, "allow") {
+		return listed
+	}
+	return !listed
+}
+
+// PasskeyProfile is passkeyProfile (graph-contract §6.1).
+type PasskeyProfile struct {
+	ID                     string           `json:"id"`
+	Name                   string           `json:"name,omitempty"`
+	PasskeyTypes           string           `json:"passkeyTypes,omitempty"`           // "deviceBound", "deviceBound,synced"
+	AttestationEnforcement string           `json:"attestationEnforcement,omitempty"` // disabled, registrationOnly
+	KeyRestrictions        *KeyRestrictions `json:"keyRestrictions,omitempty"`
+}
+
+// Target is an include or exclude target of a method policy.
+type Target struct {
+	ID                     string   `json:"id"` // group or user object id, or all_users
+	TargetType             string   `json:"targetType,omitempty"`
+	IsRegistrationRequired bool     `json:"isRegistrationRequired"`
+	AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles,omitempty"`
+}
+
+// AllUsers is the target id meaning every user.
+const AllUsers = "all_users"
+
+// Fido2Policy is fido2AuthenticationMethodConfiguration (graph-contract §6.1).
+type Fido2Policy struct {
+	ID                               string           `json:"id,omitempty"`
+	State                            string           `json:"state"` // enabled, disabled
+	IsSelfServiceRegistrationAllowed bool             `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool             `json:"isAttestationEnforced"`
+	KeyRestrictions                  *KeyRestrictions `json:"keyRestrictions,omitempty"`
+	DefaultPasskeyProfile            string           `json:"defaultPasskeyProfile,omitempty"`
+	PasskeyProfiles                  []PasskeyProfile `json:"passkeyProfiles,omitempty"`
+	IncludeTargets                   []Target         `json:"includeTargets"`
+	ExcludeTargets                   []Target         `json:"excludeTargets"`
+}
+
+// Enabled reports state enabled.
+func (p *Fido2Policy) Enabled() bool { return strings.EqualFold(p.State, "enabled") }
+
+// Profile returns the passkey profile with the given id, or nil.
+func (p *Fido2Policy) Profile(id string) *PasskeyProfile {
+	for i := range p.PasskeyProfiles {
+		if strings.EqualFold(p.PasskeyProfiles[i].ID, id) {
+			return &p.PasskeyProfiles[i]
+		}
+	}
+	return nil
+}
+
+// TAPPolicy is temporaryAccessPassAuthenticationMethodConfiguration
+// (graph-contract §6.2).
+type TAPPolicy struct {
+	ID                       string   `json:"id,omitempty"`
+	State                    string   `json:"state"`
+	DefaultLifetimeInMinutes int      `json:"defaultLifetimeInMinutes"`
+	MinimumLifetimeInMinutes int      `json:"minimumLifetimeInMinutes"`
+	MaximumLifetimeInMinutes int      `json:"maximumLifetimeInMinutes"`
+	DefaultLength            int      `json:"defaultLength"`
+	IsUsableOnce             bool     `json:"isUsableOnce"`
+	IncludeTargets           []Target `json:"includeTargets"`
+	ExcludeTargets           []Target `json:"excludeTargets"`
+}
+
+// Enabled reports state enabled.
+func (p *TAPPolicy) Enabled() bool { return strings.EqualFold(p.State, "enabled") }
+
+// Validate checks the documented ranges (graph-contract §6.2): lifetimes
+// 10–43200 minutes with min ≤ default ≤ max, length 8–48.
+func (p *TAPPolicy) Validate() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"minimum lifetime", p.MinimumLifetimeInMinutes}, {"default lifetime", p.DefaultLifetimeInMinutes}, {"maximum lifetime", p.MaximumLifetimeInMinutes}} {
+		if f.v < MinTAPLifetimeMinutes || f.v > MaxTAPLifetimeMinutes {
+			errs = append(errs, fmt.Errorf("%s %d minutes out of range: allowed %d to %d minutes (10 minutes to 30 days)", f.name, f.v, MinTAPLifetimeMinutes, MaxTAPLifetimeMinutes))
+		}
+	}
+	if p.MinimumLifetimeInMinutes > p.DefaultLifetimeInMinutes || p.DefaultLifetimeInMinutes > p.MaximumLifetimeInMinutes {
+		errs = append(errs, fmt.Errorf("lifetimes must satisfy minimum ≤ default ≤ maximum (got %d ≤ %d ≤ %d)", p.MinimumLifetimeInMinutes, p.DefaultLifetimeInMinutes, p.MaximumLifetimeInMinutes))
+	}
+	if p.DefaultLength < 8 || p.DefaultLength > 48 {
+		errs = append(errs, fmt.Errorf("length %d out of range: allowed 8 to 48 characters", p.DefaultLength))
+	}
+	if !strings.EqualFold(p.State, "enabled") && !strings.EqualFold(p.State, "disabled") {
+		errs = append(errs, fmt.Errorf("state %q: want enabled or disabled", p.State))
+	}
+	return errors.Join(errs...)
+}
+
+const (
+	fido2ConfigPath = "{+baseurl}/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2"
+	tapConfigPath   = "{+baseurl}/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryAccessPass"
+	fido2ODataType  = "#microsoft.graph.fido2AuthenticationMethodConfiguration"
+	tapODataType    = "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
+)
+
+func (c *Client) getJSON(ctx context.Context, op, template string, params map[string]string, v any) error {
+	ri := abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abs.GET, template, params)
+	ri.Headers.TryAdd("Accept", "application/json")
+	r, err := c.send(ctx, op, false, ri)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(op, r, v)
+}
+
+func (c *Client) sendJSON(ctx context.Context, op string, method abs.HttpMethod, template string, params map[string]string, body any) (*response, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	ri := abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(method, template, params)
+	ri.Headers.TryAdd("Accept", "application/json")
+	ri.SetStreamContentAndContentType(raw, "application/json")
+	return c.send(ctx, op, false, ri)
+}
+
+// GetFido2Policy reads the Passkey (FIDO2) method configuration.
+func (c *Client) GetFido2Policy(ctx context.Context) (*Fido2Policy, error) {
+	var p Fido2Policy
+	if err := c.getJSON(ctx, OpGetPolicy, fido2ConfigPath, map[string]string{}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// GetTAPPolicy reads the Temporary Access Pass method configuration.
+func (c *Client) GetTAPPolicy(ctx context.Context) (*TAPPolicy, error) {
+	var p TAPPolicy
+	if err := c.getJSON(ctx, OpGetPolicy, tapConfigPath, map[string]string{}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// UpdateFido2Policy PATCHes the Passkey (FIDO2) configuration with p. The
+// whole object is sent (read it, change it, write it back); the service
+// answers 204.
+func (c *Client) UpdateFido2Policy(ctx context.Context, p *Fido2Policy) error {
+	type wire struct {
+		ODataType string `json:"@odata.type"`
+		Fido2Policy
+	}
+	w := wire{ODataType: fido2ODataType, Fido2Policy: *p}
+	w.ID = ""
+	_, err := c.sendJSON(ctx, OpUpdatePolicy, abs.PATCH, fido2ConfigPath, map[string]string{}, w)
+	return err
+}
+
+// UpdateTAPPolicy validates p (before any request) and PATCHes the
+// Temporary Access Pass configuration with it.
+func (c *Client) UpdateTAPPolicy(ctx context.Context, p *TAPPolicy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("graph: %s: %w", OpUpdatePolicy, err)
+	}
+	type wire struct {
+		ODataType string `json:"@odata.type"`
+		TAPPolicy
+	}
+	w := wire{ODataType: tapODataType, TAPPolicy: *p}
+	w.ID = ""
+	_, err := c.sendJSON(ctx, OpUpdatePolicy, abs.PATCH, tapConfigPath, map[string]string{}, w)
+	return err
+}
+
+// Group is a directory group.
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// FindGroup resolves a group by object id or exact display name. A name
+// shared by several groups is an error naming their ids.
+func (c *Client) FindGroup(ctx context.Context, idOrName string) (*Group, error) {
+	if err := checkID(OpGetGroup, "group", idOrName); err != nil {
+		return nil, err
+	}
+	if isGUID(idOrName) {
+		var g Group
+		if err := c.getJSON(ctx, OpGetGroup, "{+baseurl}/groups/{id}{?%24select}", map[string]string{"id": idOrName}, &g); err != nil {
+			return nil, err
+		}
+		return &g, nil
+	}
+	filter := "displayName eq '" + strings.ReplaceAll(idOrName, "'", "''") + "'"
+	ri := abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abs.GET,
+		"{+baseurl}/groups{?%24filter,%24select}", map[string]string{})
+	ri.QueryParameters["%24filter"] = filter
+	ri.QueryParameters["%24select"] = "id,displayName"
+	ri.Headers.TryAdd("Accept", "application/json")
+	r, err := c.send(ctx, OpGetGroup, false, ri)
+	if err != nil {
+		return nil, err
+	}
+	var coll struct {
+		Value []Group `json:"value"`
+	}
+	if err := decodeJSON(OpGetGroup, r, &coll); err != nil {
+		return nil, err
+	}
+	switch len(coll.Value) {
+	case 0:
+		return nil, &Error{Op: OpGetGroup, Status: r.status, Class: ErrGroupNotFound,
+			Message: fmt.Sprintf("no group named %q", sanitize(idOrName))}
+	case 1:
+		return &coll.Value[0], nil
+	}
+	ids := make([]string, len(coll.Value))
+	for i, g := range coll.Value {
+		ids[i] = sanitize(g.ID)
+	}
+	return nil, &Error{Op: OpGetGroup, Status: r.status, Class: ErrInvalidRequest,
+		Message: fmt.Sprintf("%d groups are named %q (%s): give the object id", len(ids), sanitize(idOrName), strings.Join(ids, ", "))}
+}
+
+// CheckMemberGroups returns which of groupIDs the user is a member of,
+// directly or transitively (POST /users/{id}/checkMemberGroups, a read).
+func (c *Client) CheckMemberGroups(ctx context.Context, userID string, groupIDs []string) ([]string, error) {
+	if err := checkID(OpCheckGroups, "user id", userID); err != nil {
+		return nil, err
+	}
+	if len(groupIDs) == 0 {
+		return nil, nil
+	}
+	var out []string
+	// The service takes at most 20 ids per call.
+	for start := 0; start < len(groupIDs); start += 20 {
+		end := min(start+20, len(groupIDs))
+		r, err := c.sendJSON(ctx, OpCheckGroups, abs.POST, "{+baseurl}/users/{user%2Did}/checkMemberGroups",
+			map[string]string{"user%2Did": userID}, map[string]any{"groupIds": groupIDs[start:end]})
+		if err != nil {
+			return nil, err
+		}
+		var coll struct {
+			Value []string `json:"value"`
+		}
+		if err := decodeJSON(OpCheckGroups, r, &coll); err != nil {
+			return nil, err
+		}
+		out = append(out, coll.Value...)
+	}
+	return out, nil
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
+}
