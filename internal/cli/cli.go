@@ -22,6 +22,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
@@ -47,10 +49,18 @@ type globals struct {
 	LogFormat string
 	Timeout   time.Duration
 
+	gf graphFlags
+
 	io     IO
 	log    *log.Logger
 	keys   *simkeys.Provider // non-nil when virtual keys are in use
 	pinsIn *pinReader
+
+	gc         *graph.Client     // built on first use (graphClient)
+	cred       *graph.Credential // nil with the emulated tenant
+	authMethod string            // how this run signs in to Graph
+	simTenant  *entrasim.Tenant  // non-nil with --sim/--sim-tenant
+	closers    []func() error    // run when the command ends
 }
 
 // Main runs keyprep with args (without the program name) and returns the
@@ -69,6 +79,11 @@ func run(ctx context.Context, args []string, stdio IO) int {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.ErrOut)
 	err := root.ExecuteContext(ctx)
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		if cerr := g.closers[i](); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	if g.keys != nil {
 		if cerr := g.keys.Close(); cerr != nil && err == nil {
 			err = cerr
@@ -95,7 +110,7 @@ func (g *globals) report(e *Error) {
 	if e.Hint != "" {
 		fmt.Fprintf(g.io.ErrOut, "hint: %s\n", e.Hint)
 	}
-	if g.JSON {
+	if g.JSON && !e.resultPrinted {
 		_ = json.NewEncoder(g.io.Out).Encode(map[string]any{
 			"error": map[string]any{"message": e.Msg, "hint": e.Hint, "exitCode": int(e.Code)},
 		})
@@ -122,8 +137,15 @@ so consecutive commands see each other's effects as with a real key.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.JSON, "json", false, "machine output on stdout (logs stay on stderr)")
-	pf.BoolVar(&g.Sim, "sim", false, "use the built-in simulation: virtual keys (like --sim-keys 1)")
+	pf.BoolVar(&g.Sim, "sim", false, "use the built-in simulation: the emulated tenant and one virtual key (--sim-tenant --sim-keys 1)")
 	pf.IntVar(&g.SimKeys, "sim-keys", 0, "plug in N virtual keys (state kept in the state directory)")
+	pf.BoolVar(&g.gf.SimTenant, "sim-tenant", false, "talk to the built-in emulated Entra tenant (state kept in the state directory) instead of Microsoft Graph")
+	pf.StringVar(&g.gf.GraphURL, "graph-url", "", "Microsoft Graph root URL (default $KEYPREP_GRAPH_URL, else https://graph.microsoft.com); http only on loopback")
+	pf.StringVar(&g.gf.Auth, "auth", "", "how to sign in to Graph: "+strings.Join(graph.AuthMethods, ", ")+" (default $KEYPREP_AUTH, the config file, or chosen from the environment)")
+	pf.StringVar(&g.gf.TenantID, "tenant", "", "Entra tenant id or domain (default $AZURE_TENANT_ID or the config file)")
+	pf.StringVar(&g.gf.ClientID, "client-id", "", "application (client) id (default $AZURE_CLIENT_ID or the config file)")
+	pf.StringVar(&g.gf.Certificate, "certificate", "", "certificate file for --auth certificate (PEM with key, or PKCS#12; password in $AZURE_CLIENT_CERTIFICATE_PASSWORD)")
+	pf.StringVar(&g.gf.ConfigFile, "config", "", "config file (default $XDG_CONFIG_HOME/keyprep/config.json)")
 	pf.StringVar(&g.StateDir, "state-dir", "", "state directory (default $KEYPREP_STATE_DIR, else $XDG_STATE_HOME/keyprep)")
 	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
@@ -136,6 +158,10 @@ so consecutive commands see each other's effects as with a real key.`,
 		newConfigCmd(g),
 		newResetCmd(g),
 		newSimCmd(g),
+		newLoginCmd(g),
+		newUserCmd(g),
+		newMethodsCmd(g),
+		newPolicyCmd(g),
 	)
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/pin"
 )
 
@@ -23,6 +24,10 @@ const (
 	ExitPIN         ExitCode = 4   // PIN wrong, blocked, weak or missing
 	ExitKeyRefused  ExitCode = 5   // the key refused or timed out: touch denied, not allowed, excluded, full
 	ExitUnsupported ExitCode = 6   // the key or this build lacks a needed feature
+	ExitAuth        ExitCode = 7   // Graph sign-in failed or a permission is missing
+	ExitDirectory   ExitCode = 8   // Entra refused: user, guest, policy, key model, attestation
+	ExitService     ExitCode = 9   // Graph unavailable, throttling, network
+	ExitUnknown     ExitCode = 10  // a registration's outcome is unknown
 	ExitCancelled   ExitCode = 130 // interrupted by the operator (Ctrl-C)
 )
 
@@ -38,6 +43,10 @@ var exitCodes = []struct {
 	{ExitPIN, "PIN wrong, blocked, too weak for the policy or the key, or not set"},
 	{ExitKeyRefused, "the key refused: touch denied or timed out, operation not allowed now, credential excluded, store full"},
 	{ExitUnsupported, "the key or this build lacks a needed feature (e.g. built without libfido2)"},
+	{ExitAuth, "Graph sign-in failed, is not configured, or a Graph permission is missing (the message names it)"},
+	{ExitDirectory, "Entra refused: user or group not found, guest user, method disabled or user outside the policy, self-service setup off, key model or attestation not accepted, TAP outside the policy, challenge expired"},
+	{ExitService, "Microsoft Graph is unavailable or throttling, or the network failed: retrying later may succeed"},
+	{ExitUnknown, "a registration may or may not have landed: check with keyprep methods list before retrying"},
 	{ExitCancelled, "interrupted (Ctrl-C)"},
 }
 
@@ -49,6 +58,9 @@ type Error struct {
 	Msg  string
 	Hint string
 	Err  error // underlying cause, for --log-level debug
+	// resultPrinted: the command already wrote its (negative) result on
+	// stdout; with --json no error object follows it.
+	resultPrinted bool
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -117,8 +129,35 @@ func classify(err error) *Error {
 	case errors.Is(err, hid.ErrNotFound):
 		e.Code = ExitNoKey
 		e.Hint = "list attached keys with keyprep keys"
+	case errors.Is(err, graph.ErrAuthConfig):
+		e.Code = ExitAuth
+		e.Hint = "choose how to sign in: keyprep login --auth device-code --tenant T --client-id C (or --auth token with $KEYPREP_ACCESS_TOKEN, client-secret, certificate, managed-identity, workload-identity, azure-cli, browser)"
+	default:
+		if code, ok := graphExit(err); ok {
+			e.Code = code
+			e.Hint = graph.Hint(err)
+		}
 	}
 	return e
+}
+
+// graphExit maps a Graph error class to an exit code.
+func graphExit(err error) (ExitCode, bool) {
+	switch {
+	case errors.Is(err, graph.ErrAmbiguousRegistration):
+		return ExitUnknown, true
+	case errors.Is(err, graph.ErrAuthentication), errors.Is(err, graph.ErrPermission):
+		return ExitAuth, true
+	case errors.Is(err, graph.ErrThrottled), errors.Is(err, graph.ErrService):
+		return ExitService, true
+	case errors.Is(err, graph.ErrUserNotFound), errors.Is(err, graph.ErrGroupNotFound), errors.Is(err, graph.ErrMethodNotFound),
+		errors.Is(err, graph.ErrGuestUser), errors.Is(err, graph.ErrMethodDisabled), errors.Is(err, graph.ErrSelfServiceSetupOff),
+		errors.Is(err, graph.ErrKeyModelNotAllowed), errors.Is(err, graph.ErrAttestationRejected),
+		errors.Is(err, graph.ErrChallengeExpired), errors.Is(err, graph.ErrAlreadyRegistered),
+		errors.Is(err, graph.ErrTAPPolicy), errors.Is(err, graph.ErrInvalidRequest):
+		return ExitDirectory, true
+	}
+	return 0, false
 }
 
 // plainWords says what a libfido2 code means to an operator.

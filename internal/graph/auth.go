@@ -34,8 +34,12 @@ const (
 var AuthMethods = []string{AuthToken, AuthClientSecret, AuthCertificate, AuthManagedIdentity,
 	AuthWorkloadIdentity, AuthAzureCLI, AuthDeviceCode, AuthBrowser}
 
-// TokenEnv is the variable holding a bearer token for --auth token.
-const TokenEnv = "KEYPREP_ACCESS_TOKEN"
+// TokenEnv is the variable holding a bearer token for --auth token;
+// TokenFileEnv names a file holding one instead (mode 0600 recommended).
+const (
+	TokenEnv     = "KEYPREP_ACCESS_TOKEN"
+	TokenFileEnv = "KEYPREP_ACCESS_TOKEN_FILE"
+)
 
 // AuthConfig selects and configures a credential. Secrets (client secret,
 // certificate password, token) come from the environment only, never from
@@ -79,7 +83,7 @@ func (c *AuthConfig) Resolve() {
 		return
 	}
 	switch {
-	case c.env(TokenEnv) != "":
+	case c.env(TokenEnv) != "" || c.env(TokenFileEnv) != "":
 		c.Method = AuthToken
 	case c.env("AZURE_CLIENT_SECRET") != "":
 		c.Method = AuthClientSecret
@@ -168,13 +172,22 @@ func NewCredential(cfg AuthConfig) (*Credential, error) {
 	cr.CacheNote = note
 	switch cfg.Method {
 	case AuthToken:
-		t := cfg.env(TokenEnv)
+		t, from := cfg.env(TokenEnv), TokenEnv
 		if t == "" {
-			return nil, authConfigErr("--auth token needs the bearer token in %s", TokenEnv)
+			if f := cfg.env(TokenFileEnv); f != "" {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return nil, authConfigErr("%s: %v", TokenFileEnv, err)
+				}
+				t, from = string(b), f
+			}
+		}
+		if t == "" {
+			return nil, authConfigErr("--auth token needs the bearer token in %s (or a file named by %s)", TokenEnv, TokenFileEnv)
 		}
 		st, err := NewStaticToken(t)
 		if err != nil {
-			return nil, authConfigErr("%s: %v", TokenEnv, err)
+			return nil, authConfigErr("%s: %v", from, err)
 		}
 		cr.TokenCredential = st
 		cr.CacheNote = ""

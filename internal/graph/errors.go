@@ -26,7 +26,7 @@ var (
 	ErrChallengeExpired    = errors.New("challenge expired")
 	ErrAlreadyRegistered   = errors.New("credential already registered")
 	ErrGroupNotFound       = errors.New("group not found")
-	ErrTAPPolicy           = errors.New("Temporary Access Pass refused by policy")
+	ErrTAPPolicy           = errors.New("temporary access pass refused by policy")
 	ErrInvalidRequest      = errors.New("request rejected")
 	ErrThrottled           = errors.New("throttled")
 	ErrService             = errors.New("service error")

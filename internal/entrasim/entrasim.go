@@ -1,0 +1,381 @@
+// Package entrasim is an emulated Microsoft Entra tenant: the subset of
+// Microsoft Graph keyprep uses (graph-contract.md), served over HTTP by
+// Tenant.ServeHTTP, with real WebAuthn verification (go-webauthn), the FIDO2
+// and Temporary Access Pass method policies, throttling, fault injection and
+// an optional persistent state file.
+//
+// Routes (prefix /v1.0 or /beta; {id} is an object id or a UPN, path-escaped,
+// case-insensitive):
+//
+//	GET    /users/{id}                                                  getUser (§8)
+//	POST   /users/{id}/checkMemberGroups                                checkMemberGroups
+//	GET    /groups[?$filter=displayName eq 'Name'], /groups/{id}        listGroups
+//	GET    /users/{id}/authentication/fido2Methods/creationOptions      creationOptions (§2; beta: creationOptions(challengeTimeoutInMinutes=N))
+//	POST   /users/{id}/authentication/fido2Methods                      registerFido2 (§4.1)
+//	GET    /users/{id}/authentication/fido2Methods[/{methodId}]         listFido2, getFido2 (§4.3)
+//	DELETE /users/{id}/authentication/fido2Methods/{methodId}           deleteFido2
+//	POST   /users/{id}/authentication/temporaryAccessPassMethods        createTAP (§7)
+//	GET    /users/{id}/authentication/temporaryAccessPassMethods[/{id}] listTAP, getTAP
+//	DELETE /users/{id}/authentication/temporaryAccessPassMethods/{id}   deleteTAP
+//	GET    /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{fido2|temporaryAccessPass}  getPolicy (§6)
+//	PATCH  same; DELETE on temporaryAccessPass restores its defaults    patchPolicy
+//	POST   /_sim/users/{id}/tap/use (no version prefix)                 the user signs in with their TAP
+//
+// Object ids are deterministic: UserObjectID and GroupObjectID.
+package entrasim
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/go-webauthn/webauthn/metadata"
+	"github.com/go-webauthn/webauthn/protocol"
+
+	"github.com/keyprep/keyprep/internal/softkey/softkeymds"
+)
+
+// Options configure a Tenant.
+type Options struct {
+	// StatePath is the JSON state file; "" keeps the tenant in memory. Open
+	// loads it (creating it from the seed when absent), every mutating
+	// request saves it atomically (temporary file + rename, mode 0600), and
+	// an flock on StatePath+".lock" is held from Open to Close so two
+	// tenants never share it.
+	StatePath string
+	// Users seeds a new state; nil means DefaultSeed(). Ignored when the
+	// state file exists.
+	Users []SeedUser
+	// Tokens are the accepted bearer tokens; any other request is answered
+	// 401 InvalidAuthenticationToken. nil accepts none (see NewToken). The
+	// map is copied by Open.
+	Tokens map[string]Identity
+	// Now is the clock (tests move time); nil means time.Now.
+	Now func() time.Time
+	// Metadata is the FIDO metadata used to judge attestation trust; nil
+	// means softkeymds.Provider() (the virtual key model).
+	Metadata metadata.Provider
+	// Throttle is a token bucket over all requests; the zero value is off.
+	Throttle Throttle
+	// Log receives one line per request (method, path without query, status,
+	// duration, request-id); never bodies, tokens or TAP codes.
+	Log io.Writer
+	// Quirks reproduce live encoding variants of creationOptions
+	// (graph-contract.md §2.2–2.4).
+	Quirks Quirks
+}
+
+// Quirks select the creationOptions variants seen live (graph-contract.md
+// §2.2–2.4).
+type Quirks struct {
+	// ExcludeEncoding encodes excludeCredentials[].id: "base64url" (the
+	// default; v1.0 docs), "std" (padded standard base64, as captured) or
+	// "digit" (base64url with a trailing padding-count digit, beta docs).
+	ExcludeEncoding string
+	// WrapValue wraps the options in {"value":{…}} (beta doc example).
+	WrapValue bool
+	// ODataTypes adds "@odata.type" to every nested object (v1.0 doc
+	// example).
+	ODataTypes bool
+}
+
+// Identity is what a bearer token stands for. Permissions nil means every
+// permission; otherwise each operation needs one of its permissions
+// (graph-contract.md §8, least privileged or higher), else 403
+// Authorization_RequestDenied.
+type Identity struct {
+	Name        string
+	Permissions []string
+}
+
+// Throttle is a token bucket over all requests: Rate tokens per second up
+// to Burst (Burst 0 means max(1, Rate)). An empty bucket answers 429
+// TooManyRequests with an integer Retry-After (graph-contract.md §9).
+type Throttle struct {
+	Rate  float64
+	Burst int
+}
+
+// Fault makes requests to one endpoint misbehave.
+type Fault struct {
+	// Status and Code/Message form the error answered (Code and Message
+	// default from the status); Status 0 with Drop false only adds latency.
+	Status        int
+	Code, Message string
+	// Latency (+ a random part up to Jitter) is waited before answering.
+	Latency, Jitter time.Duration
+	// Drop hijacks and closes the connection without answering (with a
+	// ResponseWriter that cannot be hijacked it panics with
+	// http.ErrAbortHandler, which net/http turns into an aborted reply).
+	Drop bool
+	// Count limits the fault to the next Count matching requests; 0 keeps
+	// it until ClearFaults.
+	Count int
+	// AfterApply performs the request first (for POSTs: the change is
+	// made), then fails or drops: the ambiguous case (graph-contract.md §9).
+	AfterApply bool
+}
+
+// Endpoint names for SetFault and RequestRecord.Endpoint.
+const (
+	EPGetUser           = "getUser"
+	EPCreationOptions   = "creationOptions"
+	EPRegisterFido2     = "registerFido2"
+	EPListFido2         = "listFido2"
+	EPGetFido2          = "getFido2"
+	EPDeleteFido2       = "deleteFido2"
+	EPCreateTAP         = "createTAP"
+	EPListTAP           = "listTAP"
+	EPGetTAP            = "getTAP"
+	EPDeleteTAP         = "deleteTAP"
+	EPGetPolicy         = "getPolicy"
+	EPPatchPolicy       = "patchPolicy"
+	EPListGroups        = "listGroups"
+	EPCheckMemberGroups = "checkMemberGroups"
+	EPSimUseTAP         = "simUseTAP"
+)
+
+// User is a tenant user as the operator sees it.
+type User struct {
+	ID, UPN, DisplayName, UserType string
+	Groups                         []string // display names, sorted
+	InFido2Scope, InTAPScope       bool
+}
+
+// Group is a tenant group.
+type Group struct {
+	ID, DisplayName string
+	Members         int
+}
+
+// RequestRecord is one served request.
+type RequestRecord struct {
+	Method, Path string // path without query
+	Status       int    // 0 when the connection was dropped
+	Endpoint     string // "" for unknown routes
+	Time         time.Time
+}
+
+// Tenant is an emulated Entra tenant. It is safe for concurrent use.
+type Tenant struct {
+	opts   Options
+	now    func() time.Time
+	mds    metadata.Provider
+	wa     *gowebauthn.WebAuthn
+	header string // challenge JWE protected header
+	lock   *fileLock
+
+	mu       sync.Mutex
+	st       *state
+	quirks   Quirks
+	faults   map[string]*Fault
+	records  []RequestRecord
+	tokens   float64
+	lastFill time.Time
+	closed   bool
+
+	logMu sync.Mutex
+}
+
+// RPID and Origin are the relying party the emulated tenant verifies
+// registrations for (graph-contract.md §2.3, §3.1).
+const (
+	RPID   = "login.microsoft.com"
+	Origin = "https://login.microsoft.com"
+)
+
+// Open creates a tenant: in memory, or backed by Options.StatePath.
+func Open(opts Options) (*Tenant, error) {
+	t := &Tenant{opts: opts, now: opts.Now, mds: opts.Metadata, quirks: opts.Quirks, faults: map[string]*Fault{}}
+	t.opts.Tokens = make(map[string]Identity, len(opts.Tokens)) // the caller may reuse its map
+	for k, v := range opts.Tokens {
+		t.opts.Tokens[k] = v
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if err := checkQuirks(opts.Quirks); err != nil {
+		return nil, err
+	}
+	if t.mds == nil {
+		p, err := softkeymds.Provider()
+		if err != nil {
+			return nil, fmt.Errorf("entrasim: metadata: %w", err)
+		}
+		t.mds = p
+	}
+	wa, err := gowebauthn.New(&gowebauthn.Config{
+		RPID: RPID, RPDisplayName: "Microsoft", RPOrigins: []string{Origin},
+		ExtensionsUnsolicitedOutputPolicy: protocol.UnsolicitedOutputPolicyIgnore,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("entrasim: webauthn: %w", err)
+	}
+	t.wa = wa
+	if opts.Throttle.Rate < 0 || opts.Throttle.Burst < 0 {
+		return nil, errors.New("entrasim: negative throttle")
+	}
+	t.tokens = float64(t.burst())
+	t.lastFill = t.now()
+
+	seed := opts.Users
+	if seed == nil {
+		seed = DefaultSeed()
+	}
+	if opts.StatePath == "" {
+		if t.st, err = newState(seed, t.now()); err != nil {
+			return nil, err
+		}
+	} else {
+		if t.lock, err = lockFile(opts.StatePath + ".lock"); err != nil {
+			return nil, err
+		}
+		st, err := loadState(opts.StatePath)
+		switch {
+		case err == nil:
+			t.st = st
+		case errors.Is(err, os.ErrNotExist):
+			if st, err = newState(seed, t.now()); err == nil {
+				err = st.save(opts.StatePath)
+			}
+			if err != nil {
+				_ = t.lock.release()
+				return nil, fmt.Errorf("entrasim: create state %s: %w", opts.StatePath, err)
+			}
+			t.st = st
+		default:
+			_ = t.lock.release()
+			return nil, err
+		}
+	}
+	t.header = challengeHeader(t.st.CertDER)
+	return t, nil
+}
+
+func checkQuirks(q Quirks) error {
+	switch q.ExcludeEncoding {
+	case "", "base64url", "std", "digit":
+		return nil
+	}
+	return fmt.Errorf("entrasim: unknown ExcludeEncoding %q (want base64url, std or digit)", q.ExcludeEncoding)
+}
+
+// Close releases the state lock. Requests after Close get 503.
+func (t *Tenant) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	if t.lock != nil {
+		return t.lock.release()
+	}
+	return nil
+}
+
+// SetQuirks changes the creationOptions quirks at run time.
+func (t *Tenant) SetQuirks(q Quirks) error {
+	if err := checkQuirks(q); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.quirks = q
+	t.mu.Unlock()
+	return nil
+}
+
+// NewToken returns a random bearer token (32 bytes, base64url).
+func NewToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Users lists the tenant's users sorted by UPN.
+func (t *Tenant) Users() []User {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []User
+	for _, u := range t.st.Users {
+		in, _ := t.st.fido2Scope(u)
+		out = append(out, User{ID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, UserType: u.UserType,
+			Groups:       sortedGroupNames(t.st, u),
+			InFido2Scope: in && t.st.Fido2Policy.State == "enabled", InTAPScope: t.st.tapScope(u)})
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].UPN) < strings.ToLower(out[j].UPN) })
+	return out
+}
+
+// Groups lists the tenant's groups sorted by display name.
+func (t *Tenant) Groups() []Group {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Group
+	for _, g := range t.st.Groups {
+		n := 0
+		for _, u := range t.st.Users {
+			if contains(u.Groups, g.ID) {
+				n++
+			}
+		}
+		out = append(out, Group{ID: g.ID, DisplayName: g.DisplayName, Members: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].DisplayName < out[j].DisplayName })
+	return out
+}
+
+// SetFault installs a fault on an endpoint (EP* names), replacing any
+// previous one.
+func (t *Tenant) SetFault(endpoint string, f Fault) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.faults[endpoint] = &f
+}
+
+// ClearFaults removes every fault.
+func (t *Tenant) ClearFaults() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.faults = map[string]*Fault{}
+}
+
+// Requests returns the requests served so far, oldest first.
+func (t *Tenant) Requests() []RequestRecord {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]RequestRecord(nil), t.records...)
+}
+
+// UseTAP makes a user sign in with their Temporary Access Pass: it fails
+// unless the pass is usable now (graph-contract.md §7) and marks a one-time
+// pass used.
+func (t *Tenant) UseTAP(userIDOrUPN string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.useTAP(userIDOrUPN); err != nil {
+		return errors.New("entrasim: " + err.Message)
+	}
+	return t.saveLocked()
+}
+
+func (t *Tenant) saveLocked() error {
+	if t.opts.StatePath == "" {
+		return nil
+	}
+	if t.closed {
+		return errors.New("entrasim: tenant closed")
+	}
+	return t.st.save(t.opts.StatePath)
+}
