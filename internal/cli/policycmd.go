@@ -277,7 +277,7 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 		return usageErr("--no-key-restrictions and --allow-aaguid/--block-aaguid exclude each other")
 	}
 	for _, a := range append(slices.Clone(o.allowAAGUIDs), o.blockAAGUIDs...) {
-		if !isUUID(a) {
+		if !graph.IsGUID(a) {
 			return usageErr("AAGUID %q: want the 8-4-4-4-12 hexadecimal form", a)
 		}
 	}
@@ -497,22 +497,6 @@ func lower(ss []string) []string {
 		out[i] = strings.ToLower(s)
 	}
 	return out
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if r != '-' {
-				return false
-			}
-		} else if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-			return false
-		}
-	}
-	return true
 }
 
 // ---- policy check ----------------------------------------------------------

@@ -153,15 +153,7 @@ func (p *fido2Policy) normalize() {
 			t.TargetType = "group"
 		}
 	}
-	if p.ExcludeTargets == nil {
-		p.ExcludeTargets = []excludeTarget{}
-	}
-	for i := range p.ExcludeTargets {
-		p.ExcludeTargets[i].ODataType = ""
-		if p.ExcludeTargets[i].TargetType == "" {
-			p.ExcludeTargets[i].TargetType = "group"
-		}
-	}
+	p.ExcludeTargets = normExclude(p.ExcludeTargets)
 	if p.PasskeyProfiles == nil {
 		p.PasskeyProfiles = []passkeyProfile{}
 	}
@@ -169,6 +161,20 @@ func (p *fido2Policy) normalize() {
 		p.PasskeyProfiles[i].ODataType = ""
 		normKR(&p.PasskeyProfiles[i].KeyRestrictions)
 	}
+}
+
+// normExclude gives exclude targets the shape the service returns.
+func normExclude(ts []excludeTarget) []excludeTarget {
+	if ts == nil {
+		ts = []excludeTarget{}
+	}
+	for i := range ts {
+		ts[i].ODataType = ""
+		if ts[i].TargetType == "" {
+			ts[i].TargetType = "group"
+		}
+	}
+	return ts
 }
 
 func normKR(k *keyRestrictions) {
@@ -197,15 +203,7 @@ func (p *tapPolicy) normalize() {
 			p.IncludeTargets[i].TargetType = "group"
 		}
 	}
-	if p.ExcludeTargets == nil {
-		p.ExcludeTargets = []excludeTarget{}
-	}
-	for i := range p.ExcludeTargets {
-		p.ExcludeTargets[i].ODataType = ""
-		if p.ExcludeTargets[i].TargetType == "" {
-			p.ExcludeTargets[i].TargetType = "group"
-		}
-	}
+	p.ExcludeTargets = normExclude(p.ExcludeTargets)
 }
 
 func badRequest(format string, args ...any) *apiError {

@@ -211,7 +211,7 @@ func (c *Client) FindGroup(ctx context.Context, idOrName string) (*Group, error)
 	if err := checkID(OpGetGroup, "group", idOrName); err != nil {
 		return nil, err
 	}
-	if isGUID(idOrName) {
+	if IsGUID(idOrName) {
 		var g Group
 		if err := c.getJSON(ctx, OpGetGroup, "{+baseurl}/groups/{id}{?%24select}", map[string]string{"id": idOrName}, &g); err != nil {
 			return nil, err
@@ -278,7 +278,8 @@ func (c *Client) CheckMemberGroups(ctx context.Context, userID string, groupIDs 
 	return out, nil
 }
 
-func isGUID(s string) bool {
+// IsGUID reports the 8-4-4-4-12 hexadecimal form of object ids and AAGUIDs.
+func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
