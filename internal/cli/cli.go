@@ -26,6 +26,7 @@ import (
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
+	"github.com/keyprep/keyprep/internal/store"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=...".
@@ -61,6 +62,7 @@ type globals struct {
 	authMethod string            // how this run signs in to Graph
 	simTenant  *entrasim.Tenant  // non-nil with --sim/--sim-tenant
 	closers    []func() error    // run when the command ends
+	st         *store.Store      // opened on first use (openStore)
 }
 
 // Main runs keyprep with args (without the program name) and returns the
@@ -162,6 +164,9 @@ so consecutive commands see each other's effects as with a real key.`,
 		newUserCmd(g),
 		newMethodsCmd(g),
 		newPolicyCmd(g),
+		newEnrollCmd(g),
+		newJournalCmd(g),
+		newPINsCmd(g),
 	)
 	return root
 }
@@ -218,6 +223,9 @@ func (g *globals) setup() error {
 		}
 		g.keys = p
 		hid.RegisterVirtual(p)
+		if testHooks.keysReady != nil {
+			testHooks.keysReady(p)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,11 +15,36 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	if os.Getenv("KEYPREP_CLI_MAIN") == "1" {
+		// A keyprep process for the tests that must kill one (crash_test).
+		os.Exit(Main(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
+	}
+	testscript.Main(scanningM{m}, map[string]func(){
 		"keyprep": func() {
 			os.Exit(Main(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
 		},
 	})
+}
+
+// scanningM runs the tests, then scans every output and journal row they
+// produced for the PINs and tokens they used (design.md §4 invariant 1).
+type scanningM struct{ m *testing.M }
+
+func (s scanningM) Run() int {
+	code := s.m.Run()
+	if bad := scanSecrets(); len(bad) > 0 {
+		for _, b := range bad {
+			fmt.Fprintln(os.Stderr, "SECRET LEAK:", b)
+		}
+		return 1
+	}
+	collectedMu.Lock()
+	n, k := len(collected), len(secrets)
+	collectedMu.Unlock()
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "secret scan: %d secrets, %d outputs and journal rows, none leaked\n", k, n)
+	}
+	return code
 }
 
 // TestScripts runs the CLI scenarios in testdata/script: real libfido2

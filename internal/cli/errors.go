@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/pin"
 )
@@ -77,6 +78,10 @@ func classify(err error) *Error {
 	if errors.As(err, &ue) {
 		return ue
 	}
+	var ee *enroll.Error
+	if errors.As(err, &ee) {
+		return classifyEnroll(ee)
+	}
 	e := &Error{Code: ExitFailure, Msg: plainMessage(err), Err: err}
 	var re *pin.RuleError
 	switch {
@@ -126,6 +131,9 @@ func classify(err error) *Error {
 	case errors.Is(err, hid.ErrUnsupported):
 		e.Code = ExitUnsupported
 		e.Hint = "this key does not support the operation (see keyprep info)"
+	case hid.CodeOf(err) == hid.CodeTX || hid.CodeOf(err) == hid.CodeRX:
+		e.Code = ExitNoKey
+		e.Hint = "the key stopped answering: was it unplugged? Plug it back in and run the command again (keyprep journal resume finishes an interrupted enrollment)"
 	case errors.Is(err, hid.ErrNotFound):
 		e.Code = ExitNoKey
 		e.Hint = "list attached keys with keyprep keys"
@@ -137,6 +145,59 @@ func classify(err error) *Error {
 			e.Code = code
 			e.Hint = graph.Hint(err)
 		}
+	}
+	return e
+}
+
+// enrollSentinels are the workflow's own classes and their exit codes.
+// quiet: the workflow's message says it all; the cause stays for
+// --log-level debug.
+var enrollSentinels = []struct {
+	err   error
+	code  ExitCode
+	quiet bool
+}{
+	{enroll.ErrIneligible, ExitDirectory, true},
+	{enroll.ErrKeyModel, ExitDirectory, true},
+	{enroll.ErrAttestation, ExitDirectory, true},
+	{enroll.ErrChallengeExpired, ExitDirectory, false},
+	{enroll.ErrOutcomeUnknown, ExitUnknown, false},
+	{enroll.ErrKeyHasPIN, ExitPIN, true},
+	{enroll.ErrExcluded, ExitKeyRefused, true},
+	{enroll.ErrKeyState, ExitKeyRefused, true},
+	{enroll.ErrSelfTest, ExitKeyRefused, false},
+	{enroll.ErrJob, ExitUsage, true},
+}
+
+// classifyEnroll keeps the workflow's message and hint and takes the exit
+// code from the workflow class, else from the wrapped cause.
+func classifyEnroll(ee *enroll.Error) *Error {
+	e := &Error{Code: ExitFailure, Msg: ee.Msg, Hint: ee.Hint, Err: ee}
+	bare := false
+	for _, s := range enrollSentinels {
+		if errors.Is(ee, s.err) {
+			e.Code = s.code
+			bare = s.quiet || ee.Err == s.err
+			break
+		}
+	}
+	if ee.Err != nil {
+		inner := classify(ee.Err)
+		if e.Code == ExitFailure {
+			e.Code = inner.Code
+		}
+		if e.Hint == "" {
+			e.Hint = inner.Hint
+		}
+		if !bare {
+			e.Msg += ": " + inner.Msg
+		}
+	}
+	if e.Code == ExitCancelled {
+		e.Msg = "cancelled: " + e.Msg
+	}
+	if ee.JobID != "" && e.Code != ExitCancelled {
+		e.Msg += " (job " + shortID(ee.JobID) + ")"
 	}
 	return e
 }
@@ -183,6 +244,8 @@ var plainWords = map[hid.Code]string{
 	hid.CodeUnauthorizedPermission: "the key does not support the permission needed",
 	hid.CodeInvalidCommand:         "the key does not support this command",
 	hid.CodeNoLibfido2:             "this keyprep was built without libfido2 and cannot talk to keys",
+	hid.CodeTX:                     "the key stopped answering (unplugged?)",
+	hid.CodeRX:                     "the key stopped answering (unplugged?)",
 }
 
 // plainMessage renders err with the binding's technical text replaced by

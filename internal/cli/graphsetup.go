@@ -155,6 +155,9 @@ func (g *globals) graphClient(ctx context.Context) (*graph.Client, error) {
 		g.cred = cred
 	}
 	opts.UserAgent = "keyprep/" + Version
+	if testHooks.graphOptions != nil {
+		testHooks.graphOptions(&opts)
+	}
 	c, err := graph.New(ctx, opts)
 	if err != nil {
 		return nil, usageErr("%v", err)

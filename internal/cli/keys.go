@@ -33,6 +33,16 @@ type keyDevice interface {
 // openKey opens the key named by path, or the only attached key when path is
 // empty. With several keys and no path it refuses rather than guess.
 func (g *globals) openKey(ctx context.Context, path string) (keyDevice, error) {
+	d, err := g.openHID(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// openHID is openKey returning the concrete device (for the workflow, which
+// needs more of it than keyDevice).
+func (g *globals) openHID(ctx context.Context, path string) (*hid.Device, error) {
 	if path == "" {
 		devs, err := hid.Enumerate(ctx)
 		if err != nil {

@@ -15,7 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/simkeys"
 )
 
 func newSimCmd(g *globals) *cobra.Command {
@@ -78,11 +81,28 @@ func openSimTenant(path string, seedFile string, tokens map[string]entrasim.Iden
 			return nil, usageErr("--users applies to a new emulated tenant, but %s already exists: use a fresh --state-dir (or --state FILE)", path)
 		}
 	}
+	if testHooks.tenantOptions != nil {
+		testHooks.tenantOptions(&opts)
+	}
 	t, err := entrasim.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("emulated tenant: %w", err)
 	}
+	if testHooks.tenantOpened != nil {
+		testHooks.tenantOpened(t)
+	}
 	return t, nil
+}
+
+// testHooks let the in-process CLI tests reach the simulation (faults,
+// clocks, unplugging) the way an operator's world would change under a
+// running command. Nil in production.
+var testHooks struct {
+	tenantOptions func(*entrasim.Options)
+	tenantOpened  func(*entrasim.Tenant)
+	keysReady     func(*simkeys.Provider)
+	graphOptions  func(*graph.Options)
+	event         func(enroll.Event)
 }
 
 func newSimTenantCmd(g *globals) *cobra.Command {

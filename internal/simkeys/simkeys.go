@@ -169,3 +169,19 @@ func (p *Provider) key(name string) (*vkey, error) {
 	p.keys[name] = k
 	return k, nil
 }
+
+// Unplug pulls the virtual key at path out: its CTAPHID device closes, so
+// an operation in flight fails as with a real key yanked from the port. A
+// later open plugs it back in (state reloaded from its file, power-up
+// state).
+func (p *Provider) Unplug(path string) error {
+	name := trim(path)
+	p.mu.Lock()
+	k, ok := p.keys[name]
+	delete(p.keys, name)
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return k.dev.Close()
+}

@@ -1,0 +1,349 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/softkey"
+	"github.com/keyprep/keyprep/internal/store"
+)
+
+type enrollOptions struct {
+	user             string
+	key              string
+	pinMode          string
+	pinLength        int
+	minPINLength     int
+	minPINLengthRP   bool
+	forcePINChange   bool
+	reset            bool
+	displayName      string
+	challengeTimeout time.Duration
+	pinOut           string
+	recipients       []string
+	identities       []string
+	dryRun           bool
+}
+
+func newEnrollCmd(g *globals) *cobra.Command {
+	var o enrollOptions
+	cmd := &cobra.Command{
+		Use:   "enroll --user UPN [--key K]",
+		Short: "Pre-provision a key for a user end to end: PIN, passkey, Entra registration, self-test",
+		Long: `enroll prepares one security key for one Entra user, so the key ships ready:
+
+  1. looks the user up and checks the Passkey (FIDO2) policy (stops early with
+     the reason if the user cannot get a passkey);
+  2. inspects the key: model allowed, PIN state, minimum PIN length, free slots;
+  3. generates a PIN (or takes yours), escrows it durably BEFORE it goes on the
+     key — age-encrypted to --age-recipient (e.g. a helpdesk key), by default to
+     the bench identity in the state directory, or written once to --pin-out —
+     and sets it;
+  4. fetches creation options from Graph as late as possible and creates the
+     discoverable credential for login.microsoft.com (touch the key when asked);
+  5. checks it locally and registers it with Entra;
+  6. proves the key works: a signed assertion verified with the attested key;
+  7. forces a PIN change at first use when asked (last: it blocks PIN use);
+  8. records who got which key.
+
+Every step is journaled before and after its side effect; after a crash,
+keyprep journal resume reconciles with the key and with Graph. A key that
+keyprep set up before is recognised and its escrowed PIN reused, so the same
+key can carry passkeys for several users. PINs are never taken from flags:
+--pin prompt asks on the terminal, --pin stdin reads one line.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEnroll(cmd.Context(), g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.user, "user", "", "user principal name or object id (required)")
+	f.StringVar(&o.key, "key", "", "key path (default: the only attached key)")
+	f.StringVar(&o.pinMode, "pin", "generate", "PIN source: generate, prompt (terminal, no echo) or stdin (one line)")
+	f.IntVar(&o.pinLength, "pin-length", 0, "length of a generated PIN (default 8; never below the key's or --min-pin-length)")
+	f.IntVar(&o.minPINLength, "min-pin-length", 0, "raise the key's minimum PIN length to N (CTAP 2.1)")
+	f.BoolVar(&o.minPINLengthRP, "min-pin-length-rp", false, "also let login.microsoft.com read the minimum PIN length (minPinLength RP ID list)")
+	f.BoolVar(&o.forcePINChange, "force-pin-change", false, "make the key ask for a new PIN at first use (applied last)")
+	f.BoolVar(&o.reset, "reset", false, "factory-reset the key first (deletes every credential; touch within the key's reset window)")
+	f.StringVar(&o.displayName, "display-name", "", "passkey name in Entra: template with {model}, {serial}, {date} (default \"{model} {date}\", at most 30 characters)")
+	f.DurationVar(&o.challengeTimeout, "challenge-timeout", 0, "challenge lifetime to ask Graph for (5m to 30 days; default Graph's 5 minutes)")
+	f.StringVar(&o.pinOut, "pin-out", "", "write the PIN once to FILE (mode 0600) instead of the age-encrypted escrow")
+	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt the PIN escrow to this age recipient (age1…, an SSH public key, or a recipients file); repeatable")
+	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "check the user and the key and show what would be done; change nothing")
+	return cmd
+}
+
+func (o *enrollOptions) request() (enroll.Request, error) {
+	req := enroll.Request{UPN: strings.TrimSpace(o.user), KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
+		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, Reset: o.reset, DisplayNameTemplate: o.displayName,
+		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun}
+	if req.UPN == "" {
+		return req, usageErr("enroll needs --user UPN")
+	}
+	switch o.pinMode {
+	case "generate":
+		req.PINMode = enroll.PINGenerate
+	case "prompt", "stdin":
+		req.PINMode = enroll.PINOperator
+	default:
+		return req, usageErr("--pin %q: want generate, prompt or stdin (PINs are never given as flag values)", o.pinMode)
+	}
+	if o.pinLength != 0 && (o.pinLength < pin.MinPINLength || o.pinLength > pin.MaxPINBytes) {
+		return req, usageErr("--pin-length %d: want %d to %d", o.pinLength, pin.MinPINLength, pin.MaxPINBytes)
+	}
+	if o.minPINLength != 0 && (o.minPINLength < 4 || o.minPINLength > 63) {
+		return req, usageErr("--min-pin-length %d: want 4 to 63", o.minPINLength)
+	}
+	if o.challengeTimeout != 0 && (o.challengeTimeout < 5*time.Minute || o.challengeTimeout > 30*24*time.Hour) {
+		return req, usageErr("--challenge-timeout %s: want 5m to 720h (Graph's range)", o.challengeTimeout)
+	}
+	if o.pinOut != "" && len(o.recipients) > 0 {
+		return req, usageErr("--pin-out and --age-recipient exclude each other: choose a plain file or encryption")
+	}
+	if o.pinOut != "" {
+		abs, err := filepath.Abs(o.pinOut)
+		if err != nil {
+			return req, usageErr("--pin-out: %v", err)
+		}
+		if _, err := os.Stat(abs); err == nil {
+			return req, usageErr("--pin-out %s exists: a PIN file is written once and never overwritten", abs)
+		}
+		req.PINOut = abs
+	}
+	if len(o.recipients) > 0 {
+		_, names, err := escrow.ParseRecipients(o.recipients)
+		if err != nil {
+			return req, usageErr("--age-recipient: %v", err)
+		}
+		req.Recipients = names
+	}
+	return req, nil
+}
+
+// openStore opens the embedded store in the state directory for this run.
+func (g *globals) openStore(ctx context.Context) (*store.Store, error) {
+	if g.st != nil {
+		return g.st, nil
+	}
+	s, err := store.Open(ctx, filepath.Join(g.StateDir, "keyprep.db"), store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open the store: %w", err)
+	}
+	g.st = s
+	g.closers = append(g.closers, s.Close)
+	return s, nil
+}
+
+func (g *globals) escrowDir() string { return filepath.Join(g.StateDir, "escrow") }
+
+func loadIdentities(paths []string) ([]age.Identity, error) {
+	var ids []age.Identity
+	for _, p := range paths {
+		got, err := escrow.LoadIdentities(p)
+		if err != nil {
+			return nil, usageErr("--identity %s: %v", p, err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+// enroller wires the workflow to Graph, the store, the terminal and the
+// operator's progress display.
+func (g *globals) enroller(ctx context.Context, identities []string) (*enroll.Enroller, error) {
+	ids, err := loadIdentities(identities)
+	if err != nil {
+		return nil, err
+	}
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := g.graphClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := &enroll.Enroller{
+		Directory:  &graphDirectory{c: c},
+		Store:      st,
+		PINs:       cliPINs{g},
+		EscrowDir:  g.escrowDir(),
+		Identities: ids,
+		Log:        nil,
+		Events:     g.showEvent,
+		CrashHook:  crashHook(),
+		ModelName: func(aaguid [16]byte) string {
+			if aaguid == softkey.AAGUID() {
+				return softkey.ModelName
+			}
+			return "" // the workflow says "Security key"; Entra names the model in its answer
+		},
+	}
+	return e, nil
+}
+
+// showEvent prints progress on stderr (never a secret).
+func (g *globals) showEvent(ev enroll.Event) {
+	if testHooks.event != nil {
+		testHooks.event(ev)
+	}
+	switch ev.Phase {
+	case "touch":
+		g.infof(">> %s", ev.Message)
+	case "info":
+		g.infof("   %s", ev.Message)
+	default:
+		g.infof(" ✓ %s", ev.Message)
+	}
+}
+
+// crashHook is a test hook: KEYPREP_TEST_CRASH=STEP:PHASE kills the process
+// with SIGKILL at that journal boundary (the crash-safety test).
+func crashHook() func(enroll.Step, string) {
+	want := os.Getenv("KEYPREP_TEST_CRASH")
+	if want == "" {
+		return nil
+	}
+	return func(s enroll.Step, phase string) {
+		if string(s)+":"+phase == want {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // never continue past the boundary
+		}
+	}
+}
+
+type cliPINs struct{ g *globals }
+
+func (p cliPINs) Current(_ context.Context, key string) ([]byte, error) {
+	return p.g.pinsIn.read("current PIN of " + key)
+}
+
+func (p cliPINs) New(_ context.Context, key string) ([]byte, error) {
+	return p.g.pinsIn.readNew("new PIN for " + key)
+}
+
+func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
+	req, err := o.request()
+	if err != nil {
+		return err
+	}
+	if o.pinMode == "prompt" && !g.pinsIn.interactive() {
+		return usageErr("--pin prompt needs a terminal; use --pin stdin to pipe the PIN")
+	}
+	e, err := g.enroller(ctx, o.identities)
+	if err != nil {
+		return err
+	}
+	d, err := g.openHID(ctx, o.key)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	req.KeyPath = d.Path()
+	res, plan, err := e.Enroll(ctx, d, req)
+	if plan != nil {
+		g.printPlan(plan, err)
+	}
+	if err != nil {
+		return err
+	}
+	if res == nil {
+		return nil
+	}
+	defer pin.Wipe(res.PIN)
+	return g.printResult(res)
+}
+
+func (g *globals) printPlan(p *enroll.Plan, err error) {
+	if g.JSON {
+		out := map[string]any{"dryRun": true, "user": p.User, "eligibility": p.Eligibility, "key": p.Key, "actions": p.Actions}
+		if err != nil {
+			out["blocked"] = err.Error()
+		}
+		_ = g.printJSON(out)
+		return
+	}
+	w := g.io.Out
+	fmt.Fprintf(w, "Dry run for %s (%s) on %s\n", p.User.UPN, p.User.DisplayName, p.Key.Path)
+	fmt.Fprintf(w, "  key: AAGUID %s, PIN %s, min PIN length %d, free slots %d\n", p.Key.AAGUID,
+		yesNo(p.Key.PINSet, "set", "not set"), p.Key.MinPINLength, p.Key.Remaining)
+	if err != nil {
+		fmt.Fprintf(w, "  would stop: %s\n", err)
+		return
+	}
+	fmt.Fprintln(w, "  would:")
+	for _, a := range p.Actions {
+		fmt.Fprintf(w, "    - %s\n", a)
+	}
+}
+
+// printResult writes the result. The PIN appears only in plain output on a
+// terminal, and only when this run set it.
+func (g *globals) printResult(res *enroll.Result) error {
+	if g.JSON {
+		return g.printJSON(res)
+	}
+	w := g.io.Out
+	fmt.Fprintf(w, "Enrolled %s (%s) on %s\n", res.UPN, res.User, res.KeyPath)
+	fmt.Fprintf(w, "  passkey      %q, method %s\n", res.DisplayName, res.MethodID)
+	fmt.Fprintf(w, "  credential   %s\n", res.CredentialID)
+	fmt.Fprintf(w, "  model        %s (AAGUID %s)\n", res.Model, res.AAGUID)
+	fmt.Fprintf(w, "  verified     %s\n", yesNo(res.Verified, "yes: the key signed a test assertion with the new passkey", "NO"))
+	if res.Reconciled {
+		fmt.Fprintf(w, "  note         the registration was confirmed by listing the user's passkeys\n")
+	}
+	fmt.Fprintf(w, "  PIN escrow   %s\n", escrowText(res.PINEscrow))
+	fmt.Fprintf(w, "  PIN change   %s\n", yesNo(res.ForcePINChange, "required at first use", "not required"))
+	if len(res.PIN) > 0 {
+		if f, ok := g.io.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			fmt.Fprintf(w, "  PIN          %s   (shown once; hand it over with the key)\n", res.PIN)
+		} else {
+			fmt.Fprintf(w, "  PIN          not shown (output is not a terminal); keyprep pins show --user %s --identity FILE\n", res.UPN)
+		}
+	}
+	fmt.Fprintf(w, "  job          %s\n", res.JobID)
+	return nil
+}
+
+func escrowText(e *enroll.EscrowRef) string {
+	if e == nil {
+		return "none"
+	}
+	switch {
+	case e.Source == "operator":
+		return "none: the operator gave the key's existing PIN"
+	case e.Kind == "file":
+		return "written once to " + e.Location + " (mode 0600)"
+	}
+	to := strings.Join(e.Recipients, ", ")
+	if len(e.Recipients) == 1 && strings.HasPrefix(e.Recipients[0], "bench:") {
+		to = "the bench identity (as safe as the state directory; prefer --age-recipient)"
+	}
+	s := fmt.Sprintf("age-encrypted to %s, escrow %s", to, shortID(e.ID))
+	if e.Source == "earlier" {
+		s += " (set by an earlier enrollment of this key)"
+	}
+	return s
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+var _ = hid.ES256
+var _ = softkey.ModelName

@@ -1,0 +1,414 @@
+package enroll
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/store"
+	"github.com/keyprep/keyprep/internal/webauthn"
+)
+
+type clientData struct {
+	json []byte
+	hash []byte
+}
+
+func webauthnGetClientData(rpID string) (clientData, error) {
+	j, err := webauthn.AssertionClientData(rpID)
+	if err != nil {
+		return clientData{}, err
+	}
+	h := sha256.Sum256(j)
+	return clientData{json: j, hash: h[:]}, nil
+}
+
+// credential makes the passkey on the key and registers it with Entra,
+// fetching new options when the challenge expired. On resume it first
+// reconciles a registration that was in flight.
+func (r *run) credential(ctx context.Context) error {
+	if d, ok := r.prev.doneData(StepRegister); ok {
+		md, _ := r.prev.doneData(StepMakeCred)
+		r.method = &Method{ID: str(d["methodId"]), DisplayName: str(d["displayName"]), Reconciled: d["reconciled"] == true}
+		r.credID, r.coseKey, r.credAAG = b64dec(str(md["credentialId"])), b64dec(str(md["publicKey"])), str(md["aaguid"])
+		return nil
+	}
+	if b, ok := r.prev.beginData(StepRegister); ok {
+		found, err := r.reconcileRegistration(ctx, b)
+		if err != nil {
+			return err
+		}
+		if found {
+			return nil
+		}
+	}
+	if err := r.listExisting(ctx); err != nil {
+		return err
+	}
+	attempts := r.e.MaxChallengeAttempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	for attempt := 1; ; attempt++ {
+		err := r.makeAndRegister(ctx, attempt)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrChallengeExpired) || attempt >= attempts {
+			return err
+		}
+		r.emit(StepOptions, "info", "the challenge expired before Entra got the registration; fetching new options and creating the passkey again (attempt %d of %d)", attempt+1, attempts)
+	}
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// listExisting reports passkeys for the RP the key already holds (never
+// overwritten silently: a credential for the same user is replaced by
+// makeCredential only if Entra does not know it — the exclude list stops
+// it otherwise).
+func (r *run) listExisting(ctx context.Context) error {
+	if cm, ok := r.info.Option("credMgmt"); !ok || !cm {
+		return nil
+	}
+	creds, err := r.dev.Credentials(ctx, r.rpID(), r.pin)
+	if err != nil {
+		if errors.Is(err, hid.ErrPINInvalid) || errors.Is(err, hid.ErrPINAuthBlocked) || errors.Is(err, hid.ErrPINBlocked) ||
+			errors.Is(err, context.Canceled) || hid.CodeOf(err) == hid.CodeTX || hid.CodeOf(err) == hid.CodeRX {
+			return stepErr(StepInspect, err, "", "%s: listing the passkeys on the key", r.dev.Path())
+		}
+		if !errors.Is(err, hid.ErrNotFound) && !errors.Is(err, hid.ErrNoCredentials) {
+			r.e.log().Debug("listing resident credentials failed", "key", r.dev.Path(), "err", err)
+		}
+		return nil
+	}
+	var users []string
+	same := false
+	for _, c := range creds {
+		users = append(users, c.UserName)
+		if strings.EqualFold(c.UserName, r.user.UPN) {
+			same = true
+		}
+	}
+	if len(creds) > 0 {
+		r.emit(StepInspect, "info", "the key already holds %d passkey(s) for %s: %s", len(creds), r.rpID(), strings.Join(users, ", "))
+	}
+	if same {
+		r.emit(StepInspect, "info", "one of them is for %s: if Entra knows it, the key will be refused as already enrolled; if not (left by an interrupted run), it is replaced", r.user.UPN)
+	}
+	return r.journal(ctx, StepInspect, "info", map[string]any{"residentCredentials": len(creds), "sameUser": same})
+}
+
+func (r *run) makeAndRegister(ctx context.Context, attempt int) error {
+	raw, err := r.e.Directory.CreationOptions(ctx, r.user.ID, r.req.ChallengeTimeout)
+	if err != nil {
+		return stepErr(StepOptions, err, "", "cannot get passkey creation options for %s", r.user.UPN)
+	}
+	opts, err := webauthn.ParseCreationOptions(raw)
+	if err != nil {
+		return stepErr(StepOptions, err, "report this with keyprep --log-level debug output", "Graph returned creation options keyprep cannot read")
+	}
+	cdj := webauthn.ClientDataJSON(opts)
+	cdh := webauthn.ClientDataHash(cdj)
+	var allow []webauthn.ParamsOption
+	if len(r.e.RPIDs) > 0 {
+		allow = append(allow, webauthn.AllowRPID(r.e.RPIDs...))
+	}
+	params, err := webauthn.MakeCredentialParams(opts, cdh, allow...)
+	if err != nil {
+		return stepErr(StepOptions, err, "", "the creation options cannot be used")
+	}
+	if err := r.journal(ctx, StepOptions, phaseDone, map[string]any{"attempt": attempt, "challengeExpiry": opts.ChallengeExpiry,
+		"excludeCredentials": len(params.ExcludeList), "rpId": opts.RP.ID}); err != nil {
+		return err
+	}
+	if opts.ChallengeExpired(r.e.now()) {
+		return stepErr(StepOptions, ErrChallengeExpired, "check this machine's clock", "the challenge Graph issued has already expired")
+	}
+
+	req := hid.MakeCredentialRequest{
+		ClientDataHash:     params.ClientDataHash,
+		RP:                 hid.RelyingParty{ID: params.RPID, Name: params.RPName},
+		User:               hid.User{ID: params.UserID, Name: params.UserName, DisplayName: params.UserDisplayName},
+		Algorithm:          r.pickAlgorithm(params.Algorithms),
+		ResidentKey:        params.ResidentKey,
+		UV:                 params.UV,
+		ExcludeList:        params.ExcludeList,
+		CredProtect:        hid.CredProtect(params.CredProtect),
+		EnforceCredProtect: params.EnforceCredProtect,
+		HMACSecret:         params.HMACSecret,
+		MinPINLengthExt:    params.MinPINLength,
+	}
+	if err := r.begin(ctx, StepMakeCred, map[string]any{"attempt": attempt, "userHandle": b64.EncodeToString(params.UserID)}); err != nil {
+		return err
+	}
+	r.emit(StepMakeCred, "touch", "touch the key %s now: creating the passkey for %s", r.dev.Path(), r.user.UPN)
+	cred, err := r.dev.MakeCredential(ctx, req, r.pin)
+	if err != nil {
+		if errors.Is(err, hid.ErrCredentialExcluded) {
+			return stepErr(StepMakeCred, fmt.Errorf("%w: %w", ErrExcluded, err),
+				"use another key, or remove the existing passkey first (keyprep methods list/delete --user "+r.user.UPN+")",
+				"this key already holds a passkey for %s", r.user.UPN)
+		}
+		return stepErr(StepMakeCred, err, "", "%s: creating the passkey", r.dev.Path())
+	}
+	if err := webauthn.CheckRegistration(params, cdh, cred.Format, cred.AuthData, cred.AttStmt); err != nil {
+		r.cleanup(ctx, cred.ID, "the key's answer failed the local checks")
+		return stepErr(StepMakeCred, err, "this key does not behave as Entra requires; try another key", "%s: the new passkey failed keyprep's checks", r.dev.Path())
+	}
+	ad, err := webauthn.ParseAuthData(cred.AuthData)
+	if err != nil {
+		return stepErr(StepMakeCred, err, "", "authenticator data")
+	}
+	if r.elig.AttestationEnforced && !webauthn.HasAttestationCertificate(cred.Format, cred.AttStmt) {
+		r.cleanup(ctx, cred.ID, "attestation enforced and the key sent no certificate")
+		return stepErr(StepMakeCred, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
+			"attestation is enforced and %s attests itself without a certificate", r.dev.Path())
+	}
+	r.credID, r.coseKey, r.credAAG = cred.ID, ad.PublicKeyCOSE, ad.AAGUID.String()
+	if err := r.done(ctx, StepMakeCred, map[string]any{"credentialId": b64.EncodeToString(cred.ID), "publicKey": b64.EncodeToString(ad.PublicKeyCOSE),
+		"aaguid": r.credAAG, "alg": ad.Algorithm, "flags": byte(ad.Flags), "credProtect": ad.Extensions.CredProtect}); err != nil {
+		return err
+	}
+
+	name, err := webauthn.DisplayName(r.req.DisplayNameTemplate, r.req.Model, r.req.Serial, r.e.now())
+	if err != nil {
+		return stepErr(StepRegister, err, "shorten --display-name", "display name")
+	}
+	att, err := webauthn.AttestationObject(cred.Format, cred.AuthData, cred.AttStmt)
+	if err != nil {
+		return stepErr(StepRegister, err, "", "attestation object")
+	}
+	body, err := webauthn.RegistrationBody(name, cred.ID, cdj, att, webauthn.ExtensionResults(params, ad, false))
+	if err != nil {
+		return stepErr(StepRegister, err, "", "registration body")
+	}
+	if opts.ChallengeExpired(r.e.now()) {
+		return stepErr(StepRegister, ErrChallengeExpired, "", "the challenge expired while waiting for the key")
+	}
+	if err := r.begin(ctx, StepRegister, map[string]any{"displayName": name, "credentialId": b64.EncodeToString(cred.ID),
+		"started": r.e.now().UTC()}); err != nil {
+		return err
+	}
+	m, err := r.e.Directory.Register(ctx, r.user.ID, body)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrOutcomeUnknown):
+			return stepErr(StepRegister, err, "run keyprep journal resume: it checks Entra and finishes or reports the job",
+				"the registration for %s may or may not have reached Entra", r.user.UPN)
+		case errors.Is(err, ErrChallengeExpired):
+			return stepErr(StepRegister, err, "", "Entra refused the registration: the challenge expired")
+		case errors.Is(err, context.Canceled):
+			return stepErr(StepRegister, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err), "run keyprep journal resume to reconcile with Entra",
+				"cancelled while registering %s", r.user.UPN)
+		}
+		if refused(err) {
+			r.cleanup(ctx, cred.ID, "Entra refused the registration")
+		}
+		return stepErr(StepRegister, err, "", "Entra refused the passkey for %s", r.user.UPN)
+	}
+	r.method = m
+	return r.done(ctx, StepRegister, map[string]any{"methodId": m.ID, "displayName": m.DisplayName, "reconciled": m.Reconciled})
+}
+
+// refused: Graph answered with a definite client error (4xx other than
+// 408/429), so the registration did not land.
+func refused(err error) bool { return errors.Is(err, ErrRefused) }
+
+// pickAlgorithm prefers ES256 when the key supports it.
+func (r *run) pickAlgorithm(offered []int) int {
+	supports := func(alg int) bool {
+		if len(r.info.Algorithms) == 0 {
+			return alg == hid.ES256 // CTAP 2.0 keys: ES256 is mandatory
+		}
+		for _, a := range r.info.Algorithms {
+			if a.COSE == alg {
+				return true
+			}
+		}
+		return false
+	}
+	for _, a := range offered {
+		if supports(a) {
+			return a
+		}
+	}
+	if len(offered) > 0 {
+		return offered[0]
+	}
+	return hid.ES256
+}
+
+// cleanup deletes a credential Entra will not know from the key, so the
+// key does not carry an orphan (best effort, journaled).
+func (r *run) cleanup(ctx context.Context, credID []byte, why string) {
+	if cm, ok := r.info.Option("credMgmt"); !ok || !cm || r.pin == nil {
+		return
+	}
+	err := r.dev.DeleteCredential(ctx, credID, r.pin)
+	data := map[string]any{"credentialId": b64.EncodeToString(credID), "why": why}
+	if err != nil {
+		data["error"] = err.Error()
+		r.e.log().Warn("could not remove the unregistered passkey from the key", "key", r.dev.Path(), "err", err)
+	} else {
+		r.emit(StepCleanup, "info", "removed the unregistered passkey from the key (%s)", why)
+	}
+	_ = r.journal(ctx, StepCleanup, phaseDone, data)
+}
+
+// reconcileRegistration decides whether a registration that was in flight
+// when the job stopped reached Entra: a method created since it began with
+// the same display name that no recorded result claims.
+func (r *run) reconcileRegistration(ctx context.Context, begin map[string]any) (bool, error) {
+	name := str(begin["displayName"])
+	started, _ := time.Parse(time.RFC3339Nano, str(begin["started"]))
+	ms, err := r.e.Directory.Methods(ctx, r.user.ID)
+	if err != nil {
+		return false, stepErr(StepRegister, err, "", "cannot list %s's passkeys to reconcile the interrupted registration", r.user.UPN)
+	}
+	var found []Method
+	for _, m := range ms {
+		if m.DisplayName != name {
+			continue
+		}
+		if !started.IsZero() && !m.CreatedDateTime.IsZero() && m.CreatedDateTime.Before(started.Add(-5*time.Minute)) {
+			continue
+		}
+		if _, err := r.e.Store.ResultForMethod(ctx, r.user.ID, m.ID); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return false, stepErr(StepRegister, err, "", "cannot read results")
+		}
+		found = append(found, m)
+	}
+	switch len(found) {
+	case 0:
+		r.emit(StepRegister, "info", "the interrupted registration did not reach Entra; creating the passkey again")
+		return false, nil
+	case 1:
+		md, _ := r.prev.doneData(StepMakeCred)
+		cid := b64dec(str(md["credentialId"]))
+		if len(cid) == 0 || str(md["credentialId"]) != str(begin["credentialId"]) {
+			return false, stepErr(StepRegister, ErrOutcomeUnknown, "check with keyprep methods list --user "+r.user.UPN,
+				"a method named %q appeared but the journal does not hold its credential", name)
+		}
+		m := found[0]
+		m.Reconciled = true
+		r.method = &m
+		r.credID, r.coseKey, r.credAAG = cid, b64dec(str(md["publicKey"])), str(md["aaguid"])
+		r.emit(StepRegister, "info", "the interrupted registration reached Entra (method %s)", m.ID)
+		return true, r.journal(ctx, StepRegister, phaseDone, map[string]any{"methodId": m.ID, "displayName": m.DisplayName, "reconciled": true})
+	default:
+		return false, stepErr(StepRegister, ErrOutcomeUnknown, "compare with keyprep methods list --user "+r.user.UPN+" and delete the duplicate",
+			"%d passkeys named %q appeared since the interrupted registration", len(found), name)
+	}
+}
+
+// ---- self-test ---------------------------------------------------------------
+
+// selfTest proves the key works before it leaves the bench: a getAssertion
+// for the RP with the new credential and the PIN (user verification, no
+// second touch), its signature verified with the attested public key.
+func (r *run) selfTest(ctx context.Context) error {
+	if r.prev.has(StepForcePIN) && r.info.ForcePINChange {
+		// Verified before forcePINChange began (it only starts after).
+		d, _ := r.prev.doneData(StepSelfTest)
+		r.verified = d["verified"] == true
+		return nil
+	}
+	if err := r.begin(ctx, StepSelfTest, nil); err != nil {
+		return err
+	}
+	cd, err := webauthnGetClientData(r.rpID())
+	if err != nil {
+		return stepErr(StepSelfTest, err, "", "self-test")
+	}
+	as, err := r.dev.GetAssertion(ctx, hid.AssertionRequest{RPID: r.rpID(), ClientDataHash: cd.hash,
+		AllowList: [][]byte{r.credID}, UV: true, NoUP: true}, r.pin)
+	if err != nil {
+		return stepErr(StepSelfTest, fmt.Errorf("%w: %w", ErrSelfTest, err), "the passkey is registered but the key did not use it: check the key (keyprep info) and delete the method if the key is faulty",
+			"%s: self-test assertion", r.dev.Path())
+	}
+	if len(as) != 1 || string(as[0].CredentialID) != string(r.credID) {
+		return stepErr(StepSelfTest, ErrSelfTest, "", "%s answered the self-test with a different credential", r.dev.Path())
+	}
+	ad, err := webauthn.VerifyAssertion(r.coseKey, r.rpID(), as[0].AuthData, cd.hash, as[0].Sig, true)
+	if err != nil {
+		return stepErr(StepSelfTest, fmt.Errorf("%w: %w", ErrSelfTest, err), "the key's signature does not match the registered passkey: delete the method and use another key", "%s: self-test", r.dev.Path())
+	}
+	r.verified = true
+	return r.done(ctx, StepSelfTest, map[string]any{"verified": true, "signCount": ad.SignCount})
+}
+
+// ---- force PIN change -------------------------------------------------------
+
+func (r *run) forcePIN(ctx context.Context) error {
+	if !r.req.ForcePINChange {
+		return nil
+	}
+	if r.info.ForcePINChange {
+		// Applied before the interruption.
+		return r.journal(ctx, StepForcePIN, phaseSkipped, map[string]any{"reconciled": true})
+	}
+	if err := r.begin(ctx, StepForcePIN, nil); err != nil {
+		return err
+	}
+	if err := r.dev.ForcePINChange(ctx, r.pin); err != nil {
+		return stepErr(StepForcePIN, err, "", "%s: force PIN change", r.dev.Path())
+	}
+	return r.done(ctx, StepForcePIN, nil)
+}
+
+// ---- record -----------------------------------------------------------------
+
+func (r *run) record(ctx context.Context) (*Result, error) {
+	res := &Result{
+		User: r.user.DisplayName, UPN: r.user.UPN, UserID: r.user.ID,
+		MethodID: r.method.ID, CredentialID: b64.EncodeToString(r.credID), AAGUID: r.credAAG, Model: r.req.Model,
+		DisplayName: r.method.DisplayName, Verified: r.verified, PINEscrow: r.escrow, ForcePINChange: r.req.ForcePINChange,
+		CreatedDateTime: r.method.CreatedDateTime, KeyPath: r.dev.Path(), Reconciled: r.method.Reconciled,
+	}
+	if res.AAGUID == "" {
+		res.AAGUID = r.aaguid
+	}
+	if r.method.Model != "" {
+		res.Model = r.method.Model
+	}
+	if res.CreatedDateTime.IsZero() {
+		res.CreatedDateTime = r.e.now().UTC()
+	}
+	sr := &store.Result{JobID: r.job.ID, UPN: res.UPN, UserID: res.UserID, MethodID: res.MethodID, CredentialID: res.CredentialID,
+		AAGUID: res.AAGUID, Model: res.Model, DisplayName: res.DisplayName, KeyPath: res.KeyPath, Verified: res.Verified,
+		ForcePINChange: res.ForcePINChange, Reconciled: res.Reconciled, CreatedDateTime: res.CreatedDateTime}
+	if r.escrow != nil {
+		sr.EscrowID = r.escrow.ID
+		sr.PINEscrow = r.escrow.Kind
+		if r.escrow.Location != "" {
+			sr.PINEscrow += ":" + r.escrow.Location
+		}
+	}
+	if err := r.begin(ctx, StepRecord, nil); err != nil {
+		return nil, err
+	}
+	if err := r.e.Store.RecordResult(ctx, sr); err != nil {
+		return nil, stepErr(StepRecord, err, "the passkey is registered: note method "+res.MethodID+" for "+res.UPN, "cannot record the result")
+	}
+	if err := r.done(ctx, StepRecord, nil); err != nil {
+		return nil, err
+	}
+	res.JobID = r.job.ID
+	if r.pinSet && r.pin != nil {
+		res.PIN = append([]byte(nil), r.pin...)
+	}
+	return res, nil
+}
+
+var _ = pin.Wipe

@@ -1,0 +1,518 @@
+package enroll
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/store"
+)
+
+// Request is one enrollment as the operator asked for it. It is stored
+// with the job (no secrets in it) so that Resume can finish the same job.
+type Request struct {
+	UPN     string `json:"upn"`
+	KeyPath string `json:"keyPath"`
+	// Model is the key's model name for the display name template.
+	Model string `json:"model,omitempty"`
+	// Serial fills {serial} in the display name template.
+	Serial  string  `json:"serial,omitempty"`
+	PINMode PINMode `json:"pinMode"`
+	// PINLength is the generated PIN's length (0: the policy default);
+	// never shorter than the key's or MinPINLength.
+	PINLength int `json:"pinLength,omitempty"`
+	// MinPINLength is applied to the key (CTAP 2.1 setMinPINLength) when
+	// above the key's current minimum; MinPINLengthRPID also puts the RP ID
+	// on the key's list of RPs that may read it.
+	MinPINLength     int  `json:"minPinLength,omitempty"`
+	MinPINLengthRPID bool `json:"minPinLengthRpId,omitempty"`
+	ForcePINChange   bool `json:"forcePinChange,omitempty"`
+	Reset            bool `json:"reset,omitempty"`
+	// DisplayNameTemplate: {model}, {serial}, {date}; default "{model} {date}".
+	DisplayNameTemplate string        `json:"displayNameTemplate,omitempty"`
+	ChallengeTimeout    time.Duration `json:"challengeTimeout,omitempty"`
+	// PINOut writes the PIN once to this file (0600) instead of the
+	// age-encrypted escrow.
+	PINOut string `json:"pinOut,omitempty"`
+	// Recipients are age recipients (normalised) the PIN is encrypted to;
+	// none means the bench identity in the escrow directory.
+	Recipients []string `json:"recipients,omitempty"`
+	// DryRun resolves the user and inspects the key, then stops.
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// Result is what an enrollment produced (the --json output).
+type Result struct {
+	JobID           string     `json:"jobId"`
+	User            string     `json:"user"` // display name
+	UPN             string     `json:"upn"`
+	UserID          string     `json:"userId"`
+	MethodID        string     `json:"methodId"`
+	CredentialID    string     `json:"credentialId"`
+	AAGUID          string     `json:"aaguid"`
+	Model           string     `json:"model"`
+	DisplayName     string     `json:"displayName"`
+	Verified        bool       `json:"verified"`
+	PINEscrow       *EscrowRef `json:"pinEscrow"`
+	ForcePINChange  bool       `json:"forcePinChange"`
+	CreatedDateTime time.Time  `json:"createdDateTime"`
+	KeyPath         string     `json:"keyPath"`
+	Reconciled      bool       `json:"reconciled,omitempty"`
+	Resumed         bool       `json:"resumed,omitempty"`
+	// PIN is the PIN set in this run, for the CLI to show on a terminal
+	// only; the caller wipes it. Never serialised.
+	PIN []byte `json:"-"`
+}
+
+// EscrowRef says where a PIN is escrowed, without the PIN.
+type EscrowRef struct {
+	ID         string   `json:"id"`
+	Kind       string   `json:"kind"` // age, file
+	Location   string   `json:"location"`
+	Recipients []string `json:"recipients,omitempty"`
+	// Source: "set" when this job set the PIN, "earlier" when the key's
+	// PIN was escrowed by an earlier job, "operator" when the operator
+	// gave the key's existing PIN (nothing escrowed).
+	Source string `json:"source"`
+}
+
+// Plan is what a dry run found.
+type Plan struct {
+	User        *User        `json:"user"`
+	Eligibility *Eligibility `json:"eligibility"`
+	Key         KeyState     `json:"key"`
+	Actions     []string     `json:"actions"`
+}
+
+// KeyState summarises the inspected key.
+type KeyState struct {
+	Path           string `json:"path"`
+	AAGUID         string `json:"aaguid"`
+	PINSet         bool   `json:"pinSet"`
+	PINRetries     int    `json:"pinRetries,omitempty"`
+	MinPINLength   int    `json:"minPinLength"`
+	ForcePINChange bool   `json:"forcePinChange"`
+	Remaining      int64  `json:"remainingDiscoverableCredentials"`
+}
+
+// Enroller runs enrollments. Its fields are the workflow's ports.
+type Enroller struct {
+	Directory Directory
+	Store     *store.Store
+	PINs      PINSource
+	// EscrowDir holds the bench identity (the default escrow recipient).
+	EscrowDir string
+	// Identities open age escrows when resuming or reusing a key's PIN
+	// (the bench identity is always tried too).
+	Identities []age.Identity
+	// Policy is the PIN policy (generator and validator); zero: pin.Default.
+	Policy pin.Policy
+	// RPIDs accepted in creationOptions (default login.microsoft.com).
+	RPIDs []string
+	Now   func() time.Time
+	// Events receives progress for the operator.
+	Events func(Event)
+	// CrashHook, when set, is called at every journal boundary (after
+	// "begin" is journaled, and after the side effect before "done"). The
+	// crash test kills the process from it.
+	CrashHook func(step Step, phase string)
+	Log       *slog.Logger
+	// MaxChallengeAttempts bounds new-challenge retries (default 3).
+	MaxChallengeAttempts int
+	// ModelName names a key model from its AAGUID when the request has no
+	// Model ("" when unknown).
+	ModelName func(aaguid [16]byte) string
+}
+
+func (e *Enroller) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Enroller) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
+}
+
+// run is one attempt at a job.
+type run struct {
+	e    *Enroller
+	dev  Device
+	req  Request
+	job  *store.Job
+	prev *history // the journal of an earlier attempt (Resume), else empty
+
+	user   *User
+	elig   *Eligibility
+	info   *hid.Info
+	aaguid string
+	pin    []byte
+	pinSet bool // this run set the PIN (r.pin is then new)
+	escrow *EscrowRef
+
+	credID   []byte
+	coseKey  []byte
+	credAAG  string
+	method   *Method
+	verified bool
+}
+
+func (r *run) emit(step Step, phase, format string, a ...any) {
+	if r.e.Events != nil {
+		id := ""
+		if r.job != nil {
+			id = r.job.ID
+		}
+		r.e.Events(Event{JobID: id, Step: step, Phase: phase, Message: fmt.Sprintf(format, a...)})
+	}
+}
+
+func (r *run) hook(step Step, phase string) {
+	if r.e.CrashHook != nil {
+		r.e.CrashHook(step, phase)
+	}
+}
+
+// journal records a step row; a journal that cannot be written stops the
+// job (the invariants depend on it).
+func (r *run) journal(ctx context.Context, step Step, phase string, data any) error {
+	if r.job == nil {
+		return nil
+	}
+	if err := r.e.Store.RecordStep(ctx, r.job.ID, string(step), phase, data); err != nil {
+		return stepErr(step, err, "check the state directory (disk full? permissions?)", "cannot write the journal")
+	}
+	return nil
+}
+
+func (r *run) begin(ctx context.Context, step Step, data any) error {
+	if err := r.journal(ctx, step, phaseBegin, data); err != nil {
+		return err
+	}
+	r.hook(step, HookBegin)
+	return nil
+}
+
+func (r *run) done(ctx context.Context, step Step, data any) error {
+	r.hook(step, HookEffect)
+	if err := r.journal(ctx, step, phaseDone, data); err != nil {
+		return err
+	}
+	r.emit(step, phaseDone, "%s", stepDoneText(step))
+	return nil
+}
+
+func stepDoneText(s Step) string {
+	switch s {
+	case StepReset:
+		return "key reset to factory state"
+	case StepEscrow:
+		return "PIN escrowed"
+	case StepPIN:
+		return "PIN set"
+	case StepMinPIN:
+		return "minimum PIN length applied"
+	case StepMakeCred:
+		return "passkey created on the key"
+	case StepRegister:
+		return "passkey registered with Entra"
+	case StepSelfTest:
+		return "self-test passed: the key signs with the new passkey"
+	case StepForcePIN:
+		return "the key will ask for a new PIN at first use"
+	case StepRecord:
+		return "result recorded"
+	}
+	return string(s)
+}
+
+// Enroll provisions the key for req.UPN. dev must be the key at
+// req.KeyPath. With req.DryRun it returns a Plan and no Result.
+func (e *Enroller) Enroll(ctx context.Context, dev Device, req Request) (*Result, *Plan, error) {
+	if req.PINMode == "" {
+		req.PINMode = PINGenerate
+	}
+	if req.KeyPath == "" {
+		req.KeyPath = dev.Path()
+	}
+	r := &run{e: e, dev: dev, req: req, prev: &history{}}
+	defer r.wipe()
+	if req.DryRun {
+		plan, err := r.dryRun(ctx)
+		return nil, plan, err
+	}
+	params, err := json.Marshal(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	job := &store.Job{Kind: "enroll", UPN: req.UPN, KeyPath: req.KeyPath, Params: params}
+	if err := e.Store.CreateJob(ctx, job); err != nil {
+		return nil, nil, stepErr(StepResolve, err, "check the state directory", "cannot create the job in the store")
+	}
+	r.job = job
+	res, err := r.execute(ctx)
+	return res, nil, r.finish(ctx, err)
+}
+
+// finish records a failure in the job. A failure whose outcome is unknown
+// leaves the job running so journal resume picks it up.
+func (r *run) finish(ctx context.Context, err error) error {
+	if err == nil || r.job == nil {
+		return err
+	}
+	var ee *Error
+	if !errors.As(err, &ee) {
+		ee = &Error{Msg: "enrollment failed", Err: err}
+		err = ee
+	}
+	ee.JobID = r.job.ID
+	msg := ee.Msg
+	state := store.JobFailed
+	if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.Canceled) {
+		state = store.JobRunning
+	}
+	// The job row outlives this context (Ctrl-C).
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = r.e.Store.RecordStep(wctx, r.job.ID, string(ee.Step), phaseFailed, map[string]any{"error": msg})
+	_ = r.e.Store.UpdateJob(wctx, r.job.ID, store.JobUpdate{State: &state, Error: &msg})
+	return err
+}
+
+func (r *run) wipe() {
+	pin.Wipe(r.pin)
+	r.pin = nil
+}
+
+// execute runs (or, with r.prev filled, continues) the job.
+func (r *run) execute(ctx context.Context) (*Result, error) {
+	if err := r.resolve(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.inspect(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.reset(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.setupPIN(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.minPIN(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.credential(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.selfTest(ctx); err != nil {
+		// The passkey is registered: record it (unverified) so nothing is
+		// lost, then report.
+		if res, rerr := r.record(ctx); rerr == nil {
+			_ = res
+		}
+		return nil, err
+	}
+	if err := r.forcePIN(ctx); err != nil {
+		return nil, err
+	}
+	return r.record(ctx)
+}
+
+// ---- resolve ---------------------------------------------------------------
+
+func (r *run) resolve(ctx context.Context) error {
+	u, err := r.e.Directory.User(ctx, r.req.UPN)
+	if err != nil {
+		return stepErr(StepResolve, err, "", "cannot look up %s", r.req.UPN)
+	}
+	r.user = u
+	if r.job != nil && r.job.UserID != u.ID {
+		id := u.ID
+		if err := r.e.Store.UpdateJob(ctx, r.job.ID, store.JobUpdate{UserID: &id}); err != nil {
+			return stepErr(StepResolve, err, "", "cannot update the job")
+		}
+		r.job.UserID = id
+	}
+	el, err := r.e.Directory.Eligibility(ctx, u)
+	if err != nil {
+		return stepErr(StepResolve, err, "", "cannot read the Passkey (FIDO2) policy for %s", u.UPN)
+	}
+	r.elig = el
+	if u.Guest && el.Allowed {
+		el.Allowed = false
+		el.Reasons = append(el.Reasons, "guest account: passkeys cannot be provisioned for guests")
+		el.Hint = "provision the account in the user's home tenant"
+	}
+	if !el.Allowed {
+		return stepErr(StepResolve, ErrIneligible, el.Hint, "%s cannot get a passkey: %s", u.UPN, strings.Join(el.Reasons, "; "))
+	}
+	r.emit(StepResolve, phaseDone, "%s (%s) can get a passkey", u.UPN, u.DisplayName)
+	return r.journal(ctx, StepResolve, phaseDone, map[string]any{"userId": u.ID, "upn": u.UPN, "profile": el.Profile,
+		"attestationEnforced": el.AttestationEnforced})
+}
+
+// ---- inspect ---------------------------------------------------------------
+
+func formatAAGUID(a []byte) string {
+	if len(a) != 16 {
+		return hex.EncodeToString(a)
+	}
+	h := hex.EncodeToString(a)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func (r *run) readInfo(ctx context.Context) error {
+	info, err := r.dev.Info(ctx)
+	if err != nil {
+		return stepErr(StepInspect, err, "", "%s: cannot read the key", r.dev.Path())
+	}
+	r.info = info
+	r.aaguid = formatAAGUID(info.AAGUID[:])
+	if r.req.Model == "" && r.e.ModelName != nil {
+		r.req.Model = r.e.ModelName(info.AAGUID)
+	}
+	if r.req.Model == "" {
+		r.req.Model = "Security key"
+	}
+	return nil
+}
+
+func (r *run) keyState(ctx context.Context) KeyState {
+	ks := KeyState{Path: r.dev.Path(), AAGUID: r.aaguid, MinPINLength: int(r.info.MinPINLength),
+		ForcePINChange: r.info.ForcePINChange, Remaining: r.info.RemainingResidentKeys}
+	ks.PINSet, _ = r.info.Option("clientPin")
+	if ks.PINSet {
+		ks.PINRetries = -1 // unknown
+		if n, err := r.dev.PINRetries(ctx); err == nil {
+			ks.PINRetries = n
+		}
+	}
+	return ks
+}
+
+func (r *run) inspect(ctx context.Context) error {
+	if err := r.readInfo(ctx); err != nil {
+		return err
+	}
+	ks := r.keyState(ctx)
+	if r.job != nil && r.job.AAGUID != "" && !strings.EqualFold(r.job.AAGUID, r.aaguid) {
+		return stepErr(StepInspect, ErrJob, "plug in the key this job started on, or abandon the job (keyprep journal abandon)",
+			"%s is a different key model (AAGUID %s) than this job's key (%s)", r.dev.Path(), r.aaguid, r.job.AAGUID)
+	}
+	if err := r.checkKey(ks); err != nil {
+		return err
+	}
+	if r.job != nil && r.job.AAGUID == "" {
+		a := r.aaguid
+		if err := r.e.Store.UpdateJob(ctx, r.job.ID, store.JobUpdate{AAGUID: &a}); err != nil {
+			return stepErr(StepInspect, err, "", "cannot update the job")
+		}
+		r.job.AAGUID = a
+	}
+	return r.journal(ctx, StepInspect, phaseDone, ks)
+}
+
+// checkKey refuses keys that cannot work before anything is changed.
+func (r *run) checkKey(ks KeyState) error {
+	info := r.info
+	path := r.dev.Path()
+	fido2 := false
+	for _, v := range info.Versions {
+		if strings.HasPrefix(v, "FIDO_2") {
+			fido2 = true
+		}
+	}
+	if !fido2 {
+		return stepErr(StepInspect, hid.ErrUnsupported, "use a FIDO2 (CTAP 2) security key", "%s is not a FIDO2 key (versions %v)", path, info.Versions)
+	}
+	if rk, ok := info.Option("rk"); ok && !rk {
+		return stepErr(StepInspect, hid.ErrUnsupported, "Entra passkeys are discoverable credentials; use a key that stores them", "%s cannot store discoverable credentials", path)
+	}
+	if _, ok := info.Option("clientPin"); !ok {
+		return stepErr(StepInspect, hid.ErrUnsupported, "use a key with PIN support", "%s does not support a PIN", path)
+	}
+	for _, kr := range r.elig.Restrictions {
+		if kr.Allows(r.aaguid) {
+			continue
+		}
+		kind := "is not on the allow list"
+		if !kr.Allow {
+			kind = "is on the block list"
+		}
+		return stepErr(StepInspect, ErrKeyModel, "use a key model the policy allows (keyprep policy show fido2), or change the key restrictions",
+			"the key model %s (AAGUID %s) %s of the Passkey (FIDO2) policy for %s", r.req.Model, r.aaguid, kind, r.user.UPN)
+	}
+	if r.elig.AttestationEnforced && r.aaguid == "00000000-0000-0000-0000-000000000000" {
+		return stepErr(StepInspect, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
+			"attestation is enforced and %s has no model identity (zero AAGUID)", path)
+	}
+	if ks.Remaining == 0 {
+		return stepErr(StepInspect, hid.ErrKeyStoreFull, "delete a passkey from the key or use another key",
+			"%s has no free slot for another passkey", path)
+	}
+	if ks.PINSet && ks.PINRetries == 0 {
+		return stepErr(StepInspect, hid.ErrPINBlocked, "no PIN retries left: only a factory reset makes it usable again (--reset, which deletes every credential on the key)",
+			"%s: the PIN is blocked", path)
+	}
+	if ks.PINSet && !r.prev.has(StepPIN) {
+		if ks.PINRetries > 0 && ks.PINRetries <= 3 {
+			return stepErr(StepInspect, ErrKeyState, "enter the PIN correctly once with keyprep pin change, or reset the key (--reset)",
+				"%s has only %d PIN retries left; keyprep will not risk blocking it", path, ks.PINRetries)
+		}
+	}
+	if ks.ForcePINChange && !(r.req.ForcePINChange && r.prev.has(StepForcePIN)) {
+		return stepErr(StepInspect, ErrKeyState, "change the PIN first (keyprep pin change --key "+path+"), or reset the key (--reset)",
+			"%s requires a PIN change before it can be used", path)
+	}
+	return nil
+}
+
+// ---- reset -----------------------------------------------------------------
+
+func (r *run) reset(ctx context.Context) error {
+	if !r.req.Reset {
+		return nil
+	}
+	if r.prev.has(StepReset) {
+		// Never reset twice in one job: the first reset may have been
+		// followed by a PIN that is now escrowed.
+		return nil
+	}
+	if err := r.begin(ctx, StepReset, nil); err != nil {
+		return err
+	}
+	r.emit(StepReset, "touch", "touch the key %s now to reset it (keys accept a reset only within about 10 seconds of being plugged in; replug it first if needed)", r.dev.Path())
+	if err := r.dev.Reset(ctx); err != nil {
+		return stepErr(StepReset, err, "", "%s: reset", r.dev.Path())
+	}
+	if err := r.done(ctx, StepReset, nil); err != nil {
+		return err
+	}
+	return r.readInfo(ctx)
+}
+
+// ---- helpers for the credential record in the journal -----------------------
+
+var b64 = base64.RawURLEncoding
+
+func b64dec(s string) []byte {
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	return b
+}

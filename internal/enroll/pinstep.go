@@ -1,0 +1,396 @@
+package enroll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"filippo.io/age"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/store"
+)
+
+// setupPIN makes r.pin the key's PIN: a new PIN (escrowed first, then set)
+// for a key without one; for a key with one, the PIN escrowed by an
+// earlier job (generate mode) or the operator's.
+func (r *run) setupPIN(ctx context.Context) error {
+	pinSet, _ := r.info.Option("clientPin")
+	prevEsc, err := r.jobEscrow(ctx)
+	if err != nil {
+		return err
+	}
+	if !pinSet {
+		if prevEsc != nil {
+			// An earlier attempt escrowed a PIN that never reached the key
+			// (or a reset undid it): set that same PIN if it can be
+			// recovered, so the escrow stays true.
+			if p, err := r.openEscrow(prevEsc); err == nil {
+				r.escrow = refOf(prevEsc, "set")
+				return r.applyPIN(ctx, p, prevEsc)
+			}
+			if err := r.e.Store.SetEscrowState(ctx, prevEsc.ID, "unused"); err != nil {
+				return stepErr(StepEscrow, err, "", "cannot update the escrow record")
+			}
+		}
+		p, err := r.newPIN(ctx)
+		if err != nil {
+			return err
+		}
+		esc, err := r.writeEscrow(ctx, p)
+		if err != nil {
+			pin.Wipe(p)
+			return err
+		}
+		return r.applyPIN(ctx, p, esc)
+	}
+
+	// The key has a PIN.
+	if prevEsc != nil && r.prev.has(StepPIN) {
+		// This job set it before the interruption.
+		p, err := r.openEscrow(prevEsc)
+		if err != nil {
+			return stepErr(StepPIN, fmt.Errorf("%w: %w", ErrEscrow, err),
+				"give an age identity that can open it (keyprep journal resume --identity FILE)",
+				"this job set the key's PIN and escrowed it (escrow %s), but this bench cannot open the escrow", short(prevEsc.ID))
+		}
+		r.pin = p
+		r.escrow = refOf(prevEsc, "set")
+		if prevEsc.State == "pending" {
+			if err := r.e.Store.SetEscrowState(ctx, prevEsc.ID, "applied"); err != nil {
+				return stepErr(StepPIN, err, "", "cannot update the escrow record")
+			}
+		}
+		return r.journal(ctx, StepPIN, phaseSkipped, map[string]any{"source": "escrow", "escrowId": prevEsc.ID, "reconciled": true})
+	}
+	if prevEsc != nil {
+		// Escrowed but the PIN step never began, yet the key has a PIN:
+		// it did not come from this job.
+		if err := r.e.Store.SetEscrowState(ctx, prevEsc.ID, "unused"); err != nil {
+			return stepErr(StepEscrow, err, "", "cannot update the escrow record")
+		}
+	}
+	if r.req.PINMode == PINOperator {
+		p, err := r.e.PINs.Current(ctx, r.dev.Path())
+		if err != nil {
+			return stepErr(StepPIN, err, "", "%s: reading the key's PIN", r.dev.Path())
+		}
+		if len(p) == 0 {
+			return stepErr(StepPIN, hid.ErrPINRequired, "", "%s: no PIN given", r.dev.Path())
+		}
+		r.pin = p
+		r.escrow = &EscrowRef{Kind: "none", Source: "operator"}
+		return r.journal(ctx, StepPIN, phaseSkipped, map[string]any{"source": "operator"})
+	}
+	esc, p, err := r.findKeyEscrow(ctx)
+	if err != nil {
+		return err
+	}
+	if esc == nil {
+		return stepErr(StepPIN, ErrKeyHasPIN, "give the key's PIN with --pin prompt or --pin stdin, or start from a factory-fresh key (--reset)",
+			"%s already has a PIN that keyprep did not set on this bench", r.dev.Path())
+	}
+	r.pin = p
+	r.escrow = refOf(esc, "earlier")
+	r.emit(StepPIN, "info", "using the PIN keyprep escrowed for this key on %s (escrow %s)", esc.CreatedAt.Local().Format("2006-01-02 15:04"), short(esc.ID))
+	return r.journal(ctx, StepPIN, phaseSkipped, map[string]any{"source": "escrow", "escrowId": esc.ID})
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func refOf(e *store.Escrow, source string) *EscrowRef {
+	return &EscrowRef{ID: e.ID, Kind: e.Kind, Location: e.Location, Recipients: e.Recipients, Source: source}
+}
+
+// jobEscrow returns this job's live escrow, if any.
+func (r *run) jobEscrow(ctx context.Context) (*store.Escrow, error) {
+	if r.job == nil {
+		return nil, nil
+	}
+	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{JobID: r.job.ID, States: []string{"pending", "applied"}})
+	if err != nil {
+		return nil, stepErr(StepEscrow, err, "", "cannot read the escrow records")
+	}
+	if len(es) == 0 {
+		return nil, nil
+	}
+	return &es[0], nil
+}
+
+// newPIN generates a PIN or takes the operator's new PIN, under the policy
+// and the key's minimum length.
+func (r *run) newPIN(ctx context.Context) ([]byte, error) {
+	pol := r.e.Policy
+	if pol.Length == 0 {
+		pol = pin.Default()
+	}
+	if r.req.PINLength > 0 {
+		pol.Length = r.req.PINLength
+		if pol.MinLength > pol.Length {
+			pol.MinLength = pol.Length
+		}
+	}
+	pol.KeyMinPINLength = max(int(r.info.MinPINLength), r.req.MinPINLength)
+	if r.req.PINMode == PINOperator {
+		p, err := r.e.PINs.New(ctx, r.dev.Path())
+		if err != nil {
+			return nil, stepErr(StepPIN, err, "", "%s: reading the new PIN", r.dev.Path())
+		}
+		if err := pol.Validate(p); err != nil {
+			pin.Wipe(p)
+			return nil, stepErr(StepPIN, err, "", "the PIN does not meet the policy")
+		}
+		return p, nil
+	}
+	if err := pol.Check(); err != nil {
+		return nil, stepErr(StepPIN, err, "", "PIN policy")
+	}
+	p, err := pol.Generate()
+	if err != nil {
+		return nil, stepErr(StepPIN, err, "", "cannot generate a PIN")
+	}
+	return p, nil
+}
+
+// writeEscrow stores the PIN durably before it goes on the key
+// (design.md §4 invariants 1 and 2).
+func (r *run) writeEscrow(ctx context.Context, p []byte) (*store.Escrow, error) {
+	esc := &store.Escrow{JobID: r.job.ID, UPN: r.user.UPN, UserID: r.user.ID, KeyPath: r.dev.Path(), AAGUID: r.aaguid}
+	kind := "age"
+	if r.req.PINOut != "" {
+		kind = "file"
+	}
+	if err := r.begin(ctx, StepEscrow, map[string]any{"kind": kind}); err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "file":
+		err := escrow.WritePINFile(r.req.PINOut, escrow.PINFileHeader{UPN: r.user.UPN, KeyPath: r.dev.Path(), AAGUID: r.aaguid, Time: r.e.now()}, p)
+		if err != nil {
+			hint := "choose a new file: a PIN file is written once and never overwritten"
+			if !errors.Is(err, escrow.ErrExists) {
+				hint = "check the directory of --pin-out"
+			}
+			return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), hint, "cannot write the PIN to %s", r.req.PINOut)
+		}
+		esc.Kind, esc.Location = "file", r.req.PINOut
+	default:
+		recips, names, err := r.recipients()
+		if err != nil {
+			return nil, err
+		}
+		ct, err := escrow.Seal(p, recips)
+		if err != nil {
+			return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "", "cannot encrypt the PIN")
+		}
+		esc.Kind, esc.Location, esc.Recipients, esc.Ciphertext = "age", "store", names, ct
+	}
+	if err := r.e.Store.PutEscrow(ctx, esc); err != nil {
+		return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "check the state directory", "cannot store the PIN escrow")
+	}
+	r.escrow = refOf(esc, "set")
+	if err := r.done(ctx, StepEscrow, map[string]any{"escrowId": esc.ID, "kind": esc.Kind}); err != nil {
+		return nil, err
+	}
+	return esc, nil
+}
+
+func (r *run) recipients() ([]age.Recipient, []string, error) {
+	if len(r.req.Recipients) > 0 {
+		rs, names, err := escrow.ParseRecipients(r.req.Recipients)
+		if err != nil {
+			return nil, nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "give age recipients (age1…) or SSH public keys", "bad --age-recipient")
+		}
+		return rs, names, nil
+	}
+	id, rec, created, err := escrow.EnsureBenchIdentity(r.e.EscrowDir)
+	if err != nil {
+		return nil, nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "", "bench escrow identity")
+	}
+	if created {
+		r.emit(StepEscrow, "info", "created the bench escrow identity %s: PINs escrowed to it are only as safe as that file; give --age-recipient (e.g. a helpdesk key) to encrypt to someone else", r.e.EscrowDir)
+	}
+	return []age.Recipient{id.Recipient()}, []string{"bench:" + rec}, nil
+}
+
+// applyPIN sets p on the key, journaled around the side effect.
+func (r *run) applyPIN(ctx context.Context, p []byte, esc *store.Escrow) error {
+	if err := r.begin(ctx, StepPIN, map[string]any{"escrowId": esc.ID}); err != nil {
+		pin.Wipe(p)
+		return err
+	}
+	if err := r.dev.SetPIN(ctx, p); err != nil {
+		pin.Wipe(p)
+		return stepErr(StepPIN, err, "", "%s: set PIN", r.dev.Path())
+	}
+	r.pin, r.pinSet = p, true
+	if err := r.done(ctx, StepPIN, map[string]any{"escrowId": esc.ID}); err != nil {
+		return err
+	}
+	if err := r.e.Store.SetEscrowState(ctx, esc.ID, "applied"); err != nil {
+		return stepErr(StepPIN, err, "", "cannot update the escrow record")
+	}
+	return r.readInfo(ctx)
+}
+
+// identities are the age identities that may open this bench's escrows.
+func (r *run) identities() []age.Identity {
+	ids := slices.Clone(r.e.Identities)
+	if r.e.EscrowDir != "" {
+		if id, err := escrow.LoadIdentities(escrowBenchPath(r.e.EscrowDir)); err == nil {
+			ids = append(ids, id...)
+		}
+	}
+	return ids
+}
+
+// openEscrow recovers an escrowed PIN (the caller wipes it).
+func (r *run) openEscrow(e *store.Escrow) ([]byte, error) {
+	switch e.Kind {
+	case "file":
+		return escrow.ReadPINFile(e.Location)
+	case "age":
+		ids := r.identities()
+		if len(ids) == 0 {
+			return nil, errors.New("no age identity available")
+		}
+		return escrow.Open(e.Ciphertext, ids)
+	}
+	return nil, fmt.Errorf("unknown escrow kind %q", e.Kind)
+}
+
+// findKeyEscrow finds the escrow of the PIN an earlier job set on this
+// key. The key is recognised by the passkeys earlier jobs left on it: a
+// silent assertion (no touch, no PIN; credProtect level 1 allows it with
+// an allow list, CTAP 2.1 §12.1) answers only for credentials the key
+// holds. Without such a passkey (e.g. an earlier job failed before
+// registering), the newest applied escrow for the same key path and model
+// is used.
+func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) {
+	results, err := r.e.Store.Results(ctx, store.ResultFilter{})
+	if err != nil {
+		return nil, nil, stepErr(StepPIN, err, "", "cannot read results")
+	}
+	byCred := map[string]string{} // credential id -> escrow id
+	var ids [][]byte
+	for _, res := range results {
+		if res.EscrowID == "" || !equalFold(res.AAGUID, r.aaguid) {
+			continue
+		}
+		id := b64dec(res.CredentialID)
+		if len(id) == 0 {
+			continue
+		}
+		if _, dup := byCred[res.CredentialID]; !dup {
+			ids = append(ids, id)
+		}
+		byCred[res.CredentialID] = res.EscrowID
+	}
+	tryOpen := func(id string) (*store.Escrow, []byte) {
+		e, err := r.e.Store.Escrow(ctx, id)
+		if err != nil || e.State != "applied" {
+			return nil, nil
+		}
+		p, err := r.openEscrow(e)
+		if err != nil {
+			return nil, nil
+		}
+		return e, p
+	}
+	max := 8
+	if r.info.MaxCredCountInList > 0 {
+		max = int(r.info.MaxCredCountInList)
+	}
+	for start := 0; start < len(ids); start += max {
+		batch := ids[start:min(start+max, len(ids))]
+		cd, err := webauthnGetClientData(r.rpID())
+		if err != nil {
+			return nil, nil, err
+		}
+		as, err := r.dev.GetAssertion(ctx, hid.AssertionRequest{RPID: r.rpID(), ClientDataHash: cd.hash, AllowList: batch, NoUP: true}, nil)
+		if err != nil || len(as) == 0 {
+			continue
+		}
+		if eid, ok := byCred[b64.EncodeToString(as[0].CredentialID)]; ok {
+			if e, p := tryOpen(eid); e != nil {
+				return e, p, nil
+			}
+		}
+	}
+	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{KeyPath: r.dev.Path(), States: []string{"applied"}})
+	if err != nil {
+		return nil, nil, stepErr(StepPIN, err, "", "cannot read the escrow records")
+	}
+	for i := range es {
+		if equalFold(es[i].AAGUID, r.aaguid) {
+			if e, p := tryOpen(es[i].ID); e != nil {
+				return e, p, nil
+			}
+			break
+		}
+	}
+	return nil, nil, nil
+}
+
+func (r *run) rpID() string {
+	if len(r.e.RPIDs) > 0 {
+		return r.e.RPIDs[0]
+	}
+	return "login.microsoft.com"
+}
+
+// ---- minimum PIN length ----------------------------------------------------
+
+func (r *run) minPIN(ctx context.Context) error {
+	if _, done := r.prev.doneData(StepMinPIN); done || r.prev.has(StepForcePIN) {
+		// Applied in an earlier attempt (the RP list cannot be read back,
+		// so it is not sent twice).
+		return nil
+	}
+	want := r.req.MinPINLength
+	cur := int(r.info.MinPINLength)
+	setLen := want > cur
+	setRP := r.req.MinPINLengthRPID && r.info.MaxRPIDsMinPINLength > 0
+	if !setLen && !setRP {
+		if r.req.MinPINLengthRPID && r.info.MaxRPIDsMinPINLength == 0 {
+			r.emit(StepMinPIN, "info", "the key cannot tell RPs its minimum PIN length (no minPinLength RP list); skipped")
+		}
+		return nil
+	}
+	if setLen {
+		if n := len([]rune(string(r.pin))); n < want {
+			return stepErr(StepMinPIN, hid.ErrPINPolicyViolation, "give a longer PIN or a lower --min-pin-length",
+				"the key's PIN has %d characters, shorter than --min-pin-length %d (the key would demand a PIN change)", n, want)
+		}
+	}
+	if err := r.begin(ctx, StepMinPIN, map[string]any{"minPinLength": want, "rpId": setRP}); err != nil {
+		return err
+	}
+	if setLen {
+		if err := r.dev.SetMinPINLength(ctx, want, r.pin); err != nil {
+			return stepErr(StepMinPIN, err, "", "%s: set minimum PIN length %d", r.dev.Path(), want)
+		}
+	}
+	if setRP {
+		if err := r.dev.SetMinPINLengthRPIDs(ctx, []string{r.rpID()}, r.pin); err != nil {
+			return stepErr(StepMinPIN, err, "", "%s: set the minimum PIN length RP list", r.dev.Path())
+		}
+	}
+	if err := r.done(ctx, StepMinPIN, map[string]any{"minPinLength": want, "rpId": setRP}); err != nil {
+		return err
+	}
+	return r.readInfo(ctx)
+}
+
+// escrowBenchPath is the bench identity file.
+func escrowBenchPath(dir string) string { return dir + "/" + escrow.BenchIdentityFile }
+
+var _ = store.JobRunning

@@ -1,0 +1,155 @@
+package enroll
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/keyprep/keyprep/internal/store"
+)
+
+// history is the journal of earlier attempts at a job, as Resume reads it.
+type history struct {
+	begun map[Step]map[string]any // last "begin" data per step
+	done  map[Step]map[string]any // last "done" data per step
+}
+
+func (h *history) has(s Step) bool {
+	if h == nil || h.begun == nil {
+		return false
+	}
+	_, b := h.begun[s]
+	_, d := h.done[s]
+	return b || d
+}
+
+func (h *history) doneData(s Step) (map[string]any, bool) {
+	if h == nil || h.done == nil {
+		return nil, false
+	}
+	d, ok := h.done[s]
+	return d, ok
+}
+
+// beginData returns the data of a step that began and has no "done" after
+// its latest "begin".
+func (h *history) beginData(s Step) (map[string]any, bool) {
+	if h == nil || h.begun == nil {
+		return nil, false
+	}
+	d, ok := h.begun[s]
+	return d, ok
+}
+
+func loadHistory(steps []store.Step) *history {
+	h := &history{begun: map[Step]map[string]any{}, done: map[Step]map[string]any{}}
+	for _, st := range steps {
+		var data map[string]any
+		_ = json.Unmarshal(st.Data, &data)
+		if data == nil {
+			data = map[string]any{}
+		}
+		s := Step(st.Name)
+		switch st.Phase {
+		case phaseBegin:
+			h.begun[s] = data
+			delete(h.done, s) // a new attempt at the step
+		case phaseDone:
+			h.done[s] = data
+			delete(h.begun, s)
+		}
+	}
+	// A step done in an earlier attempt counts as begun too (has()).
+	for s := range h.done {
+		if _, ok := h.begun[s]; !ok {
+			h.begun[s] = nil
+		}
+	}
+	return h
+}
+
+// JobRequest decodes the request a job was started with.
+func JobRequest(job *store.Job) (Request, error) {
+	var req Request
+	if err := json.Unmarshal(job.Params, &req); err != nil {
+		return req, fmt.Errorf("%w %s: its parameters do not decode: %w", ErrJob, job.ID, err)
+	}
+	return req, nil
+}
+
+// Resume finishes an unfinished job: it reconciles each step with the key
+// (PIN set? credential present? forcePINChange applied?) and with Graph
+// (method registered?) and carries on from there. dev must be the job's
+// key. A job that cannot be finished is reported with the reason.
+func (e *Enroller) Resume(ctx context.Context, dev Device, job *store.Job) (*Result, error) {
+	if job.State == store.JobDone {
+		return nil, &Error{JobID: job.ID, Msg: fmt.Sprintf("job %s is already done", job.ID), Err: ErrJob}
+	}
+	if job.State == store.JobAbandoned {
+		return nil, &Error{JobID: job.ID, Msg: fmt.Sprintf("job %s was abandoned", job.ID), Err: ErrJob}
+	}
+	req, err := JobRequest(job)
+	if err != nil {
+		return nil, &Error{JobID: job.ID, Msg: "cannot resume", Err: err}
+	}
+	steps, err := e.Store.Steps(ctx, job.ID)
+	if err != nil {
+		return nil, &Error{JobID: job.ID, Msg: "cannot read the journal", Err: err}
+	}
+	r := &run{e: e, dev: dev, req: req, job: job, prev: loadHistory(steps)}
+	defer r.wipe()
+	if job.State != store.JobRunning {
+		st := store.JobRunning
+		if err := e.Store.UpdateJob(ctx, job.ID, store.JobUpdate{State: &st}); err != nil {
+			return nil, &Error{JobID: job.ID, Msg: "cannot update the job", Err: err}
+		}
+	}
+	_ = e.Store.Audit(ctx, "job.resume", job.ID, map[string]any{"from": string(job.State), "step": job.Step, "phase": job.Phase})
+	res, err := r.execute(ctx)
+	if res != nil {
+		res.Resumed = true
+	}
+	return res, r.finish(ctx, err)
+}
+
+// dryRun resolves the user and inspects the key without changing anything.
+func (r *run) dryRun(ctx context.Context) (*Plan, error) {
+	if err := r.resolve(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.readInfo(ctx); err != nil {
+		return nil, err
+	}
+	ks := r.keyState(ctx)
+	plan := &Plan{User: r.user, Eligibility: r.elig, Key: ks}
+	if err := r.checkKey(ks); err != nil {
+		return plan, err
+	}
+	a := func(f string, x ...any) { plan.Actions = append(plan.Actions, fmt.Sprintf(f, x...)) }
+	if r.req.Reset {
+		a("reset the key (touch within its reset window)")
+	}
+	switch {
+	case !ks.PINSet || r.req.Reset:
+		if r.req.PINOut != "" {
+			a("set a new PIN, written once to %s (mode 0600) before it goes on the key", r.req.PINOut)
+		} else if len(r.req.Recipients) > 0 {
+			a("set a new PIN, age-encrypted to %d recipient(s) before it goes on the key", len(r.req.Recipients))
+		} else {
+			a("set a new PIN, age-encrypted to the bench identity before it goes on the key")
+		}
+	case r.req.PINMode == PINOperator:
+		a("use the key's current PIN (asked for)")
+	default:
+		a("use the PIN keyprep escrowed for this key, if it recognises the key")
+	}
+	if r.req.MinPINLength > ks.MinPINLength {
+		a("raise the key's minimum PIN length to %d", r.req.MinPINLength)
+	}
+	a("fetch creation options for %s and create the passkey (touch)", r.user.UPN)
+	a("register it with Entra, then verify it with a signed assertion")
+	if r.req.ForcePINChange {
+		a("force a PIN change at first use")
+	}
+	return plan, nil
+}

@@ -1,0 +1,253 @@
+// Package enroll is keyprep's main job: pre-provision one security key for
+// one Entra user, end to end, crash-safe (design.md §1, §4).
+//
+// The workflow sees the key, the directory and the PIN source through small
+// interfaces it declares here; the CLI wires hid.Device, the Graph client and
+// the terminal to them, and the tests wire virtual keys and the emulated
+// tenant. Every step is journaled in the store before and after its side
+// effect, so `keyprep journal resume` can reconcile an interrupted job with
+// the key and with Graph (see Resume).
+package enroll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyprep/keyprep/hid"
+)
+
+// Device is what enrollment needs of an open key; *hid.Device satisfies it.
+type Device interface {
+	Path() string
+	Info(ctx context.Context) (*hid.Info, error)
+	PINRetries(ctx context.Context) (int, error)
+	SetPIN(ctx context.Context, pin []byte) error
+	Reset(ctx context.Context) error
+	SetMinPINLength(ctx context.Context, n int, pin []byte) error
+	SetMinPINLengthRPIDs(ctx context.Context, rpIDs []string, pin []byte) error
+	ForcePINChange(ctx context.Context, pin []byte) error
+	MakeCredential(ctx context.Context, req hid.MakeCredentialRequest, pin []byte) (*hid.Credential, error)
+	GetAssertion(ctx context.Context, req hid.AssertionRequest, pin []byte) ([]hid.Assertion, error)
+	Credentials(ctx context.Context, rpID string, pin []byte) ([]hid.ResidentCredential, error)
+	DeleteCredential(ctx context.Context, credID []byte, pin []byte) error
+}
+
+// User is the directory's view of the person a key is for.
+type User struct {
+	ID          string
+	UPN         string
+	DisplayName string
+	Guest       bool
+}
+
+// KeyRestrictions are the AAGUID restrictions that apply to the user
+// (the FIDO2 policy's, or the passkey profile's).
+type KeyRestrictions struct {
+	Enforced bool
+	Allow    bool // true: allow list; false: block list
+	AAGUIDs  []string
+}
+
+// Allows reports whether a key model passes the restrictions.
+func (k KeyRestrictions) Allows(aaguid string) bool {
+	if !k.Enforced {
+		return true
+	}
+	listed := false
+	for _, a := range k.AAGUIDs {
+		if equalFold(a, aaguid) {
+			listed = true
+			break
+		}
+	}
+	return listed == k.Allow
+}
+
+// Eligibility says whether a passkey can be provisioned for a user, and
+// under which key rules.
+type Eligibility struct {
+	Allowed bool
+	// Reasons say in plain words what stops it; Hint what to change.
+	Reasons             []string
+	Hint                string
+	AttestationEnforced bool
+	// Restrictions are every AAGUID rule that applies (the policy's and
+	// the passkey profile's); a key must pass all of them.
+	Restrictions []KeyRestrictions
+	// Profile names the passkey profile that applies ("" when none).
+	Profile string
+}
+
+// Method is a registered passkey as the directory reports it.
+type Method struct {
+	ID              string
+	DisplayName     string
+	AAGUID          string
+	Model           string
+	CreatedDateTime time.Time
+	Reconciled      bool
+}
+
+// Directory is what enrollment needs of Entra (the Graph client behind an
+// adapter). Errors keep their Graph classes (wrapped with %w); a rejected
+// registration whose challenge expired must match ErrChallengeExpired.
+type Directory interface {
+	User(ctx context.Context, idOrUPN string) (*User, error)
+	// Eligibility reads the FIDO2 policy (cached by the adapter) and the
+	// user's memberships.
+	Eligibility(ctx context.Context, u *User) (*Eligibility, error)
+	CreationOptions(ctx context.Context, userID string, challengeTimeout time.Duration) ([]byte, error)
+	// Register POSTs the fido2AuthenticationMethod body. It must not retry
+	// blindly; an outcome it cannot know must match ErrOutcomeUnknown.
+	Register(ctx context.Context, userID string, body []byte) (*Method, error)
+	Methods(ctx context.Context, userID string) ([]Method, error)
+}
+
+// PINSource gives the operator's PINs. Returned buffers belong to the
+// caller, who wipes them.
+type PINSource interface {
+	// Current asks for the PIN a key already has.
+	Current(ctx context.Context, keyPath string) ([]byte, error)
+	// New asks for a new PIN to set (confirmed when interactive).
+	New(ctx context.Context, keyPath string) ([]byte, error)
+}
+
+// PINMode says where the PIN comes from.
+type PINMode string
+
+const (
+	// PINGenerate: keyprep generates the PIN (internal/pin) for a fresh
+	// key; for a key keyprep set up before, it uses the escrowed PIN.
+	PINGenerate PINMode = "generate"
+	// PINOperator: the operator types or pipes the PIN (the new PIN for a
+	// fresh key, the current PIN for a key that has one).
+	PINOperator PINMode = "operator"
+)
+
+// Step names a journaled step (design.md §4 invariant 2).
+type Step string
+
+// The steps in order. Steps with a side effect are journaled "begin" before
+// it and "done" after it.
+const (
+	StepResolve  Step = "resolve"  // user and policy
+	StepInspect  Step = "inspect"  // key state before touching it
+	StepReset    Step = "reset"    // factory reset (only with --reset)
+	StepEscrow   Step = "escrow"   // PIN escrow written before the PIN is set
+	StepPIN      Step = "pin"      // set the PIN
+	StepMinPIN   Step = "minpin"   // minimum PIN length (+ RP ID list)
+	StepOptions  Step = "options"  // creationOptions from Graph
+	StepMakeCred Step = "makecred" // makeCredential on the key
+	StepRegister Step = "register" // POST fido2Methods
+	StepSelfTest Step = "selftest" // getAssertion verified with the attested key
+	StepForcePIN Step = "forcepin" // forcePINChange (last)
+	StepRecord   Step = "result"   // result recorded
+	StepCleanup  Step = "cleanup"  // unregistered credential removed after a refusal
+	phaseBegin        = "begin"
+	phaseEffect       = "effect" // crash-hook only: after the side effect, before "done"
+	phaseDone         = "done"
+	phaseFailed       = "failed"
+	phaseSkipped      = "skipped"
+)
+
+// Steps lists the steps in workflow order.
+var Steps = []Step{StepResolve, StepInspect, StepReset, StepEscrow, StepPIN, StepMinPIN, StepOptions,
+	StepMakeCred, StepRegister, StepSelfTest, StepForcePIN, StepRecord}
+
+// SideEffectSteps are the steps whose side effect sits between "begin" and
+// "done" (the crash test kills the process at both boundaries).
+var SideEffectSteps = []Step{StepReset, StepEscrow, StepPIN, StepMinPIN, StepMakeCred, StepRegister, StepSelfTest, StepForcePIN, StepRecord}
+
+// Phases a crash hook sees: after "begin" is journaled, after the side
+// effect ("effect", before "done" is journaled).
+const (
+	HookBegin  = phaseBegin
+	HookEffect = phaseEffect
+)
+
+// Event is progress for the operator (never carries a secret).
+type Event struct {
+	JobID   string
+	Step    Step
+	Phase   string // begin, done, failed, skipped, info, touch
+	Message string
+}
+
+// Errors the CLI maps to messages, hints and exit codes.
+var (
+	// ErrIneligible: the user cannot get a passkey (policy, guest).
+	ErrIneligible = errors.New("user cannot get a passkey")
+	// ErrKeyModel: the key's AAGUID is not allowed for the user.
+	ErrKeyModel = errors.New("key model not allowed")
+	// ErrAttestation: attestation is enforced and the key cannot satisfy it.
+	ErrAttestation = errors.New("key attestation cannot satisfy the policy")
+	// ErrKeyHasPIN: the key has a PIN that keyprep did not set or cannot
+	// recover, and the operator gave none.
+	ErrKeyHasPIN = errors.New("key already has a PIN")
+	// ErrExcluded: the key already holds a passkey for this user.
+	ErrExcluded = errors.New("key already holds a passkey for this user")
+	// ErrKeyState: the key cannot be used as it is (retries low, forced PIN
+	// change pending, store full, wrong key for a job).
+	ErrKeyState = errors.New("key not usable as it is")
+	// ErrChallengeExpired is matched by a directory error for a
+	// registration refused because its challenge expired.
+	ErrChallengeExpired = errors.New("challenge expired")
+	// ErrOutcomeUnknown is matched by a directory error when a
+	// registration may or may not have landed.
+	ErrOutcomeUnknown = errors.New("registration outcome unknown")
+	// ErrRefused is matched by a directory error when Graph answered a
+	// registration with a definite refusal (a 4xx other than 408/429):
+	// nothing landed.
+	ErrRefused = errors.New("registration refused")
+	// ErrSelfTest: the new credential did not prove itself.
+	ErrSelfTest = errors.New("self-test failed")
+	// ErrEscrow: the PIN could not be escrowed or recovered.
+	ErrEscrow = errors.New("PIN escrow")
+	// ErrJob: a journal job cannot be resumed as asked.
+	ErrJob = errors.New("job")
+)
+
+// Error is a workflow failure with a message and a hint for the operator.
+// It wraps the cause (a hid, Graph or store error) so exit codes can be
+// derived from it.
+type Error struct {
+	JobID string
+	Step  Step
+	Msg   string
+	Hint  string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Msg
+	}
+	return e.Msg + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func stepErr(step Step, err error, hint, format string, a ...any) *Error {
+	return &Error{Step: step, Msg: fmt.Sprintf(format, a...), Hint: hint, Err: err}
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
