@@ -10,17 +10,13 @@ import (
 
 // history is the journal of earlier attempts at a job, as Resume reads it.
 type history struct {
-	begun map[Step]map[string]any // last "begin" data per step
+	seen  map[Step]bool           // began or finished in an earlier attempt
+	begun map[Step]map[string]any // "begin" data of a step with no "done" after it
 	done  map[Step]map[string]any // last "done" data per step
 }
 
 func (h *history) has(s Step) bool {
-	if h == nil || h.begun == nil {
-		return false
-	}
-	_, b := h.begun[s]
-	_, d := h.done[s]
-	return b || d
+	return h != nil && h.seen[s]
 }
 
 func (h *history) doneData(s Step) (map[string]any, bool) {
@@ -42,7 +38,7 @@ func (h *history) beginData(s Step) (map[string]any, bool) {
 }
 
 func loadHistory(steps []store.Step) *history {
-	h := &history{begun: map[Step]map[string]any{}, done: map[Step]map[string]any{}}
+	h := &history{seen: map[Step]bool{}, begun: map[Step]map[string]any{}, done: map[Step]map[string]any{}}
 	for _, st := range steps {
 		var data map[string]any
 		_ = json.Unmarshal(st.Data, &data)
@@ -52,17 +48,13 @@ func loadHistory(steps []store.Step) *history {
 		s := Step(st.Name)
 		switch st.Phase {
 		case phaseBegin:
+			h.seen[s] = true
 			h.begun[s] = data
 			delete(h.done, s) // a new attempt at the step
 		case phaseDone:
+			h.seen[s] = true
 			h.done[s] = data
 			delete(h.begun, s)
-		}
-	}
-	// A step done in an earlier attempt counts as begun too (has()).
-	for s := range h.done {
-		if _, ok := h.begun[s]; !ok {
-			h.begun[s] = nil
 		}
 	}
 	return h
