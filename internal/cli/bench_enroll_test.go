@@ -1,0 +1,213 @@
+//go:build cgo
+
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/simkeys"
+	"github.com/keyprep/keyprep/internal/softkey"
+	"github.com/keyprep/keyprep/internal/store"
+)
+
+// BenchmarkEnroll measures keyprep's own cost of one enrollment against a
+// zero-latency emulated tenant (entrasim on a loopback httptest server) and
+// an instant virtual key (softkey behind CTAPHID framing, presence given at
+// once), so ns/op is keyprep's overhead per key, not the network's or the
+// user's.
+//
+// One op is what one `keyprep enroll --user UPN --key vkey:0` does after
+// its process has started, opened the store and built the Graph client:
+// hid.Open of a factory-fresh key, Enroller.Enroll (user lookup, FIDO2 policy
+// read and group check, key inspection, PIN generated, age-escrowed to the
+// bench identity and set, creationOptions, makeCredential, local checks,
+// registration, self-test assertion, result recorded, every step journaled
+// in the store) and Close. Each op uses a fresh graphDirectory, so the
+// policy is read once per enrollment as in one CLI run.
+//
+// Every op is the same first-enrollment path: between ops, with the timer
+// stopped, the key is replaced by a factory-fresh one and the passkey just
+// registered is deleted from the tenant, so each of the default seed's
+// members is enrolled again with no passkey yet and the tenant never grows.
+// (Re-enrolling a key keyprep set up before — the escrowed-PIN path — is
+// not measured: its PIN lookup scans every stored result of the key's model,
+// so its cost depends on the bench's history, not on the enrollment.)
+//
+// Metrics besides ns/op and the allocations (which include the emulated
+// tenant's and the virtual key's, all in this process): graph-req/op
+// (requests the tenant served for the enrollment), hid-out/op and hid-in/op
+// (64-byte HID reports through libfido2's I/O hooks, open included) and
+// hid-reports/op, their sum. hid-out/op is a little above a whole number
+// because one of the 25 users has a name long enough for one more
+// continuation report in makeCredential.
+//
+// The store syncs every journal row to disk, so ns/op depends on the disk
+// under $TMPDIR (b.TempDir): on tmpfs it is roughly halved.
+func BenchmarkEnroll(b *testing.B) {
+	b.Run("fresh-key", func(b *testing.B) {
+		benchEnroll(b, enroll.Request{})
+	})
+	b.Run("fresh-key+min-pin+force-change", func(b *testing.B) {
+		benchEnroll(b, enroll.Request{MinPINLength: 6, MinPINLengthRPID: true, ForcePINChange: true})
+	})
+}
+
+const benchKeyPath = hid.VirtualScheme + "0"
+
+type benchEnv struct {
+	tenant *entrasim.Tenant
+	client *graph.Client
+	keys   *simkeys.Provider
+	keyDir string
+	e      *enroll.Enroller
+	users  []entrasim.User
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	dir := b.TempDir()
+	token := entrasim.NewToken()
+	tenant, err := entrasim.Open(entrasim.Options{Tokens: map[string]entrasim.Identity{token: {Name: "bench"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(tenant)
+	b.Cleanup(func() {
+		srv.Close()
+		_ = tenant.Close()
+	})
+	cred, err := graph.NewStaticToken(token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := graph.New(ctx, graph.Options{BaseURL: srv.URL, Credential: cred})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(dir, "keyprep.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	keyDir := filepath.Join(dir, "keys")
+	keys, err := simkeys.New(simkeys.Options{Dir: keyDir, Count: 1, Key: softkey.Config{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hid.RegisterVirtual(keys)
+	b.Cleanup(func() {
+		hid.RegisterVirtual(nil)
+		_ = keys.Close()
+	})
+	env := &benchEnv{tenant: tenant, client: client, keys: keys, keyDir: keyDir}
+	for _, u := range tenant.Users() {
+		if u.InFido2Scope && u.UserType == "Member" {
+			env.users = append(env.users, u)
+		}
+	}
+	if len(env.users) == 0 {
+		b.Fatal("no user of the default seed is in the FIDO2 policy's scope")
+	}
+	env.e = &enroll.Enroller{
+		Store:     st,
+		PINs:      benchPINs{},
+		EscrowDir: filepath.Join(dir, "escrow"),
+		Log:       slog.New(slog.DiscardHandler),
+		ModelName: func(aaguid [16]byte) string {
+			if aaguid == softkey.AAGUID() {
+				return softkey.ModelName
+			}
+			return ""
+		},
+	}
+	return env
+}
+
+// freshKey replaces the virtual key with a factory-fresh one, loaded and
+// ready, so that opening it costs what opening a plugged-in key costs.
+func (env *benchEnv) freshKey(b *testing.B) {
+	b.Helper()
+	if err := env.keys.Unplug(benchKeyPath); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(env.keyDir, "0.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		b.Fatal(err)
+	}
+	if _, err := env.keys.Authenticator(benchKeyPath); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchEnroll(b *testing.B, base enroll.Request) {
+	ctx := context.Background()
+	env := newBenchEnv(b)
+	start := len(env.tenant.Requests())
+	var hidOut, hidIn uint64
+	i := 0
+	env.freshKey(b)
+	for b.Loop() { // b.Loop resets the timer on its first call
+		u := env.users[i%len(env.users)]
+		i++
+		req := base
+		req.UPN, req.KeyPath, req.PINMode = u.UPN, benchKeyPath, enroll.PINGenerate
+		env.e.Directory = &graphDirectory{c: env.client} // one policy read per enrollment, as per CLI run
+
+		d, err := hid.Open(ctx, benchKeyPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, _, err := env.e.Enroll(ctx, d, req)
+		out, in := d.ReportStats()
+		_ = d.Close()
+		if err != nil {
+			b.Fatalf("enroll %s: %v", u.UPN, err)
+		}
+		pin.Wipe(res.PIN)
+
+		b.StopTimer()
+		hidOut += out
+		hidIn += in
+		if !res.Verified || res.PINEscrow == nil || res.PINEscrow.Source != "set" || res.ForcePINChange != base.ForcePINChange {
+			b.Fatalf("enroll %s: unexpected result %+v", u.UPN, res)
+		}
+		if err := env.client.DeleteFido2Method(ctx, res.UserID, res.MethodID); err != nil {
+			b.Fatal(err)
+		}
+		env.freshKey(b)
+		b.StartTimer()
+	}
+	reqs := 0
+	for _, r := range env.tenant.Requests()[start:] {
+		if r.Endpoint != entrasim.EPDeleteFido2 { // the clean-up between ops
+			reqs++
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(reqs)/n, "graph-req/op")
+	b.ReportMetric(float64(hidOut)/n, "hid-out/op")
+	b.ReportMetric(float64(hidIn)/n, "hid-in/op")
+	b.ReportMetric(float64(hidOut+hidIn)/n, "hid-reports/op")
+}
+
+// benchPINs refuses: generated PINs never ask the operator.
+type benchPINs struct{}
+
+func (benchPINs) Current(context.Context, string) ([]byte, error) {
+	return nil, errors.New("bench: no operator PIN")
+}
+
+func (benchPINs) New(context.Context, string) ([]byte, error) {
+	return nil, errors.New("bench: no operator PIN")
+}
