@@ -75,22 +75,9 @@ func (s *Store) Audit(ctx context.Context, event, jobID string, data any) error 
 // AuditEvents returns up to limit events (all if limit <= 0) with Seq
 // greater than afterSeq, in Seq order. Pass the last Seq seen to page on.
 func (s *Store) AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]AuditEvent, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT seq, time, actor, event, job_id, data, prev_hash, hash
-		   FROM audit WHERE seq > ? ORDER BY seq`+limitClause(limit), afterSeq)
+	out, err := queryAll(ctx, s.db, `SELECT seq, time, actor, event, job_id, data, prev_hash, hash
+		   FROM audit WHERE seq > ? ORDER BY seq`+limitClause(limit), []any{afterSeq}, scanAudit)
 	if err != nil {
-		return nil, fmt.Errorf("store: audit events: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEvent
-	for rows.Next() {
-		ev, err := scanAudit(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: audit events: %w", err)
-		}
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: audit events: %w", err)
 	}
 	return out, nil
@@ -199,22 +186,22 @@ func auditHash(prev string, seq int64, t time.Time, actor, event, jobID string, 
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func scanAudit(sc scanner) (AuditEvent, error) {
+func scanAudit(sc scanner) (*AuditEvent, error) {
 	var (
 		ev   AuditEvent
 		tm   string
 		data string
 	)
 	if err := sc.Scan(&ev.Seq, &tm, &ev.Actor, &ev.Event, &ev.JobID, &data, &ev.PrevHash, &ev.Hash); err != nil {
-		return ev, err
+		return nil, err
 	}
 	t, err := parseTime(tm)
 	if err != nil {
-		return ev, fmt.Errorf("audit seq %d: %w", ev.Seq, err)
+		return nil, fmt.Errorf("audit seq %d: %w", ev.Seq, err)
 	}
 	ev.Time = t
 	ev.Data = json.RawMessage(data)
-	return ev, nil
+	return &ev, nil
 }
 
 // marshalData encodes v as compact JSON (nil becomes null) and refuses it,

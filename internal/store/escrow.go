@@ -227,21 +227,9 @@ func (s *Store) Escrows(ctx context.Context, f EscrowFilter) ([]Escrow, error) {
 			args = append(args, st)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+escrowCols+` FROM escrows`+whereClause(where)+
-		` ORDER BY created_at DESC, rowid DESC`, args...)
+	out, err := queryAll(ctx, s.db, `SELECT `+escrowCols+` FROM escrows`+whereClause(where)+
+		` ORDER BY created_at DESC, rowid DESC`, args, scanEscrow)
 	if err != nil {
-		return nil, fmt.Errorf("store: escrows: %w", err)
-	}
-	defer rows.Close()
-	var out []Escrow
-	for rows.Next() {
-		e, err := scanEscrow(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: escrows: %w", err)
-		}
-		out = append(out, *e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: escrows: %w", err)
 	}
 	return out, nil

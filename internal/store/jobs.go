@@ -149,28 +149,16 @@ func (s *Store) Job(ctx context.Context, id string) (*Job, error) {
 	if len(id) < minPrefix {
 		return nil, fmt.Errorf("store: job %q (a prefix needs at least %d characters): %w", id, minPrefix, ErrNotFound)
 	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+jobCols+` FROM jobs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2`, len([]rune(id)), id)
+	found, err := queryAll(ctx, s.db, `SELECT `+jobCols+` FROM jobs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2`,
+		[]any{len([]rune(id)), id}, scanJob)
 	if err != nil {
-		return nil, fmt.Errorf("store: job %q: %w", id, err)
-	}
-	defer rows.Close()
-	var found []*Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: job %q: %w", id, err)
-		}
-		found = append(found, j)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: job %q: %w", id, err)
 	}
 	switch len(found) {
 	case 0:
 		return nil, fmt.Errorf("store: job %q: %w", id, ErrNotFound)
 	case 1:
-		return found[0], nil
+		return &found[0], nil
 	default:
 		return nil, fmt.Errorf("store: job %q matches %s, %s, ...: %w; give more of the ID", id, found[0].ID, found[1].ID, ErrAmbiguousID)
 	}
@@ -194,20 +182,8 @@ func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 		args = append(args, f.UPN)
 	}
 	q := `SELECT ` + jobCols + ` FROM jobs` + whereClause(where) + ` ORDER BY created_at DESC, rowid DESC` + limitClause(f.Limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, s.db, q, args, scanJob)
 	if err != nil {
-		return nil, fmt.Errorf("store: jobs: %w", err)
-	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: jobs: %w", err)
-		}
-		out = append(out, *j)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: jobs: %w", err)
 	}
 	return out, nil
@@ -378,20 +354,8 @@ const stepCols = `job_id, seq, name, phase, data, time`
 // Steps returns the steps of job jobID in sequence order (none for an
 // unknown job).
 func (s *Store) Steps(ctx context.Context, jobID string) ([]Step, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+stepCols+` FROM steps WHERE job_id = ? ORDER BY seq`, jobID)
+	out, err := queryAll(ctx, s.db, `SELECT `+stepCols+` FROM steps WHERE job_id = ? ORDER BY seq`, []any{jobID}, scanStep)
 	if err != nil {
-		return nil, fmt.Errorf("store: steps of job %s: %w", jobID, err)
-	}
-	defer rows.Close()
-	var out []Step
-	for rows.Next() {
-		st, err := scanStep(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: steps of job %s: %w", jobID, err)
-		}
-		out = append(out, *st)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: steps of job %s: %w", jobID, err)
 	}
 	return out, nil
@@ -541,21 +505,9 @@ func (s *Store) Results(ctx context.Context, f ResultFilter) ([]Result, error) {
 		where = append(where, "job_id = ?")
 		args = append(args, f.JobID)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+resultCols+` FROM results`+whereClause(where)+
-		` ORDER BY recorded_at DESC, rowid DESC`+limitClause(f.Limit), args...)
+	out, err := queryAll(ctx, s.db, `SELECT `+resultCols+` FROM results`+whereClause(where)+
+		` ORDER BY recorded_at DESC, rowid DESC`+limitClause(f.Limit), args, scanResult)
 	if err != nil {
-		return nil, fmt.Errorf("store: results: %w", err)
-	}
-	defer rows.Close()
-	var out []Result
-	for rows.Next() {
-		r, err := scanResult(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: results: %w", err)
-		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: results: %w", err)
 	}
 	return out, nil
