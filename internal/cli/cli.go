@@ -113,9 +113,7 @@ func (g *globals) report(e *Error) {
 		fmt.Fprintf(g.io.ErrOut, "hint: %s\n", e.Hint)
 	}
 	if g.JSON && !e.resultPrinted {
-		_ = json.NewEncoder(g.io.Out).Encode(map[string]any{
-			"error": map[string]any{"message": e.Msg, "hint": e.Hint, "exitCode": int(e.Code)},
-		})
+		_ = json.NewEncoder(g.io.Out).Encode(map[string]any{"error": e.json()})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -128,23 +129,17 @@ func checkInvariants(t *testing.T, state, upn string) {
 	if len(ml.Methods) != 1 {
 		t.Errorf("Entra holds %d passkeys for %s, want exactly 1", len(ml.Methods), upn)
 	}
+	results, err := st.Results(ctx, store.ResultFilter{UPN: upn})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range ml.Methods {
-		res, err := st.ResultForMethod(ctx, "", m.ID)
-		if err != nil {
-			// Fall back to a scan (the store may key by user id).
-			rs, _ := st.Results(ctx, store.ResultFilter{UPN: upn})
-			found := false
-			for _, x := range rs {
-				if x.MethodID == m.ID {
-					found, res = true, &x
-				}
-			}
-			if !found {
-				t.Errorf("Entra method %s is not recorded in the store", m.ID)
-				continue
-			}
+		i := slices.IndexFunc(results, func(r store.Result) bool { return r.MethodID == m.ID })
+		if i < 0 {
+			t.Errorf("Entra method %s is not recorded in the store", m.ID)
+			continue
 		}
-		if !res.Verified {
+		if !results[i].Verified {
 			t.Errorf("result for method %s is not verified", m.ID)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,17 +59,13 @@ func scanSecrets() []string {
 	for _, s := range secrets {
 		for _, c := range collected {
 			if strings.Contains(c, s) {
-				bad = append(bad, "a secret of "+itoa(len(s))+" characters appears in: "+firstLineWith(c, s))
+				bad = append(bad, "a secret of "+strconv.Itoa(len(s))+" characters appears in: "+firstLineWith(c, s))
 				break
 			}
 		}
 	}
 	return bad
 }
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(n)) }
-
-func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func firstLineWith(c, s string) string {
 	for _, l := range strings.Split(c, "\n") {

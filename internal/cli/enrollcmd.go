@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/pin"
@@ -344,6 +343,3 @@ func shortID(id string) string {
 	}
 	return id
 }
-
-var _ = hid.ES256
-var _ = softkey.ModelName

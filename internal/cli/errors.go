@@ -65,7 +65,16 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Msg }
-func (e *Error) Unwrap() error { return e.Err }
+
+// errorJSON is how a failure appears in --json output.
+type errorJSON struct {
+	Message  string `json:"message"`
+	Hint     string `json:"hint"`
+	ExitCode int    `json:"exitCode"`
+}
+
+func (e *Error) json() *errorJSON { return &errorJSON{e.Msg, e.Hint, int(e.Code)} }
+func (e *Error) Unwrap() error    { return e.Err }
 
 func usageErr(format string, a ...any) *Error {
 	return &Error{Code: ExitUsage, Msg: fmt.Sprintf(format, a...)}

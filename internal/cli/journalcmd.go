@@ -98,11 +98,7 @@ func newJournalShowCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			j, err := findJob(ctx, st, args[0])
+			st, j, err := g.storeJob(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -125,6 +121,16 @@ func newJournalShowCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+// storeJob opens the store and finds job id (a unique prefix will do).
+func (g *globals) storeJob(ctx context.Context, id string) (*store.Store, *store.Job, error) {
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := findJob(ctx, st, id)
+	return st, j, err
 }
 
 func findJob(ctx context.Context, st *store.Store, id string) (*store.Job, error) {
@@ -194,11 +200,7 @@ func runJournalResume(ctx context.Context, g *globals, ids []string, failed bool
 		JobID  string         `json:"jobId"`
 		UPN    string         `json:"upn"`
 		Result *enroll.Result `json:"result,omitempty"`
-		Error  *struct {
-			Message  string `json:"message"`
-			Hint     string `json:"hint,omitempty"`
-			ExitCode int    `json:"exitCode"`
-		} `json:"error,omitempty"`
+		Error  *errorJSON     `json:"error,omitempty"`
 	}
 	var outs []outcome
 	var firstErr *Error
@@ -213,11 +215,7 @@ func runJournalResume(ctx context.Context, g *globals, ids []string, failed bool
 			if ce.Hint != "" {
 				g.infof("hint: %s", ce.Hint)
 			}
-			o.Error = &struct {
-				Message  string `json:"message"`
-				Hint     string `json:"hint,omitempty"`
-				ExitCode int    `json:"exitCode"`
-			}{ce.Msg, ce.Hint, int(ce.Code)}
+			o.Error = ce.json()
 			if firstErr == nil {
 				firstErr = ce
 			}
@@ -263,11 +261,7 @@ func newJournalAbandonCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			j, err := findJob(ctx, st, args[0])
+			st, j, err := g.storeJob(ctx, args[0])
 			if err != nil {
 				return err
 			}

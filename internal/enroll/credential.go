@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/keyprep/keyprep/hid"
-	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/store"
 	"github.com/keyprep/keyprep/internal/webauthn"
 )
@@ -410,5 +409,3 @@ func (r *run) record(ctx context.Context) (*Result, error) {
 	}
 	return res, nil
 }
-
-var _ = pin.Wipe

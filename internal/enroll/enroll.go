@@ -3,7 +3,6 @@ package enroll
 import (
 	"context"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/google/uuid"
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/pin"
@@ -321,9 +321,7 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	if err := r.selfTest(ctx); err != nil {
 		// The passkey is registered: record it (unverified) so nothing is
 		// lost, then report.
-		if res, rerr := r.record(ctx); rerr == nil {
-			_ = res
-		}
+		_, _ = r.record(ctx)
 		return nil, err
 	}
 	if err := r.forcePIN(ctx); err != nil {
@@ -367,21 +365,13 @@ func (r *run) resolve(ctx context.Context) error {
 
 // ---- inspect ---------------------------------------------------------------
 
-func formatAAGUID(a []byte) string {
-	if len(a) != 16 {
-		return hex.EncodeToString(a)
-	}
-	h := hex.EncodeToString(a)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 func (r *run) readInfo(ctx context.Context) error {
 	info, err := r.dev.Info(ctx)
 	if err != nil {
 		return stepErr(StepInspect, err, "", "%s: cannot read the key", r.dev.Path())
 	}
 	r.info = info
-	r.aaguid = formatAAGUID(info.AAGUID[:])
+	r.aaguid = uuid.UUID(info.AAGUID).String()
 	if r.req.Model == "" && r.e.ModelName != nil {
 		r.req.Model = r.e.ModelName(info.AAGUID)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"filippo.io/age"
 
@@ -282,7 +284,7 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 	byCred := map[string]string{} // credential id -> escrow id
 	var ids [][]byte
 	for _, res := range results {
-		if res.EscrowID == "" || !equalFold(res.AAGUID, r.aaguid) {
+		if res.EscrowID == "" || !strings.EqualFold(res.AAGUID, r.aaguid) {
 			continue
 		}
 		id := b64dec(res.CredentialID)
@@ -330,7 +332,7 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 		return nil, nil, stepErr(StepPIN, err, "", "cannot read the escrow records")
 	}
 	for i := range es {
-		if equalFold(es[i].AAGUID, r.aaguid) {
+		if strings.EqualFold(es[i].AAGUID, r.aaguid) {
 			if e, p := tryOpen(es[i].ID); e != nil {
 				return e, p, nil
 			}
@@ -391,6 +393,4 @@ func (r *run) minPIN(ctx context.Context) error {
 }
 
 // escrowBenchPath is the bench identity file.
-func escrowBenchPath(dir string) string { return dir + "/" + escrow.BenchIdentityFile }
-
-var _ = store.JobRunning
+func escrowBenchPath(dir string) string { return filepath.Join(dir, escrow.BenchIdentityFile) }

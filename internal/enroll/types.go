@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/keyprep/keyprep/hid"
@@ -57,7 +58,7 @@ func (k KeyRestrictions) Allows(aaguid string) bool {
 	}
 	listed := false
 	for _, a := range k.AAGUIDs {
-		if equalFold(a, aaguid) {
+		if strings.EqualFold(a, aaguid) {
 			listed = true
 			break
 		}
@@ -231,23 +232,4 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func stepErr(step Step, err error, hint, format string, a ...any) *Error {
 	return &Error{Step: step, Msg: fmt.Sprintf(format, a...), Hint: hint, Err: err}
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

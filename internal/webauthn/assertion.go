@@ -1,7 +1,6 @@
 package webauthn
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
@@ -79,5 +78,5 @@ func HasAttestationCertificate(format string, attStmt []byte) bool {
 	if err := decMode.Unmarshal(attStmt, &st); err != nil {
 		return false
 	}
-	return len(st.X5C) > 0 && !bytes.Equal(st.X5C[0], nil)
+	return len(st.X5C) > 0 && len(st.X5C[0]) > 0
 }
