@@ -165,6 +165,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		newEnrollCmd(g),
 		newJournalCmd(g),
 		newPINsCmd(g),
+		newTAPCmd(g),
 	)
 	return root
 }

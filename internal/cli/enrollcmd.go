@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/softkey"
 	"github.com/keyprep/keyprep/internal/store"
@@ -35,6 +36,11 @@ type enrollOptions struct {
 	recipients       []string
 	identities       []string
 	dryRun           bool
+
+	withTAP   bool
+	tap       tapFlags
+	tapOut    string
+	tapFormat string
 }
 
 func newEnrollCmd(g *globals) *cobra.Command {
@@ -81,6 +87,10 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt the PIN escrow to this age recipient (age1…, an SSH public key, or a recipients file); repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check the user and the key and show what would be done; change nothing")
+	f.BoolVar(&o.withTAP, "with-tap", false, "also issue a Temporary Access Pass as a backup (checked against the TAP policy before the key is touched)")
+	addTAPFlags(f, &o.tap, "tap-")
+	f.StringVar(&o.tapOut, "tap-out", "", "with --with-tap: write the onboarding slip to FILE (mode 0600, never overwritten; age-encrypted with --age-recipient)")
+	f.StringVar(&o.tapFormat, "tap-format", "text", "with --with-tap: slip format, text or html")
 	return cmd
 }
 
@@ -241,6 +251,16 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 	if o.pinMode == "prompt" && !g.pinsIn.interactive() {
 		return usageErr("--pin prompt needs a terminal; use --pin stdin to pipe the PIN")
 	}
+	var tap *tapPlan
+	if o.withTAP {
+		// Everything that could stop the pass is checked before the key is
+		// touched: the policy, a valid pass in the way, where the slip goes.
+		if tap, err = g.planTAP(ctx, o); err != nil {
+			return err
+		}
+	} else if o.tapOut != "" || o.tap != (tapFlags{}) {
+		return usageErr("--tap-* flags need --with-tap")
+	}
 	e, err := g.enroller(ctx, o.identities)
 	if err != nil {
 		return err
@@ -259,10 +279,133 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 		return err
 	}
 	if res == nil {
+		if plan != nil && tap != nil {
+			g.infof("   with --with-tap: a Temporary Access Pass would be issued and delivered to %s", tap.where())
+		}
 		return nil
 	}
 	defer pin.Wipe(res.PIN)
-	return g.printResult(res)
+	if tap == nil {
+		return g.printResult(res, nil)
+	}
+	tj, slip, terr := g.issueTAP(ctx, tap, res.UPN)
+	if terr != nil {
+		// The key is enrolled; say so, then why the pass failed.
+		if perr := g.printResult(res, nil); perr != nil {
+			return perr
+		}
+		e := classify(terr)
+		e.Msg = "the key is enrolled, but the Temporary Access Pass was not issued: " + e.Msg
+		e.resultPrinted = true
+		return e
+	}
+	defer pin.Wipe(slip)
+	if err := g.printResult(res, tj); err != nil {
+		return err
+	}
+	if len(slip) > 0 && !g.JSON {
+		fmt.Fprintln(g.io.Out)
+		_, err = g.io.Out.Write(slip)
+	}
+	return err
+}
+
+// tapPlan is a checked --with-tap request.
+type tapPlan struct {
+	req        onboard.Request
+	is         *onboard.Issuer
+	out        string // slip file, or "" for stdout
+	format     string
+	seal       onboard.Sealer
+	recipients []string
+}
+
+func (t *tapPlan) where() string {
+	switch {
+	case t.out != "" && t.seal != nil:
+		return t.out + " (age-encrypted)"
+	case t.out != "":
+		return t.out
+	}
+	return "stdout"
+}
+
+func (g *globals) planTAP(ctx context.Context, o enrollOptions) (*tapPlan, error) {
+	if err := checkFormat(o.tapFormat); err != nil {
+		return nil, err
+	}
+	req, err := o.tap.request(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	t := &tapPlan{req: req, format: o.tapFormat}
+	if t.seal, t.recipients, err = slipSealer(o.recipients); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.tapOut != "":
+		if t.out, err = newFile("tap-out", o.tapOut); err != nil {
+			return nil, err
+		}
+	case t.seal != nil:
+		// Encrypted like the PIN: into the state directory.
+		dir := filepath.Join(g.StateDir, "slips")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("slip directory: %w", err)
+		}
+		t.out = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, true))
+	}
+	if t.is, err = g.issuer(ctx); err != nil {
+		return nil, err
+	}
+	if _, _, err := t.is.Preflight(ctx, strings.TrimSpace(o.user), req); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// issueTAP issues the planned pass and delivers its slip: to the slip file,
+// or back to the caller to print (the JSON object then carries the pass).
+func (g *globals) issueTAP(ctx context.Context, t *tapPlan, upn string) (*tapJSON, []byte, error) {
+	iss, err := t.is.Issue(ctx, upn, t.req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer iss.Pass.Wipe()
+	data, err := onboard.NewSlip(iss, time.Now()).Render(t.format)
+	if err != nil {
+		return nil, nil, err
+	}
+	j := issuedJSON(iss)
+	j.Recipients = t.recipients
+	if t.out == "" {
+		g.auditTAP(ctx, iss, "printed")
+		g.warnUnusable(iss)
+		if g.JSON {
+			pin.Wipe(data)
+			j.TemporaryAccessPass = string(iss.Pass.Code)
+			return &j, nil, nil
+		}
+		return &j, data, nil
+	}
+	if t.seal != nil {
+		sealed, err := t.seal(data)
+		pin.Wipe(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encrypt the slip: %w", err)
+		}
+		data = sealed
+	}
+	err = escrow.WritePrivateFile(t.out, data, false)
+	pin.Wipe(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the pass for %s was created but its slip could not be written to %s (%w): issue a new one with keyprep tap create --user %s --replace",
+			upn, t.out, err, upn)
+	}
+	g.auditTAP(ctx, iss, "file "+t.out)
+	g.warnUnusable(iss)
+	j.Slip = t.out
+	return &j, nil, nil
 }
 
 func (g *globals) printPlan(p *enroll.Plan, err error) {
@@ -290,8 +433,14 @@ func (g *globals) printPlan(p *enroll.Plan, err error) {
 
 // printResult writes the result. The PIN appears only in plain output on a
 // terminal, and only when this run set it.
-func (g *globals) printResult(res *enroll.Result) error {
+func (g *globals) printResult(res *enroll.Result, tap *tapJSON) error {
 	if g.JSON {
+		if tap != nil {
+			return g.printJSON(struct {
+				*enroll.Result
+				TAP *tapJSON `json:"tap"`
+			}{res, tap})
+		}
 		return g.printJSON(res)
 	}
 	w := g.io.Out
@@ -311,6 +460,11 @@ func (g *globals) printResult(res *enroll.Result) error {
 		} else {
 			fmt.Fprintf(w, "  PIN          not shown (output is not a terminal); keyprep pins show --user %s --identity FILE\n", res.UPN)
 		}
+	}
+	if tap != nil {
+		fmt.Fprintf(w, "  TAP          valid %s to %s, %s; %s\n", tap.StartDateTime.Local().Format("2006-01-02 15:04"),
+			tap.ExpiryDateTime.Local().Format("2006-01-02 15:04 MST"), yesNo(tap.IsUsableOnce, "one-time", "multi-use"),
+			yesNo(tap.Slip != "", "slip in "+tap.Slip+" (mode 0600)", "slip below"))
 	}
 	fmt.Fprintf(w, "  job          %s\n", res.JobID)
 	return nil

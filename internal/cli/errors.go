@@ -9,6 +9,7 @@ import (
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
 )
 
@@ -29,6 +30,7 @@ const (
 	ExitDirectory   ExitCode = 8   // Entra refused: user, guest, policy, key model, attestation
 	ExitService     ExitCode = 9   // Graph unavailable, throttling, network
 	ExitUnknown     ExitCode = 10  // a registration's outcome is unknown
+	ExitPartial     ExitCode = 11  // a batch finished with failed rows
 	ExitCancelled   ExitCode = 130 // interrupted by the operator (Ctrl-C)
 )
 
@@ -48,6 +50,7 @@ var exitCodes = []struct {
 	{ExitDirectory, "Entra refused: user or group not found, guest user, method disabled or user outside the policy, self-service setup off, key model or attestation not accepted, TAP outside the policy, challenge expired"},
 	{ExitService, "Microsoft Graph is unavailable or throttling, or the network failed: retrying later may succeed"},
 	{ExitUnknown, "a registration may or may not have landed: check with keyprep methods list before retrying"},
+	{ExitPartial, "a batch (--csv) finished, but some rows failed: the summary names them and the other rows are done; rerunning the same command skips what is done"},
 	{ExitCancelled, "interrupted (Ctrl-C)"},
 }
 
@@ -90,6 +93,17 @@ func classify(err error) *Error {
 	var ee *enroll.Error
 	if errors.As(err, &ee) {
 		return classifyEnroll(ee)
+	}
+	var oe *onboard.Error
+	if errors.As(err, &oe) {
+		code := ExitFailure
+		switch {
+		case errors.Is(oe, onboard.ErrPolicy):
+			code = ExitDirectory
+		case errors.Is(oe, onboard.ErrLivePass), errors.Is(oe, onboard.ErrRequest):
+			code = ExitUsage
+		}
+		return &Error{Code: code, Msg: oe.Msg, Hint: oe.Hint, Err: err}
 	}
 	e := &Error{Code: ExitFailure, Msg: plainMessage(err), Err: err}
 	var re *pin.RuleError

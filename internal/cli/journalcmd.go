@@ -220,7 +220,7 @@ func runJournalResume(ctx context.Context, g *globals, ids []string, failed bool
 				firstErr = ce
 			}
 		} else if !g.JSON {
-			if err := g.printResult(res); err != nil {
+			if err := g.printResult(res, nil); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/keyprep/keyprep/internal/userlist"
 )
 
 // SeedUser is one user of a tenant seed (design.md §2). Groups are group
@@ -88,7 +90,6 @@ const (
 	maxSeedUsers  = 100000
 	maxSeedBytes  = 64 << 20
 	maxNameLength = 256
-	maxUPNLength  = 113 + 1 + 255
 )
 
 // ParseSeed parses a user seed: a JSON array of
@@ -304,48 +305,9 @@ func checkName(s string) error {
 	return nil
 }
 
-// checkUPN validates local@domain the way Entra constrains UPNs: one '@',
-// a local part of letters, digits and . _ - ' # + ! $ % & * = ? ^ ` { | } ~
-// (the guest form "name_domain#EXT#" fits), a dotted DNS domain.
-func checkUPN(upn string) error {
-	if upn == "" {
-		return errors.New("empty")
-	}
-	if len(upn) > maxUPNLength {
-		return fmt.Errorf("longer than %d characters", maxUPNLength)
-	}
-	at := strings.IndexByte(upn, '@')
-	if at < 0 || strings.LastIndexByte(upn, '@') != at {
-		return errors.New("want exactly one '@'")
-	}
-	local, domain := upn[:at], upn[at+1:]
-	if local == "" {
-		return errors.New("empty local part")
-	}
-	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
-		return errors.New("local part starts or ends with '.' or has '..'")
-	}
-	for _, r := range local {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_'#+!$%&*=?^`{|}~", r)) {
-			return fmt.Errorf("character %q not allowed in the local part", r)
-		}
-	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
-		return errors.New("domain needs a dot")
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
-			return fmt.Errorf("bad domain label %q", truncateForError(l))
-		}
-		for _, r := range l {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return fmt.Errorf("character %q not allowed in the domain", r)
-			}
-		}
-	}
-	return nil
-}
+// checkUPN validates a UPN with the same rules as keyprep's user lists
+// (userlist.CheckUPN: Entra's constraints).
+func checkUPN(upn string) error { return userlist.CheckUPN(upn) }
 
 func isExternalGuestUPN(upn string) bool {
 	return strings.Contains(strings.ToUpper(upn), "#EXT#")

@@ -110,6 +110,47 @@ func writeFileExclusive(path string, data []byte) (err error) {
 	return syncDir(filepath.Dir(path))
 }
 
+// WritePrivateFile writes data to path with mode 0600, synced to disk.
+// Without replace it never touches an existing file (the error matches
+// fs.ErrExist); with replace it swaps the new content in atomically
+// (a temporary file in the same directory, then rename), so a reader sees
+// the old file or the new one, never a torn one.
+func WritePrivateFile(path string, data []byte, replace bool) error {
+	if !replace {
+		return writeFileExclusive(path, data)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return syncDir(dir)
+}
+
 // syncDir fsyncs a directory so a file created in it survives a crash.
 // File systems and platforms that cannot sync a directory are tolerated.
 func syncDir(dir string) error {

@@ -42,6 +42,20 @@ func Seal(pin []byte, recipients []age.Recipient) ([]byte, error) {
 	if err := validatePIN(pin); err != nil {
 		return nil, fmt.Errorf("escrow: seal: %w", err)
 	}
+	return sealBytes(pin, recipients)
+}
+
+// SealDocument encrypts a document (an onboarding slip carrying a
+// Temporary Access Pass) to the recipients like Seal, ASCII-armored. It
+// takes any content up to 1 MiB.
+func SealDocument(doc []byte, recipients []age.Recipient) ([]byte, error) {
+	if len(doc) == 0 || len(doc) > 1<<20 {
+		return nil, fmt.Errorf("escrow: seal: document of %d bytes: want 1 byte to 1 MiB", len(doc))
+	}
+	return sealBytes(doc, recipients)
+}
+
+func sealBytes(plain []byte, recipients []age.Recipient) ([]byte, error) {
 	if len(recipients) == 0 {
 		return nil, fmt.Errorf("escrow: seal: %w", ErrNoRecipients)
 	}
@@ -56,7 +70,7 @@ func Seal(pin []byte, recipients []age.Recipient) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("escrow: seal: %w", err)
 	}
-	if _, err := w.Write(pin); err != nil {
+	if _, err := w.Write(plain); err != nil {
 		return nil, fmt.Errorf("escrow: seal: %w", err)
 	}
 	if err := w.Close(); err != nil {

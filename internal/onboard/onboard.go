@@ -1,0 +1,388 @@
+// Package onboard is keyprep's Temporary Access Pass (TAP) onboarding: it
+// issues a user's pass within the tenant's TAP policy and renders the
+// onboarding slip that carries it to the user (design.md §1, the seed
+// documents' flow: a one-time pass with a short lifetime, handed over
+// securely, used at https://aka.ms/mysecurityinfo to register a security
+// key).
+//
+// The package sees Entra through the Directory interface it declares; the
+// CLI wires the Graph client to it and the tests wire the emulated tenant.
+// A pass exists in clear only in a Pass's Code buffer (wiped by Wipe) and
+// in the slip written for the user; it never reaches an error or a log.
+package onboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RegistrationURL is where a user signs in with the pass and adds a
+// security key (Microsoft's short link to My Security Info).
+const RegistrationURL = "https://aka.ms/mysecurityinfo"
+
+// OneTimeRegistrationWindow is how long a user has, after signing in with
+// a one-time pass, to register a passwordless method (graph-contract §7).
+const OneTimeRegistrationWindow = 10 * time.Minute
+
+// API bounds on a pass's lifetime (graph-contract §6.2, §7).
+const (
+	MinLifetime = 10 * time.Minute
+	MaxLifetime = 30 * 24 * time.Hour
+)
+
+// User is the directory's view of the person a pass is for.
+type User struct {
+	ID          string
+	UPN         string
+	DisplayName string
+	Guest       bool
+}
+
+// Policy is the tenant's TAP method policy as issuing needs it.
+type Policy struct {
+	Enabled         bool
+	DefaultLifetime time.Duration
+	MinLifetime     time.Duration
+	MaxLifetime     time.Duration
+	Length          int
+	// OneTimeOnly: isUsableOnce in the policy; every pass is one-time.
+	OneTimeOnly bool
+}
+
+// Pass is a temporaryAccessPassAuthenticationMethod.
+type Pass struct {
+	ID       string
+	Code     []byte // only in the answer to a creation; Wipe clears it
+	Created  time.Time
+	Start    time.Time
+	Lifetime time.Duration
+	Once     bool
+	Usable   bool
+	// Reason is methodUsabilityReason: EnabledByPolicy, DisabledByPolicy,
+	// Expired, NotYetValid, OneTimeUsed.
+	Reason string
+}
+
+// Expiry is when the pass stops working.
+func (p *Pass) Expiry() time.Time {
+	s := p.Start
+	if s.IsZero() {
+		s = p.Created
+	}
+	return s.Add(p.Lifetime)
+}
+
+// Live reports whether the pass still works now or will later: not
+// expired and not used up. A live pass outside the policy's scope
+// (DisabledByPolicy) counts: it works as soon as the user is in scope.
+func (p *Pass) Live(now time.Time) bool {
+	switch p.Reason {
+	case "Expired", "OneTimeUsed":
+		return false
+	}
+	return now.Before(p.Expiry())
+}
+
+// Wipe overwrites the code.
+func (p *Pass) Wipe() {
+	if p == nil {
+		return
+	}
+	for i := range p.Code {
+		p.Code[i] = 0
+	}
+	p.Code = nil
+}
+
+// State describes the pass in words (never the code).
+func (p *Pass) State(now time.Time) string {
+	switch {
+	case p.Reason == "OneTimeUsed":
+		return "used (one-time pass)"
+	case p.Reason == "Expired" || !now.Before(p.Expiry()):
+		return "expired"
+	case p.Reason == "NotYetValid" || now.Before(p.Start):
+		return "not yet valid"
+	case p.Reason == "DisabledByPolicy":
+		return "not usable: the TAP method is disabled or the user is outside the TAP policy"
+	case p.Usable:
+		return "usable"
+	}
+	return "not usable (" + p.Reason + ")"
+}
+
+// CreateRequest is what the directory sends to create a pass; zero values
+// leave the choice to the tenant's policy.
+type CreateRequest struct {
+	Start    time.Time
+	Lifetime time.Duration
+	Once     *bool
+}
+
+// Directory is what onboarding needs of Entra. Errors keep their Graph
+// classes (wrapped with %w).
+type Directory interface {
+	User(ctx context.Context, idOrUPN string) (*User, error)
+	TAPPolicy(ctx context.Context) (*Policy, error)
+	TAPs(ctx context.Context, userID string) ([]Pass, error)
+	// CreateTAP never retries blindly: a pass whose creation outcome is
+	// unknown cannot be read back, so a new one is the only remedy.
+	CreateTAP(ctx context.Context, userID string, r CreateRequest) (*Pass, error)
+	DeleteTAP(ctx context.Context, userID, passID string) error
+}
+
+// Request is what the operator asks for.
+type Request struct {
+	Lifetime time.Duration // 0: the policy's default
+	Once     *bool         // nil: the policy decides; false: multi-use
+	Start    time.Time     // zero: usable at once
+	// Replace lets a new pass replace a user's live one (Entra keeps one
+	// pass per user).
+	Replace bool
+}
+
+// Error classes (errors.Is).
+var (
+	// ErrPolicy: the request does not fit the tenant's TAP policy.
+	ErrPolicy = errors.New("outside the Temporary Access Pass policy")
+	// ErrLivePass: the user has a live pass and Replace was not asked.
+	ErrLivePass = errors.New("the user already has a valid Temporary Access Pass")
+	// ErrRequest: the request is wrong whatever the policy says.
+	ErrRequest = errors.New("invalid Temporary Access Pass request")
+)
+
+// Error is an onboarding failure with a plain message and a hint.
+type Error struct {
+	Class error
+	Msg   string
+	Hint  string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap exposes both the class and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Class, e.Err}
+	}
+	return []error{e.Class}
+}
+
+// Duration renders a lifetime the way operators write it: 1h, 90m, 2d, 1d12h.
+func Duration(d time.Duration) string {
+	if d <= 0 {
+		return "0m"
+	}
+	m := int(d / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	var b strings.Builder
+	if days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+	}
+	if hours > 0 {
+		fmt.Fprintf(&b, "%dh", hours)
+	}
+	if mins > 0 {
+		fmt.Fprintf(&b, "%dm", mins)
+	}
+	return b.String()
+}
+
+// ParseLifetime reads a lifetime: Go durations (90m, 1h30m, 8h) and days
+// (2d, 1d12h). It must be whole minutes.
+func ParseLifetime(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty lifetime")
+	}
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		var n int
+		if _, err := fmt.Sscanf(s[:i], "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != s[:i] {
+			return 0, fmt.Errorf("lifetime %q: want e.g. 1h, 90m or 2d", s)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		s = s[i+1:]
+	}
+	var rest time.Duration
+	if s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("lifetime %q: want e.g. 1h, 90m or 2d", s)
+		}
+		rest = d
+	}
+	d := days + rest
+	if d%time.Minute != 0 {
+		return 0, fmt.Errorf("lifetime %s: whole minutes only", d)
+	}
+	return d, nil
+}
+
+// ParseStart reads a start time: RFC 3339 (2026-12-03T09:00:00+01:00), a
+// local date and time (2026-12-03 09:00 or 2026-12-03T09:00), or an offset
+// from now (+2h, +1d).
+func ParseStart(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "+") {
+		d, err := ParseLifetime(s[1:])
+		if err != nil {
+			return time.Time{}, fmt.Errorf("start %q: want +DURATION such as +2h", s)
+		}
+		return now.Add(d).Truncate(time.Minute), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("start %q: want RFC 3339 (2026-12-03T09:00:00Z), a local \"2026-12-03 09:00\" or +DURATION", s)
+}
+
+// startSkew is how far in the past a start time may be (clock skew, the
+// time a person takes to type the command).
+const startSkew = 5 * time.Minute
+
+// Check validates a request against the tenant's policy before any call
+// (graph-contract §6.2, §7). The error matches ErrPolicy or ErrRequest and
+// names the allowed range.
+func Check(p *Policy, r Request, now time.Time) error {
+	if r.Lifetime != 0 {
+		if r.Lifetime%time.Minute != 0 {
+			return &Error{Class: ErrRequest, Msg: fmt.Sprintf("lifetime %s: whole minutes only", r.Lifetime),
+				Hint: "Entra counts pass lifetimes in minutes: give e.g. 90m or 2h"}
+		}
+		if r.Lifetime < MinLifetime || r.Lifetime > MaxLifetime {
+			return &Error{Class: ErrRequest, Msg: fmt.Sprintf("lifetime %s out of range: Entra allows 10m to 30d", Duration(r.Lifetime)),
+				Hint: "give --lifetime between 10m and 30d, within the tenant's policy (keyprep policy show tap)"}
+		}
+	}
+	if !r.Start.IsZero() && r.Start.Before(now.Add(-startSkew)) {
+		return &Error{Class: ErrRequest, Msg: fmt.Sprintf("start %s is in the past", r.Start.Format(time.RFC3339)),
+			Hint: "leave --start out to make the pass usable at once, or give a future time"}
+	}
+	if !p.Enabled {
+		return &Error{Class: ErrPolicy, Msg: "the Temporary Access Pass method is disabled in this tenant",
+			Hint: "keyprep policy set tap --enable --include-group GROUP"}
+	}
+	if r.Lifetime != 0 && (r.Lifetime < p.MinLifetime || r.Lifetime > p.MaxLifetime) {
+		return &Error{Class: ErrPolicy,
+			Msg: fmt.Sprintf("lifetime %s is outside the tenant's Temporary Access Pass policy: allowed %s to %s (default %s)",
+				Duration(r.Lifetime), Duration(p.MinLifetime), Duration(p.MaxLifetime), Duration(p.DefaultLifetime)),
+			Hint: fmt.Sprintf("choose --lifetime between %s and %s, or widen the policy: keyprep policy set tap --min-lifetime … --max-lifetime …",
+				Duration(p.MinLifetime), Duration(p.MaxLifetime))}
+	}
+	if r.Once != nil && !*r.Once && p.OneTimeOnly {
+		return &Error{Class: ErrPolicy, Msg: "a multi-use pass was asked for, but the tenant's Temporary Access Pass policy allows one-time passes only",
+			Hint: "leave out --multi (the pass will be one-time), or allow multi-use passes: keyprep policy set tap --one-time off"}
+	}
+	return nil
+}
+
+// Issued is the outcome of Issue.
+type Issued struct {
+	User *User
+	Pass *Pass // with Code; the caller delivers it and calls Wipe
+	// Replaced is the live pass the new one replaced (no code), or nil.
+	Replaced *Pass
+}
+
+// Issuer issues passes within policy. The policy is read once per Issuer.
+type Issuer struct {
+	Dir Directory
+	Now func() time.Time // default time.Now
+
+	policy *Policy
+}
+
+func (is *Issuer) now() time.Time {
+	if is.Now != nil {
+		return is.Now()
+	}
+	return time.Now()
+}
+
+// Policy returns the tenant's TAP policy (read once).
+func (is *Issuer) Policy(ctx context.Context) (*Policy, error) {
+	if is.policy != nil {
+		return is.policy, nil
+	}
+	p, err := is.Dir.TAPPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	is.policy = p
+	return p, nil
+}
+
+// Preflight checks a request against the policy and, for a user, that no
+// live pass stands in the way (unless Replace). It changes nothing. It
+// returns the user and their current pass (nil when none).
+func (is *Issuer) Preflight(ctx context.Context, upn string, r Request) (*User, *Pass, error) {
+	p, err := is.Policy(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Check(p, r, is.now()); err != nil {
+		return nil, nil, err
+	}
+	u, err := is.Dir.User(ctx, upn)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, err := is.current(ctx, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cur != nil && cur.Live(is.now()) && !r.Replace {
+		return u, cur, &Error{Class: ErrLivePass,
+			Msg: fmt.Sprintf("%s already has a Temporary Access Pass (%s, until %s)", u.UPN, cur.State(is.now()),
+				cur.Expiry().Local().Format("2006-01-02 15:04 MST")),
+			Hint: "add --replace to issue a new pass (the current one stops working), or keyprep tap show --user " + u.UPN}
+	}
+	return u, cur, nil
+}
+
+func (is *Issuer) current(ctx context.Context, u *User) (*Pass, error) {
+	ps, err := is.Dir.TAPs(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var cur *Pass
+	for i := range ps {
+		if cur == nil || ps[i].Created.After(cur.Created) {
+			cur = &ps[i]
+		}
+	}
+	return cur, nil
+}
+
+// Issue creates a pass for a user within policy: the request is checked
+// against the policy before any change, a live pass is replaced only with
+// Replace, and the answer is checked (a pass that came back without a
+// code, or longer or multi-use against the request, is an error).
+func (is *Issuer) Issue(ctx context.Context, upn string, r Request) (*Issued, error) {
+	u, cur, err := is.Preflight(ctx, upn, r)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := is.Dir.CreateTAP(ctx, u.ID, CreateRequest{Start: r.Start, Lifetime: r.Lifetime, Once: r.Once})
+	if err != nil {
+		return nil, err
+	}
+	if len(pass.Code) == 0 {
+		return nil, fmt.Errorf("create the pass for %s: the answer carried no code", u.UPN)
+	}
+	out := &Issued{User: u, Pass: pass}
+	if cur != nil && cur.Live(is.now()) {
+		out.Replaced = cur
+	}
+	return out, nil
+}
