@@ -26,6 +26,10 @@ echo "== escrow records (no PINs) and the PIN, revealed with the bench identity 
 kp pins list
 kp pins show --user adele.vance@contoso.test --identity "$state/escrow/bench-identity.txt" | sed 's/./*/g'
 echo "   (the PIN is masked here; pins show prints it)" >&2
+echo "== TAP onboarding: a one-time pass for Megan within the tenant's policy; the slip is what she takes home (pass masked here)" >&2
+kp tap create --user megan.bowen@contoso.test --once --lifetime 2h --out "$state/megan-slip.txt"
+sed 's/\(Access pass  *\).*/\1********/' "$state/megan-slip.txt"
+kp tap show --user megan.bowen@contoso.test
 kp journal list --all
 kp journal verify
 echo "== demo done; state removed" >&2

@@ -250,6 +250,7 @@ func (g *globals) stateDir() (string, error) {
 func (g *globals) printJSON(v any) error {
 	enc := json.NewEncoder(g.io.Out)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // a pass such as "a&b<c" stays readable
 	return enc.Encode(v)
 }
 

@@ -528,8 +528,9 @@ var (
 
 func newPolicyCheckCmd(g *globals) *cobra.Command {
 	var user string
+	var multi bool
 	cmd := &cobra.Command{
-		Use:   "check --user UPN",
+		Use:   "check --user UPN [--multi-use]",
 		Short: "Explain whether a user can get a pre-provisioned passkey and sign in with a TAP, and what to change if not",
 		Long: `check reads the user, both method policies, the user's group memberships and the
 permissions of the identity keyprep signs in as, and says in plain words whether
@@ -541,10 +542,11 @@ Exit status 0 when both are possible, 8 when something is missing.`,
 			if user == "" {
 				return usageErr("policy check needs --user UPN")
 			}
-			return runPolicyCheck(cmd.Context(), g, user)
+			return runPolicyCheck(cmd.Context(), g, user, multi)
 		},
 	}
 	cmd.Flags().StringVar(&user, "user", "", "user principal name or object id")
+	cmd.Flags().BoolVar(&multi, "multi-use", false, "the user will need a multi-use Temporary Access Pass (e.g. to set up several devices)")
 	return cmd
 }
 
@@ -561,7 +563,7 @@ var checkPermissions = []struct {
 	{"GroupMember.Read.All", "check policy group membership", []string{"Group.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
 }
 
-func runPolicyCheck(ctx context.Context, g *globals, upn string) error {
+func runPolicyCheck(ctx context.Context, g *globals, upn string, multi bool) error {
 	c, err := g.graphClient(ctx)
 	if err != nil {
 		return err
@@ -690,6 +692,10 @@ func runPolicyCheck(ctx context.Context, g *globals, upn string) error {
 		once := "multi-use passes allowed"
 		if tp.IsUsableOnce {
 			once = "one-time passes only (a multi-use request is refused); after signing in the user has 10 minutes to register a key"
+			if multi {
+				tap.add(noP, "a multi-use pass is needed, but the policy allows one-time passes only",
+					"keyprep policy set tap --one-time off, or issue a one-time pass (the user then has 10 minutes after signing in to register a key)")
+			}
 		}
 		tap.add(nil, fmt.Sprintf("lifetime %s to %s (default %s), %d characters; %s", minutes(tp.MinimumLifetimeInMinutes),
 			minutes(tp.MaximumLifetimeInMinutes), minutes(tp.DefaultLifetimeInMinutes), tp.DefaultLength, once), "")
