@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyprep/keyprep/internal/enroll"
@@ -17,6 +18,7 @@ import (
 // cached per user.
 type graphDirectory struct {
 	c      *graph.Client
+	mu     sync.Mutex // parallel bench slots share the adapter
 	policy *graph.Fido2Policy
 }
 
@@ -29,6 +31,8 @@ func (d *graphDirectory) User(ctx context.Context, upn string) (*enroll.User, er
 }
 
 func (d *graphDirectory) fido2Policy(ctx context.Context) (*graph.Fido2Policy, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.policy != nil {
 		return d.policy, nil
 	}

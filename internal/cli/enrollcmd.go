@@ -41,12 +41,15 @@ type enrollOptions struct {
 	tap       tapFlags
 	tapOut    string
 	tapFormat string
+
+	csv   string
+	bench benchOptions
 }
 
 func newEnrollCmd(g *globals) *cobra.Command {
 	var o enrollOptions
 	cmd := &cobra.Command{
-		Use:   "enroll --user UPN [--key K]",
+		Use:   "enroll --user UPN [--key K] | --csv users.csv",
 		Short: "Pre-provision a key for a user end to end: PIN, passkey, Entra registration, self-test",
 		Long: `enroll prepares one security key for one Entra user, so the key ships ready:
 
@@ -91,6 +94,8 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	addTAPFlags(f, &o.tap, "tap-")
 	f.StringVar(&o.tapOut, "tap-out", "", "with --with-tap: write the onboarding slip to FILE (mode 0600, never overwritten; age-encrypted with --age-recipient)")
 	f.StringVar(&o.tapFormat, "tap-format", "text", "with --with-tap: slip format, text or html")
+	f.StringVar(&o.csv, "csv", "", "bench mode: enroll every user of a CSV list (upn column) on the attached keys, in parallel")
+	addBenchFlags(f, &o.bench)
 	return cmd
 }
 
@@ -244,6 +249,15 @@ func (p cliPINs) New(_ context.Context, key string) ([]byte, error) {
 }
 
 func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
+	if o.csv != "" {
+		if o.user != "" {
+			return usageErr("--user and --csv exclude each other: one user, or a list")
+		}
+		return runBench(ctx, g, o, o.bench)
+	}
+	if o.bench != (benchOptions{usersPerKey: 1}) {
+		return usageErr("--max-parallel, --attended, --retry-failed, --reuse-keys, --include-existing and --users-per-key are for a bench run (--csv)")
+	}
 	req, err := o.request()
 	if err != nil {
 		return err

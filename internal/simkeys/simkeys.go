@@ -5,6 +5,7 @@
 package simkeys
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,6 +43,20 @@ type Provider struct {
 	lock   *dirLock
 	closed bool
 	keys   map[string]*vkey
+	// ports are the keys plugged in, by number, in port order; a swap
+	// replaces one with a factory-fresh key numbered next.
+	ports []int
+	next  int
+}
+
+// portsFile remembers which keys are plugged in after a swap, so the next
+// run with the same --sim-keys sees the same keys (a bench whose operator
+// swapped keys while keyprep ran).
+const portsFile = "ports.json"
+
+type portsState struct {
+	Ports []int `json:"ports"`
+	Next  int   `json:"next"`
 }
 
 type vkey struct {
@@ -58,20 +73,86 @@ func New(opts Options) (*Provider, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("simkeys: %w", err)
 	}
-	return &Provider{opts: opts, keys: map[string]*vkey{}}, nil
+	p := &Provider{opts: opts, keys: map[string]*vkey{}, next: opts.Count}
+	for i := 0; i < opts.Count; i++ {
+		p.ports = append(p.ports, i)
+	}
+	if b, err := os.ReadFile(filepath.Join(opts.Dir, portsFile)); err == nil {
+		var st portsState
+		if json.Unmarshal(b, &st) == nil && len(st.Ports) == opts.Count && st.Next >= opts.Count && validPorts(st) {
+			p.ports, p.next = st.Ports, st.Next
+		}
+	}
+	return p, nil
+}
+
+func validPorts(st portsState) bool {
+	seen := map[int]bool{}
+	for _, n := range st.Ports {
+		if n < 0 || n >= st.Next || seen[n] {
+			return false
+		}
+		seen[n] = true
+	}
+	return true
 }
 
 // List returns the plugged-in virtual keys.
 func (p *Provider) List() []hid.DeviceInfo {
-	out := make([]hid.DeviceInfo, p.opts.Count)
-	for i := range out {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]hid.DeviceInfo, len(p.ports))
+	for i, n := range p.ports {
 		out[i] = hid.DeviceInfo{
-			Path:         hid.VirtualScheme + strconv.Itoa(i),
+			Path:         hid.VirtualScheme + strconv.Itoa(n),
 			Manufacturer: "keyprep",
 			Product:      softkey.ModelName,
 		}
 	}
 	return out
+}
+
+// Swap does what a bench operator does with a finished key: it pulls the
+// key at path out and plugs a factory-fresh one into the same port, and
+// returns the new key's path. The swapped-out key's state file stays (a
+// later run does not see it plugged in).
+func (p *Provider) Swap(path string) (string, error) {
+	name := trim(path)
+	p.mu.Lock()
+	port := -1
+	for i, n := range p.ports {
+		if strconv.Itoa(n) == name {
+			port = i
+		}
+	}
+	if port < 0 {
+		p.mu.Unlock()
+		return "", &hid.Error{Op: "swap", Code: hid.CodeNotFound, Msg: fmt.Sprintf("no virtual key %s plugged in", path)}
+	}
+	k := p.keys[name]
+	delete(p.keys, name)
+	n := p.next
+	p.next++
+	p.ports[port] = n
+	st := portsState{Ports: append([]int(nil), p.ports...), Next: p.next}
+	p.mu.Unlock()
+	if k != nil {
+		_ = k.dev.Close()
+	}
+	_ = os.Remove(filepath.Join(p.opts.Dir, strconv.Itoa(n)+".json")) // factory-fresh
+	b, _ := json.Marshal(st)
+	if err := writeFileAtomic(filepath.Join(p.opts.Dir, portsFile), b); err != nil {
+		return "", fmt.Errorf("simkeys: swap: %w", err)
+	}
+	return hid.VirtualScheme + strconv.Itoa(n), nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // Open connects to virtual key name ("0", "1", …).
@@ -142,12 +223,12 @@ func trim(path string) string {
 }
 
 func (p *Provider) key(name string) (*vkey, error) {
-	i, err := strconv.Atoi(name)
-	if err != nil || i < 0 || i >= p.opts.Count || strconv.Itoa(i) != name {
-		return nil, &hid.Error{Op: "open", Code: hid.CodeNotFound, Msg: fmt.Sprintf("no virtual key %s%s (%d plugged in)", hid.VirtualScheme, name, p.opts.Count)}
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	i, err := strconv.Atoi(name)
+	if err != nil || !p.plugged(i) || strconv.Itoa(i) != name {
+		return nil, &hid.Error{Op: "open", Code: hid.CodeNotFound, Msg: fmt.Sprintf("no virtual key %s%s (%d plugged in)", hid.VirtualScheme, name, p.opts.Count)}
+	}
 	if k, ok := p.keys[name]; ok {
 		return k, nil
 	}
@@ -168,6 +249,15 @@ func (p *Provider) key(name string) (*vkey, error) {
 	k := &vkey{auth: auth, dev: ctaphid.NewDevice(auth, p.opts.HID)}
 	p.keys[name] = k
 	return k, nil
+}
+
+func (p *Provider) plugged(n int) bool {
+	for _, m := range p.ports {
+		if m == n {
+			return true
+		}
+	}
+	return false
 }
 
 // Unplug pulls the virtual key at path out: its CTAPHID device closes, so

@@ -1,0 +1,418 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/store"
+)
+
+func (r *Runner) setSlot(s *slot, st SlotState, upn, step, msg, hint string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.State == SlotRemoved {
+		return
+	}
+	s.State, s.UPN, s.Step, s.Message, s.Hint, s.Since = st, upn, step, msg, hint, r.o.Now()
+	r.slotEvent(s)
+}
+
+// openRetry opens the key; a key that was just plugged in may need a
+// moment before it answers.
+func (r *Runner) openRetry(ctx context.Context, path string) (Device, error) {
+	var last error
+	for i := 0; i < 5; i++ {
+		d, err := r.o.Open(ctx, path)
+		if err == nil {
+			return d, nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil, last
+}
+
+// runSlot is one key's life on the bench: check it, enroll users on it
+// (UsersPerKey of them), then ask for the next key; until it is pulled out.
+func (r *Runner) runSlot(s *slot) {
+	defer close(s.done)
+	ctx := s.ctx
+	wait := func() { <-ctx.Done() }
+	dev, err := r.openRetry(ctx, s.Key)
+	if err != nil {
+		if ctx.Err() == nil {
+			msg, hint, _ := r.o.Explain(err)
+			r.setSlot(s, SlotAttention, "", "", "cannot open the key: "+msg, hint)
+		}
+		wait()
+		return
+	}
+	defer dev.Close()
+	info, err := dev.Info(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			msg, hint, _ := r.o.Explain(err)
+			r.setSlot(s, SlotAttention, "", "", "the key does not answer: "+msg, hint+" (replug it)")
+		}
+		wait()
+		return
+	}
+	pinSet, _ := info.Option("clientPin")
+	if pinSet && !r.o.ReuseKeys && !r.hasBound(s.Key) {
+		if res := r.finishedOn(ctx, s.Key); res != nil {
+			r.setSlot(s, SlotDone, res.UPN, "", fmt.Sprintf("already provisioned for %s: remove the key and plug in the next", res.UPN), "")
+			r.slotDone(s)
+		} else {
+			r.setSlot(s, SlotAttention, "", "", "this key already has a PIN",
+				"remove it and plug in a factory-fresh key, or run with --reuse-keys to add users to keys keyprep set up (their PIN is escrowed)")
+		}
+		wait()
+		return
+	}
+	for {
+		r.mu.Lock()
+		n := s.Done
+		r.mu.Unlock()
+		if n >= r.o.UsersPerKey && !r.hasBound(s.Key) {
+			break
+		}
+		r.setSlot(s, SlotIdle, "", "", "ready: waiting for the next user", "")
+		it := r.claim(ctx, s)
+		if it == nil {
+			return
+		}
+		switch r.work(ctx, s, dev, it) {
+		case slotContinue:
+		case slotAttention, slotGone:
+			wait()
+			return
+		}
+	}
+	r.setSlot(s, SlotDone, "", "", "done: remove the key and plug in the next", "")
+	r.slotDone(s)
+	wait()
+}
+
+func (r *Runner) slotDone(s *slot) {
+	if r.o.OnSlotDone != nil {
+		r.mu.Lock()
+		c := s.Slot
+		r.mu.Unlock()
+		r.o.OnSlotDone(c)
+	}
+}
+
+func (r *Runner) hasBound(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, j := range r.bound {
+		if j.KeyPath == key {
+			if it := r.byUPN[k]; it != nil && (it.State == ItemPending || it.State == ItemActive) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finishedOn returns the newest result recorded for a key path, if its
+// job finished in this store (a key this bench provisioned before).
+func (r *Runner) finishedOn(ctx context.Context, key string) *store.Result {
+	res, err := r.o.Enroller.Store.Results(ctx, store.ResultFilter{})
+	if err != nil {
+		return nil
+	}
+	for i := range res {
+		if res[i].KeyPath == key {
+			return &res[i]
+		}
+	}
+	return nil
+}
+
+type slotNext int
+
+const (
+	slotContinue slotNext = iota
+	slotAttention
+	slotGone
+)
+
+// work enrolls one user on the slot's key and settles the queue item.
+func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNext {
+	if r.sem != nil {
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			r.requeue(it, nil, "")
+			return slotGone
+		}
+		defer func() { <-r.sem }()
+	}
+	r.mu.Lock()
+	if r.firstWork.IsZero() {
+		r.firstWork = r.o.Now()
+	}
+	job := r.bound[strings.ToLower(it.UPN)]
+	r.mu.Unlock()
+	r.setSlot(s, SlotWorking, it.UPN, "start", "enrolling "+it.UPN, "")
+
+	if job == nil {
+		if why := r.enrolledBefore(ctx, it); why != "" {
+			r.mu.Lock()
+			it.State, it.Error, it.Hint = ItemSkipped, why, ""
+			r.itemEvent(it)
+			r.signal()
+			r.mu.Unlock()
+			return slotContinue
+		}
+	}
+	e := *r.o.Enroller
+	orig := e.Events
+	e.Events = func(ev enroll.Event) {
+		r.onEnrollEvent(s, it, ev)
+		if orig != nil {
+			orig(ev)
+		}
+	}
+	var res *enroll.Result
+	var err error
+	if job != nil {
+		res, err = e.Resume(ctx, dev, job)
+	} else {
+		req := r.o.Request
+		req.UPN, req.KeyPath = it.UPN, s.Key
+		res, _, err = e.Enroll(ctx, dev, req)
+	}
+	if err == nil && res != nil {
+		r.succeeded(s, it, res)
+		return slotContinue
+	}
+	if err == nil {
+		err = errors.New("enrollment ended without a result")
+	}
+	jobID := ""
+	var ee *enroll.Error
+	if errors.As(err, &ee) {
+		jobID = ee.JobID
+	}
+	if ctx.Err() != nil {
+		// The key was pulled out mid-step: the job is journaled as
+		// interrupted; the user goes back to the queue.
+		r.requeue(it, r.interruptedJob(jobID), "the key was removed during "+stepOf(ee))
+		return slotGone
+	}
+	msg, hint, outcome := r.o.Explain(err)
+	switch outcome {
+	case FailKey:
+		if it.Attempts >= r.o.MaxAttempts {
+			r.fail(it, msg, hint)
+		} else {
+			r.requeue(it, r.interruptedJob(jobID), "the key "+s.Key+" could not be used: "+msg)
+		}
+		r.setSlot(s, SlotAttention, it.UPN, stepOf(ee), msg, hint)
+		return slotAttention
+	case FailTransient:
+		if it.Attempts >= r.o.MaxAttempts {
+			r.fail(it, msg, hint)
+		} else {
+			r.requeue(it, r.interruptedJob(jobID), msg)
+		}
+		return slotContinue
+	default:
+		r.fail(it, msg, hint)
+		return slotContinue
+	}
+}
+
+func stepOf(ee *enroll.Error) string {
+	if ee == nil || ee.Step == "" {
+		return "the enrollment"
+	}
+	return string(ee.Step)
+}
+
+// interruptedJob returns the job if it must be finished on its key (it is
+// still running and got as far as the registration, so Entra may hold its
+// passkey), else abandons it so that the user can start afresh on any key.
+func (r *Runner) interruptedJob(id string) *store.Job {
+	if id == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st := r.o.Enroller.Store
+	j, err := st.Job(ctx, id)
+	if err != nil || j.State != store.JobRunning {
+		return nil
+	}
+	steps, err := st.Steps(ctx, id)
+	if err != nil {
+		return j // cannot tell: keep it (resume reconciles)
+	}
+	for _, s := range steps {
+		if s.Name == string(enroll.StepRegister) {
+			return j
+		}
+	}
+	ab := store.JobAbandoned
+	why := "abandoned by the bench: the key left before the passkey was registered; the user is enrolled afresh"
+	_ = st.UpdateJob(ctx, id, store.JobUpdate{State: &ab, Error: &why})
+	return nil
+}
+
+func (r *Runner) requeue(it *Item, job *store.Job, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := strings.ToLower(it.UPN)
+	if job != nil {
+		r.bound[k] = job
+		it.JobID, it.Key = job.ID, job.KeyPath
+	} else {
+		delete(r.bound, k)
+		it.JobID, it.Key = "", ""
+	}
+	it.State, it.Error, it.Hint = ItemPending, why, ""
+	r.itemEvent(it)
+	r.signal()
+}
+
+func (r *Runner) fail(it *Item, msg, hint string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.bound, strings.ToLower(it.UPN))
+	it.State, it.Error, it.Hint = ItemFailed, msg, hint
+	r.finished++
+	r.itemEvent(it)
+	r.signal()
+}
+
+func (r *Runner) succeeded(s *slot, it *Item, res *enroll.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.bound, strings.ToLower(it.UPN))
+	out := Result{UPN: res.UPN, User: res.User, UserID: res.UserID, MethodID: res.MethodID, CredentialID: res.CredentialID,
+		AAGUID: res.AAGUID, Model: res.Model, Key: res.KeyPath, JobID: res.JobID, Verified: res.Verified,
+		CreatedDateTime: res.CreatedDateTime}
+	if res.PINEscrow != nil {
+		out.PINEscrow = res.PINEscrow.ID
+	}
+	r.results = append(r.results, out)
+	it.State, it.JobID, it.Error, it.Hint = ItemDone, res.JobID, "", ""
+	s.Done++
+	r.finished++
+	r.itemEvent(it)
+	r.emit(Event{Type: EventResult, Result: &out})
+	r.signal()
+}
+
+// onEnrollEvent shows a workflow step on the slot ("touch the key now").
+func (r *Runner) onEnrollEvent(s *slot, it *Item, ev enroll.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.State == SlotRemoved {
+		return
+	}
+	if ev.JobID != "" && it.JobID != ev.JobID {
+		it.JobID = ev.JobID
+		s.JobID = ev.JobID
+	}
+	switch ev.Phase {
+	case "touch":
+		s.State = SlotTouch
+	case "info":
+	default:
+		s.State = SlotWorking
+	}
+	s.Step, s.Message, s.Since = string(ev.Step), ev.Message, r.o.Now()
+	r.slotEvent(s)
+}
+
+// enrolledBefore says why a user needs no enrollment: a finished job in
+// the store, or (SkipExisting) a passkey Entra already lists.
+func (r *Runner) enrolledBefore(ctx context.Context, it *Item) string {
+	st := r.o.Enroller.Store
+	if jobs, err := st.Jobs(ctx, store.JobFilter{UPN: it.UPN, States: []store.JobState{store.JobDone}, Limit: 1}); err == nil && len(jobs) == 1 {
+		return fmt.Sprintf("enrolled before on %s (job %s)", jobs[0].KeyPath, short(jobs[0].ID))
+	}
+	if !r.o.SkipExisting {
+		return ""
+	}
+	d := r.o.Enroller.Directory
+	u, err := d.User(ctx, it.UPN)
+	if err != nil {
+		return "" // the enrollment reports it
+	}
+	ms, err := d.Methods(ctx, u.ID)
+	if err != nil || len(ms) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("already has %d passkey(s) in Entra (keyprep methods list --user %s); --include-existing provisions another", len(ms), it.UPN)
+}
+
+// Keys implements Engine.
+func (r *Runner) Keys(ctx context.Context) ([]KeyInfo, error) {
+	ks, err := r.o.Keys.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range ks {
+		if s := r.slots[ks[i].Path]; s != nil {
+			ks[i].Slot = s.ID
+		}
+	}
+	return ks, nil
+}
+
+// RevealPIN implements Engine: the escrowed PIN of a user's finished
+// enrollment, opened with the bench identity (or the Enroller's
+// identities), recorded in the audit log.
+func (r *Runner) RevealPIN(ctx context.Context, upn string) ([]byte, error) {
+	st := r.o.Enroller.Store
+	res, err := st.Results(ctx, store.ResultFilter{UPN: upn, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(res) == 0 || res[0].EscrowID == "" {
+		return nil, fmt.Errorf("no escrowed PIN for %s", upn)
+	}
+	esc, err := st.Escrow(ctx, res[0].EscrowID)
+	if err != nil {
+		return nil, err
+	}
+	if esc.Kind != "age" {
+		return nil, fmt.Errorf("the PIN of %s was not escrowed in the store (%s)", upn, esc.Kind)
+	}
+	ids := append([]age.Identity{}, r.o.Enroller.Identities...)
+	if bench, err := escrow.LoadIdentities(filepath.Join(r.o.Enroller.EscrowDir, escrow.BenchIdentityFile)); err == nil {
+		ids = append(ids, bench...)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no identity can open the escrow of %s (it is encrypted to %s)", upn, strings.Join(esc.Recipients, ", "))
+	}
+	p, err := escrow.Open(esc.Ciphertext, ids)
+	if err != nil {
+		return nil, fmt.Errorf("open the escrow of %s: %w", upn, err)
+	}
+	if err := st.Audit(ctx, "pin.reveal", res[0].JobID, map[string]any{"user": upn, "escrowId": esc.ID, "via": "bench"}); err != nil {
+		for i := range p {
+			p[i] = 0
+		}
+		return nil, fmt.Errorf("the reveal could not be audited, so the PIN is not shown: %w", err)
+	}
+	return p, nil
+}

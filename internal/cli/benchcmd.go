@@ -1,0 +1,442 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/bench"
+	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/userlist"
+)
+
+// benchOptions are the bench flags of enroll --csv and serve.
+type benchOptions struct {
+	maxParallel     int
+	attended        bool
+	retryFailed     bool
+	reuseKeys       bool
+	includeExisting bool
+	usersPerKey     int
+}
+
+type flagSet interface {
+	IntVar(p *int, name string, value int, usage string)
+	BoolVar(p *bool, name string, value bool, usage string)
+}
+
+func addBenchFlags(f flagSet, b *benchOptions) {
+	f.IntVar(&b.maxParallel, "max-parallel", 0, "bench: at most N enrollments at once (default: one per attached key)")
+	f.BoolVar(&b.attended, "attended", false, "bench: the person at the bench types their own PIN (prompted per key) instead of a generated one")
+	f.BoolVar(&b.retryFailed, "retry-failed", false, "bench: try again the users whose last enrollment failed")
+	f.BoolVar(&b.reuseKeys, "reuse-keys", false, "bench: also use keys that already have a PIN keyprep escrowed (adds users to them)")
+	f.BoolVar(&b.includeExisting, "include-existing", false, "bench: also provision users who already have a passkey in Entra")
+	f.IntVar(&b.usersPerKey, "users-per-key", 1, "bench: users enrolled on one key before the slot asks for the next key")
+}
+
+// lockedPINs serialises PIN prompts of parallel slots (attended mode).
+type lockedPINs struct {
+	mu    sync.Mutex
+	inner enroll.PINSource
+}
+
+func (l *lockedPINs) Current(ctx context.Context, key string) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.Current(ctx, key)
+}
+
+func (l *lockedPINs) New(ctx context.Context, key string) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.New(ctx, key)
+}
+
+// hidKeys lists attached keys for the bench.
+type hidKeys struct{}
+
+func (hidKeys) List(ctx context.Context) ([]bench.KeyInfo, error) {
+	devs, err := hid.Enumerate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bench.KeyInfo, len(devs))
+	for i, d := range devs {
+		out[i] = bench.KeyInfo{Path: d.Path, Product: d.Product}
+	}
+	return out, nil
+}
+
+// explainBench classifies a failure for the queue with the CLI's one table
+// of messages and exit codes.
+func explainBench(err error) (string, string, bench.Outcome) {
+	e := classify(err)
+	switch e.Code {
+	case ExitKeyRefused, ExitPIN, ExitNoKey, ExitUnsupported:
+		return e.Msg, e.Hint, bench.FailKey
+	case ExitService, ExitUnknown:
+		return e.Msg, e.Hint, bench.FailTransient
+	}
+	return e.Msg, e.Hint, bench.FailUser
+}
+
+// newRunner builds the bench over the attached keys.
+func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions, foreground bool) (*bench.Runner, error) {
+	req, err := o.benchRequest()
+	if err != nil {
+		return nil, err
+	}
+	if b.attended {
+		req.PINMode = enroll.PINOperator
+		if !g.pinsIn.interactive() {
+			return nil, usageErr("--attended needs a terminal: the person at the bench types their PIN")
+		}
+	}
+	if b.maxParallel < 0 || b.usersPerKey < 1 {
+		return nil, usageErr("--max-parallel must be 0 or more and --users-per-key 1 or more")
+	}
+	e, err := g.enroller(ctx, o.identities)
+	if err != nil {
+		return nil, err
+	}
+	e.PINs = &lockedPINs{inner: e.PINs}
+	e.Events = nil // the bench shows progress per slot
+	opts := bench.Options{Enroller: e, Keys: hidKeys{}, Request: req, MaxParallel: b.maxParallel, UsersPerKey: b.usersPerKey,
+		ReuseKeys: b.reuseKeys, SkipExisting: !b.includeExisting, RetryFailed: b.retryFailed, Explain: explainBench,
+		Foreground: foreground,
+		Open: func(ctx context.Context, path string) (bench.Device, error) {
+			return hid.Open(ctx, path, hid.WithTimeout(g.Timeout))
+		}}
+	if g.keys != nil {
+		// The simulation's operator: a finished key is swapped for a
+		// factory-fresh one after a moment, as at a real bench.
+		delay := 50 * time.Millisecond
+		if v := os.Getenv("KEYPREP_SIM_SWAP"); v != "" {
+			if d, err := time.ParseDuration(v); err == nil {
+				delay = d
+			}
+		}
+		keys := g.keys
+		opts.OnSlotDone = func(s bench.Slot) {
+			go func() {
+				time.Sleep(delay)
+				if np, err := keys.Swap(s.Key); err == nil && !g.JSON {
+					g.infof("   (simulation) the operator swaps %s for a factory-fresh key %s", s.Key, np)
+				}
+			}()
+		}
+	}
+	return bench.New(opts)
+}
+
+// benchRequest is the per-enrollment template of a bench run.
+func (o *enrollOptions) benchRequest() (enroll.Request, error) {
+	if o.key != "" {
+		return enroll.Request{}, usageErr("--key is for one enrollment; a bench run (--csv) uses every attached key")
+	}
+	if o.pinMode != "generate" {
+		return enroll.Request{}, usageErr("a bench run generates PINs; --attended lets the person at the bench choose theirs")
+	}
+	if o.pinOut != "" || o.dryRun || o.withTAP {
+		return enroll.Request{}, usageErr("--pin-out, --dry-run and --with-tap are for one enrollment, not a bench run (--csv)")
+	}
+	saved := o.user
+	o.user = "bench@placeholder.invalid"
+	req, err := o.request()
+	o.user = saved
+	req.UPN = ""
+	return req, err
+}
+
+// preflightRows looks every user up before any key is touched, so an
+// unknown user is a row error like a malformed one.
+func (g *globals) preflightRows(ctx context.Context, d enroll.Directory, rows []userlist.Row) ([]userlist.Row, []*userlist.RowError) {
+	type res struct {
+		ok  bool
+		err error
+	}
+	out := make([]res, len(rows))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i := range rows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, err := d.User(ctx, rows[i].UPN)
+			out[i] = res{ok: err == nil, err: err}
+		}()
+	}
+	wg.Wait()
+	var good []userlist.Row
+	var bad []*userlist.RowError
+	for i, r := range out {
+		if r.ok {
+			good = append(good, rows[i])
+			continue
+		}
+		bad = append(bad, &userlist.RowError{Line: rows[i].Line, UPN: rows[i].UPN, Msg: classify(r.err).Msg})
+	}
+	return good, bad
+}
+
+func runBench(ctx context.Context, g *globals, o enrollOptions, b benchOptions) error {
+	f, err := os.Open(o.csv)
+	if err != nil {
+		return usageErr("--csv: %v", err)
+	}
+	rows, rowErrs, err := userlist.Read(f)
+	f.Close()
+	if err != nil {
+		return usageErr("%s: %v", o.csv, err)
+	}
+	r, err := g.newRunner(ctx, o, b, true)
+	if err != nil {
+		return err
+	}
+	c, err := g.graphClient(ctx)
+	if err != nil {
+		return err
+	}
+	good, bad := g.preflightRows(ctx, &graphDirectory{c: c}, rows)
+	rowErrs = append(rowErrs, bad...)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for _, e := range rowErrs {
+		if g.JSON {
+			_ = json.NewEncoder(g.io.Out).Encode(map[string]any{"type": "row-error", "line": e.Line, "upn": e.UPN, "message": e.Msg})
+		} else {
+			fmt.Fprintf(g.io.ErrOut, "%s\n", e.Error())
+		}
+	}
+	if len(good) == 0 {
+		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("%s: no user to enroll (%d row errors)", o.csv, len(rowErrs)),
+			Hint: "fix the rows named above"}
+	}
+	if _, _, err := r.Add(ctx, o.csv, good); err != nil {
+		return err
+	}
+	disp := newBenchDisplay(g)
+	dctx, stop := context.WithCancel(context.Background())
+	events := r.Subscribe(dctx)
+	var dwg sync.WaitGroup
+	dwg.Add(1)
+	go func() {
+		defer dwg.Done()
+		disp.run(r, events)
+	}()
+	runErr := r.Run(ctx)
+	stop()
+	dwg.Wait()
+	snap := r.Snapshot()
+	disp.final(snap, rowErrs)
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	if ctx.Err() != nil {
+		return &Error{Code: ExitCancelled, Msg: fmt.Sprintf("cancelled: %d of %d users enrolled; run the same command again to finish (interrupted jobs are resumed)",
+			snap.Counts.Done, snap.Counts.Total), Err: ctx.Err()}
+	}
+	if failed := snap.Counts.Failed + len(rowErrs); failed > 0 {
+		return &Error{Code: ExitPartial, Msg: fmt.Sprintf("%d enrolled, %d skipped, %d failed (see above); fix them and run the same command again (with --retry-failed for the failed enrollments)",
+			snap.Counts.Done, snap.Counts.Skipped, failed), resultPrinted: true}
+	}
+	return nil
+}
+
+// ---- the display -------------------------------------------------------------
+
+type benchDisplay struct {
+	g     *globals
+	tty   bool
+	lines int // lines drawn last time (TTY)
+}
+
+func newBenchDisplay(g *globals) *benchDisplay {
+	d := &benchDisplay{g: g}
+	if f, ok := g.io.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !g.JSON {
+		d.tty = true
+	}
+	return d
+}
+
+func (d *benchDisplay) run(r *bench.Runner, events <-chan bench.Event) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				if d.tty {
+					d.draw(r.Snapshot())
+				}
+				return
+			}
+			d.event(ev)
+		case <-tick.C:
+			if d.tty {
+				d.draw(r.Snapshot())
+			}
+		}
+	}
+}
+
+// event prints one event: a JSON line with --json, a plain line when
+// stderr is not a terminal.
+func (d *benchDisplay) event(ev bench.Event) {
+	if d.g.JSON {
+		_ = json.NewEncoder(d.g.io.Out).Encode(ev)
+		return
+	}
+	if d.tty {
+		return
+	}
+	w := d.g.io.ErrOut
+	switch ev.Type {
+	case bench.EventSlot:
+		s := ev.Slot
+		switch s.State {
+		case bench.SlotTouch:
+			fmt.Fprintf(w, "%s: %s: >> %s\n", s.Key, s.UPN, s.Message)
+		case bench.SlotWorking:
+			if s.UPN != "" && s.Step != "" && s.Step != "start" {
+				fmt.Fprintf(w, "%s: %s: %s\n", s.Key, s.UPN, s.Message)
+			}
+		case bench.SlotAttention:
+			fmt.Fprintf(w, "%s: needs attention: %s\n", s.Key, s.Message)
+			if s.Hint != "" {
+				fmt.Fprintf(w, "%s: hint: %s\n", s.Key, s.Hint)
+			}
+		case bench.SlotDone:
+			fmt.Fprintf(w, "%s: %s\n", s.Key, s.Message)
+		case bench.SlotRemoved:
+			fmt.Fprintf(w, "%s: removed\n", s.Key)
+		}
+	case bench.EventItem:
+		it := ev.Item
+		switch it.State {
+		case bench.ItemDone:
+			fmt.Fprintf(w, "%s: enrolled on %s\n", it.UPN, it.Key)
+		case bench.ItemSkipped:
+			fmt.Fprintf(w, "%s: skipped: %s\n", it.UPN, it.Error)
+		case bench.ItemFailed:
+			fmt.Fprintf(w, "%s: FAILED: %s\n", it.UPN, it.Error)
+		case bench.ItemPending:
+			if it.Error != "" && it.Attempts > 0 {
+				fmt.Fprintf(w, "%s: back in the queue: %s\n", it.UPN, it.Error)
+			}
+		}
+	}
+}
+
+// draw redraws the live block on a terminal: one line per slot and the
+// progress bar.
+func (d *benchDisplay) draw(s bench.Snapshot) {
+	w := d.g.io.ErrOut
+	var b strings.Builder
+	if d.lines > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", d.lines)
+	}
+	n := 0
+	width := 100
+	if f, ok := w.(*os.File); ok {
+		if cw, _, err := term.GetSize(int(f.Fd())); err == nil && cw > 20 {
+			width = cw
+		}
+	}
+	line := func(format string, a ...any) {
+		l := fmt.Sprintf(format, a...)
+		if len([]rune(l)) > width-1 {
+			l = string([]rune(l)[:width-2]) + "…"
+		}
+		b.WriteString("\x1b[2K" + l + "\n")
+		n++
+	}
+	for _, sl := range s.Slots {
+		mark := map[bench.SlotState]string{bench.SlotIdle: "·", bench.SlotWorking: "…", bench.SlotTouch: ">>", bench.SlotDone: "✓",
+			bench.SlotAttention: "!", bench.SlotRemoved: "×"}[sl.State]
+		msg := sl.Message
+		if sl.State == bench.SlotTouch {
+			msg = "\x1b[1m" + msg + "\x1b[0m"
+		}
+		line("%-2s %-10s %-28s %s", mark, sl.Key, sl.UPN, msg)
+	}
+	c := s.Counts
+	fin := c.Done + c.Skipped + c.Failed
+	bar := 30
+	filled := 0
+	if c.Total > 0 {
+		filled = fin * bar / c.Total
+	}
+	eta := "-"
+	if s.ETA > 0 {
+		eta = s.ETA.String()
+	}
+	line("[%s%s] %d/%d  done %d  skipped %d  failed %d  active %d  %.0f/h  ETA %s", strings.Repeat("#", filled), strings.Repeat(".", bar-filled),
+		fin, c.Total, c.Done, c.Skipped, c.Failed, c.Active, s.PerHour, eta)
+	for i := n; i < d.lines; i++ { // clear what a longer block left
+		b.WriteString("\x1b[2K\n")
+		n++
+	}
+	d.lines = n
+	_, _ = io.WriteString(w, b.String())
+}
+
+// final prints the summary: a table on stdout (plain) or a summary object
+// (--json, after the event lines).
+func (d *benchDisplay) final(s bench.Snapshot, rowErrs []*userlist.RowError) {
+	if d.g.JSON {
+		_ = json.NewEncoder(d.g.io.Out).Encode(map[string]any{"type": "summary", "counts": s.Counts, "results": s.Results,
+			"queue": s.Queue, "rowErrors": len(rowErrs), "perHour": s.PerHour})
+		return
+	}
+	byUPN := map[string]bench.Result{}
+	for _, r := range s.Results {
+		byUPN[strings.ToLower(r.UPN)] = r
+	}
+	tw := tabwriter.NewWriter(d.g.io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LINE\tUSER\tSTATUS\tKEY\tVERIFIED\tJOB / PROBLEM")
+	type row struct {
+		line int
+		text string
+	}
+	var rows []row
+	for _, it := range s.Queue {
+		detail, verified := it.Error, "-"
+		if res, ok := byUPN[strings.ToLower(it.UPN)]; ok && it.State == bench.ItemDone {
+			detail, verified = shortID(res.JobID), yesNo(res.Verified, "yes", "NO")
+		}
+		rows = append(rows, row{it.Line, fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", it.Line, it.UPN, it.State, orDash(it.Key), verified, detail)})
+	}
+	for _, e := range rowErrs {
+		rows = append(rows, row{e.Line, fmt.Sprintf("%d\t%s\tinvalid\t-\t-\t%s", e.Line, orDash(e.UPN), e.Msg)})
+	}
+	for i := 1; i < len(rows); i++ {
+		for j := i; j > 0 && rows[j].line < rows[j-1].line; j-- {
+			rows[j], rows[j-1] = rows[j-1], rows[j]
+		}
+	}
+	for _, r := range rows {
+		fmt.Fprintln(tw, r.text)
+	}
+	tw.Flush()
+	c := s.Counts
+	rate := ""
+	if s.PerHour > 0 {
+		rate = ", " + strconv.FormatFloat(s.PerHour, 'f', 0, 64) + " keys/hour"
+	}
+	fmt.Fprintf(d.g.io.Out, "%d enrolled, %d skipped, %d failed, %d invalid rows%s\n", c.Done, c.Skipped, c.Failed, len(rowErrs), rate)
+}
