@@ -30,6 +30,10 @@ test: deps ## run every test (no key, no network, no root needed); -race where t
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/keyprep
 
+.PHONY: e2e-vm
+e2e-vm: ## boot a qemu VM where the virtual key is real kernel HID (uhid); keyprep and libfido2's tools use /dev/hidraw0
+	@scripts/e2e-vm.sh
+
 .PHONY: demo
 demo: build ## run the main job on the built-in simulation (virtual keys, fresh state dir)
 	@scripts/demo.sh $(BIN)

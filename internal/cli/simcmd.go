@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,10 +18,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/hid/ctaphid"
+	"github.com/keyprep/keyprep/hid/uhid"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/simkeys"
+	"github.com/keyprep/keyprep/internal/softkey"
 )
 
 func newSimCmd(g *globals) *cobra.Command {
@@ -55,7 +61,7 @@ func newSimCmd(g *globals) *cobra.Command {
 		},
 	}
 	replug.Flags().StringVar(&key, "key", "", "virtual key path; default: all virtual keys")
-	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g))
+	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g), newSimKeyCmd(g))
 	return cmd
 }
 
@@ -237,5 +243,153 @@ func newSimUsersCmd(g *globals) *cobra.Command {
 			}
 			return tw.Flush()
 		},
+	}
+}
+
+func newSimKeyCmd(g *globals) *cobra.Command {
+	var useUHID bool
+	var state, faults string
+	cmd := &cobra.Command{
+		Use:   "key --uhid [--state FILE]",
+		Short: "(Linux) Expose a virtual key as a real HID device through /dev/uhid until interrupted",
+		Long: `key plugs a virtual key (the same CTAP 2.1 authenticator and CTAPHID framing as
+--sim) into the kernel through /dev/uhid: a USB-bus HID device with the FIDO
+usage page 0xF1D0 and 64-byte reports appears as /dev/hidrawN, and every FIDO
+client on the machine (keyprep, libfido2's fido2-token, a browser) sees a
+security key. It runs until interrupted (Ctrl-C, SIGTERM); then the device
+goes away, like an unplugged key.
+
+The key's state (PIN, credentials, settings) is that of the key --sim uses
+(vkey:0, STATE_DIR/sim/keys/0.json; keyprep --sim waits while it is served),
+or lives in --state FILE. KEYPREP_SIM_TOUCH sets the simulated touch as with --sim.
+Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
+(usually root).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !useUHID {
+				return usageErr("sim key needs --uhid: /dev/uhid is the only way to plug a virtual key into this machine so far")
+			}
+			if g.keys != nil {
+				return usageErr("sim key serves a virtual key to other programs: drop --sim/--sim-keys")
+			}
+			fl, err := ctaphid.ParseFaults(faults)
+			if err != nil {
+				return usageErr("--inject-fault: %v", err)
+			}
+			touch, err := simkeys.ParseTouch(os.Getenv("KEYPREP_SIM_TOUCH"))
+			if err != nil {
+				return usageErr("KEYPREP_SIM_TOUCH: %v", err)
+			}
+			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch}, ctaphid.Config{Faults: fl})
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&useUHID, "uhid", false, "plug the key in through /dev/uhid (Linux)")
+	f.StringVar(&state, "state", "", "the key's state file (default: the key --sim uses, STATE_DIR/sim/keys/0.json)")
+	// TEST ONLY: the end-to-end test's negative run breaks the framing with
+	// it to prove that broken framing is noticed. Hidden from help.
+	f.StringVar(&faults, "inject-fault", "", "TEST ONLY: break the key's CTAPHID framing on purpose ("+
+		ctaphid.FaultWrongContinuationSeq+", "+ctaphid.FaultDropContinuation+", "+ctaphid.FaultWrongInitNonce+")")
+	_ = f.MarkHidden("inject-fault")
+	return cmd
+}
+
+// runSimKeyUHID serves one virtual key over /dev/uhid until ctx ends.
+func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey.Config, hidCfg ctaphid.Config) error {
+	f, err := uhid.Open()
+	if err != nil {
+		if errors.Is(err, errors.ErrUnsupported) {
+			return &Error{Code: ExitUnsupported, Msg: "sim key --uhid works on Linux only: " + err.Error(), Err: err}
+		}
+		return &Error{Code: ExitUnsupported, Msg: err.Error(), Err: err,
+			Hint: "load the module (modprobe uhid) and run as root, or with write access to " + uhid.Path}
+	}
+	var conn hid.ReportConn
+	// Until Serve owns f (and conn), an early return closes it.
+	owned := false
+	defer func() {
+		if !owned {
+			f.Close()
+		}
+	}()
+	if state == "" {
+		// The key --sim plugs in (vkey:0 unless a bench run swapped it),
+		// with the state directory's lock.
+		dir := filepath.Join(g.StateDir, "sim", "keys")
+		p, err := simkeys.New(simkeys.Options{Dir: dir, Count: 1, Key: keyCfg, HID: hidCfg})
+		if err != nil {
+			return fmt.Errorf("virtual key: %w", err)
+		}
+		defer p.Close()
+		name := strings.TrimPrefix(p.List()[0].Path, hid.VirtualScheme)
+		state = filepath.Join(dir, name+".json")
+		if conn, err = p.Open(name); err != nil {
+			return err
+		}
+	} else {
+		abs, err := filepath.Abs(state)
+		if err != nil {
+			return usageErr("--state: %v", err)
+		}
+		state = abs
+		if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
+			return fmt.Errorf("virtual key: %w", err)
+		}
+		auth, err := softkey.Open(state, keyCfg)
+		if err != nil {
+			return fmt.Errorf("virtual key %s: %w", state, err)
+		}
+		dev := ctaphid.NewDevice(auth, hidCfg)
+		defer dev.Close()
+		conn = dev.Connect()
+	}
+	if hidCfg.Faults.Any() {
+		g.log.Warn("TEST ONLY: the virtual key's CTAPHID framing is broken on purpose", "faults", fmt.Sprintf("%+v", hidCfg.Faults))
+	}
+
+	var nonce [6]byte
+	_, _ = rand.Read(nonce[:])
+	uniq := "keyprep-" + hex.EncodeToString(nonce[:])
+	ready := make(chan struct{}, 1)
+	dev := uhid.New(f, conn, uhid.Options{
+		Name:    softkey.ModelName,
+		Uniq:    uniq,
+		Log:     func(format string, a ...any) { g.log.Debug(fmt.Sprintf(format, a...)) },
+		Started: func() { ready <- struct{}{} },
+	})
+	owned = true
+	served := make(chan error, 1)
+	go func() { served <- dev.Serve(ctx) }()
+
+	select {
+	case err := <-served: // the kernel never started the device
+		return err
+	case <-ready:
+	}
+	node := waitHidraw(ctx, uniq)
+	if g.JSON {
+		_ = g.printJSON(map[string]any{"hidraw": node, "state": state, "aaguid": softkey.AAGUIDString, "uniq": uniq})
+	} else {
+		if node == "" {
+			node = "a hidraw node (not found in /sys/class/hidraw)"
+		}
+		fmt.Fprintf(g.io.Out, "Virtual key (%s, AAGUID %s) plugged in on %s, state %s\n", softkey.ModelName, softkey.AAGUIDString, node, state)
+		fmt.Fprintln(g.io.Out, "Stop with Ctrl-C.")
+	}
+	err = <-served
+	st := dev.Stats()
+	g.infof("virtual key unplugged (%d reports in, %d out)", st.OutputReports, st.InputReports)
+	return err
+}
+
+// waitHidraw waits up to 5 s for the hidraw node of the uhid device uniq.
+func waitHidraw(ctx context.Context, uniq string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		node, err := uhid.HidrawFor(uniq)
+		if node != "" || err != nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return node
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
