@@ -71,6 +71,9 @@ type Options struct {
 	RetryFailed bool
 	// MaxAttempts bounds how often one user is tried (default 3).
 	MaxAttempts int
+	// RetryDelay is the pause before retrying a user after a transient
+	// failure, times the attempt (default 1 s).
+	RetryDelay time.Duration
 	// Poll is the hot-plug scan interval (default 300 ms).
 	Poll time.Duration
 	// Explain classifies failures (default: every failure is the user's).
@@ -125,6 +128,9 @@ func New(o Options) (*Runner, error) {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = time.Second
 	}
 	if o.Poll <= 0 {
 		o.Poll = 300 * time.Millisecond

@@ -179,6 +179,66 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 			return slotContinue
 		}
 	}
+	for {
+		res, err := r.enrollOnce(ctx, s, dev, it, job)
+		if err == nil && res != nil {
+			r.succeeded(s, it, res)
+			return slotContinue
+		}
+		if err == nil {
+			err = errors.New("enrollment ended without a result")
+		}
+		jobID := ""
+		var ee *enroll.Error
+		if errors.As(err, &ee) {
+			jobID = ee.JobID
+		}
+		if ctx.Err() != nil || !r.stillAttached(ctx, s.Key) {
+			// The key was pulled out mid-step (whatever error the device
+			// layer made of it): the job is journaled; the user goes back
+			// to the queue.
+			r.requeue(it, r.interruptedJob(jobID), "the key was removed during "+stepOf(ee))
+			return slotGone
+		}
+		msg, hint, outcome := r.o.Explain(err)
+		switch outcome {
+		case FailKey:
+			if it.Attempts >= r.o.MaxAttempts {
+				r.fail(it, msg, hint)
+			} else {
+				r.requeue(it, r.interruptedJob(jobID), "the key "+s.Key+" could not be used: "+msg)
+			}
+			r.setSlot(s, SlotAttention, it.UPN, stepOf(ee), msg, hint)
+			return slotAttention
+		case FailTransient:
+			if it.Attempts >= r.o.MaxAttempts {
+				r.fail(it, msg, hint)
+				return slotContinue
+			}
+			// Graph is throttling or unavailable: try again here, on the
+			// same key (its PIN and journal are here), after a pause.
+			r.mu.Lock()
+			it.Attempts++
+			it.Error = "retrying: " + msg
+			r.itemEvent(it)
+			r.mu.Unlock()
+			r.setSlot(s, SlotWorking, it.UPN, stepOf(ee), "Graph is busy; retrying "+it.UPN+" shortly", "")
+			select {
+			case <-ctx.Done():
+				r.requeue(it, r.interruptedJob(jobID), "the key was removed while waiting to retry")
+				return slotGone
+			case <-time.After(time.Duration(it.Attempts-1) * r.o.RetryDelay):
+			}
+			job = r.interruptedJob(jobID)
+			continue
+		default:
+			r.fail(it, msg, hint)
+			return slotContinue
+		}
+	}
+}
+
+func (r *Runner) enrollOnce(ctx context.Context, s *slot, dev Device, it *Item, job *store.Job) (*enroll.Result, error) {
 	e := *r.o.Enroller
 	orig := e.Events
 	e.Events = func(ev enroll.Event) {
@@ -187,54 +247,27 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 			orig(ev)
 		}
 	}
-	var res *enroll.Result
-	var err error
 	if job != nil {
-		res, err = e.Resume(ctx, dev, job)
-	} else {
-		req := r.o.Request
-		req.UPN, req.KeyPath = it.UPN, s.Key
-		res, _, err = e.Enroll(ctx, dev, req)
+		return e.Resume(ctx, dev, job)
 	}
-	if err == nil && res != nil {
-		r.succeeded(s, it, res)
-		return slotContinue
+	req := r.o.Request
+	req.UPN, req.KeyPath = it.UPN, s.Key
+	res, _, err := e.Enroll(ctx, dev, req)
+	return res, err
+}
+
+// stillAttached asks the key source whether the key is still there.
+func (r *Runner) stillAttached(ctx context.Context, key string) bool {
+	ks, err := r.o.Keys.List(ctx)
+	if err != nil {
+		return true // cannot tell: treat the failure as the key's answer
 	}
-	if err == nil {
-		err = errors.New("enrollment ended without a result")
-	}
-	jobID := ""
-	var ee *enroll.Error
-	if errors.As(err, &ee) {
-		jobID = ee.JobID
-	}
-	if ctx.Err() != nil {
-		// The key was pulled out mid-step: the job is journaled as
-		// interrupted; the user goes back to the queue.
-		r.requeue(it, r.interruptedJob(jobID), "the key was removed during "+stepOf(ee))
-		return slotGone
-	}
-	msg, hint, outcome := r.o.Explain(err)
-	switch outcome {
-	case FailKey:
-		if it.Attempts >= r.o.MaxAttempts {
-			r.fail(it, msg, hint)
-		} else {
-			r.requeue(it, r.interruptedJob(jobID), "the key "+s.Key+" could not be used: "+msg)
+	for _, k := range ks {
+		if k.Path == key {
+			return true
 		}
-		r.setSlot(s, SlotAttention, it.UPN, stepOf(ee), msg, hint)
-		return slotAttention
-	case FailTransient:
-		if it.Attempts >= r.o.MaxAttempts {
-			r.fail(it, msg, hint)
-		} else {
-			r.requeue(it, r.interruptedJob(jobID), msg)
-		}
-		return slotContinue
-	default:
-		r.fail(it, msg, hint)
-		return slotContinue
 	}
+	return false
 }
 
 func stepOf(ee *enroll.Error) string {

@@ -111,7 +111,11 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 		return nil, err
 	}
 	e.PINs = &lockedPINs{inner: e.PINs}
-	e.Events = nil // the bench shows progress per slot
+	e.Events = func(ev enroll.Event) { // the bench shows progress per slot
+		if testHooks.event != nil {
+			testHooks.event(ev)
+		}
+	}
 	opts := bench.Options{Enroller: e, Keys: hidKeys{}, Request: req, MaxParallel: b.maxParallel, UsersPerKey: b.usersPerKey,
 		ReuseKeys: b.reuseKeys, SkipExisting: !b.includeExisting, RetryFailed: b.retryFailed, Explain: explainBench,
 		Foreground: foreground,
@@ -132,7 +136,12 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 			go func() {
 				time.Sleep(delay)
 				if np, err := keys.Swap(s.Key); err == nil && !g.JSON {
-					g.infof("   (simulation) the operator swaps %s for a factory-fresh key %s", s.Key, np)
+					msg := fmt.Sprintf("   (simulation) the operator swaps %s for a factory-fresh key %s", s.Key, np)
+					if g.benchNote != nil {
+						g.benchNote(msg)
+					} else {
+						g.infof("%s", msg)
+					}
 				}
 			}()
 		}
@@ -262,6 +271,7 @@ func runBench(ctx context.Context, g *globals, o enrollOptions, b benchOptions) 
 type benchDisplay struct {
 	g     *globals
 	tty   bool
+	mu    sync.Mutex
 	lines int // lines drawn last time (TTY)
 }
 
@@ -270,7 +280,20 @@ func newBenchDisplay(g *globals) *benchDisplay {
 	if f, ok := g.io.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !g.JSON {
 		d.tty = true
 	}
+	g.benchNote = d.note
 	return d
+}
+
+// note prints a line for the operator above the live block.
+func (d *benchDisplay) note(msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := d.g.io.ErrOut
+	if d.tty && d.lines > 0 {
+		fmt.Fprintf(w, "\x1b[%dA\x1b[J", d.lines)
+		d.lines = 0
+	}
+	fmt.Fprintln(w, msg)
 }
 
 func (d *benchDisplay) run(r *bench.Runner, events <-chan bench.Event) {
@@ -304,6 +327,8 @@ func (d *benchDisplay) event(ev bench.Event) {
 	if d.tty {
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	w := d.g.io.ErrOut
 	switch ev.Type {
 	case bench.EventSlot:
@@ -345,6 +370,8 @@ func (d *benchDisplay) event(ev bench.Event) {
 // draw redraws the live block on a terminal: one line per slot and the
 // progress bar.
 func (d *benchDisplay) draw(s bench.Snapshot) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	w := d.g.io.ErrOut
 	var b strings.Builder
 	if d.lines > 0 {
@@ -362,10 +389,13 @@ func (d *benchDisplay) draw(s bench.Snapshot) {
 		if len([]rune(l)) > width-1 {
 			l = string([]rune(l)[:width-2]) + "…"
 		}
-		b.WriteString("\x1b[2K" + l + "\n")
+		b.WriteString("\x1b[2K" + l + "\x1b[0m\n")
 		n++
 	}
 	for _, sl := range s.Slots {
+		if sl.State == bench.SlotRemoved {
+			continue
+		}
 		mark := map[bench.SlotState]string{bench.SlotIdle: "·", bench.SlotWorking: "…", bench.SlotTouch: ">>", bench.SlotDone: "✓",
 			bench.SlotAttention: "!", bench.SlotRemoved: "×"}[sl.State]
 		msg := sl.Message

@@ -63,6 +63,7 @@ type globals struct {
 	simTenant  *entrasim.Tenant  // non-nil with --sim/--sim-tenant
 	closers    []func() error    // run when the command ends
 	st         *store.Store      // opened on first use (openStore)
+	benchNote  func(string)      // a line above the bench's live display
 }
 
 // Main runs keyprep with args (without the program name) and returns the

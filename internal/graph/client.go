@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -103,6 +104,41 @@ type Client struct {
 	retry          RetryPolicy
 	reconcileDelay time.Duration
 	sleep          func(ctx context.Context, d time.Duration) error // tests
+	gate           throttleGate
+}
+
+// throttleGate is the client's one throttling budget: once Graph answers
+// any request with Retry-After, every request of the client (all bench
+// slots share one client) waits until then instead of drawing more 429s.
+type throttleGate struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// hold makes the client's requests wait d from now and returns the
+// gate's deadline: the request that was told to wait follows its own
+// Retry-After and is not held again by the gate.
+func (g *throttleGate) hold(d time.Duration) time.Time {
+	t := time.Now().Add(d)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t.After(g.until) {
+		g.until = t
+	}
+	return g.until
+}
+
+// wait sleeps until the deadline unless the caller's own wait (covered)
+// already reaches it.
+func (g *throttleGate) wait(ctx context.Context, sleep func(context.Context, time.Duration) error, covered time.Time) error {
+	g.mu.Lock()
+	until := g.until
+	g.mu.Unlock()
+	d := time.Until(until)
+	if d <= 0 || !until.After(covered) {
+		return nil
+	}
+	return sleep(ctx, d)
 }
 
 // New validates opts and builds a Client. It performs no network I/O.
@@ -283,9 +319,13 @@ func (c *Client) send(ctx context.Context, op string, beta bool, ri *abs.Request
 	}
 	idempotent := ri.Method == abs.GET || ri.Method == abs.DELETE || ri.Method == abs.HEAD
 	retries := 0
+	var covered time.Time // the gate deadline this request waited out itself
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if err := c.gate.wait(ctx, c.sleep, covered); err != nil {
+			return nil, &Error{Op: op, Class: ErrThrottled, Err: err}
 		}
 		var resp *response
 		var readErr error
@@ -331,6 +371,9 @@ func (c *Client) send(ctx context.Context, op string, beta bool, ri *abs.Request
 			return resp, nil
 		}
 		ge := newHTTPError(op, beta, resp.status, resp.header, resp.body)
+		if retryableStatus(resp.status) && ge.RetryAfter > 0 && ge.RetryAfter <= c.retry.MaxDelay {
+			covered = c.gate.hold(ge.RetryAfter)
+		}
 		if idempotent && retryableStatus(resp.status) && retries < c.retry.MaxRetries {
 			wait, ok := parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
 			if !ok {

@@ -333,7 +333,10 @@ func TestRetryAfterHonoured(t *testing.T) {
 			t.Errorf("wait %v not from Retry-After", w)
 		}
 	}
-	// A Retry-After beyond MaxDelay is not waited for.
+	// A Retry-After beyond MaxDelay is not waited for. (The sleeps above
+	// were not real, so the client's throttling gate still holds their
+	// deadlines: start from a quiet client.)
+	c.gate = throttleGate{}
 	waits = nil
 	f.fault = func(w http.ResponseWriter, r *http.Request, _ int) bool {
 		w.Header().Set("Retry-After", "3600")
@@ -344,6 +347,39 @@ func TestRetryAfterHonoured(t *testing.T) {
 	var ge *Error
 	if !errors.Is(err, ErrThrottled) || !errors.As(err, &ge) || ge.RetryAfter != time.Hour || len(waits) != 0 {
 		t.Errorf("long Retry-After: %v (waits %v)", err, waits)
+	}
+}
+
+// TestThrottleGateShared: a Retry-After told to one request holds every
+// request of the client (the bench's slots share one throttling budget),
+// including one the client never repeats (a POST).
+func TestThrottleGateShared(t *testing.T) {
+	f := newFakeGraph(t)
+	var mu sync.Mutex
+	throttled := false
+	f.fault = func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodPost && !throttled {
+			throttled = true
+			w.Header().Set("Retry-After", "5")
+			graphError(w, 429, "TooManyRequests", "Too many requests.")
+			return true
+		}
+		return false
+	}
+	c := newTestClient(t, f, func(o *Options) { o.Retry.MaxDelay = time.Minute })
+	var waits []time.Duration
+	c.sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	_, err := c.CreateTAP(context.Background(), "adele.vance@contoso.test", TAPRequest{})
+	if !errors.Is(err, ErrThrottled) || f.count("POST", "") != 1 || len(waits) != 0 {
+		t.Fatalf("throttled POST: %v, %d POSTs, waits %v", err, f.count("POST", ""), waits)
+	}
+	if _, err := c.GetUser(context.Background(), "adele.vance@contoso.test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != 1 || waits[0] < 4*time.Second || waits[0] > 5*time.Second {
+		t.Errorf("the next request waited %v, want the 5 s the service asked for", waits)
 	}
 }
 
