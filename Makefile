@@ -56,6 +56,10 @@ lint: deps ## gofmt, go vet, staticcheck
 .PHONY: check
 check: lint test ## lint and test (what CI runs)
 
+.PHONY: e2e-browser
+e2e-browser: ## dashboard in headless chromium via chromedriver (installs chromium, chromium-driver); screenshots in artifacts/
+	@KEYPREP_ARTIFACTS=$(CURDIR)/artifacts scripts/browser-test.sh
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf bin

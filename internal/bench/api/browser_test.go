@@ -1,0 +1,101 @@
+package api_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyprep/keyprep/internal/bench/api"
+	"github.com/keyprep/keyprep/internal/bench/api/browsertest"
+)
+
+// TestBrowserDashboard drives the dashboard in headless chromium against
+// the API backed by the simulated engine: sign in with the token URL,
+// upload a CSV, watch four slots work it off (touch prompts, one user the
+// directory refuses), check the results table, take screenshots, reveal a
+// PIN. Skipped unless KEYPREP_BROWSER_TEST=1 (make e2e-browser).
+func TestBrowserDashboard(t *testing.T) {
+	b := browsertest.Require(t)
+	artifacts := browsertest.ArtifactsDir(t)
+	t.Logf("artifacts: %s", artifacts)
+
+	e := newEnvSlots(t, api.Options{}, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	simDone := make(chan struct{})
+	go func() { e.engine.simulate(ctx, 150*time.Millisecond); close(simDone) }()
+	t.Cleanup(func() { cancel(); <-simDone })
+
+	// Display names that would be markup or a formula if not escaped.
+	users := []struct{ upn, name string }{
+		{"adele.vance@contoso.test", "Adele Vance"},
+		{"alex.wilber@contoso.test", "Alex Wilber"},
+		{"megan.bowen@contoso.test", "Megan Bowen"},
+		{"lee.gu@contoso.test", "Lee Gu"},
+		{"nestor.wilke@contoso.test", "Nestor Wilke"},
+		{"diego.siciliani@contoso.test", `<img src=x onerror="document.title='pwned'">`},
+		{"grady.archie@contoso.test", `=HYPERLINK("http://evil.example","x")`},
+		{"henrietta.mueller@contoso.test", "Henrietta Müller"},
+		{"isaiah.langer@contoso.test", "Isaiah Langer"},
+		{"key.fail@contoso.test", "Refused Key"},
+	}
+	var csv strings.Builder
+	csv.WriteString("userPrincipalName,displayName\n")
+	var verified []string
+	for _, u := range users {
+		csv.WriteString(u.upn + ",\"" + strings.ReplaceAll(u.name, `"`, `""`) + "\"\n")
+		if !strings.Contains(u.upn, "fail") {
+			verified = append(verified, u.upn)
+		}
+	}
+	csv.WriteString("not-a-upn\n")
+	path := filepath.Join(t.TempDir(), "bench-users.csv")
+	if err := os.WriteFile(path, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	driver := browsertest.StartDriver(t, b)
+	sess := driver.NewSession(t, 1400, 1500)
+	start := time.Now()
+	browsertest.RunDashboard(t, sess, browsertest.Dashboard{
+		URL: e.ts.URL, Token: e.token, CSV: path,
+		Added: len(users), RowErrors: 1,
+		Verified: verified, Failed: []string{"key.fail@contoso.test"},
+		Timeout: time.Minute, Artifacts: artifacts, RequireTouch: true,
+		PIN: func(upn string) string {
+			e.engine.mu.Lock()
+			defer e.engine.mu.Unlock()
+			return e.engine.pins[strings.ToLower(upn)]
+		},
+	})
+	t.Logf("dashboard scenario: %d users in %v", len(users), time.Since(start).Round(100*time.Millisecond))
+
+	// The hostile display name is text in the table, not an element.
+	var escaped struct {
+		Title string `json:"title"`
+		Imgs  int    `json:"imgs"`
+		Cell  bool   `json:"cell"`
+	}
+	if err := sess.Execute(&escaped, `return {title: document.title, imgs: document.querySelectorAll('#results img').length,
+		cell: [...document.querySelectorAll('table#results td')].some((td) => td.textContent.startsWith('<img src=x'))}`); err != nil {
+		t.Fatal(err)
+	}
+	if escaped.Title == "pwned" || escaped.Imgs != 0 || !escaped.Cell {
+		t.Fatalf("display name not escaped: %+v", escaped)
+	}
+	if got := e.engine.resultUPNs(); !slices.Equal(got, sorted(verified)) {
+		t.Fatalf("engine results %v", got)
+	}
+	if len(e.engine.revealed) != 1 {
+		t.Fatalf("PIN reveals: %d, want 1", len(e.engine.revealed))
+	}
+}
+
+func sorted(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}

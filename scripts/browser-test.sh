@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the dashboard browser test (internal/bench/api/...) with Debian's
+# headless chromium driven through chromedriver (W3C WebDriver). Installs
+# chromium and chromium-driver with apt-get when they are missing. The
+# screenshot and other artifacts go to KEYPREP_ARTIFACTS (default
+# artifacts/). Extra arguments go to `go test` (e.g. -run TestDashboard -v).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+if [ ${#need[@]} -gt 0 ]; then
+	if ! command -v apt-get >/dev/null 2>&1; then
+		echo "browser-test: missing ${need[*]} and no apt-get: install chromium and its chromedriver" >&2
+		exit 1
+	fi
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+			echo "browser-test: need root to install: ${need[*]}" >&2; exit 1
+		fi
+	fi
+	echo "browser-test: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	# Another job may hold the dpkg lock: wait for it instead of failing.
+	$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+	$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+export KEYPREP_BROWSER_TEST=1
+export KEYPREP_ARTIFACTS="${KEYPREP_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$KEYPREP_ARTIFACTS"
+echo "browser-test: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), artifacts in $KEYPREP_ARTIFACTS" >&2
+go test -count=1 -run 'Browser' "$@" ./internal/bench/api/...
