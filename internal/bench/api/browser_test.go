@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyprep/keyprep/internal/bench"
 	"github.com/keyprep/keyprep/internal/bench/api"
 	"github.com/keyprep/keyprep/internal/bench/api/browsertest"
 )
@@ -91,6 +92,22 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	if len(e.engine.revealed) != 1 {
 		t.Fatalf("PIN reveals: %d, want 1", len(e.engine.revealed))
+	}
+
+	// The engine drops the page's subscription (as for a subscriber that
+	// fell behind) and work goes on meanwhile: the page reconnects, gets a
+	// fresh snapshot and shows the result recorded in between.
+	e.engine.dropSubscribers()
+	// Recorded while no one is subscribed: only the snapshot carries it.
+	e.engine.addResult(bench.Result{UPN: "late.user@contoso.test", User: "Late User", Model: "keyprep virtual key", Key: "vkey:0", JobID: "late", Verified: true, CreatedDateTime: time.Now()}, "")
+	err := browsertest.WaitFor(30*time.Second, "the page to reconnect and show the late user", func() (bool, error) {
+		var n int
+		err := sess.Execute(&n, `return document.querySelectorAll('table#results tbody tr[data-upn="late.user@contoso.test"]').length
+			* (document.querySelector('#conn').dataset.state === 'live' ? 1 : 0)`)
+		return n == 1, err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
