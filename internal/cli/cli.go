@@ -216,8 +216,14 @@ func (g *globals) setup() error {
 		if err != nil {
 			return usageErr("KEYPREP_SIM_TOUCH: %v", err)
 		}
+		var latency time.Duration
+		if v := os.Getenv("KEYPREP_SIM_KEY_LATENCY"); v != "" {
+			if latency, err = time.ParseDuration(v); err != nil || latency < 0 {
+				return usageErr("KEYPREP_SIM_KEY_LATENCY %q: want a duration such as 40ms", v)
+			}
+		}
 		p, err := simkeys.New(simkeys.Options{Dir: filepath.Join(dir, "sim", "keys"), Count: g.SimKeys,
-			Key: softkey.Config{Presence: touch}})
+			Key: softkey.Config{Presence: touch, CommandLatency: latency}})
 		if err != nil {
 			return fmt.Errorf("virtual keys: %w", err)
 		}

@@ -135,6 +135,9 @@ type hooks struct {
 	tenantOpened  func(*entrasim.Tenant)
 	keysReady     func(*simkeys.Provider)
 	event         func(*world, enroll.Event)
+	// graphOptions replaces the tests' fast retry policy (benchmarks use
+	// the production one).
+	graphOptions func(*graph.Options)
 }
 
 type cliResult struct {
@@ -167,6 +170,10 @@ func (w *world) cli(stdin string, h hooks, args ...string) cliResult {
 		}
 	}
 	testHooks.graphOptions = func(o *graph.Options) {
+		if h.graphOptions != nil {
+			h.graphOptions(o)
+			return
+		}
 		o.Retry = graph.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond}
 		o.ReconcileDelay = time.Millisecond
 	}

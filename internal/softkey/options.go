@@ -119,6 +119,10 @@ type Config struct {
 	// ResetWindow is how long after power-up authenticatorReset is allowed
 	// (§6.6). Default 10 s.
 	ResetWindow time.Duration
+	// CommandLatency is added to every CTAP2 command before it is
+	// processed: the time a real key's secure element takes (benchmarks
+	// model a bench with it). Default 0.
+	CommandLatency time.Duration
 }
 
 // DefaultConfig returns the configuration New uses for zero fields.

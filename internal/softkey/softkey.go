@@ -315,6 +315,15 @@ func (a *Authenticator) HandleCBOR(ctx context.Context, msg []byte, keepalive fu
 		return []byte{byte(StatusInvalidLength)}
 	}
 	cmd := msg[0]
+	if d := a.cfg.CommandLatency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return []byte{byte(StatusKeepaliveCancel)}
+		case <-t.C:
+		}
+	}
 	if f, ok := a.takeFault(cmd); ok {
 		if f.Corrupt {
 			return []byte{byte(StatusOK), 0xA2, 0x01} // map of 2 with one key: truncated
