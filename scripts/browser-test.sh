@@ -32,4 +32,6 @@ export KEYPREP_BROWSER_TEST=1
 export KEYPREP_ARTIFACTS="${KEYPREP_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$KEYPREP_ARTIFACTS"
 echo "browser-test: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), artifacts in $KEYPREP_ARTIFACTS" >&2
-go test -count=1 -run 'Browser' "$@" ./internal/bench/api/...
+# The dashboard against the simulated engine (bench/api), then against the
+# real daemon: keyprep serve on virtual keys and the emulated tenant (cli).
+go test -count=1 -run 'Browser' "$@" ./internal/bench/api/... ./internal/cli/

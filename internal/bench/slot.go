@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -421,24 +422,27 @@ func (r *Runner) RevealPIN(ctx context.Context, upn string) ([]byte, error) {
 		return nil, err
 	}
 	if len(res) == 0 || res[0].EscrowID == "" {
-		return nil, fmt.Errorf("no escrowed PIN for %s", upn)
+		return nil, fmt.Errorf("no escrowed PIN for %s: %w", upn, fs.ErrNotExist)
 	}
 	esc, err := st.Escrow(ctx, res[0].EscrowID)
 	if err != nil {
 		return nil, err
 	}
 	if esc.Kind != "age" {
-		return nil, fmt.Errorf("the PIN of %s was not escrowed in the store (%s)", upn, esc.Kind)
+		return nil, fmt.Errorf("the PIN of %s was not escrowed in the store (%s): %w", upn, esc.Kind, fs.ErrNotExist)
 	}
 	ids := append([]age.Identity{}, r.o.Enroller.Identities...)
 	if bench, err := escrow.LoadIdentities(filepath.Join(r.o.Enroller.EscrowDir, escrow.BenchIdentityFile)); err == nil {
 		ids = append(ids, bench...)
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("no identity can open the escrow of %s (it is encrypted to %s)", upn, strings.Join(esc.Recipients, ", "))
+		return nil, fmt.Errorf("no identity of this bench can open the escrow of %s (it is encrypted to %s): %w", upn, strings.Join(esc.Recipients, ", "), fs.ErrPermission)
 	}
 	p, err := escrow.Open(esc.Ciphertext, ids)
 	if err != nil {
+		if errors.Is(err, escrow.ErrDecrypt) {
+			return nil, fmt.Errorf("this bench cannot open the escrow of %s (encrypted to %s): %w", upn, strings.Join(esc.Recipients, ", "), fs.ErrPermission)
+		}
 		return nil, fmt.Errorf("open the escrow of %s: %w", upn, err)
 	}
 	if err := st.Audit(ctx, "pin.reveal", res[0].JobID, map[string]any{"user": upn, "escrowId": esc.ID, "via": "bench"}); err != nil {

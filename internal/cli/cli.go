@@ -167,6 +167,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		newJournalCmd(g),
 		newPINsCmd(g),
 		newTAPCmd(g),
+		newServeCmd(g),
 	)
 	return root
 }

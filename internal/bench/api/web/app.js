@@ -203,7 +203,17 @@
     state.lastSeq = ev.seq;
     switch (ev.type) {
       case 'slot':
-        if (ev.slot) state.slots.set(ev.slot.id, ev.slot);
+        if (ev.slot) {
+          state.slots.set(ev.slot.id, ev.slot);
+          if (ev.slot.state === 'removed') {
+            // A pulled key stays visible for a moment, then its card goes.
+            const id = ev.slot.id;
+            setTimeout(() => {
+              const cur = state.slots.get(id);
+              if (cur && cur.state === 'removed') { state.slots.delete(id); render(); }
+            }, 4000);
+          }
+        }
         dirty.slots = true;
         break;
       case 'item':
