@@ -84,6 +84,9 @@ type Options struct {
 	// OnSlotDone is called when a slot has finished its key (the simulated
 	// operator swaps the key there).
 	OnSlotDone func(s Slot)
+	// NoPrefetch turns off fetching the next user's creationOptions while
+	// a key waits for its touch.
+	NoPrefetch bool
 	Log        *slog.Logger
 	Now        func() time.Time
 }
@@ -109,6 +112,9 @@ type Runner struct {
 	sem       chan struct{}
 	slotSeq   int
 	present   map[string]bool
+	pre       *prefetchDir
+	runCtx    context.Context
+	preDone   map[string]bool // UPNs whose options were prefetched
 }
 
 type slot struct {
@@ -145,7 +151,14 @@ func New(o Options) (*Runner, error) {
 		o.Now = time.Now
 	}
 	r := &Runner{o: o, slots: map[string]*slot{}, byUPN: map[string]*Item{}, bound: map[string]*store.Job{},
-		subs: map[chan Event]struct{}{}, wake: make(chan struct{}), present: map[string]bool{}}
+		subs: map[chan Event]struct{}{}, wake: make(chan struct{}), present: map[string]bool{}, preDone: map[string]bool{},
+		runCtx: context.Background()}
+	if !o.NoPrefetch {
+		e := *o.Enroller
+		r.pre = newPrefetchDir(e.Directory, o.Request.ChallengeTimeout, o.Now)
+		e.Directory = r.pre
+		r.o.Enroller = &e
+	}
 	if o.MaxParallel > 0 {
 		r.sem = make(chan struct{}, o.MaxParallel)
 	}
@@ -216,6 +229,9 @@ func (r *Runner) Snapshot() Snapshot {
 		s.Queue = append(s.Queue, *it)
 	}
 	s.Counts = r.counts()
+	if r.pre != nil {
+		s.OptionsPrefetched, _ = r.pre.stats()
+	}
 	if r.finished > 0 && !r.firstWork.IsZero() {
 		el := r.o.Now().Sub(r.firstWork)
 		if el > 0 {
@@ -434,6 +450,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancel()
 	r.mu.Lock()
 	r.started = r.o.Now()
+	r.runCtx = ctx
 	r.mu.Unlock()
 	var wg sync.WaitGroup
 	defer func() {

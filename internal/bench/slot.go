@@ -366,12 +366,30 @@ func (r *Runner) onEnrollEvent(s *slot, it *Item, ev enroll.Event) {
 	switch ev.Phase {
 	case "touch":
 		s.State = SlotTouch
+		r.prefetchNextLocked()
 	case "info":
 	default:
 		s.State = SlotWorking
 	}
 	s.Step, s.Message, s.Since = string(ev.Step), ev.Message, r.o.Now()
 	r.slotEvent(s)
+}
+
+// prefetchNextLocked starts fetching the creationOptions of the next
+// pending user while a key waits for its touch. The caller holds r.mu.
+func (r *Runner) prefetchNextLocked() {
+	if r.pre == nil {
+		return
+	}
+	for _, it := range r.items {
+		k := strings.ToLower(it.UPN)
+		if it.State != ItemPending || r.bound[k] != nil || r.preDone[k] {
+			continue
+		}
+		r.preDone[k] = true
+		r.pre.prefetch(r.runCtx, it.UPN, r.o.Request.ChallengeTimeout)
+		return
+	}
 }
 
 // enrolledBefore says why a user needs no enrollment: a finished job in

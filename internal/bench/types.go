@@ -113,6 +113,9 @@ type Snapshot struct {
 	// estimated time left for the pending users (zero when unknown).
 	PerHour float64       `json:"perHour"`
 	ETA     time.Duration `json:"eta"`
+	// OptionsPrefetched counts enrollments whose creationOptions were
+	// fetched while another key waited for its touch.
+	OptionsPrefetched int `json:"optionsPrefetched"`
 }
 
 // EventType says what an Event is about.

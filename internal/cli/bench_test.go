@@ -43,10 +43,11 @@ func benchUsers(t *testing.T, n int, extra ...string) (string, []string) {
 }
 
 type benchSummary struct {
-	Type    string
-	Counts  bench.Counts
-	Results []bench.Result
-	Queue   []bench.Item
+	Type              string
+	Counts            bench.Counts
+	Results           []bench.Result
+	Queue             []bench.Item
+	OptionsPrefetched int
 }
 
 // jsonLines splits --json bench output into events and the summary.
@@ -149,6 +150,11 @@ func TestBenchAcceptance(t *testing.T) {
 	}
 	if len(keys) != 20 {
 		t.Errorf("%d distinct keys for 20 users (one key each, swapped by the simulated operator)", len(keys))
+	}
+	// Graph pacing: options fetched while other keys waited for a touch
+	// were used, and hardly any were fetched for nothing.
+	if n := countReqs(r.reqs, entrasim.EPCreationOptions); sum.OptionsPrefetched == 0 || n > 20+4 {
+		t.Errorf("%d creationOptions for 20 users, %d prefetched", n, sum.OptionsPrefetched)
 	}
 	if maxActive < 2 {
 		t.Errorf("at most %d enrollments ran at once: the slots did not work in parallel", maxActive)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -179,4 +180,71 @@ func firstFailure(out string) string {
 		}
 	}
 	return ""
+}
+
+// BenchmarkServeIdle: the daemon's cost while it waits (`keyprep serve` on
+// the simulation with four virtual keys attached, an empty queue, the
+// hot-plug scan running): CPU share over 10 s and resident memory, read
+// from /proc of the keyprep process (this test binary in keyprep mode).
+func BenchmarkServeIdle(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		state := b.TempDir()
+		cmd := exec.Command(os.Args[0], "--state-dir", state, "--sim", "--sim-keys", "4", "serve", "--listen", "127.0.0.1:0")
+		cmd.Env = append(os.Environ(), "KEYPREP_CLI_MAIN=1", "NO_COLOR=1")
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(state, URLFile)); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				b.Fatal("keyprep serve did not start")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Second) // the slots have opened their keys
+		const window = 10 * time.Second
+		t0, err := procCPU(cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(window)
+		t1, _ := procCPU(cmd.Process.Pid)
+		rss := procRSS(cmd.Process.Pid)
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		b.ReportMetric(100*(t1-t0).Seconds()/window.Seconds(), "idle-cpu-%")
+		b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
+	}
+}
+
+// procCPU reads a process's user+system time from /proc/PID/stat (fields
+// 14 and 15, in clock ticks of 1/100 s on Linux).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// procRSS reads VmRSS from /proc/PID/status, in bytes.
+func procRSS(pid int) int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }

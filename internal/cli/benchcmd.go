@@ -430,7 +430,7 @@ func (d *benchDisplay) draw(s bench.Snapshot) {
 func (d *benchDisplay) final(s bench.Snapshot, rowErrs []*userlist.RowError) {
 	if d.g.JSON {
 		_ = json.NewEncoder(d.g.io.Out).Encode(map[string]any{"type": "summary", "counts": s.Counts, "results": s.Results,
-			"queue": s.Queue, "rowErrors": len(rowErrs), "perHour": s.PerHour})
+			"queue": s.Queue, "rowErrors": len(rowErrs), "perHour": s.PerHour, "optionsPrefetched": s.OptionsPrefetched})
 		return
 	}
 	byUPN := map[string]bench.Result{}
