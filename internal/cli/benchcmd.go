@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,14 +204,9 @@ func (g *globals) preflightRows(ctx context.Context, d enroll.Directory, rows []
 }
 
 func runBench(ctx context.Context, g *globals, o enrollOptions, b benchOptions) error {
-	f, err := os.Open(o.csv)
+	rows, rowErrs, err := readUserList(o.csv)
 	if err != nil {
-		return usageErr("--csv: %v", err)
-	}
-	rows, rowErrs, err := userlist.Read(f)
-	f.Close()
-	if err != nil {
-		return usageErr("%s: %v", o.csv, err)
+		return err
 	}
 	r, err := g.newRunner(ctx, o, b, true)
 	if err != nil {
@@ -454,11 +451,7 @@ func (d *benchDisplay) final(s bench.Snapshot, rowErrs []*userlist.RowError) {
 	for _, e := range rowErrs {
 		rows = append(rows, row{e.Line, fmt.Sprintf("%d\t%s\tinvalid\t-\t-\t%s", e.Line, orDash(e.UPN), e.Msg)})
 	}
-	for i := 1; i < len(rows); i++ {
-		for j := i; j > 0 && rows[j].line < rows[j-1].line; j-- {
-			rows[j], rows[j-1] = rows[j-1], rows[j]
-		}
-	}
+	slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(a.line, b.line) })
 	for _, r := range rows {
 		fmt.Fprintln(tw, r.text)
 	}

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -403,14 +405,9 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 	if o.outDir == "" {
 		return usageErr("a batch (--csv) needs --out-dir DIR for the slips")
 	}
-	f, err := os.Open(o.csv)
+	rows, rowErrs, err := readUserList(o.csv)
 	if err != nil {
-		return usageErr("--csv: %v", err)
-	}
-	rows, rowErrs, err := userlist.Read(f)
-	f.Close()
-	if err != nil {
-		return usageErr("%s: %v", o.csv, err)
+		return err
 	}
 	dir, err := filepath.Abs(o.outDir)
 	if err != nil {
@@ -454,6 +451,21 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 	return g.printBatch(results, err)
 }
 
+// readUserList reads a --csv user list (internal/userlist); a file that
+// cannot be used at all is a usage error.
+func readUserList(path string) ([]userlist.Row, []*userlist.RowError, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, usageErr("--csv: %v", err)
+	}
+	defer f.Close()
+	rows, rowErrs, err := userlist.Read(f)
+	if err != nil {
+		return nil, nil, usageErr("%s: %v", path, err)
+	}
+	return rows, rowErrs, nil
+}
+
 // rowMessage is one row's failure as a person reads it: the message and,
 // when there is one, the hint.
 func rowMessage(err error) string {
@@ -468,11 +480,7 @@ func rowMessage(err error) string {
 }
 
 func sortRows(rs []onboard.RowResult) {
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && rs[j].Line < rs[j-1].Line; j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
-		}
-	}
+	slices.SortStableFunc(rs, func(a, b onboard.RowResult) int { return cmp.Compare(a.Line, b.Line) })
 }
 
 func (g *globals) printBatch(rs []onboard.RowResult, runErr error) error {
@@ -535,6 +543,23 @@ func orDash(s string) string {
 
 // ---- tap show / delete -----------------------------------------------------
 
+// userTAPs looks a user and their passes up (never the code).
+func (g *globals) userTAPs(ctx context.Context, upn string) (*onboard.Issuer, *onboard.User, []onboard.Pass, error) {
+	is, err := g.issuer(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	u, err := is.Dir.User(ctx, upn)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ps, err := is.Dir.TAPs(ctx, u.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return is, u, ps, nil
+}
+
 func newTAPShowCmd(g *globals) *cobra.Command {
 	var user string
 	cmd := &cobra.Command{
@@ -546,15 +571,7 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 			if user == "" {
 				return usageErr("tap show needs --user UPN")
 			}
-			is, err := g.issuer(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := is.Dir.User(ctx, user)
-			if err != nil {
-				return err
-			}
-			ps, err := is.Dir.TAPs(ctx, u.ID)
+			_, u, ps, err := g.userTAPs(ctx, user)
 			if err != nil {
 				return err
 			}
@@ -603,15 +620,7 @@ func newTAPDeleteCmd(g *globals) *cobra.Command {
 			if user == "" {
 				return usageErr("tap delete needs --user UPN")
 			}
-			is, err := g.issuer(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := is.Dir.User(ctx, user)
-			if err != nil {
-				return err
-			}
-			ps, err := is.Dir.TAPs(ctx, u.ID)
+			is, u, ps, err := g.userTAPs(ctx, user)
 			if err != nil {
 				return err
 			}

@@ -93,8 +93,15 @@ func writeFileExclusive(path string, data []byte) (err error) {
 			os.Remove(path)
 		}
 	}()
-	// The umask can only clear bits; set exactly 0600 in case it cleared
-	// the owner's.
+	if err := writePrivate(f, data); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// writePrivate sets f to exactly 0600 (the umask can only clear bits, in
+// case it cleared the owner's), writes data, syncs and closes it.
+func writePrivate(f *os.File, data []byte) error {
 	if err := f.Chmod(0o600); err != nil {
 		return err
 	}
@@ -104,10 +111,7 @@ func writeFileExclusive(path string, data []byte) (err error) {
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return f.Close()
 }
 
 // WritePrivateFile writes data to path with mode 0600, synced to disk.
@@ -132,16 +136,7 @@ func WritePrivateFile(path string, data []byte, replace bool) error {
 			os.Remove(tmp)
 		}
 	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writePrivate(f, data); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {

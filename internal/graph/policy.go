@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/keyprep/keyprep/internal/userlist"
 )
 
 // KeyRestrictions is fido2KeyRestrictions (graph-contract §6.1).
@@ -279,21 +281,4 @@ func (c *Client) CheckMemberGroups(ctx context.Context, userID string, groupIDs 
 }
 
 // IsGUID reports the 8-4-4-4-12 hexadecimal form of object ids and AAGUIDs.
-func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-				return false
-			}
-		}
-	}
-	return true
-}
+func IsGUID(s string) bool { return userlist.IsGUID(s) }

@@ -12,7 +12,7 @@ const MaxUPNLength = 113 + 1 + 255
 // CheckUser accepts what the directory can look a user up by: a UPN
 // (CheckUPN) or an object id (8-4-4-4-12 hexadecimal).
 func CheckUser(s string) error {
-	if isGUID(s) {
+	if IsGUID(s) {
 		return nil
 	}
 	return CheckUPN(s)
@@ -64,7 +64,8 @@ func CheckUPN(upn string) error {
 	return nil
 }
 
-func isGUID(s string) bool {
+// IsGUID reports the 8-4-4-4-12 hexadecimal form of object ids and AAGUIDs.
+func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
