@@ -30,6 +30,10 @@ echo "== TAP onboarding: a one-time pass for Megan within the tenant's policy; t
 kp tap create --user megan.bowen@contoso.test --once --lifetime 2h --out "$state/megan-slip.txt"
 sed 's/\(Access pass  *\).*/\1********/' "$state/megan-slip.txt"
 kp tap show --user megan.bowen@contoso.test
+echo "== bench mode: the 20 users of testdata/bench-users-20.csv on 4 virtual keys in parallel (the simulated operator swaps each finished key; Adele and Alex were enrolled above and are skipped)" >&2
+here=$(cd "$(dirname "$0")/.." && pwd)
+echo "+ keyprep --sim --sim-keys 4 enroll --csv testdata/bench-users-20.csv" >&2
+KEYPREP_SIM_TOUCH=delay=200ms "$bin" --state-dir "$state" --sim --sim-keys 4 enroll --csv "$here/testdata/bench-users-20.csv" 2>&1 | grep -v '^vkey' || true
 kp journal list --all
 kp journal verify
 echo "== demo done; state removed" >&2

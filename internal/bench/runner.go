@@ -301,12 +301,27 @@ func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (ad
 	var ps []pre
 	for _, row := range rows {
 		p := pre{row: row}
-		jobs, err := st.Jobs(ctx, store.JobFilter{UPN: row.UPN, Limit: 1})
+		// The user's enrollment history, newest first: a finished job means
+		// enrolled (skipped when claimed); otherwise the newest unfinished
+		// job is resumed, or the newest failure reported.
+		jobs, err := st.Jobs(ctx, store.JobFilter{UPN: row.UPN})
 		if err != nil {
 			return 0, 0, err
 		}
-		if len(jobs) == 1 && jobs[0].Kind == "enroll" && (jobs[0].State == store.JobRunning || jobs[0].State == store.JobFailed) {
-			p.job = &jobs[0]
+		done := false
+		for i := range jobs {
+			if jobs[i].Kind == "enroll" && jobs[i].State == store.JobDone {
+				done = true
+			}
+		}
+		for i := range jobs {
+			if done || jobs[i].Kind != "enroll" {
+				continue
+			}
+			if jobs[i].State == store.JobRunning || jobs[i].State == store.JobFailed {
+				p.job = &jobs[i]
+				break
+			}
 		}
 		ps = append(ps, p)
 	}

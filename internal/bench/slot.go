@@ -173,7 +173,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 	if job == nil {
 		if why := r.enrolledBefore(ctx, it); why != "" {
 			r.mu.Lock()
-			it.State, it.Error, it.Hint = ItemSkipped, why, ""
+			it.State, it.Error, it.Hint, it.Key = ItemSkipped, why, "", ""
 			r.itemEvent(it)
 			r.signal()
 			r.mu.Unlock()

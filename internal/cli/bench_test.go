@@ -115,11 +115,20 @@ func passkeysPerUser(t *testing.T, state string, upns []string) map[string]int {
 	return out
 }
 
-// TestBenchAcceptance: four virtual keys, twenty users, all enrolled and
-// verified, in parallel, one passkey each; a rerun skips them all.
+// TestBenchAcceptance: four virtual keys, the twenty users of
+// testdata/bench-users-20.csv, all enrolled and verified, in parallel, one
+// passkey each; a rerun skips them all.
 func TestBenchAcceptance(t *testing.T) {
 	w := newWorld(t)
-	csv, upns := benchUsers(t, 20)
+	csv := filepath.Join("..", "..", "testdata", "bench-users-20.csv")
+	rows, _, err := readUserList(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upns []string
+	for _, r := range rows {
+		upns = append(upns, r.UPN)
+	}
 	var mu sync.Mutex
 	maxActive, active := 0, map[string]bool{}
 	h := hooks{event: func(_ *world, ev enroll.Event) {
