@@ -81,9 +81,9 @@ type Options struct {
 	// Foreground: Run returns once every user is done, skipped or failed.
 	// Otherwise it runs until its context ends (the daemon).
 	Foreground bool
-	// OnSlotDone is called when a slot has finished its key (the simulated
-	// operator swaps the key there).
-	OnSlotDone func(s Slot)
+	// OnNeedsOperator is called when a slot's key must be swapped: it is
+	// done, or needs attention (the simulated operator swaps it there).
+	OnNeedsOperator func(s Slot)
 	// NoPrefetch turns off fetching the next user's creationOptions while
 	// a key waits for its touch.
 	NoPrefetch bool

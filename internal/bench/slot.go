@@ -56,6 +56,7 @@ func (r *Runner) runSlot(s *slot) {
 		if ctx.Err() == nil {
 			msg, hint, _ := r.o.Explain(err)
 			r.setSlot(s, SlotAttention, "", "", "cannot open the key: "+msg, hint)
+			r.needOperator(s)
 		}
 		wait()
 		return
@@ -66,6 +67,7 @@ func (r *Runner) runSlot(s *slot) {
 		if ctx.Err() == nil {
 			msg, hint, _ := r.o.Explain(err)
 			r.setSlot(s, SlotAttention, "", "", "the key does not answer: "+msg, hint+" (replug it)")
+			r.needOperator(s)
 		}
 		wait()
 		return
@@ -74,10 +76,11 @@ func (r *Runner) runSlot(s *slot) {
 	if pinSet && !r.o.ReuseKeys && !r.hasBound(s.Key) {
 		if res := r.finishedOn(ctx, s.Key); res != nil {
 			r.setSlot(s, SlotDone, res.UPN, "", fmt.Sprintf("already provisioned for %s: remove the key and plug in the next", res.UPN), "")
-			r.slotDone(s)
+			r.needOperator(s)
 		} else {
 			r.setSlot(s, SlotAttention, "", "", "this key already has a PIN",
 				"remove it and plug in a factory-fresh key, or run with --reuse-keys to add users to keys keyprep set up (their PIN is escrowed)")
+			r.needOperator(s)
 		}
 		wait()
 		return
@@ -96,22 +99,28 @@ func (r *Runner) runSlot(s *slot) {
 		}
 		switch r.work(ctx, s, dev, it) {
 		case slotContinue:
-		case slotAttention, slotGone:
+		case slotAttention:
+			r.needOperator(s)
+			wait()
+			return
+		case slotGone:
 			wait()
 			return
 		}
 	}
 	r.setSlot(s, SlotDone, "", "", "done: remove the key and plug in the next", "")
-	r.slotDone(s)
+	r.needOperator(s)
 	wait()
 }
 
-func (r *Runner) slotDone(s *slot) {
-	if r.o.OnSlotDone != nil {
+// needOperator tells the operator hook that the slot's key must be swapped
+// (done, or needing attention).
+func (r *Runner) needOperator(s *slot) {
+	if r.o.OnNeedsOperator != nil {
 		r.mu.Lock()
 		c := s.Slot
 		r.mu.Unlock()
-		r.o.OnSlotDone(c)
+		r.o.OnNeedsOperator(c)
 	}
 }
 

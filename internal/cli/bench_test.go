@@ -13,6 +13,7 @@ import (
 	"github.com/keyprep/keyprep/internal/bench"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/store"
 )
@@ -312,5 +313,74 @@ func TestBenchRowErrors(t *testing.T) {
 	}
 	if !strings.Contains(r.out, "2 enrolled, 0 skipped, 0 failed, 3 invalid rows") {
 		t.Errorf("summary:\n%s", r.out)
+	}
+}
+
+// TestBenchAttended: the people at the bench choose their PINs (here piped,
+// one line per key); each PIN is checked against the policy, set, and
+// escrowed like a generated one.
+func TestBenchAttended(t *testing.T) {
+	w := newWorld(t)
+	csv, upns := benchUsers(t, 2)
+	pins := []string{"48152690", "73916284"}
+	for _, p := range pins {
+		recordSecret(p)
+	}
+	r := w.cli(strings.Join(pins, "\n")+"\n", hooks{}, "--sim-keys", "2", "enroll", "--csv", csv, "--attended", "--json")
+	if r.code != 0 {
+		t.Fatalf("enroll --csv --attended: %d\n%s", r.code, r.errOut)
+	}
+	_, sum := jsonLines(t, r.out)
+	if sum.Counts.Done != 2 {
+		t.Fatalf("counts %+v", sum.Counts)
+	}
+	got := map[string]bool{}
+	for _, u := range upns {
+		w.quiet = true // pins show prints the PIN by design
+		pr := w.cli("", hooks{}, "pins", "show", "--user", u, "--identity", filepath.Join(w.state, "escrow", escrow.BenchIdentityFile))
+		w.quiet = false
+		recordOutput(pr.errOut)
+		got[strings.TrimSpace(pr.out)] = true
+	}
+	if !got[pins[0]] || !got[pins[1]] {
+		t.Errorf("the escrowed PINs are not the ones the people chose")
+	}
+	// A weak PIN is refused by the policy before it reaches a key.
+	w2 := newWorld(t)
+	csv2, _ := benchUsers(t, 1)
+	r = w2.cli("12345678\n", hooks{}, "--sim-keys", "1", "enroll", "--csv", csv2, "--attended", "--json")
+	_, sum = jsonLines(t, r.out)
+	if r.code != int(ExitPartial) || sum.Counts.Failed != 1 {
+		t.Fatalf("weak PIN: exit %d %+v", r.code, sum.Counts)
+	}
+	if !strings.Contains(sum.Queue[0].Error, "PIN") {
+		t.Errorf("weak PIN error: %q", sum.Queue[0].Error)
+	}
+}
+
+// TestBenchKeyRefuses: every key refuses the touch. Each refusal sends the
+// user to another key and the slot to attention (the simulated operator
+// swaps its key); after three keys the user fails and the run ends — it
+// never waits forever for a key that will not do.
+func TestBenchKeyRefuses(t *testing.T) {
+	t.Setenv("KEYPREP_SIM_TOUCH", "deny")
+	w := newWorld(t)
+	csv, _ := benchUsers(t, 1)
+	r := w.cli("", hooks{}, "--sim-keys", "2", "enroll", "--csv", csv, "--json")
+	evs, sum := jsonLines(t, r.out)
+	if r.code != int(ExitPartial) || sum.Counts.Failed != 1 || sum.Queue[0].Attempts != 3 {
+		t.Fatalf("exit %d, %+v", r.code, sum.Queue)
+	}
+	if !strings.Contains(sum.Queue[0].Error, "refused") {
+		t.Errorf("error %q", sum.Queue[0].Error)
+	}
+	attention := 0
+	for _, ev := range evs {
+		if ev.Type == bench.EventSlot && ev.Slot.State == bench.SlotAttention {
+			attention++
+		}
+	}
+	if attention != 3 {
+		t.Errorf("%d slots needed attention, want 3", attention)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/bench"
 	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -40,7 +41,7 @@ type flagSet interface {
 
 func addBenchFlags(f flagSet, b *benchOptions) {
 	f.IntVar(&b.maxParallel, "max-parallel", 0, "bench: at most N enrollments at once (default: one per attached key)")
-	f.BoolVar(&b.attended, "attended", false, "bench: the person at the bench types their own PIN (prompted per key) instead of a generated one")
+	f.BoolVar(&b.attended, "attended", false, "bench: the person at the bench types their own PIN (prompted per key; without a terminal one line of stdin per key) instead of a generated one")
 	f.BoolVar(&b.retryFailed, "retry-failed", false, "bench: try again the users whose last enrollment failed")
 	f.BoolVar(&b.reuseKeys, "reuse-keys", false, "bench: also use keys that already have a PIN keyprep escrowed (adds users to them)")
 	f.BoolVar(&b.includeExisting, "include-existing", false, "bench: also provision users who already have a passkey in Entra")
@@ -86,6 +87,11 @@ func explainBench(err error) (string, string, bench.Outcome) {
 	e := classify(err)
 	switch e.Code {
 	case ExitKeyRefused, ExitPIN, ExitNoKey, ExitUnsupported:
+		var re *pin.RuleError
+		if errors.As(err, &re) {
+			// The person chose a PIN the policy refuses: theirs to fix.
+			return e.Msg, e.Hint, bench.FailUser
+		}
 		return e.Msg, e.Hint, bench.FailKey
 	case ExitService, ExitUnknown:
 		return e.Msg, e.Hint, bench.FailTransient
@@ -100,10 +106,13 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 		return nil, err
 	}
 	if b.attended {
-		req.PINMode = enroll.PINOperator
-		if !g.pinsIn.interactive() {
-			return nil, usageErr("--attended needs a terminal: the person at the bench types their PIN")
+		if !foreground {
+			return nil, usageErr("--attended is for enroll --csv at the bench's terminal; the daemon generates and escrows PINs")
 		}
+		// On a terminal each slot prompts in turn ("new PIN for vkey:2");
+		// without one, PINs are read from stdin, one line per key, in the
+		// order the keys ask.
+		req.PINMode = enroll.PINOperator
 	}
 	if b.maxParallel < 0 || b.usersPerKey < 1 {
 		return nil, usageErr("--max-parallel must be 0 or more and --users-per-key 1 or more")
@@ -125,8 +134,9 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 			return hid.Open(ctx, path, hid.WithTimeout(g.Timeout))
 		}}
 	if g.keys != nil {
-		// The simulation's operator: a finished key is swapped for a
-		// factory-fresh one after a moment, as at a real bench.
+		// The simulation's operator: a finished key, or one that needs
+		// attention, is swapped for a factory-fresh one after a moment, as
+		// at a real bench.
 		delay := 50 * time.Millisecond
 		if v := os.Getenv("KEYPREP_SIM_SWAP"); v != "" {
 			if d, err := time.ParseDuration(v); err == nil {
@@ -134,7 +144,7 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 			}
 		}
 		keys := g.keys
-		opts.OnSlotDone = func(s bench.Slot) {
+		opts.OnNeedsOperator = func(s bench.Slot) {
 			go func() {
 				time.Sleep(delay)
 				if np, err := keys.Swap(s.Key); err == nil && !g.JSON {
