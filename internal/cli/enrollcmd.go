@@ -100,12 +100,20 @@ key can carry passkeys for several users. PINs are never taken from flags:
 }
 
 func (o *enrollOptions) request() (enroll.Request, error) {
-	req := enroll.Request{UPN: strings.TrimSpace(o.user), KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
+	if strings.TrimSpace(o.user) == "" {
+		return enroll.Request{}, usageErr("enroll needs --user UPN")
+	}
+	req, err := o.template()
+	req.UPN = strings.TrimSpace(o.user)
+	return req, err
+}
+
+// template checks the flags every enrollment shares and returns the
+// request without a user (a bench run fills it per job).
+func (o *enrollOptions) template() (enroll.Request, error) {
+	req := enroll.Request{KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
 		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, Reset: o.reset, DisplayNameTemplate: o.displayName,
 		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun}
-	if req.UPN == "" {
-		return req, usageErr("enroll needs --user UPN")
-	}
 	switch o.pinMode {
 	case "generate":
 		req.PINMode = enroll.PINGenerate
