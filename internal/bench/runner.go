@@ -153,12 +153,10 @@ func New(o Options) (*Runner, error) {
 	r := &Runner{o: o, slots: map[string]*slot{}, byUPN: map[string]*Item{}, bound: map[string]*store.Job{},
 		subs: map[chan Event]struct{}{}, wake: make(chan struct{}), present: map[string]bool{}, preDone: map[string]bool{},
 		runCtx: context.Background()}
-	if !o.NoPrefetch {
-		e := *o.Enroller
-		r.pre = newPrefetchDir(e.Directory, o.Request.ChallengeTimeout, o.Now)
-		e.Directory = r.pre
-		r.o.Enroller = &e
-	}
+	e := *o.Enroller
+	r.pre = newPrefetchDir(e.Directory, o.Request.ChallengeTimeout, o.Now)
+	e.Directory = r.pre
+	r.o.Enroller = &e
 	if o.MaxParallel > 0 {
 		r.sem = make(chan struct{}, o.MaxParallel)
 	}
@@ -229,9 +227,7 @@ func (r *Runner) Snapshot() Snapshot {
 		s.Queue = append(s.Queue, *it)
 	}
 	s.Counts = r.counts()
-	if r.pre != nil {
-		s.OptionsPrefetched, _ = r.pre.stats()
-	}
+	s.OptionsPrefetched, _ = r.pre.stats()
 	if r.finished > 0 && !r.firstWork.IsZero() {
 		el := r.o.Now().Sub(r.firstWork)
 		if el > 0 {
@@ -288,6 +284,10 @@ func (r *Runner) batchName(name string) string {
 	}
 	return name
 }
+
+// Directory is the run's view of Entra: users looked up through it (the
+// row check before any key is touched) are not asked for again.
+func (r *Runner) Directory() enroll.Directory { return r.pre }
 
 // Add queues users. A user already queued (or done) in this run is not
 // added twice. Users with an unfinished job in the store are bound to it:

@@ -387,7 +387,7 @@ func (r *Runner) onEnrollEvent(s *slot, it *Item, ev enroll.Event) {
 // prefetchNextLocked starts fetching the creationOptions of the next
 // pending user while a key waits for its touch. The caller holds r.mu.
 func (r *Runner) prefetchNextLocked() {
-	if r.pre == nil {
+	if r.o.NoPrefetch {
 		return
 	}
 	for _, it := range r.items {

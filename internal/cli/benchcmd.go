@@ -172,12 +172,7 @@ func (o *enrollOptions) benchRequest() (enroll.Request, error) {
 	if o.pinOut != "" || o.dryRun || o.withTAP {
 		return enroll.Request{}, usageErr("--pin-out, --dry-run and --with-tap are for one enrollment, not a bench run (--csv)")
 	}
-	saved := o.user
-	o.user = "bench@placeholder.invalid"
-	req, err := o.request()
-	o.user = saved
-	req.UPN = ""
-	return req, err
+	return o.template()
 }
 
 // preflightRows looks every user up before any key is touched, so an
@@ -222,11 +217,7 @@ func runBench(ctx context.Context, g *globals, o enrollOptions, b benchOptions) 
 	if err != nil {
 		return err
 	}
-	c, err := g.graphClient(ctx)
-	if err != nil {
-		return err
-	}
-	good, bad := g.preflightRows(ctx, &graphDirectory{c: c}, rows)
+	good, bad := g.preflightRows(ctx, r.Directory(), rows)
 	rowErrs = append(rowErrs, bad...)
 	if ctx.Err() != nil {
 		return ctx.Err()
