@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
@@ -473,9 +474,7 @@ func (r *Runner) RevealPIN(ctx context.Context, upn string) ([]byte, error) {
 		return nil, fmt.Errorf("open the escrow of %s: %w", upn, err)
 	}
 	if err := st.Audit(ctx, "pin.reveal", res[0].JobID, map[string]any{"user": upn, "escrowId": esc.ID, "via": "bench"}); err != nil {
-		for i := range p {
-			p[i] = 0
-		}
+		pin.Wipe(p)
 		return nil, fmt.Errorf("the reveal could not be audited, so the PIN is not shown: %w", err)
 	}
 	return p, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -200,13 +201,13 @@ func (b *Batch) row(ctx context.Context, row userlist.Row) RowResult {
 	if err == nil && b.Seal != nil {
 		var sealed []byte
 		sealed, err = b.Seal(data)
-		wipeBytes(data)
+		pin.Wipe(data)
 		data = sealed
 	}
 	if err == nil {
 		err = escrow.WritePrivateFile(file, data, true)
 	}
-	wipeBytes(data)
+	pin.Wipe(data)
 	if err != nil {
 		// The pending marker stays: the next run replaces this pass.
 		return fail(fmt.Errorf("write the slip %s: %w", file, err))
@@ -226,10 +227,4 @@ func (b *Batch) row(ctx context.Context, row userlist.Row) RowResult {
 		res.Detail = strings.TrimPrefix(res.Detail+"; ", "; ") + "the user is outside the TAP policy's targets: the pass cannot be used until they are included"
 	}
 	return res
-}
-
-func wipeBytes(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
 }

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/keyprep/keyprep/internal/pin"
 )
 
 // RegistrationURL is where a user signs in with the pass and adds a
@@ -91,9 +93,7 @@ func (p *Pass) Wipe() {
 	if p == nil {
 		return
 	}
-	for i := range p.Code {
-		p.Code[i] = 0
-	}
+	pin.Wipe(p.Code)
 	p.Code = nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyprep/keyprep/internal/bench"
+	pinpolicy "github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -334,7 +335,7 @@ func (s *Server) revealPIN(w http.ResponseWriter, r *http.Request) {
 		s.engineError(w, "reveal PIN", err)
 		return
 	}
-	defer wipe(pin)
+	defer pinpolicy.Wipe(pin)
 	s.log.Info("PIN revealed to the dashboard", "upn", upn, "peer", r.RemoteAddr)
 
 	// Built by hand so that every copy of the PIN is ours to wipe.
@@ -345,7 +346,7 @@ func (s *Server) revealPIN(w http.ResponseWriter, r *http.Request) {
 	buf = append(buf, `,"pin":`...)
 	buf = appendJSONString(buf, pin)
 	buf = append(buf, "}\n"...)
-	defer wipe(buf)
+	defer pinpolicy.Wipe(buf)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -382,12 +383,6 @@ func appendJSONString(buf, s []byte) []byte {
 		i += size
 	}
 	return append(buf, '"')
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
 }
 
 // engineError answers an engine failure with the status its class calls for.
