@@ -131,7 +131,7 @@ func (f *tapFlags) request(now time.Time) (onboard.Request, error) {
 	}
 	r.Replace = f.replace
 	// What holds whatever the tenant says is checked now, offline.
-	if err := onboard.Check(&onboard.Policy{Enabled: true, MinLifetime: onboard.MinLifetime, MaxLifetime: onboard.MaxLifetime}, r, now); err != nil {
+	if err := onboard.CheckRequest(r, now); err != nil {
 		return r, err
 	}
 	return r, nil

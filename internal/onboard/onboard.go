@@ -254,6 +254,16 @@ const startSkew = 5 * time.Minute
 // (graph-contract §6.2, §7). The error matches ErrPolicy or ErrRequest and
 // names the allowed range.
 func Check(p *Policy, r Request, now time.Time) error {
+	if err := CheckRequest(r, now); err != nil {
+		return err
+	}
+	return checkPolicy(p, r)
+}
+
+// CheckRequest validates what holds whatever the tenant's policy says
+// (Entra's lifetime bounds, whole minutes, a start not in the past); the
+// error matches ErrRequest.
+func CheckRequest(r Request, now time.Time) error {
 	if r.Lifetime != 0 {
 		if r.Lifetime%time.Minute != 0 {
 			return &Error{Class: ErrRequest, Msg: fmt.Sprintf("lifetime %s: whole minutes only", r.Lifetime),
@@ -268,6 +278,10 @@ func Check(p *Policy, r Request, now time.Time) error {
 		return &Error{Class: ErrRequest, Msg: fmt.Sprintf("start %s is in the past", r.Start.Format(time.RFC3339)),
 			Hint: "leave --start out to make the pass usable at once, or give a future time"}
 	}
+	return nil
+}
+
+func checkPolicy(p *Policy, r Request) error {
 	if !p.Enabled {
 		return &Error{Class: ErrPolicy, Msg: "the Temporary Access Pass method is disabled in this tenant",
 			Hint: "keyprep policy set tap --enable --include-group GROUP"}
