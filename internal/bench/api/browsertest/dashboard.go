@@ -267,9 +267,21 @@ func revealOne(t testing.TB, s *Session, upn string, pinOf func(string) string, 
 	if err := closeBtn.Click(); err != nil {
 		fail("close the dialog: %v", err)
 	}
-	var left string
-	if err := s.Execute(&left, `return (document.querySelector('#reveal-dialog').open ? 'open:' : '') + document.querySelector('#reveal-pin').textContent + document.body.innerText.includes(arguments[0])`, shown); err != nil || left != "false" {
-		fail("the PIN stays on the page after the dialog closed")
+	// The input events of a click and the dialog's close event are separate
+	// tasks in the page, so the state is polled briefly rather than read once.
+	var state string
+	err = WaitFor(3*time.Second, "the dialog to close and the PIN to leave the page", func() (bool, error) {
+		err := s.Execute(&state, `const pin = arguments[0];
+			const parts = [];
+			if (document.querySelector('#reveal-dialog').open) parts.push('dialog still open');
+			if (document.querySelector('#reveal-pin').textContent !== '') parts.push('PIN still in the dialog');
+			if (document.body.innerText.includes(pin)) parts.push('PIN in the page text');
+			if (document.documentElement.outerHTML.includes(pin)) parts.push('PIN in the markup');
+			return parts.join(', ');`, shown)
+		return err == nil && state == "", err
+	})
+	if err != nil {
+		fail("after closing the dialog: %s (%v)", state, err)
 	}
 }
 

@@ -434,12 +434,15 @@
   }
 
   $('#reveal-confirm').addEventListener('click', async () => {
-    if (!revealUPN) return;
+    const upn = revealUPN;
+    if (!upn) return;
     try {
-      const r = await api('POST', `/api/v1/results/${encodeURIComponent(revealUPN)}/reveal-pin`, {
+      const r = await api('POST', `/api/v1/results/${encodeURIComponent(upn)}/reveal-pin`, {
         body: JSON.stringify({ confirm: true }),
         headers: { 'Content-Type': 'application/json' },
       });
+      // Closed (or reopened for someone else) while the request was out: drop it.
+      if (!dialog.open || revealUPN !== upn) return;
       text('#reveal-pin', r.pin);
       $('#reveal-confirm').hidden = true;
     } catch (e) {
@@ -447,12 +450,18 @@
     }
   });
 
-  // The PIN lives only in the dialog: cleared when it closes (button, Esc).
-  dialog.addEventListener('close', () => {
+  // The PIN lives only in the dialog: cleared when it closes. The close button
+  // clears it before closing (the dialog's close event is dispatched later, as a
+  // separate task); the close event covers Esc and any other way it closes.
+  function clearReveal() {
     text('#reveal-pin', '');
     revealUPN = null;
+  }
+  dialog.addEventListener('close', clearReveal);
+  $('#reveal-close').addEventListener('click', () => {
+    clearReveal();
+    dialog.close();
   });
-  $('#reveal-close').addEventListener('click', () => dialog.close());
 
   start();
 })();
