@@ -200,10 +200,16 @@ with minimum ≤ default ≤ maximum, length 8 to 48), shows what changes, and
 applies it after confirmation (--yes without a terminal).
 
   keyprep policy set fido2 --enable --include-group "Passkey Users" --self-service on
-  keyprep policy set tap --enable --include-group Onboarding --one-time on --default-lifetime 1h`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 || (args[0] != "fido2" && args[0] != "tap") {
-				return usageErr("policy set takes fido2 or tap")
+  keyprep policy set tap --enable --include-group Onboarding --one-time --default-lifetime 1h
+  keyprep policy set tap --one-time off`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			which, oneTime, err := policySetArgs(args, cmd.Flags().Changed("one-time"))
+			if err != nil {
+				return err
+			}
+			args[0] = which
+			if oneTime != "" {
+				o.oneTime = oneTime
 			}
 			return nil
 		},
@@ -219,13 +225,46 @@ applies it after confirmation (--yes without a terminal).
 	f.StringArrayVar(&o.allowAAGUIDs, "allow-aaguid", nil, "fido2: allow only these key models (AAGUID); repeat")
 	f.StringArrayVar(&o.blockAAGUIDs, "block-aaguid", nil, "fido2: block these key models (AAGUID); repeat")
 	f.BoolVar(&o.noRestrictions, "no-key-restrictions", false, "fido2: remove key restrictions")
-	f.StringVar(&o.oneTime, "one-time", "", "tap: every pass one-time (on|off)")
+	f.StringVar(&o.oneTime, "one-time", "", "tap: every pass one-time (--one-time, or --one-time off)")
+	// A bare --one-time means on; "--one-time off" (or =off) turns it off.
+	f.Lookup("one-time").NoOptDefVal = "on"
 	f.DurationVar(&o.defLife, "default-lifetime", 0, "tap: default pass lifetime (e.g. 1h)")
 	f.DurationVar(&o.minLife, "min-lifetime", 0, "tap: minimum pass lifetime (≥ 10m)")
 	f.DurationVar(&o.maxLife, "max-lifetime", 0, "tap: maximum pass lifetime (≤ 720h)")
 	f.IntVar(&o.length, "length", 0, "tap: pass length (8–48)")
 	f.BoolVar(&o.yes, "yes", false, "apply without asking")
 	return cmd
+}
+
+// policySetArgs sorts policy set's arguments: the policy (fido2 or tap) and,
+// because a bare --one-time means on, the value of "--one-time off" that
+// the flag parser leaves behind as an argument of its own.
+func policySetArgs(args []string, oneTimeGiven bool) (which, oneTime string, err error) {
+	for _, a := range args {
+		switch {
+		case (a == "fido2" || a == "tap") && which == "":
+			which = a
+		case oneTimeGiven && oneTime == "" && a != "fido2" && a != "tap":
+			oneTime = a // checked with the other on/off values
+		default:
+			if isOnOff(a) {
+				return "", "", usageErr("%q: an on/off value belongs to a flag (--self-service on, --one-time off)", a)
+			}
+			return "", "", usageErr("policy set takes one policy, fido2 or tap; unexpected %q", a)
+		}
+	}
+	if which == "" {
+		return "", "", usageErr("policy set takes fido2 or tap")
+	}
+	return which, oneTime, nil
+}
+
+func isOnOff(v string) bool {
+	switch strings.ToLower(v) {
+	case "on", "true", "yes", "off", "false", "no":
+		return true
+	}
+	return false
 }
 
 func parseOnOff(flag, v string) (*bool, error) {
