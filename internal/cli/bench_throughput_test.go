@@ -123,12 +123,15 @@ func BenchmarkBenchScaling(b *testing.B) {
 }
 
 // BenchmarkBenchThrottled: 1,000 users on 8 instant virtual keys against a
-// tenant that throttles (a token bucket of 250 requests/s, burst 50, 429
+// tenant that throttles (a token bucket of 100 requests/s, burst 50, 429
 // with Retry-After). Every user must be enrolled (zero failures); the wall
 // time is reported against the throttle-limited ideal: the requests that
-// succeeded divided by the rate.
+// succeeded divided by the rate. The rate is below what this two-core
+// machine sustains unthrottled (about 130 requests/s with keyprep, eight
+// keys and the tenant in one process), so the throttle is the limit and
+// the ratio measures how well the client's pacing uses the budget.
 func BenchmarkBenchThrottled(b *testing.B) {
-	const users, rate, burst = 1000, 250.0, 50
+	const users, rate, burst = 1000, 100.0, 50
 	b.Setenv("KEYPREP_SIM_SWAP", "1ms")
 	us := seedUsers(users)
 	h := hooks{tenantOptions: func(o *entrasim.Options) { o.Throttle = entrasim.Throttle{Rate: rate, Burst: burst} },
