@@ -259,12 +259,10 @@ func policySetArgs(args []string, oneTimeGiven bool) (which, oneTime string, err
 	return which, oneTime, nil
 }
 
+// isOnOff reports whether v is one of the values parseOnOff accepts.
 func isOnOff(v string) bool {
-	switch strings.ToLower(v) {
-	case "on", "true", "yes", "off", "false", "no":
-		return true
-	}
-	return false
+	b, err := parseOnOff("", v)
+	return err == nil && b != nil
 }
 
 func parseOnOff(flag, v string) (*bool, error) {
