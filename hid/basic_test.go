@@ -125,7 +125,7 @@ func TestOpenUnknownVirtualKey(t *testing.T) {
 }
 
 // A key whose getInfo fails must not be accepted as a U2F device, on any
-// thread (fido_init runs in the same C call as fido_dev_open, §16.5).
+// thread (fido_init runs in the same C call as fido_dev_open, docs/ctap.md §7.4).
 func TestOpenNoU2FFallbackOnEveryThread(t *testing.T) {
 	path := plugIn(t, &fakeAuth{failGetInfo: true})
 	var wg sync.WaitGroup

@@ -6,7 +6,7 @@
 // fido_dev_cancel, and a timeout on every operation (libfido2 blocks forever
 // by default). Every entry point is a single C call that runs fido_init first,
 // because libfido2 keeps its init flags in thread-local storage
-// (ctap-notes.md §16.5); U2F fallback is always disabled. PINs are copied
+// (docs/ctap.md §7.4); U2F fallback is always disabled. PINs are copied
 // into C memory that is wiped with explicit_bzero and freed after use, and
 // never appear in errors.
 //

@@ -3,7 +3,7 @@
 package hid
 
 // This file holds the Go side of libfido2's custom I/O hooks
-// (fido_dev_set_io_functions, ctap-notes.md §16.1 and §16.6). The C
+// (fido_dev_set_io_functions, docs/ctap.md §7.1 and §7.5). The C
 // trampolines with libfido2's exact signatures are in kp_fido.c; because this
 // file has //export functions its preamble contains declarations only.
 

@@ -4,7 +4,7 @@
  * kp_fido.c: keyprep's C side of the libfido2 binding.
  *
  * 1. Operation helpers: each runs fido_init(flags) and fido_dev_set_timeout
- *    in the same C call as the libfido2 operation (ctap-notes.md §16.5).
+ *    in the same C call as the libfido2 operation (docs/ctap.md §7.4).
  * 2. I/O hook trampolines with libfido2's exact fido_dev_io_t signatures.
  *    They turn the opaque handle back into an integer id and call the Go
  *    exports in io_cgo.go; no Go pointer is ever stored in libfido2.

@@ -3,7 +3,7 @@
  *
  * Every kp_* operation helper is one C call that first runs
  * fido_init(flags) (libfido2 keeps its init flags in thread-local storage,
- * ctap-notes.md §16.5), then sets the operation timeout, then performs the
+ * docs/ctap.md §7.4), then sets the operation timeout, then performs the
  * operation. Implementations live in kp_fido.c.
  */
 #ifndef KEYPREP_KP_FIDO_H

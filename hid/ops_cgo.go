@@ -216,7 +216,7 @@ func (d *Device) ToggleAlwaysUV(ctx context.Context, pin []byte) error {
 
 // EnableEnterpriseAttestation turns on enterprise attestation
 // (authenticatorConfig enableEnterpriseAttestation). libfido2 1.12 cannot
-// request enterprise attestation in makeCredential (ctap-notes.md §17.4).
+// request enterprise attestation in makeCredential (docs/ctap.md §7.6).
 func (d *Device) EnableEnterpriseAttestation(ctx context.Context, pin []byte) error {
 	return d.pinOp(ctx, "enable enterprise attestation", false, pin, func(dev *C.fido_dev_t, flags, ms C.int, p *C.char) C.int {
 		return C.kp_enable_entattest(dev, flags, ms, p)

@@ -3,7 +3,7 @@ package hid
 import "time"
 
 // Default per-operation timeouts. libfido2 blocks forever unless told
-// otherwise (ctap-notes.md §16.4), so every operation runs with one.
+// otherwise (docs/ctap.md §7.3), so every operation runs with one.
 const (
 	// DefaultTimeout bounds operations that need no user interaction:
 	// Open (CTAPHID_INIT + getInfo), Info, retry counters, PIN set/change,
@@ -15,7 +15,7 @@ const (
 )
 
 // maxVirtualWait caps a virtual-key read that libfido2 asks to wait forever
-// (ms == -1), so that a protocol bug fails instead of hanging (§16.6 rule 7).
+// (ms == -1), so that a protocol bug fails instead of hanging (docs/ctap.md §7.5 rule 7).
 const maxVirtualWait = 60 * time.Second
 
 // cancelGrace is how long a virtual-key read keeps waiting after the

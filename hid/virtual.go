@@ -25,7 +25,7 @@ var ErrReadTimeout = errors.New("hid: read timeout")
 //
 // Implementations must be safe for a Write concurrent with a blocked Read:
 // libfido2's fido_dev_cancel writes CTAPHID_CANCEL from another goroutine
-// while the operation's goroutine waits in read (ctap-notes.md §16.6).
+// while the operation's goroutine waits in read (docs/ctap.md §7.5).
 type ReportConn interface {
 	// Write delivers one output report of exactly ReportSize bytes (no report ID).
 	Write(report []byte) error

@@ -21,7 +21,7 @@ import (
 // TestAttestationThroughLibfido2VerifiesWithGoWebAuthn is the independent
 // check of the whole key path: real libfido2 makes an Entra-shaped credential
 // on the virtual key (rk, UV by PIN token, credProtect 1 enforced,
-// hmac-secret; graph-contract.md §3), the attestation object is assembled
+// hmac-secret; docs/graph.md §3), the attestation object is assembled
 // from what the binding returns, and go-webauthn — not keyprep's code —
 // verifies it as a relying party would (WebAuthn L3 §7.1), including the
 // packed x5c chain up to the project's test root (WebAuthn §8.2).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hardware-in-the-loop without hardware (issue 7, ../shared/docs/hil-vm.md):
+# Hardware-in-the-loop without hardware (issue 7, docs/architecture.md §5):
 # boots a Debian kernel under qemu software emulation with an initramfs
 # holding keyprep, busybox and libfido2's tools; inside, keyprep sim key
 # --uhid plugs the virtual key in through /dev/uhid and scripts/e2e-vm/init.sh
@@ -111,7 +111,7 @@ if [ ! -f "$KDIR/vmlinux" ]; then
 		esac
 	done
 	# Uncompressed ELF for qemu's PVH entry: under TCG the bzImage's own xz
-	# decompressor costs ~10 s (hil-vm.md §4).
+	# decompressor costs ~10 s (docs/architecture.md §5).
 	vmlinuz=$(ls "$KDIR.tmp/x"/boot/vmlinuz-*)
 	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
 	[ -n "$off" ] || die "no xz stream in $vmlinuz"

@@ -23,5 +23,5 @@
 // client's hidraw write arrives as UHID_OUTPUT with a leading report-ID byte
 // 0, which is stripped; each 64-byte input report goes back as UHID_INPUT2.
 // GET_REPORT and SET_REPORT are answered with EIO so that no requester waits
-// for a timeout. See ../../../shared/docs/hil-vm.md §7.
+// for a timeout. See docs/ctap.md §8.
 package uhid

@@ -291,7 +291,7 @@ func (r *Runner) Directory() enroll.Directory { return r.pre }
 
 // Add queues users. A user already queued (or done) in this run is not
 // added twice. Users with an unfinished job in the store are bound to it:
-// the job is resumed on its key (design.md §4: nothing half-done is lost).
+// the job is resumed on its key (docs/architecture.md §4.4: nothing half-done is lost).
 func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (added, duplicate int, err error) {
 	st := r.o.Enroller.Store
 	type pre struct {

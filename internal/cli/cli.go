@@ -40,7 +40,7 @@ type IO struct {
 	ErrOut io.Writer
 }
 
-// globals are the flags every command shares (design.md §2).
+// globals are the flags every command shares (README.md, Usage).
 type globals struct {
 	JSON      bool
 	Sim       bool

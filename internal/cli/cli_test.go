@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 }
 
 // scanningM runs the tests, then scans every output and journal row they
-// produced for the PINs and tokens they used (design.md §4 invariant 1).
+// produced for the PINs and tokens they used (docs/architecture.md §4.1).
 type scanningM struct{ m *testing.M }
 
 func (s scanningM) Run() int {

@@ -55,8 +55,8 @@ func keyprep(t *testing.T, state string, env []string, stdin string, args ...str
 
 // TestEnrollCrashSafety kills enroll (SIGKILL) at every journal boundary —
 // after each side-effect step is journaled "begin", and after its side
-// effect but before "done" — then runs journal resume, and checks design.md
-// §4 invariant 2: the key has a PIN only with an escrow that opens to that
+// effect but before "done" — then runs journal resume, and checks docs/architecture.md
+// §4.2: the key has a PIN only with an escrow that opens to that
 // PIN, every passkey Entra holds for the user is recorded, exactly one was
 // registered, and no unfinished job is left.
 func TestEnrollCrashSafety(t *testing.T) {

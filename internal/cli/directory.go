@@ -45,7 +45,7 @@ func (d *graphDirectory) fido2Policy(ctx context.Context) (*graph.Fido2Policy, e
 }
 
 // Eligibility applies the Passkey (FIDO2) policy to the user
-// (graph-contract §6.1): method enabled, user in an include target and in
+// (docs/graph.md §6.1): method enabled, user in an include target and in
 // no exclude target, self-service setup on (the provisioning API refuses
 // without it), and the key rules of the passkey profile that applies.
 func (d *graphDirectory) Eligibility(ctx context.Context, u *enroll.User) (*enroll.Eligibility, error) {

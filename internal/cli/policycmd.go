@@ -587,7 +587,7 @@ Exit status 0 when both are possible, 8 when something is missing.`,
 	return cmd
 }
 
-// permission needs of the provisioning and TAP flows (graph-contract §8):
+// permission needs of the provisioning and TAP flows (docs/graph.md §8):
 // the least-privileged permission and the broader ones that also do.
 var checkPermissions = []struct {
 	need, what string

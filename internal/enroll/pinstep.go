@@ -163,7 +163,7 @@ func (r *run) newPIN(ctx context.Context) ([]byte, error) {
 }
 
 // writeEscrow stores the PIN durably before it goes on the key
-// (design.md §4 invariants 1 and 2).
+// (docs/architecture.md §4.1, §4.2).
 func (r *run) writeEscrow(ctx context.Context, p []byte) (*store.Escrow, error) {
 	esc := &store.Escrow{JobID: r.job.ID, UPN: r.user.UPN, UserID: r.user.ID, KeyPath: r.dev.Path(), AAGUID: r.aaguid}
 	kind := "age"

@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// apiError is a Graph error answer (graph-contract.md §5).
+// apiError is a Graph error answer (docs/graph.md §5).
 type apiError struct {
 	Status        int
 	Code, Message string
@@ -56,7 +56,7 @@ type route struct {
 
 const maxBody = 1 << 20
 
-// Permission sets per operation (graph-contract.md §8, §4.3, §2.5, §6, §7).
+// Permission sets per operation (docs/graph.md §8, §4.3, §2.5, §6, §7).
 var (
 	permUserRead        = []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 	permGroupRead       = []string{"GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
@@ -166,7 +166,7 @@ func routeRequest(r *http.Request, c *call) (*route, *apiError) {
 						return nil, errMethodNotAllowed
 					}
 					// The query-string form reproduces the Dec-2025 live 405
-					// (graph-contract.md §2.1, §5).
+					// (docs/graph.md §2.1, §5).
 					if c.param == "" && r.URL.Query().Has("challengeTimeoutInMinutes") {
 						return nil, errMethodNotAllowed
 					}
@@ -503,7 +503,7 @@ func dropConnection(w http.ResponseWriter) {
 }
 
 // readBody reads a request body up to maxBody, gunzipping
-// Content-Encoding: gzip (the Go SDK compresses by default, §10a).
+// Content-Encoding: gzip (the Go SDK compresses by default, docs/graph.md §10).
 func readBody(r *http.Request) ([]byte, *apiError) {
 	var rd io.Reader = io.LimitReader(r.Body, maxBody+1)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {

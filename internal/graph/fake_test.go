@@ -16,7 +16,7 @@ import (
 const testToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.test-token-SECRET"
 
 // fakeGraph fakes the Graph endpoints the client uses, with the shapes of
-// graph-contract §2 and §4.
+// docs/graph.md §2 and §4.
 type fakeGraph struct {
 	t   *testing.T
 	srv *httptest.Server

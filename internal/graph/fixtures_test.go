@@ -20,7 +20,7 @@ import (
 
 // replay answers requests from hand-written live-shaped fixtures
 // (testdata/live, internal/webauthn/testdata) so that the client's decoding
-// is tested against the shapes graph-contract.md records, quirks included.
+// is tested against the shapes docs/graph.md records, quirks included.
 type replay struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
@@ -83,7 +83,7 @@ func replayClient(t *testing.T, rp *replay) *Client {
 	return c
 }
 
-// creationOptions in each live shape (§2.2–§2.4) pass through the client
+// creationOptions in each live shape (docs/graph.md §2.2–§2.4) pass through the client
 // untouched and decode with internal/webauthn.
 func TestFixtureCreationOptionsShapes(t *testing.T) {
 	rp := newReplay(t)
@@ -261,7 +261,7 @@ func TestFixturePolicies(t *testing.T) {
 	}
 }
 
-// The live error texts graph-contract §5 and §7 quote, end to end through
+// The live error texts docs/graph.md §5 and §7 quote, end to end through
 // the client.
 func TestFixtureLiveErrors(t *testing.T) {
 	rp := newReplay(t)

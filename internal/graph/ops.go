@@ -171,7 +171,7 @@ func (c *Client) CreationOptions(ctx context.Context, userID string, challengeTi
 			map[string]string{"user%2Did": userID})
 	} else {
 		// beta: the documented function-call form with a literal value
-		// (graph-contract §2.1, §10a), never the query-string form.
+		// (docs/graph.md §2.1, §10), never the query-string form.
 		ri = abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abs.GET,
 			"{+betaurl}/users/{user%2Did}/authentication/fido2Methods/creationOptions(challengeTimeoutInMinutes={minutes})",
 			map[string]string{

@@ -12,7 +12,7 @@ import (
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
-// KeyRestrictions is fido2KeyRestrictions (graph-contract §6.1).
+// KeyRestrictions is fido2KeyRestrictions (docs/graph.md §6.1).
 type KeyRestrictions struct {
 	IsEnforced      bool     `json:"isEnforced"`
 	EnforcementType string   `json:"enforcementType,omitempty"` // allow, block
@@ -38,7 +38,7 @@ func (k *KeyRestrictions) Allows(aaguid string) bool {
 	return !listed
 }
 
-// PasskeyProfile is passkeyProfile (graph-contract §6.1).
+// PasskeyProfile is passkeyProfile (docs/graph.md §6.1).
 type PasskeyProfile struct {
 	ID                     string           `json:"id"`
 	Name                   string           `json:"name,omitempty"`
@@ -58,7 +58,7 @@ type Target struct {
 // AllUsers is the target id meaning every user.
 const AllUsers = "all_users"
 
-// Fido2Policy is fido2AuthenticationMethodConfiguration (graph-contract §6.1).
+// Fido2Policy is fido2AuthenticationMethodConfiguration (docs/graph.md §6.1).
 type Fido2Policy struct {
 	ID                               string           `json:"id,omitempty"`
 	State                            string           `json:"state"` // enabled, disabled
@@ -85,7 +85,7 @@ func (p *Fido2Policy) Profile(id string) *PasskeyProfile {
 }
 
 // TAPPolicy is temporaryAccessPassAuthenticationMethodConfiguration
-// (graph-contract §6.2).
+// (docs/graph.md §6.2).
 type TAPPolicy struct {
 	ID                       string   `json:"id,omitempty"`
 	State                    string   `json:"state"`
@@ -101,7 +101,7 @@ type TAPPolicy struct {
 // Enabled reports state enabled.
 func (p *TAPPolicy) Enabled() bool { return strings.EqualFold(p.State, "enabled") }
 
-// Validate checks the documented ranges (graph-contract §6.2): lifetimes
+// Validate checks the documented ranges (docs/graph.md §6.2): lifetimes
 // 10–43200 minutes with min ≤ default ≤ max, length 8–48.
 func (p *TAPPolicy) Validate() error {
 	var errs []error

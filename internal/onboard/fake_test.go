@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// fakeDir is an in-memory tenant with Graph's TAP rules (graph-contract
+// fakeDir is an in-memory tenant with Graph's TAP rules (docs/graph.md
 // §7): one pass per user, a new one replaces the old, the code only in the
 // creation answer, usability computed at read time, external guests
 // refused. Faults make a call fail.

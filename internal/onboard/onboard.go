@@ -1,6 +1,6 @@
 // Package onboard is keyprep's Temporary Access Pass (TAP) onboarding: it
 // issues a user's pass within the tenant's TAP policy and renders the
-// onboarding slip that carries it to the user (design.md §1, the seed
+// onboarding slip that carries it to the user (README.md, Temporary Access Pass onboarding; the seed
 // documents' flow: a one-time pass with a short lifetime, handed over
 // securely, used at https://aka.ms/mysecurityinfo to register a security
 // key).
@@ -26,10 +26,10 @@ import (
 const RegistrationURL = "https://aka.ms/mysecurityinfo"
 
 // OneTimeRegistrationWindow is how long a user has, after signing in with
-// a one-time pass, to register a passwordless method (graph-contract §7).
+// a one-time pass, to register a passwordless method (docs/graph.md §7).
 const OneTimeRegistrationWindow = 10 * time.Minute
 
-// API bounds on a pass's lifetime (graph-contract §6.2, §7).
+// API bounds on a pass's lifetime (docs/graph.md §6.2, §7).
 const (
 	MinLifetime = 10 * time.Minute
 	MaxLifetime = 30 * 24 * time.Hour
@@ -251,7 +251,7 @@ func ParseStart(s string, now time.Time, loc *time.Location) (time.Time, error) 
 const startSkew = 5 * time.Minute
 
 // Check validates a request against the tenant's policy before any call
-// (graph-contract §6.2, §7). The error matches ErrPolicy or ErrRequest and
+// (docs/graph.md §6.2, §7). The error matches ErrPolicy or ErrRequest and
 // names the allowed range.
 func Check(p *Policy, r Request, now time.Time) error {
 	if err := CheckRequest(r, now); err != nil {

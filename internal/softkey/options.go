@@ -61,7 +61,7 @@ func Timeout(d time.Duration) Presence { return Presence{Mode: PresenceTimeout, 
 
 // Config holds the behaviour switches of a virtual key. The zero value of
 // every field means "default" (see the field comments and DefaultConfig);
-// ctap-notes §14 lists where real authenticators disagree.
+// docs/ctap.md §6 lists where real authenticators disagree.
 type Config struct {
 	// ForcePINChangeOn09 is the status returned by
 	// getPinUvAuthTokenUsingPinWithPermissions (0x09) while forcePINChange

@@ -150,7 +150,7 @@ func (a *Authenticator) powerOn() error {
 	return a.resetTokens()
 }
 
-// PowerCycle simulates unplugging and replugging the key (ctap-notes §13):
+// PowerCycle simulates unplugging and replugging the key (docs/ctap.md §5):
 // new key-agreement keys and pinUvAuthTokens, the consecutive-mismatch
 // counter and soft lock cleared, stateful commands forgotten, and the 10 s
 // reset window reopened (power-up time := now). The result is persisted.

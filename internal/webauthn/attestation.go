@@ -52,8 +52,8 @@ func AttestationObject(format string, authData, attStmt []byte) ([]byte, error) 
 }
 
 // ClientExtensionResults is the clientExtensionResults member of the POST body
-// (graph-contract.md §4.1, an open type). Member names follow WebAuthn client
-// outputs as DSInternals sends them (§11); zero values are omitted, so the zero
+// (docs/graph.md §4.1, an open type). Member names follow WebAuthn client
+// outputs as DSInternals sends them (docs/graph.md §4.1); zero values are omitted, so the zero
 // ClientExtensionResults is the empty object the v1.0 doc example sends.
 type ClientExtensionResults struct {
 	// HMACCreateSecret is the hmac-secret output (WebAuthn hmacCreateSecret).
@@ -116,12 +116,12 @@ func (r ClientExtensionResults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(wire{odataExtOutputs, r.HMACCreateSecret, r.CredentialProtectionPolicy, r.MinPINLength, r.CredProps})
 }
 
-// MaxDisplayNameLength is the practical displayName limit (graph-contract.md
+// MaxDisplayNameLength is the practical displayName limit (docs/graph.md
 // §4.1: DSInternals and KeyEnroll cap at 30 characters).
 const MaxDisplayNameLength = 30
 
 // RegistrationBody returns the JSON body of
-// POST /users/{id}/authentication/fido2Methods (graph-contract.md §4.1):
+// POST /users/{id}/authentication/fido2Methods (docs/graph.md §4.1):
 //
 //	{"@odata.type":"#microsoft.graph.fido2AuthenticationMethod",
 //	 "displayName":…,
@@ -131,7 +131,7 @@ const MaxDisplayNameLength = 30
 //
 // Binary members are base64url without padding (RFC 4648 §5). type, rawId,
 // authenticatorAttachment and transports are left out: Graph's schema does
-// not have them and rejects them (§4.1). The @odata.type annotations follow
+// not have them and rejects them (docs/graph.md §4.1). The @odata.type annotations follow
 // the v1.0 doc example; Graph also accepts bodies without them on beta.
 // displayName is omitted when empty (optional per v1.0).
 func RegistrationBody(displayName string, credentialID, clientDataJSON, attestationObject []byte, ext ClientExtensionResults) ([]byte, error) {

@@ -9,7 +9,7 @@ import (
 var errNotBase64 = errors.New("not base64url or base64")
 
 // b64url is the encoding Graph documents for every binary member (RFC 4648
-// §5, no padding; graph-contract.md §2.4, §4.1).
+// §5, no padding; docs/graph.md §2.4, §4.1).
 var b64url = base64.RawURLEncoding
 
 // strictB64 rejects non-zero trailing bits, which lets the digit-suffix form
@@ -17,7 +17,7 @@ var b64url = base64.RawURLEncoding
 var strictB64 = base64.RawURLEncoding.Strict()
 
 // decodeTolerant decodes a binary member as Graph may send it
-// (graph-contract.md §2.4): base64url with or without '=' padding, standard
+// (docs/graph.md §2.4): base64url with or without '=' padding, standard
 // base64 ('+', '/', '=' padding), and, when digitSuffix is set, the
 // "Base64URL with a padding number suffix" form in which a trailing '0', '1'
 // or '2' stands for that many '=' characters.

@@ -21,7 +21,7 @@ type Check string
 
 // The checks CheckRegistration runs, in order.
 const (
-	CheckFormat       Check = "attestation-format"    // fmt is packed or none (graph-contract.md §3.2)
+	CheckFormat       Check = "attestation-format"    // fmt is packed or none (docs/graph.md §3.2)
 	CheckAuthData     Check = "authdata-parse"        // WebAuthn L3 §6.1 layout
 	CheckRPIDHash     Check = "rpid-hash"             // §7.1 step 13
 	CheckUserPresent  Check = "user-present"          // §7.1 step 14
@@ -79,7 +79,7 @@ func fail(c Check, format string, args ...any) error {
 // CheckRegistration runs the local checks keyprep does on an
 // authenticatorMakeCredential response before POSTing it to Graph. They
 // follow WebAuthn L3 §7.1 steps 13–16 and §8.2 (packed) as go-webauthn does,
-// plus what go-webauthn leaves out (ctap-notes.md §18.2): non-zero AAGUID,
+// plus what go-webauthn leaves out (docs/ctap.md §9): non-zero AAGUID,
 // credProtect and hmac-secret outputs, credential id bound. fmt and attStmt
 // are the makeCredential response members 0x01 and 0x03 (attStmt as raw
 // CBOR); authData is member 0x02. The first failure is returned as a

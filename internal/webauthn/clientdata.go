@@ -7,7 +7,7 @@ import (
 )
 
 // Origin returns the origin keyprep writes into clientDataJSON: "https://"
-// followed by the options' rp.id (graph-contract.md §3.1), in practice
+// followed by the options' rp.id (docs/graph.md §3.1), in practice
 // "https://login.microsoft.com".
 func Origin(opts *CreationOptions) string {
 	return "https://" + opts.RP.ID
@@ -16,7 +16,7 @@ func Origin(opts *CreationOptions) string {
 // ClientDataJSON returns the CollectedClientData (WebAuthn L3 §5.8.1) for a
 // create ceremony, serialised with the member order type, challenge, origin,
 // crossOrigin that browsers, python-fido2 and DSInternals use
-// (graph-contract.md §3.1), compact, with crossOrigin false and no topOrigin.
+// (docs/graph.md §3.1), compact, with crossOrigin false and no topOrigin.
 //
 // challenge is the base64url encoding without padding of the decoded
 // challenge (WebAuthn L3 §5.8.1 step "challenge"; DSInternals decodes and

@@ -17,7 +17,7 @@ var ErrSerialTooLong = errors.New("webauthn: serial does not fit the display nam
 // DisplayName renders the fido2Method displayName from a template with the
 // placeholders {model}, {serial} and {date} (now's date, YYYY-MM-DD); an
 // empty template means DefaultDisplayNameTemplate. The result has at most
-// MaxDisplayNameLength characters (graph-contract.md §4.1). When too long,
+// MaxDisplayNameLength characters (docs/graph.md §4.1). When too long,
 // the model is shortened (never the serial or the date); if the name still
 // does not fit with the model removed, DisplayName fails, with
 // ErrSerialTooLong when the template holds a serial. Control characters are

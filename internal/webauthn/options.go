@@ -21,7 +21,7 @@ const (
 )
 
 // CreationOptions is the decoded Graph webauthnCredentialCreationOptions
-// (graph-contract.md §2.2, §2.3), i.e. WebAuthn L3 §5.4
+// (docs/graph.md §2.2, §2.3), i.e. WebAuthn L3 §5.4
 // PublicKeyCredentialCreationOptions plus Graph's challenge expiry.
 type CreationOptions struct {
 	// ChallengeExpiry is challengeTimeoutDateTime; zero when absent.
@@ -31,14 +31,14 @@ type CreationOptions struct {
 	User UserEntity
 
 	// Challenge is the decoded challenge (an opaque JWE of several KB in
-	// practice, graph-contract.md §2.3; never assume 32 bytes).
+	// practice, docs/graph.md §2.3; never assume 32 bytes).
 	Challenge []byte
 	// ChallengeString is the challenge exactly as Graph sent it.
 	ChallengeString string
 
 	PubKeyCredParams []CredentialParameter
 	// Timeout is the ceremony timeout; zero when Graph sent 0, null or
-	// nothing (Microsoft's own sample substitutes 120 s, §2.3).
+	// nothing (Microsoft's own sample substitutes 120 s, docs/graph.md §2.3).
 	Timeout                time.Duration
 	ExcludeCredentials     []CredentialDescriptor
 	AuthenticatorSelection AuthenticatorSelection
@@ -55,7 +55,7 @@ type RPEntity struct {
 }
 
 // UserEntity is WebAuthn L3 §5.4.3 PublicKeyCredentialUserEntity. ID holds
-// the decoded user handle (51 bytes starting "OF:" in captures, §2.3).
+// the decoded user handle (51 bytes starting "OF:" in captures, docs/graph.md §2.3).
 type UserEntity struct {
 	ID          []byte
 	Name        string
@@ -70,7 +70,7 @@ type CredentialParameter struct {
 
 // CredentialDescriptor is WebAuthn L3 §5.8.3
 // PublicKeyCredentialDescriptor. AltID is set when the id was ambiguous
-// between plain base64url and the digit-suffix form (graph-contract.md
+// between plain base64url and the digit-suffix form (docs/graph.md
 // §2.4); it holds the digit-suffix reading.
 type CredentialDescriptor struct {
 	Type       string
@@ -84,7 +84,7 @@ type CredentialDescriptor struct {
 type AuthenticatorSelection struct {
 	AuthenticatorAttachment string
 	// ResidentKey is the L2+ member; Graph documents only the L1
-	// requireResidentKey (§2.3) but both are read.
+	// requireResidentKey (docs/graph.md §2.3) but both are read.
 	ResidentKey        string
 	RequireResidentKey bool
 	// UserVerification is "required", "preferred" or "discouraged";
@@ -93,7 +93,7 @@ type AuthenticatorSelection struct {
 }
 
 // ExtensionInputs are the client extension inputs Graph may send
-// (graph-contract.md §2.3; WebAuthn L3 §9, CTAP 2.1 §12).
+// (docs/graph.md §2.3; WebAuthn L3 §9, CTAP 2.1 §12).
 type ExtensionInputs struct {
 	// CredentialProtectionPolicy is the CTAP 2.1 §12.1 credProtect policy
 	// name ("userVerificationOptional" in captures); empty when absent.
@@ -112,9 +112,9 @@ type ExtensionInputs struct {
 const maxOptionsSize = 1 << 20
 
 // ParseCreationOptions decodes a Graph creationOptions response body
-// (graph-contract.md §2). It accepts the body with a "value" wrapper, with
+// (docs/graph.md §2). It accepts the body with a "value" wrapper, with
 // the envelope members at the top level, or the bare publicKey object
-// (§2.2); ignores "@odata.*" annotations; decodes binary members tolerantly
+// (docs/graph.md §2.2); ignores "@odata.*" annotations; decodes binary members tolerantly
 // (§2.4). Errors are *FieldError naming the member at fault.
 func ParseCreationOptions(raw []byte) (*CreationOptions, error) {
 	if len(raw) > maxOptionsSize {
@@ -367,7 +367,7 @@ func credProtectName(f string, v json.RawMessage) (string, error) {
 }
 
 // credProtectLevels maps WebAuthn credentialProtectionPolicy names to CTAP 2.1
-// §12.1 credProtect levels (python-fido2's mapping, graph-contract.md §3.2).
+// §12.1 credProtect levels (python-fido2's mapping, docs/graph.md §3.2).
 var credProtectLevels = map[string]int{
 	"userVerificationOptional":                     1,
 	"userVerificationOptionalWithCredentialIDList": 2,

@@ -375,7 +375,7 @@ func TestParseErrorsNameField(t *testing.T) {
 func TestClientDataJSON(t *testing.T) {
 	o := &CreationOptions{RP: RPEntity{ID: "login.microsoft.com"}, Challenge: []byte{1, 2, 3, 4, 5}}
 	got := string(ClientDataJSON(o))
-	// DSInternals' unit-test expectation (graph-contract.md §3.1).
+	// DSInternals' unit-test expectation (docs/graph.md §3.1).
 	want := `{"type":"webauthn.create","challenge":"AQIDBAU","origin":"https://login.microsoft.com","crossOrigin":false}`
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)

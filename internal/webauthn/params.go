@@ -9,12 +9,12 @@ import (
 )
 
 // DefaultRPID is the relying party id Entra issues for workforce passkeys
-// (graph-contract.md §2.3, §3.1).
+// (docs/graph.md §2.3, §3.1).
 const DefaultRPID = "login.microsoft.com"
 
 // MakeCredentialRequest is keyprep's view of a CTAP 2.1 §6.1
 // authenticatorMakeCredential request, derived from Graph's creationOptions
-// per graph-contract.md §3.2. The hid layer turns it into libfido2 calls.
+// per docs/graph.md §3.2. The hid layer turns it into libfido2 calls.
 type MakeCredentialRequest struct {
 	// ClientDataHash is parameter 0x01: SHA-256 of ClientDataJSON.
 	ClientDataHash []byte
@@ -74,7 +74,7 @@ type paramsConfig struct {
 
 // AllowRPID accepts rp.id values other than login.microsoft.com (for
 // example the emulated tenant's, or login.microsoftonline.com of the v1.0
-// doc example, graph-contract.md §3.1).
+// doc example, docs/graph.md §3.1).
 func AllowRPID(ids ...string) ParamsOption {
 	return func(c *paramsConfig) { c.rpIDs = append(c.rpIDs, ids...) }
 }
@@ -87,7 +87,7 @@ func unsupported(format string, args ...any) error {
 }
 
 // MakeCredentialParams maps creationOptions to a makeCredential request
-// (graph-contract.md §3.2) and refuses options keyprep cannot satisfy:
+// (docs/graph.md §3.2) and refuses options keyprep cannot satisfy:
 //   - rp.id other than login.microsoft.com unless allowed by AllowRPID;
 //   - no ES256 (-7) or RS256 (-257) among pubKeyCredParams of type
 //     "public-key" (an empty list means ES256 and RS256, WebAuthn L3 §5.4);
@@ -195,7 +195,7 @@ func MakeCredentialParams(opts *CreationOptions, clientDataHash []byte, options 
 }
 
 // ChallengeExpired reports whether Graph's challenge has expired at now
-// (challengeTimeoutDateTime, graph-contract.md §2.2); always false when
+// (challengeTimeoutDateTime, docs/graph.md §2.2); always false when
 // Graph sent no expiry. Entra rejects a registration with an expired
 // challenge, so callers check before touching the key and again before
 // POSTing.

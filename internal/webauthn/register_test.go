@@ -44,7 +44,7 @@ func init() {
 }
 
 // makeAttestationChain issues a batch attestation certificate meeting
-// WebAuthn L3 §8.2.1 under a throwaway root (distinct CNs, ctap-notes §18.2).
+// WebAuthn L3 §8.2.1 under a throwaway root (distinct CNs, docs/ctap.md §9).
 func makeAttestationChain() (*ecdsa.PrivateKey, [][]byte, error) {
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -198,7 +198,7 @@ func testRequest(cdh []byte) *MakeCredentialRequest {
 }
 
 // browserJSON turns the Graph POST body into the browser-style
-// PublicKeyCredential JSON go-webauthn parses (ctap-notes.md §18.2).
+// PublicKeyCredential JSON go-webauthn parses (docs/ctap.md §9).
 func browserJSON(t *testing.T, graphBody []byte) []byte {
 	t.Helper()
 	var body struct {

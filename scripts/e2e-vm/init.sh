@@ -254,7 +254,7 @@ step_fido2_token_D() {
 
 step_uhid_unplug() { unplug; }
 
-# No PIN and no bearer token in any output of the run (design.md §4.1): the
+# No PIN and no bearer token in any output of the run (docs/architecture.md §4.1): the
 # step logs are what reaches the console.
 step_no_secrets_in_output() {
 	n=0

@@ -2,7 +2,7 @@
 // consumer: a go-webauthn metadata entry (FIDO MDS3 shape) whose trust anchor
 // is the project's test root, so a relying party — the emulated tenant, or a
 // test — can enforce attestation against the virtual key exactly as Entra
-// enforces it against MDS for real keys (ctap-notes.md §18.2).
+// enforces it against MDS for real keys (docs/ctap.md §9).
 package softkeymds
 
 import (
