@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/keyprep/keyprep/internal/policy"
 )
 
 // Error classes. Every *Error matches exactly one of them with errors.Is.
@@ -115,32 +117,34 @@ func (e *Error) Is(target error) bool { return target != nil && target == e.Clas
 // Unwrap returns the transport error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
-// leastPermission lists the least-privileged application permission per
-// operation (graph-contract §8, §4.3, §2.5). The beta creationOptions
-// function documents only UserAuthenticationMethod.ReadWrite.All.
+// leastPermission names the least-privileged application permission per
+// operation, from the permission table in internal/policy
+// (https://learn.microsoft.com/graph/permissions-reference). The beta
+// creationOptions function documents only
+// UserAuthenticationMethod.ReadWrite.All.
 func leastPermission(op string, beta bool) string {
 	switch op {
 	case OpGetUser:
-		return "User.Read.All" // userType is not in the basic profile
+		return policy.PermUserRead.Name // userType is not in the basic profile
 	case OpCreationOptions:
 		if beta {
-			return "UserAuthenticationMethod.ReadWrite.All"
+			return policy.PermAuthMethodsWrite.Name
 		}
-		return "UserAuthMethod-Passkey.ReadWrite.All"
+		return policy.PermPasskeyWrite.Name
 	case OpRegister, OpDeleteMethod:
-		return "UserAuthMethod-Passkey.ReadWrite.All"
+		return policy.PermPasskeyWrite.Name
 	case OpListMethods, OpGetMethod:
-		return "UserAuthMethod-Passkey.Read.All"
+		return policy.PermPasskeyRead.Name
 	case OpCreateTAP, OpDeleteTAP:
-		return "UserAuthMethod-TAP.ReadWrite.All"
+		return policy.PermTAPWrite.Name
 	case OpListTAPs:
-		return "UserAuthMethod-TAP.Read.All"
+		return policy.PermTAPRead.Name
 	case OpGetPolicy:
-		return "Policy.Read.AuthenticationMethod"
+		return policy.PermPolicyRead.Name
 	case OpUpdatePolicy:
-		return "Policy.ReadWrite.AuthenticationMethod"
+		return policy.PermPolicyWrite.Name
 	case OpGetGroup, OpCheckGroups:
-		return "GroupMember.Read.All"
+		return policy.PermGroupMemberRead.Name
 	}
 	return ""
 }

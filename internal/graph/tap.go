@@ -9,6 +9,8 @@ import (
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/keyprep/keyprep/internal/policy"
 )
 
 // Secret holds a Temporary Access Pass. It never prints: every fmt verb,
@@ -93,10 +95,10 @@ func (w *tapWire) tap() *TAP {
 	}
 }
 
-// TAP lifetime bounds of the API (graph-contract §6.2, §7).
+// TAP lifetime bounds of the API (internal/policy).
 const (
-	MinTAPLifetimeMinutes = 10
-	MaxTAPLifetimeMinutes = 43200
+	MinTAPLifetimeMinutes = policy.MinTAPLifetimeMinutes
+	MaxTAPLifetimeMinutes = policy.MaxTAPLifetimeMinutes
 )
 
 // TAPRequest is the body of a TAP creation; zero fields are omitted so the
