@@ -87,7 +87,9 @@ func TestEvaluatePasskey(t *testing.T) {
 			},
 			answer: Yes, rules: PasskeyRules{Profile: "Default", Restrictions: []KeyRestrictions{{IsEnforced: true, EnforcementType: "block", AAGUIDs: []string{other}}}}},
 		{name: "unenforced restrictions do not count", user: member, member: in(groupB),
-			edit:   func(p *Fido2Policy) { p.KeyRestrictions = &KeyRestrictions{EnforcementType: "block", AAGUIDs: []string{yubi}} },
+			edit: func(p *Fido2Policy) {
+				p.KeyRestrictions = &KeyRestrictions{EnforcementType: "block", AAGUIDs: []string{yubi}}
+			},
 			answer: Yes, rules: PasskeyRules{Profile: "Default"}},
 		{name: "several problems, first hint", user: member, member: in(groupEx),
 			edit: func(p *Fido2Policy) { p.State, p.IsSelfServiceRegistrationAllowed = "disabled", false }, answer: No,
