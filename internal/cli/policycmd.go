@@ -249,7 +249,6 @@ func lifetimeMinutes(flag string, d time.Duration) (int, error) {
 // policyEdit is a checked policy set request. Targets are group names
 // until resolve turns them into ids.
 type policyEdit struct {
-	which                 string
 	fido2                 policy.Fido2Edit
 	tap                   policy.TAPEdit
 	includeNames, exNames []string
@@ -274,7 +273,7 @@ func (o policySetOptions) edit(which string) (*policyEdit, error) {
 	if which == "tap" && o.fido2Only() {
 		return nil, usageErr("--self-service, --enforce-attestation and key restrictions belong to the fido2 policy")
 	}
-	e := &policyEdit{which: which, includeNames: o.includeGroups, exNames: o.excludeGrps}
+	e := &policyEdit{includeNames: o.includeGroups, exNames: o.excludeGrps}
 	var err error
 	if e.fido2, err = o.fido2Edit(); err != nil {
 		return nil, err

@@ -171,8 +171,3 @@ type User struct {
 	// Guest: an external (B2B) account, by userType or an #EXT# UPN.
 	Guest bool
 }
-
-// IsGuest reports a B2B guest: userType Guest, or an #EXT# UPN.
-func IsGuest(userType, upn string) bool {
-	return strings.EqualFold(userType, "Guest") || strings.Contains(strings.ToUpper(upn), "#EXT#")
-}
