@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/policy"
 )
 
 // graphDirectory adapts the Graph client to the workflow's Directory port.
@@ -44,95 +44,32 @@ func (d *graphDirectory) fido2Policy(ctx context.Context) (*graph.Fido2Policy, e
 	return p, nil
 }
 
-// Eligibility applies the Passkey (FIDO2) policy to the user
-// (docs/graph.md §6.1): method enabled, user in an include target and in
-// no exclude target, self-service setup on (the provisioning API refuses
-// without it), and the key rules of the passkey profile that applies.
+// Eligibility applies the Passkey (FIDO2) policy to the user through
+// internal/policy, the same evaluation `policy check` makes: method
+// enabled, user in an include target and in no exclude target, self-service
+// setup on (the provisioning API refuses without it), and the key rules of
+// the passkey profile that applies. A policy or membership that cannot be
+// read is an error.
 func (d *graphDirectory) Eligibility(ctx context.Context, u *enroll.User) (*enroll.Eligibility, error) {
 	p, err := d.fido2Policy(ctx)
 	if err != nil {
 		return nil, err
 	}
-	el := &enroll.Eligibility{Allowed: true, AttestationEnforced: p.IsAttestationEnforced}
-	no := func(why, hint string) {
-		el.Allowed = false
-		el.Reasons = append(el.Reasons, why)
-		if el.Hint == "" {
-			el.Hint = hint
-		}
-	}
-	if u.Guest {
-		no("guest account: passkeys cannot be provisioned for guests", "provision the account in the user's home tenant")
-	}
-	if !p.Enabled() {
-		no("the Passkey (FIDO2) method is disabled", "keyprep policy set fido2 --enable --include-group GROUP")
-	}
-	target, err := d.matchTarget(ctx, u, p.IncludeTargets)
-	if err != nil {
-		return nil, err
-	}
-	if target == nil {
-		no("not in any target group of the Passkey (FIDO2) policy", "add the user to a target group, or keyprep policy set fido2 --include-group GROUP (keyprep policy check --user "+u.UPN+" explains)")
-	}
-	if len(p.ExcludeTargets) > 0 {
-		ex, err := d.matchTarget(ctx, u, p.ExcludeTargets)
-		if err != nil {
+	pu := policy.User{ID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, Guest: u.Guest}
+	var m policy.Membership
+	if groups := policy.GroupsToCheck(u.ID, p.IncludeTargets, p.ExcludeTargets); len(groups) > 0 {
+		if m.Groups, err = d.c.CheckMemberGroups(ctx, u.ID, groups); err != nil {
 			return nil, err
 		}
-		if ex != nil {
-			no("excluded from the Passkey (FIDO2) policy", "remove the user from the excluded group")
-		}
 	}
-	if !p.IsSelfServiceRegistrationAllowed {
-		no("self-service setup is off, and Entra's provisioning API refuses passkeys without it", "keyprep policy set fido2 --self-service on")
-	}
-	addKR := func(kr *graph.KeyRestrictions) {
-		if kr != nil && kr.IsEnforced {
-			el.Restrictions = append(el.Restrictions, enroll.KeyRestrictions{Enforced: true,
-				Allow: strings.EqualFold(kr.EnforcementType, "allow"), AAGUIDs: kr.AAGUIDs})
-		}
-	}
-	addKR(p.KeyRestrictions)
-	profileID := p.DefaultPasskeyProfile
-	if target != nil && len(target.AllowedPasskeyProfiles) > 0 {
-		profileID = target.AllowedPasskeyProfiles[0]
-	}
-	if prof := p.Profile(profileID); prof != nil {
-		el.Profile = prof.ID
-		if prof.Name != "" {
-			el.Profile = prof.Name
-		}
-		addKR(prof.KeyRestrictions)
-		if strings.EqualFold(prof.AttestationEnforcement, "registrationOnly") {
-			el.AttestationEnforced = true
-		}
+	rep := policy.Evaluate(policy.Input{User: pu, Fido2: p, Membership: m})
+	pe := rep.Eligibility()
+	el := &enroll.Eligibility{Allowed: pe.Allowed, Reasons: pe.Reasons, Hint: pe.Hint,
+		AttestationEnforced: pe.AttestationEnforced, Profile: pe.Profile}
+	for _, kr := range pe.Restrictions {
+		el.Restrictions = append(el.Restrictions, enroll.KeyRestrictions{Enforced: kr.IsEnforced, Allow: kr.AllowList(), AAGUIDs: kr.AAGUIDs})
 	}
 	return el, nil
-}
-
-func (d *graphDirectory) matchTarget(ctx context.Context, u *enroll.User, ts []graph.Target) (*graph.Target, error) {
-	var groups []string
-	for i, t := range ts {
-		if t.ID == graph.AllUsers || strings.EqualFold(t.ID, u.ID) {
-			return &ts[i], nil
-		}
-		groups = append(groups, t.ID)
-	}
-	if len(groups) == 0 {
-		return nil, nil
-	}
-	in, err := d.c.CheckMemberGroups(ctx, u.ID, groups)
-	if err != nil {
-		return nil, err
-	}
-	for i, t := range ts {
-		for _, g := range in {
-			if strings.EqualFold(g, t.ID) {
-				return &ts[i], nil
-			}
-		}
-	}
-	return nil, nil
 }
 
 func (d *graphDirectory) CreationOptions(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -334,20 +335,18 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 
 // tapPlan is a checked --with-tap request.
 type tapPlan struct {
-	req        onboard.Request
-	is         *onboard.Issuer
-	out        string // slip file, or "" for stdout
-	format     string
-	seal       onboard.Sealer
-	recipients []string
+	req onboard.Request
+	is  *onboard.Issuer
+	// slip is where the slip goes: a file, or stdout when File is "".
+	slip onboard.Delivery
 }
 
 func (t *tapPlan) where() string {
 	switch {
-	case t.out != "" && t.seal != nil:
-		return t.out + " (age-encrypted)"
-	case t.out != "":
-		return t.out
+	case t.slip.File != "" && t.slip.Seal != nil:
+		return t.slip.File + " (age-encrypted)"
+	case t.slip.File != "":
+		return t.slip.File
 	}
 	return "stdout"
 }
@@ -360,22 +359,22 @@ func (g *globals) planTAP(ctx context.Context, o enrollOptions) (*tapPlan, error
 	if err != nil {
 		return nil, err
 	}
-	t := &tapPlan{req: req, format: o.tapFormat}
-	if t.seal, t.recipients, err = slipSealer(o.recipients); err != nil {
+	t := &tapPlan{req: req}
+	if t.slip, err = slipDelivery(o.tapFormat, o.recipients); err != nil {
 		return nil, err
 	}
 	switch {
 	case o.tapOut != "":
-		if t.out, err = newFile("tap-out", o.tapOut); err != nil {
+		if t.slip.File, err = newFile("tap-out", o.tapOut); err != nil {
 			return nil, err
 		}
-	case t.seal != nil:
+	case t.slip.Seal != nil:
 		// Encrypted like the PIN: into the state directory.
 		dir := filepath.Join(g.StateDir, "slips")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("slip directory: %w", err)
 		}
-		t.out = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, true))
+		t.slip.File = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, true))
 	}
 	if t.is, err = g.issuer(ctx); err != nil {
 		return nil, err
@@ -394,40 +393,26 @@ func (g *globals) issueTAP(ctx context.Context, t *tapPlan, upn string) (*tapJSO
 		return nil, nil, err
 	}
 	defer iss.Pass.Wipe()
-	data, err := onboard.NewSlip(iss, time.Now()).Render(t.format)
+	slip, err := t.slip.Deliver(iss, time.Now())
 	if err != nil {
+		var we *onboard.WriteError
+		if errors.As(err, &we) {
+			return nil, nil, fmt.Errorf("the pass for %s was created but its slip could not be written to %s (%w): issue a new one with keyprep tap create --user %s --replace",
+				upn, we.File, we.Err, upn)
+		}
 		return nil, nil, err
 	}
-	j := issuedJSON(iss)
-	j.Recipients = t.recipients
-	if t.out == "" {
-		g.auditTAP(ctx, iss, "printed")
-		g.warnUnusable(iss)
-		if g.JSON {
-			pin.Wipe(data)
-			j.TemporaryAccessPass = string(iss.Pass.Code)
-			return &j, nil, nil
-		}
-		return &j, data, nil
-	}
-	if t.seal != nil {
-		sealed, err := t.seal(data)
-		pin.Wipe(data)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encrypt the slip: %w", err)
-		}
-		data = sealed
-	}
-	err = escrow.WritePrivateFile(t.out, data, false)
-	pin.Wipe(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the pass for %s was created but its slip could not be written to %s (%w): issue a new one with keyprep tap create --user %s --replace",
-			upn, t.out, err, upn)
-	}
-	g.auditTAP(ctx, iss, "file "+t.out)
+	g.auditTAP(ctx, iss, slip.Where())
 	g.warnUnusable(iss)
-	j.Slip = t.out
-	return &j, nil, nil
+	j := issuedJSON(iss)
+	j.Recipients = slip.Recipients
+	j.Slip = slip.File
+	if slip.File == "" && g.JSON {
+		slip.Wipe()
+		j.TemporaryAccessPass = string(iss.Pass.Code)
+		return &j, nil, nil
+	}
+	return &j, slip.Data, nil
 }
 
 func (g *globals) printPlan(p *enroll.Plan, err error) {

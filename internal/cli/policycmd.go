@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/policy"
 )
 
 func newPolicyCmd(g *globals) *cobra.Command {
@@ -34,145 +35,97 @@ func newPolicyShowCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := g.graphClient(ctx)
-			if err != nil {
-				return err
-			}
 			which := ""
 			if len(args) == 1 {
 				which = args[0]
 			}
-			out := map[string]any{}
-			var fp *graph.Fido2Policy
-			var tp *graph.TAPPolicy
-			if which != "tap" {
-				if fp, err = c.GetFido2Policy(ctx); err != nil {
-					return err
-				}
-				out["fido2"] = fp
-			}
-			if which != "fido2" {
-				if tp, err = c.GetTAPPolicy(ctx); err != nil {
-					return err
-				}
-				out["tap"] = tp
-			}
-			if g.JSON {
-				return g.printJSON(out)
-			}
-			names := g.groupNamer(ctx, c)
-			if fp != nil {
-				printFido2Policy(g.io.Out, fp, names)
-			}
-			if fp != nil && tp != nil {
-				fmt.Fprintln(g.io.Out)
-			}
-			if tp != nil {
-				printTAPPolicy(g.io.Out, tp, names)
-			}
-			return nil
+			return runPolicyShow(cmd.Context(), g, which)
 		},
 	}
 }
 
-// groupNamer resolves target ids to group names for display, best effort.
-func (g *globals) groupNamer(ctx context.Context, c *graph.Client) func(string) string {
-	cache := map[string]string{}
-	return func(id string) string {
-		if id == graph.AllUsers {
-			return "all users"
+func runPolicyShow(ctx context.Context, g *globals, which string) error {
+	c, err := g.graphClient(ctx)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	var fp *graph.Fido2Policy
+	var tp *graph.TAPPolicy
+	var targets [][]graph.Target
+	if which != "tap" {
+		if fp, err = c.GetFido2Policy(ctx); err != nil {
+			return err
 		}
-		if n, ok := cache[id]; ok {
-			return n
+		out["fido2"] = fp
+		targets = append(targets, fp.IncludeTargets, fp.ExcludeTargets)
+	}
+	if which != "fido2" {
+		if tp, err = c.GetTAPPolicy(ctx); err != nil {
+			return err
 		}
-		n := id
-		if gr, err := c.FindGroup(ctx, id); err == nil && gr.DisplayName != "" {
-			n = fmt.Sprintf("%q (%s)", gr.DisplayName, id)
+		out["tap"] = tp
+		targets = append(targets, tp.IncludeTargets, tp.ExcludeTargets)
+	}
+	if g.JSON {
+		return g.printJSON(out)
+	}
+	names := groupNames(ctx, c, targets...)
+	if fp != nil {
+		printFido2Policy(g.io.Out, fp, names)
+	}
+	if fp != nil && tp != nil {
+		fmt.Fprintln(g.io.Out)
+	}
+	if tp != nil {
+		printTAPPolicy(g.io.Out, tp, names)
+	}
+	return nil
+}
+
+// groupNames resolves the target groups' display names, best effort: a
+// group that cannot be read is shown by its id.
+func groupNames(ctx context.Context, c *graph.Client, lists ...[]graph.Target) policy.Names {
+	names := policy.Names{}
+	for _, ts := range lists {
+		for _, t := range ts {
+			if _, seen := names[t.ID]; seen || t.ID == graph.AllUsers {
+				continue
+			}
+			names[t.ID] = ""
+			if gr, err := c.FindGroup(ctx, t.ID); err == nil {
+				names[t.ID] = gr.DisplayName
+			}
 		}
-		cache[id] = n
-		return n
+	}
+	return names
+}
+
+// settingLine is one setting as policy show prints it, without the indent.
+func settingLine(label, text string) string { return fmt.Sprintf("%-22s%s", label, text) }
+
+func printSettings(w io.Writer, ss []policy.Setting) {
+	for _, s := range ss {
+		fmt.Fprintf(w, "  %s\n", settingLine(s.Label, s.Text))
 	}
 }
 
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func targetList(ts []graph.Target, names func(string) string) string {
-	if len(ts) == 0 {
-		return "none"
-	}
-	var s []string
-	for _, t := range ts {
-		s = append(s, names(t.ID))
-	}
-	return strings.Join(s, ", ")
-}
-
-func restrictionsText(k *graph.KeyRestrictions) string {
-	if k == nil || !k.IsEnforced {
-		return "none (every key model)"
-	}
-	verb := "block"
-	if strings.EqualFold(k.EnforcementType, "allow") {
-		verb = "allow only"
-	}
-	if len(k.AAGUIDs) == 0 {
-		return verb + " (empty list)"
-	}
-	return verb + " " + strings.Join(k.AAGUIDs, ", ")
-}
-
-func printFido2Policy(w io.Writer, p *graph.Fido2Policy, names func(string) string) {
+func printFido2Policy(w io.Writer, p *graph.Fido2Policy, names policy.Names) {
 	fmt.Fprintln(w, "Passkey (FIDO2) policy")
-	fmt.Fprintf(w, "  state                 %s\n", p.State)
-	fmt.Fprintf(w, "  include               %s\n", targetList(p.IncludeTargets, names))
-	fmt.Fprintf(w, "  exclude               %s\n", targetList(p.ExcludeTargets, names))
-	ss := onOff(p.IsSelfServiceRegistrationAllowed)
-	if !p.IsSelfServiceRegistrationAllowed {
-		ss += "  (the provisioning API requires it on)"
-	}
-	fmt.Fprintf(w, "  self-service setup    %s\n", ss)
-	fmt.Fprintf(w, "  enforce attestation   %s\n", onOff(p.IsAttestationEnforced))
-	fmt.Fprintf(w, "  key restrictions      %s\n", restrictionsText(p.KeyRestrictions))
+	printSettings(w, policy.Fido2Settings(p, names))
 	for _, pr := range p.PasskeyProfiles {
 		def := ""
 		if strings.EqualFold(pr.ID, p.DefaultPasskeyProfile) {
 			def = " (default)"
 		}
-		fmt.Fprintf(w, "  passkey profile       %q%s: types %s, attestation %s, restrictions %s\n",
-			pr.Name, def, pr.PasskeyTypes, pr.AttestationEnforcement, restrictionsText(pr.KeyRestrictions))
+		fmt.Fprintf(w, "  %s\n", settingLine("passkey profile", fmt.Sprintf("%q%s: types %s, attestation %s, restrictions %s",
+			pr.Name, def, pr.PasskeyTypes, pr.AttestationEnforcement, policy.RestrictionsText(pr.KeyRestrictions))))
 	}
 }
 
-func minutes(n int) string {
-	d := time.Duration(n) * time.Minute
-	switch {
-	case n%(24*60) == 0:
-		return fmt.Sprintf("%dd", n/(24*60))
-	case n%60 == 0:
-		return fmt.Sprintf("%dh", n/60)
-	}
-	return strings.TrimSuffix(d.String(), "0s")
-}
-
-func printTAPPolicy(w io.Writer, p *graph.TAPPolicy, names func(string) string) {
+func printTAPPolicy(w io.Writer, p *graph.TAPPolicy, names policy.Names) {
 	fmt.Fprintln(w, "Temporary Access Pass policy")
-	fmt.Fprintf(w, "  state                 %s\n", p.State)
-	fmt.Fprintf(w, "  include               %s\n", targetList(p.IncludeTargets, names))
-	fmt.Fprintf(w, "  exclude               %s\n", targetList(p.ExcludeTargets, names))
-	fmt.Fprintf(w, "  lifetime              default %s, minimum %s, maximum %s\n",
-		minutes(p.DefaultLifetimeInMinutes), minutes(p.MinimumLifetimeInMinutes), minutes(p.MaximumLifetimeInMinutes))
-	fmt.Fprintf(w, "  length                %d characters\n", p.DefaultLength)
-	once := "no (multi-use passes allowed)"
-	if p.IsUsableOnce {
-		once = "yes (every pass is one-time)"
-	}
-	fmt.Fprintf(w, "  one-time use          %s\n", once)
+	printSettings(w, policy.TAPSettings(p, names))
 }
 
 // ---- policy set ------------------------------------------------------------
@@ -287,258 +240,247 @@ func lifetimeMinutes(flag string, d time.Duration) (int, error) {
 		return 0, usageErr("--%s %v: whole minutes only", flag, d)
 	}
 	n := int(d / time.Minute)
-	if n < graph.MinTAPLifetimeMinutes || n > graph.MaxTAPLifetimeMinutes {
+	if n < policy.MinTAPLifetimeMinutes || n > policy.MaxTAPLifetimeMinutes {
 		return 0, usageErr("--%s %v out of range: allowed 10 minutes to 30 days (10m to 720h)", flag, d)
 	}
 	return n, nil
 }
 
-func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptions) error {
-	ctx := cmd.Context()
-	// Everything that can be checked offline is checked before any request.
+// policyEdit is a checked policy set request. Targets are group names
+// until resolve turns them into ids.
+type policyEdit struct {
+	fido2                 policy.Fido2Edit
+	tap                   policy.TAPEdit
+	includeNames, exNames []string
+}
+
+func (o policySetOptions) fido2Only() bool {
+	return o.selfService != "" || o.enforceAtt != "" || len(o.allowAAGUIDs) > 0 || len(o.blockAAGUIDs) > 0 || o.noRestrictions
+}
+
+func (o policySetOptions) tapOnly() bool {
+	return o.oneTime != "" || o.defLife != 0 || o.minLife != 0 || o.maxLife != 0 || o.length != 0
+}
+
+// edit checks everything that can be checked offline, before any request.
+func (o policySetOptions) edit(which string) (*policyEdit, error) {
 	if o.enable && o.disable {
-		return usageErr("--enable and --disable exclude each other")
+		return nil, usageErr("--enable and --disable exclude each other")
 	}
-	fido2Only := o.selfService != "" || o.enforceAtt != "" || len(o.allowAAGUIDs) > 0 || len(o.blockAAGUIDs) > 0 || o.noRestrictions
-	tapOnly := o.oneTime != "" || o.defLife != 0 || o.minLife != 0 || o.maxLife != 0 || o.length != 0
-	if which == "fido2" && tapOnly {
-		return usageErr("--one-time, --*-lifetime and --length belong to the tap policy")
+	if which == "fido2" && o.tapOnly() {
+		return nil, usageErr("--one-time, --*-lifetime and --length belong to the tap policy")
 	}
-	if which == "tap" && fido2Only {
-		return usageErr("--self-service, --enforce-attestation and key restrictions belong to the fido2 policy")
+	if which == "tap" && o.fido2Only() {
+		return nil, usageErr("--self-service, --enforce-attestation and key restrictions belong to the fido2 policy")
 	}
+	e := &policyEdit{includeNames: o.includeGroups, exNames: o.excludeGrps}
+	var err error
+	if e.fido2, err = o.fido2Edit(); err != nil {
+		return nil, err
+	}
+	if e.tap, err = o.tapEdit(); err != nil {
+		return nil, err
+	}
+	state := ""
+	if o.enable {
+		state = policy.StateEnabled
+	} else if o.disable {
+		state = policy.StateDisabled
+	}
+	e.fido2.State, e.tap.State = state, state
+	if !o.enable && !o.disable && !o.fido2Only() && !o.tapOnly() && o.includeGroups == nil && o.excludeGrps == nil {
+		return nil, usageErr("nothing to change: give --enable/--disable, targets or settings (see keyprep policy set --help)")
+	}
+	return e, nil
+}
+
+func (o policySetOptions) fido2Edit() (policy.Fido2Edit, error) {
+	var e policy.Fido2Edit
 	if len(o.allowAAGUIDs) > 0 && len(o.blockAAGUIDs) > 0 {
-		return usageErr("--allow-aaguid and --block-aaguid exclude each other (key restrictions are either an allow list or a block list)")
+		return e, usageErr("--allow-aaguid and --block-aaguid exclude each other (key restrictions are either an allow list or a block list)")
 	}
 	if o.noRestrictions && (len(o.allowAAGUIDs) > 0 || len(o.blockAAGUIDs) > 0) {
-		return usageErr("--no-key-restrictions and --allow-aaguid/--block-aaguid exclude each other")
+		return e, usageErr("--no-key-restrictions and --allow-aaguid/--block-aaguid exclude each other")
 	}
 	for _, a := range append(slices.Clone(o.allowAAGUIDs), o.blockAAGUIDs...) {
 		if !graph.IsGUID(a) {
-			return usageErr("AAGUID %q: want the 8-4-4-4-12 hexadecimal form", a)
+			return e, usageErr("AAGUID %q: want the 8-4-4-4-12 hexadecimal form", a)
 		}
 	}
-	selfService, err := parseOnOff("self-service", o.selfService)
-	if err != nil {
-		return err
+	var err error
+	if e.SelfService, err = parseOnOff("self-service", o.selfService); err != nil {
+		return e, err
 	}
-	enforce, err := parseOnOff("enforce-attestation", o.enforceAtt)
-	if err != nil {
-		return err
+	if e.EnforceAtt, err = parseOnOff("enforce-attestation", o.enforceAtt); err != nil {
+		return e, err
 	}
-	oneTime, err := parseOnOff("one-time", o.oneTime)
-	if err != nil {
-		return err
+	switch {
+	case o.noRestrictions:
+		e.Restrictions = policy.NoRestrictions()
+	case len(o.allowAAGUIDs) > 0:
+		e.Restrictions = policy.AllowOnly(o.allowAAGUIDs)
+	case len(o.blockAAGUIDs) > 0:
+		e.Restrictions = policy.BlockList(o.blockAAGUIDs)
 	}
-	defLife, err := lifetimeMinutes("default-lifetime", o.defLife)
-	if err != nil {
-		return err
-	}
-	minLife, err := lifetimeMinutes("min-lifetime", o.minLife)
-	if err != nil {
-		return err
-	}
-	maxLife, err := lifetimeMinutes("max-lifetime", o.maxLife)
-	if err != nil {
-		return err
-	}
-	if o.length != 0 && (o.length < 8 || o.length > 48) {
-		return usageErr("--length %d out of range: allowed 8 to 48 characters", o.length)
-	}
-	if !o.enable && !o.disable && !fido2Only && !tapOnly && o.includeGroups == nil && o.excludeGrps == nil {
-		return usageErr("nothing to change: give --enable/--disable, targets or settings (see keyprep policy set --help)")
-	}
+	return e, nil
+}
 
+func (o policySetOptions) tapEdit() (policy.TAPEdit, error) {
+	var e policy.TAPEdit
+	var err error
+	if e.OneTime, err = parseOnOff("one-time", o.oneTime); err != nil {
+		return e, err
+	}
+	if e.DefaultLifetime, err = lifetimeMinutes("default-lifetime", o.defLife); err != nil {
+		return e, err
+	}
+	if e.MinLifetime, err = lifetimeMinutes("min-lifetime", o.minLife); err != nil {
+		return e, err
+	}
+	if e.MaxLifetime, err = lifetimeMinutes("max-lifetime", o.maxLife); err != nil {
+		return e, err
+	}
+	if o.length != 0 && (o.length < policy.MinTAPLength || o.length > policy.MaxTAPLength) {
+		return e, usageErr("--length %d out of range: allowed 8 to 48 characters", o.length)
+	}
+	e.Length = o.length
+	return e, nil
+}
+
+// resolveTargets turns group names (or ids, or all_users) into targets;
+// nil stays nil (the targets are kept).
+func resolveTargets(ctx context.Context, c *graph.Client, names []string) ([]graph.Target, error) {
+	if names == nil {
+		return nil, nil
+	}
+	ts := []graph.Target{}
+	for _, n := range names {
+		if strings.EqualFold(n, graph.AllUsers) {
+			ts = append(ts, graph.Target{ID: graph.AllUsers, TargetType: "group"})
+			continue
+		}
+		gr, err := c.FindGroup(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, graph.Target{ID: gr.ID, TargetType: "group"})
+	}
+	return ts, nil
+}
+
+// resolve looks the named groups up.
+func (e *policyEdit) resolve(ctx context.Context, c *graph.Client) error {
+	include, err := resolveTargets(ctx, c, e.includeNames)
+	if err != nil {
+		return err
+	}
+	exclude, err := resolveTargets(ctx, c, e.exNames)
+	if err != nil {
+		return err
+	}
+	e.fido2.Include, e.tap.Include = include, include
+	e.fido2.Exclude, e.tap.Exclude = exclude, exclude
+	return nil
+}
+
+// policyPlan is a change computed against the tenant's policy.
+type policyPlan struct {
+	changes []policy.Change
+	apply   func(context.Context) error
+}
+
+func planFido2(ctx context.Context, c *graph.Client, e policy.Fido2Edit) (*policyPlan, error) {
+	p, err := c.GetFido2Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := e.Apply(p)
+	names := groupNames(ctx, c, p.IncludeTargets, p.ExcludeTargets, n.IncludeTargets, n.ExcludeTargets)
+	return &policyPlan{changes: policy.Fido2Changes(p, &n, names),
+		apply: func(ctx context.Context) error { return c.UpdateFido2Policy(ctx, &n) }}, nil
+}
+
+func planTAP(ctx context.Context, c *graph.Client, e policy.TAPEdit) (*policyPlan, error) {
+	p, err := c.GetTAPPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := e.Apply(p)
+	if err := n.Validate(); err != nil {
+		return nil, usageErr("the resulting TAP policy is invalid: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	names := groupNames(ctx, c, p.IncludeTargets, p.ExcludeTargets, n.IncludeTargets, n.ExcludeTargets)
+	return &policyPlan{changes: policy.TAPChanges(p, &n, names),
+		apply: func(ctx context.Context) error { return c.UpdateTAPPolicy(ctx, &n) }}, nil
+}
+
+// changeLines renders a change set as "- old" / "+ new" lines.
+func changeLines(cs []policy.Change) string {
+	var b strings.Builder
+	for _, c := range cs {
+		fmt.Fprintf(&b, "- %s\n+ %s\n", settingLine(c.Label, c.OldText), settingLine(c.Label, c.NewText))
+	}
+	return b.String()
+}
+
+// confirmChange asks for confirmation unless --yes.
+func (g *globals) confirmChange(yes bool) error {
+	if yes {
+		return nil
+	}
+	if !g.pinsIn.interactive() {
+		return usageErr("confirm the change with --yes")
+	}
+	answer, err := g.pinsIn.confirm("Apply? Type 'yes' to continue: ")
+	if err != nil {
+		return err
+	}
+	if answer != "yes" {
+		return usageErr("policy change not confirmed")
+	}
+	return nil
+}
+
+func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptions) error {
+	ctx := cmd.Context()
+	e, err := o.edit(which)
+	if err != nil {
+		return err
+	}
 	c, err := g.graphClient(ctx)
 	if err != nil {
 		return err
 	}
-	resolve := func(names []string) ([]graph.Target, error) {
-		var ts []graph.Target
-		for _, n := range names {
-			if strings.EqualFold(n, graph.AllUsers) {
-				ts = append(ts, graph.Target{ID: graph.AllUsers, TargetType: "group"})
-				continue
-			}
-			gr, err := c.FindGroup(ctx, n)
-			if err != nil {
-				return nil, err
-			}
-			ts = append(ts, graph.Target{ID: gr.ID, TargetType: "group"})
-		}
-		return ts, nil
-	}
-	include, err := resolve(o.includeGroups)
-	if err != nil {
+	if err := e.resolve(ctx, c); err != nil {
 		return err
 	}
-	exclude, err := resolve(o.excludeGrps)
-	if err != nil {
-		return err
-	}
-	state := ""
-	if o.enable {
-		state = "enabled"
-	} else if o.disable {
-		state = "disabled"
-	}
-	names := g.groupNamer(ctx, c)
-
-	var before, after string
-	var apply func() error
+	var plan *policyPlan
 	if which == "fido2" {
-		p, err := c.GetFido2Policy(ctx)
-		if err != nil {
-			return err
-		}
-		before = render(func(w io.Writer) { printFido2Policy(w, p, names) })
-		n := *p
-		if state != "" {
-			n.State = state
-		}
-		if o.includeGroups != nil {
-			// Keep allowed passkey profiles of targets that stay.
-			for i := range include {
-				for _, old := range p.IncludeTargets {
-					if strings.EqualFold(old.ID, include[i].ID) {
-						include[i].AllowedPasskeyProfiles = old.AllowedPasskeyProfiles
-						include[i].IsRegistrationRequired = old.IsRegistrationRequired
-					}
-				}
-				if include[i].AllowedPasskeyProfiles == nil && n.DefaultPasskeyProfile != "" {
-					include[i].AllowedPasskeyProfiles = []string{n.DefaultPasskeyProfile}
-				}
-			}
-			n.IncludeTargets = include
-		}
-		if o.excludeGrps != nil {
-			n.ExcludeTargets = exclude
-		}
-		if selfService != nil {
-			n.IsSelfServiceRegistrationAllowed = *selfService
-		}
-		if enforce != nil {
-			n.IsAttestationEnforced = *enforce
-		}
-		switch {
-		case o.noRestrictions:
-			n.KeyRestrictions = &graph.KeyRestrictions{IsEnforced: false, EnforcementType: "block", AAGUIDs: []string{}}
-		case len(o.allowAAGUIDs) > 0:
-			n.KeyRestrictions = &graph.KeyRestrictions{IsEnforced: true, EnforcementType: "allow", AAGUIDs: lower(o.allowAAGUIDs)}
-		case len(o.blockAAGUIDs) > 0:
-			n.KeyRestrictions = &graph.KeyRestrictions{IsEnforced: true, EnforcementType: "block", AAGUIDs: lower(o.blockAAGUIDs)}
-		}
-		after = render(func(w io.Writer) { printFido2Policy(w, &n, names) })
-		apply = func() error { return c.UpdateFido2Policy(ctx, &n) }
+		plan, err = planFido2(ctx, c, e.fido2)
 	} else {
-		p, err := c.GetTAPPolicy(ctx)
-		if err != nil {
-			return err
-		}
-		before = render(func(w io.Writer) { printTAPPolicy(w, p, names) })
-		n := *p
-		if state != "" {
-			n.State = state
-		}
-		if o.includeGroups != nil {
-			n.IncludeTargets = include
-		}
-		if o.excludeGrps != nil {
-			n.ExcludeTargets = exclude
-		}
-		if oneTime != nil {
-			n.IsUsableOnce = *oneTime
-		}
-		if defLife != 0 {
-			n.DefaultLifetimeInMinutes = defLife
-		}
-		if minLife != 0 {
-			n.MinimumLifetimeInMinutes = minLife
-		}
-		if maxLife != 0 {
-			n.MaximumLifetimeInMinutes = maxLife
-		}
-		if o.length != 0 {
-			n.DefaultLength = o.length
-		}
-		if err := n.Validate(); err != nil {
-			return usageErr("the resulting TAP policy is invalid: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-		}
-		after = render(func(w io.Writer) { printTAPPolicy(w, &n, names) })
-		apply = func() error { return c.UpdateTAPPolicy(ctx, &n) }
+		plan, err = planTAP(ctx, c, e.tap)
 	}
-	diff := lineDiff(before, after)
-	if len(diff) == 0 {
+	if err != nil {
+		return err
+	}
+	if len(plan.changes) == 0 {
 		return g.done(map[string]any{"policy": which, "changed": false}, "The %s policy already has these settings; nothing sent.", which)
 	}
 	if !g.JSON || !o.yes {
-		fmt.Fprintf(g.io.ErrOut, "Changes to the %s policy:\n%s", which, strings.Join(diff, ""))
+		fmt.Fprintf(g.io.ErrOut, "Changes to the %s policy:\n%s", which, changeLines(plan.changes))
 	}
-	if !o.yes {
-		if !g.pinsIn.interactive() {
-			return usageErr("confirm the change with --yes")
-		}
-		answer, err := g.pinsIn.confirm("Apply? Type 'yes' to continue: ")
-		if err != nil {
-			return err
-		}
-		if answer != "yes" {
-			return usageErr("policy change not confirmed")
-		}
-	}
-	if err := apply(); err != nil {
+	if err := g.confirmChange(o.yes); err != nil {
 		return err
 	}
-	var changes []string
-	for _, d := range diff {
-		if strings.HasPrefix(d, "+ ") {
-			changes = append(changes, strings.TrimSpace(d[2:]))
-		}
+	if err := plan.apply(ctx); err != nil {
+		return err
 	}
-	return g.done(map[string]any{"policy": which, "changed": true, "changes": changes}, "The %s policy was updated (changes take a few minutes to replicate in Entra).", which)
-}
-
-func render(f func(io.Writer)) string {
-	var b strings.Builder
-	f(&b)
-	return b.String()
-}
-
-// lineDiff lists changed lines as "- old" / "+ new".
-func lineDiff(a, b string) []string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var out []string
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			if x != "" {
-				out = append(out, "- "+strings.TrimSpace(x)+"\n")
-			}
-			if y != "" {
-				out = append(out, "+ "+strings.TrimSpace(y)+"\n")
-			}
-		}
-	}
-	return out
-}
-
-func lower(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.ToLower(s)
-	}
-	return out
+	return g.done(map[string]any{"policy": which, "changed": true, "changes": plan.changes}, "The %s policy was updated (changes take a few minutes to replicate in Entra).", which)
 }
 
 // ---- policy check ----------------------------------------------------------
 
-// finding is one line of a policy check.
+// finding is one line of a policy check as --json shows it.
 type finding struct {
 	OK   *bool  `json:"ok"` // nil: informational or unknown
 	What string `json:"what"`
@@ -550,18 +492,33 @@ type verdict struct {
 	Findings []finding `json:"findings"`
 }
 
-func (v *verdict) add(ok *bool, what, fix string) {
-	v.Findings = append(v.Findings, finding{OK: ok, What: what, Fix: fix})
-	if ok != nil && !*ok {
-		f := false
-		v.Possible = &f
+func findingsJSON(fs []policy.Finding) []finding {
+	var out []finding
+	for _, f := range fs {
+		j := finding{What: f.Message, Fix: f.Fix}
+		switch f.Status {
+		case policy.OK:
+			j.OK = ptrTo(true)
+		case policy.NotOK:
+			j.OK = ptrTo(false)
+		}
+		out = append(out, j)
 	}
+	return out
 }
 
-var (
-	yesP = func() *bool { b := true; return &b }()
-	noP  = func() *bool { b := false; return &b }()
-)
+func verdictJSON(v policy.Verdict) verdict {
+	j := verdict{Findings: findingsJSON(v.Findings)}
+	switch v.Answer {
+	case policy.Yes:
+		j.Possible = ptrTo(true)
+	case policy.No:
+		j.Possible = ptrTo(false)
+	}
+	return j
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 func newPolicyCheckCmd(g *globals) *cobra.Command {
 	var user string
@@ -587,17 +544,57 @@ Exit status 0 when both are possible, 8 when something is missing.`,
 	return cmd
 }
 
-// permission needs of the provisioning and TAP flows (docs/graph.md §8):
-// the least-privileged permission and the broader ones that also do.
-var checkPermissions = []struct {
-	need, what string
-	alt        []string
-}{
-	{"User.Read.All", "look users up", []string{"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
-	{"UserAuthMethod-Passkey.ReadWrite.All", "provision passkeys", []string{"UserAuthenticationMethod.ReadWrite.All"}},
-	{"UserAuthMethod-TAP.ReadWrite.All", "issue Temporary Access Passes", []string{"UserAuthenticationMethod.ReadWrite.All"}},
-	{"Policy.Read.AuthenticationMethod", "read the method policies", []string{"Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"}},
-	{"GroupMember.Read.All", "check policy group membership", []string{"Group.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
+func problemOf(err error) *policy.Problem {
+	return &policy.Problem{Msg: plainMessage(err), Hint: graph.Hint(err)}
+}
+
+// identity is the signed-in identity's permissions when its token is
+// readable, or nil.
+func (g *globals) identity(ctx context.Context) *policy.Identity {
+	if g.cred == nil {
+		return nil
+	}
+	id, err := graph.TokenIdentity(ctx, g.cred, g.authMethod)
+	if err != nil || id.Opaque {
+		return nil
+	}
+	return &policy.Identity{Granted: slices.Concat(id.Roles, id.Scopes), AppOnly: id.AppOnly}
+}
+
+// checkInput reads what policy.Evaluate looks at for the user: both
+// policies, the memberships that decide something, the target groups'
+// names and the identity's permissions. What cannot be read becomes a
+// Problem (an "unknown" in the report), not an error.
+func (g *globals) checkInput(ctx context.Context, c *graph.Client, u *graph.User) policy.Input {
+	in := policy.Input{Identity: g.identity(ctx),
+		User: policy.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, UserType: u.UserType, Guest: u.IsGuest()}}
+	var lists, includes [][]graph.Target
+	var err error
+	if in.Fido2, err = c.GetFido2Policy(ctx); err != nil {
+		in.Fido2Problem = problemOf(err)
+	} else {
+		lists = append(lists, in.Fido2.IncludeTargets, in.Fido2.ExcludeTargets)
+		includes = append(includes, in.Fido2.IncludeTargets)
+	}
+	if in.TAP, err = c.GetTAPPolicy(ctx); err != nil {
+		in.TAPProblem = problemOf(err)
+	} else {
+		lists = append(lists, in.TAP.IncludeTargets, in.TAP.ExcludeTargets)
+		includes = append(includes, in.TAP.IncludeTargets)
+	}
+	if groups := policy.GroupsToCheck(u.ID, lists...); len(groups) > 0 {
+		if in.Membership.Groups, err = c.CheckMemberGroups(ctx, u.ID, groups); err != nil {
+			in.Membership.Problem = problemOf(err)
+		}
+	}
+	// Names for the messages: the include targets, and the groups the
+	// user is in.
+	var member []graph.Target
+	for _, id := range in.Membership.Groups {
+		member = append(member, graph.Target{ID: id})
+	}
+	in.Names = groupNames(ctx, c, append(includes, member)...)
+	return in
 }
 
 func runPolicyCheck(ctx context.Context, g *globals, upn string, multi bool) error {
@@ -609,197 +606,67 @@ func runPolicyCheck(ctx context.Context, g *globals, upn string, multi bool) err
 	if err != nil {
 		return err
 	}
-	var passkey, tap verdict
-	var perms []finding
-	passkey.Possible, tap.Possible = yesP, yesP
-
-	// The identity's permissions, when its token is readable.
-	if g.cred != nil {
-		if id, err := graph.TokenIdentity(ctx, g.cred, g.authMethod); err == nil && !id.Opaque {
-			for _, p := range checkPermissions {
-				ok := id.Has(p.need) || slices.ContainsFunc(p.alt, id.Has)
-				if ok {
-					perms = append(perms, finding{OK: yesP, What: fmt.Sprintf("may %s", p.what)})
-				} else {
-					fix := "grant the application permission " + p.need + " (admin consent)"
-					if !id.AppOnly {
-						fix = "add the delegated permission " + p.need + " and sign in as Authentication Administrator"
-					}
-					perms = append(perms, finding{OK: noP, What: fmt.Sprintf("the signed-in identity lacks %s (to %s)", p.need, p.what), Fix: fix})
-				}
-			}
-		}
+	rep := policy.Evaluate(g.checkInput(ctx, c, u))
+	tapFlow := policy.FlowTAP
+	if multi {
+		tapFlow = policy.FlowMultiUseTAP
 	}
-
-	if u.IsGuest() {
-		passkey.add(noP, fmt.Sprintf("%s is a guest (userType %s): passkeys cannot be provisioned for guests", u.UserPrincipalName, u.UserType),
-			"provision the account in the user's home tenant")
-		tap.add(noP, "external guests cannot be issued a Temporary Access Pass by this tenant", "the user's home tenant can issue one")
-	} else {
-		passkey.add(yesP, "member account", "")
+	passkey, tap := rep.Verdict(policy.FlowPasskey), rep.Verdict(tapFlow)
+	if err := g.printCheck(u, passkey, tap, rep.Permissions); err != nil {
+		return err
 	}
-
-	member := func(ts []graph.Target) (bool, string, error) {
-		var groups []string
-		for _, t := range ts {
-			if t.ID == graph.AllUsers {
-				return true, "all users", nil
-			}
-			if strings.EqualFold(t.ID, u.ID) {
-				return true, "the user directly", nil
-			}
-			groups = append(groups, t.ID)
-		}
-		in, err := c.CheckMemberGroups(ctx, u.ID, groups)
-		if err != nil {
-			return false, "", err
-		}
-		if len(in) > 0 {
-			return true, g.groupNamer(ctx, c)(in[0]), nil
-		}
-		return false, "", nil
-	}
-	unknown := func(v *verdict, what string, err error) {
-		v.Findings = append(v.Findings, finding{What: fmt.Sprintf("cannot tell whether %s: %s", what, plainMessage(err)), Fix: graph.Hint(err)})
-		if v.Possible != nil && *v.Possible {
-			v.Possible = nil
-		}
-	}
-
-	fp, err := c.GetFido2Policy(ctx)
-	if err != nil {
-		unknown(&passkey, "the Passkey (FIDO2) policy allows it", err)
-	} else {
-		if fp.Enabled() {
-			passkey.add(yesP, "Passkey (FIDO2) method enabled", "")
-		} else {
-			passkey.add(noP, "the Passkey (FIDO2) method is disabled", "keyprep policy set fido2 --enable --include-group GROUP")
-		}
-		if in, via, err := member(fp.IncludeTargets); err != nil {
-			unknown(&passkey, "the user is in the policy's targets", err)
-		} else if in {
-			passkey.add(yesP, "in the policy's targets (via "+via+")", "")
-		} else {
-			passkey.add(noP, "not in any target of the Passkey (FIDO2) policy ("+targetList(fp.IncludeTargets, g.groupNamer(ctx, c))+")",
-				"add the user to a target group, or keyprep policy set fido2 --include-group GROUP")
-		}
-		if len(fp.ExcludeTargets) > 0 {
-			if ex, via, err := member(fp.ExcludeTargets); err == nil && ex {
-				passkey.add(noP, "excluded from the Passkey (FIDO2) policy (via "+via+")", "remove the user from the excluded group")
-			}
-		}
-		if fp.IsSelfServiceRegistrationAllowed {
-			passkey.add(yesP, "self-service setup on (the provisioning API requires it)", "")
-		} else {
-			passkey.add(noP, "self-service setup is off: the provisioning API refuses to create passkeys until it is on (known Entra prerequisite)",
-				"keyprep policy set fido2 --self-service on")
-		}
-		att := "attestation not enforced: any key model that passes key restrictions"
-		if fp.IsAttestationEnforced {
-			att = "attestation enforced: the key must carry a certified (FIDO metadata) attestation"
-		}
-		passkey.add(nil, att, "")
-		if fp.KeyRestrictions != nil && fp.KeyRestrictions.IsEnforced {
-			passkey.add(nil, "key restrictions: "+restrictionsText(fp.KeyRestrictions), "")
-		}
-	}
-
-	tp, err := c.GetTAPPolicy(ctx)
-	if err != nil {
-		unknown(&tap, "the Temporary Access Pass policy allows it", err)
-	} else {
-		if tp.Enabled() {
-			tap.add(yesP, "Temporary Access Pass method enabled", "")
-		} else {
-			tap.add(noP, "the Temporary Access Pass method is disabled", "keyprep policy set tap --enable --include-group GROUP")
-		}
-		if in, via, err := member(tp.IncludeTargets); err != nil {
-			unknown(&tap, "the user is in the TAP policy's targets", err)
-		} else if in {
-			tap.add(yesP, "in the TAP policy's targets (via "+via+")", "")
-		} else {
-			tap.add(noP, "not in any target of the Temporary Access Pass policy: a pass can be created but not used to sign in",
-				"add the user to a target group, or keyprep policy set tap --include-group GROUP")
-		}
-		if len(tp.ExcludeTargets) > 0 {
-			if ex, via, err := member(tp.ExcludeTargets); err == nil && ex {
-				tap.add(noP, "excluded from the TAP policy (via "+via+")", "remove the user from the excluded group")
-			}
-		}
-		once := "multi-use passes allowed"
-		if tp.IsUsableOnce {
-			once = "one-time passes only (a multi-use request is refused); after signing in the user has 10 minutes to register a key"
-			if multi {
-				tap.add(noP, "a multi-use pass is needed, but the policy allows one-time passes only",
-					"keyprep policy set tap --one-time off, or issue a one-time pass (the user then has 10 minutes after signing in to register a key)")
-			}
-		}
-		tap.add(nil, fmt.Sprintf("lifetime %s to %s (default %s), %d characters; %s", minutes(tp.MinimumLifetimeInMinutes),
-			minutes(tp.MaximumLifetimeInMinutes), minutes(tp.DefaultLifetimeInMinutes), tp.DefaultLength, once), "")
-	}
-	for _, p := range perms {
-		if p.OK != nil && !*p.OK {
-			if strings.Contains(p.What, "Passkey") || strings.Contains(p.What, "User.Read") || strings.Contains(p.What, "Policy.Read") {
-				passkey.add(noP, p.What, p.Fix)
-			}
-			if strings.Contains(p.What, "TAP") || strings.Contains(p.What, "User.Read") {
-				tap.add(noP, p.What, p.Fix)
-			}
-		}
-	}
-
-	result := map[string]any{
-		"user":        map[string]any{"id": u.ID, "userPrincipalName": u.UserPrincipalName, "displayName": u.DisplayName, "userType": u.UserType},
-		"passkey":     passkey,
-		"tap":         tap,
-		"permissions": perms,
-	}
-	if g.JSON {
-		if err := g.printJSON(result); err != nil {
-			return err
-		}
-	} else {
-		w := g.io.Out
-		fmt.Fprintf(w, "%s (%s, %s)\n\n", u.UserPrincipalName, u.DisplayName, u.UserType)
-		printVerdict(w, "Pre-provisioned passkey (keyprep enroll)", passkey)
-		fmt.Fprintln(w)
-		printVerdict(w, "Temporary Access Pass sign-in", tap)
-		if len(perms) > 0 {
-			fmt.Fprintln(w)
-			fmt.Fprintln(w, "Permissions of the signed-in identity")
-			printFindings(w, perms)
-		}
-	}
-	if (passkey.Possible != nil && !*passkey.Possible) || (tap.Possible != nil && !*tap.Possible) {
+	if passkey.Answer == policy.No || tap.Answer == policy.No {
 		return &Error{Code: ExitDirectory, Msg: fmt.Sprintf("%s: not everything is in place (see above)", u.UserPrincipalName),
 			Err: errors.New("policy check failed"), resultPrinted: true}
 	}
 	return nil
 }
 
-func printVerdict(w io.Writer, title string, v verdict) {
+func (g *globals) printCheck(u *graph.User, passkey, tap policy.Verdict, perms []policy.Finding) error {
+	if g.JSON {
+		return g.printJSON(map[string]any{
+			"user":        map[string]any{"id": u.ID, "userPrincipalName": u.UserPrincipalName, "displayName": u.DisplayName, "userType": u.UserType},
+			"passkey":     verdictJSON(passkey),
+			"tap":         verdictJSON(tap),
+			"permissions": findingsJSON(perms),
+		})
+	}
+	w := g.io.Out
+	fmt.Fprintf(w, "%s (%s, %s)\n\n", u.UserPrincipalName, u.DisplayName, u.UserType)
+	printVerdict(w, "Pre-provisioned passkey (keyprep enroll)", passkey)
+	fmt.Fprintln(w)
+	printVerdict(w, "Temporary Access Pass sign-in", tap)
+	if len(perms) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Permissions of the signed-in identity")
+		printFindings(w, perms)
+	}
+	return nil
+}
+
+func printVerdict(w io.Writer, title string, v policy.Verdict) {
 	ans := "YES"
-	switch {
-	case v.Possible == nil:
+	switch v.Answer {
+	case policy.Undetermined:
 		ans = "UNKNOWN"
-	case !*v.Possible:
+	case policy.No:
 		ans = "NO"
 	}
 	fmt.Fprintf(w, "%s: %s\n", title, ans)
 	printFindings(w, v.Findings)
 }
 
-func printFindings(w io.Writer, fs []finding) {
+func printFindings(w io.Writer, fs []policy.Finding) {
 	for _, f := range fs {
 		mark := "·"
-		if f.OK != nil {
+		switch f.Status {
+		case policy.OK:
 			mark = "✓"
-			if !*f.OK {
-				mark = "✗"
-			}
+		case policy.NotOK:
+			mark = "✗"
 		}
-		fmt.Fprintf(w, "  %s %s\n", mark, f.What)
-		if f.Fix != "" && (f.OK == nil || !*f.OK) {
+		fmt.Fprintf(w, "  %s %s\n", mark, f.Message)
+		if f.Fix != "" && f.Status != policy.OK {
 			fmt.Fprintf(w, "      fix: %s\n", f.Fix)
 		}
 	}

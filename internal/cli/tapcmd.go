@@ -18,7 +18,6 @@ import (
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
-	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -35,13 +34,7 @@ func (d graphOnboard) User(ctx context.Context, upn string) (*onboard.User, erro
 }
 
 func (d graphOnboard) TAPPolicy(ctx context.Context) (*onboard.Policy, error) {
-	p, err := d.c.GetTAPPolicy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := func(n int) time.Duration { return time.Duration(n) * time.Minute }
-	return &onboard.Policy{Enabled: p.Enabled(), DefaultLifetime: m(p.DefaultLifetimeInMinutes), MinLifetime: m(p.MinimumLifetimeInMinutes),
-		MaxLifetime: m(p.MaximumLifetimeInMinutes), Length: p.DefaultLength, OneTimeOnly: p.IsUsableOnce}, nil
+	return d.c.GetTAPPolicy(ctx)
 }
 
 func passFromGraph(t *graph.TAP) onboard.Pass {
@@ -199,16 +192,23 @@ func addTAPFlags(f flagAdder, t *tapFlags, prefix string) {
 	f.BoolVar(&t.replace, prefix+"replace", false, "replace the user's valid pass (it stops working)")
 }
 
-// slipSealer returns the age sealer for the recipients, or nil.
-func slipSealer(specs []string) (onboard.Sealer, []string, error) {
-	if len(specs) == 0 {
-		return nil, nil, nil
+// slipDelivery checks --format and --age-recipient and returns the slip
+// delivery they ask for (without a file).
+func slipDelivery(format string, recipients []string) (onboard.Delivery, error) {
+	d := onboard.Delivery{Format: format}
+	if err := checkFormat(format); err != nil {
+		return d, err
 	}
-	rs, names, err := escrow.ParseRecipients(specs)
+	if len(recipients) == 0 {
+		return d, nil
+	}
+	rs, names, err := escrow.ParseRecipients(recipients)
 	if err != nil {
-		return nil, nil, usageErr("--age-recipient: %v", err)
+		return d, usageErr("--age-recipient: %v", err)
 	}
-	return func(plain []byte) ([]byte, error) { return escrow.SealDocument(plain, rs) }, names, nil
+	d.Seal = func(plain []byte) ([]byte, error) { return escrow.SealDocument(plain, rs) }
+	d.Recipients = names
+	return d, nil
 }
 
 func checkFormat(f string) error {
@@ -245,7 +245,7 @@ func runTAPCreate(ctx context.Context, g *globals, o tapCreateOptions) error {
 	if err != nil {
 		return err
 	}
-	seal, names, err := slipSealer(o.recipients)
+	dl, err := slipDelivery(o.format, o.recipients)
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func runTAPCreate(ctx context.Context, g *globals, o tapCreateOptions) error {
 		if o.out != "" {
 			return usageErr("--out is for one user; a batch writes its slips to --out-dir")
 		}
-		return runTAPBatch(ctx, g, o, req, seal)
+		return runTAPBatch(ctx, g, o, req, dl.Seal)
 	}
 	if o.outDir != "" {
 		return usageErr("--out-dir is for a batch (--csv); one user's slip goes to --out FILE or stdout")
@@ -261,9 +261,8 @@ func runTAPCreate(ctx context.Context, g *globals, o tapCreateOptions) error {
 	if userlist.CheckUser(strings.TrimSpace(o.user)) != nil {
 		return usageErr("--user %q is not a UPN or object id", o.user)
 	}
-	out := ""
 	if o.out != "" {
-		if out, err = newFile("out", o.out); err != nil {
+		if dl.File, err = newFile("out", o.out); err != nil {
 			return err
 		}
 	}
@@ -276,37 +275,19 @@ func runTAPCreate(ctx context.Context, g *globals, o tapCreateOptions) error {
 		return err
 	}
 	defer iss.Pass.Wipe()
-	now := time.Now()
-	data, err := onboard.NewSlip(iss, now).Render(o.format)
+	slip, err := dl.Deliver(iss, time.Now())
 	if err != nil {
+		var we *onboard.WriteError
+		if errors.As(err, &we) {
+			// The pass exists but its slip is lost: say so plainly.
+			return fmt.Errorf("the pass for %s was created but its slip could not be written to %s (%w): run again with --replace", iss.User.UPN, we.File, we.Err)
+		}
 		return err
 	}
-	defer pin.Wipe(data)
-	if seal != nil {
-		sealed, err := seal(data)
-		if err != nil {
-			return fmt.Errorf("encrypt the slip: %w", err)
-		}
-		pin.Wipe(data)
-		data = sealed
-	}
-	delivery := "printed"
-	switch {
-	case out != "":
-		if err := escrow.WritePrivateFile(out, data, false); err != nil {
-			// The pass exists but its slip is lost: say so plainly.
-			return fmt.Errorf("the pass for %s was created but its slip could not be written to %s (%w): run again with --replace", iss.User.UPN, out, err)
-		}
-		delivery = "file " + out
-	case seal != nil:
-		delivery = "encrypted on stdout"
-	}
-	if len(names) > 0 {
-		delivery += " (age: " + strings.Join(names, ", ") + ")"
-	}
-	g.auditTAP(ctx, iss, delivery)
+	defer slip.Wipe()
+	g.auditTAP(ctx, iss, slip.Where())
 	g.warnUnusable(iss)
-	return g.printIssued(iss, o.format, data, out, seal != nil, names)
+	return g.printIssued(iss, o.format, slip)
 }
 
 // auditTAP records an issued pass in the audit log (never the code).
@@ -368,18 +349,19 @@ func issuedJSON(iss *onboard.Issued) tapJSON {
 	return j
 }
 
-func (g *globals) printIssued(iss *onboard.Issued, format string, data []byte, out string, sealed bool, names []string) error {
+func (g *globals) printIssued(iss *onboard.Issued, format string, slip *onboard.Delivered) error {
+	out, sealed := slip.File, slip.Sealed
 	if g.JSON {
 		j := issuedJSON(iss)
 		switch {
 		case out != "":
 			j.Slip = out
 		case sealed:
-			j.SealedSlip = string(data)
+			j.SealedSlip = string(slip.Data)
 		default:
 			j.TemporaryAccessPass = string(iss.Pass.Code)
 		}
-		j.Recipients = names
+		j.Recipients = slip.Recipients
 		return g.printJSON(j)
 	}
 	if out != "" {
@@ -395,7 +377,7 @@ func (g *globals) printIssued(iss *onboard.Issued, format string, data []byte, o
 	if format == "text" && !sealed {
 		g.infof("Temporary Access Pass issued for %s; the slip follows (shown once: the pass cannot be read back).", iss.User.UPN)
 	}
-	_, err := g.io.Out.Write(data)
+	_, err := g.io.Out.Write(slip.Data)
 	return err
 }
 

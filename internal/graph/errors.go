@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/keyprep/keyprep/internal/policy"
 )
 
 // Error classes. Every *Error matches exactly one of them with errors.Is.
@@ -115,32 +117,34 @@ func (e *Error) Is(target error) bool { return target != nil && target == e.Clas
 // Unwrap returns the transport error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
-// leastPermission lists the least-privileged application permission per
-// operation (docs/graph.md §8, §4.3, §2.5). The beta creationOptions
-// function documents only UserAuthenticationMethod.ReadWrite.All.
+// leastPermission names the least-privileged application permission per
+// operation, from the permission table in internal/policy
+// (https://learn.microsoft.com/graph/permissions-reference). The beta
+// creationOptions function documents only
+// UserAuthenticationMethod.ReadWrite.All.
 func leastPermission(op string, beta bool) string {
 	switch op {
 	case OpGetUser:
-		return "User.Read.All" // userType is not in the basic profile
+		return policy.PermUserRead.Name // userType is not in the basic profile
 	case OpCreationOptions:
 		if beta {
-			return "UserAuthenticationMethod.ReadWrite.All"
+			return policy.PermAuthMethodsWrite.Name
 		}
-		return "UserAuthMethod-Passkey.ReadWrite.All"
+		return policy.PermPasskeyWrite.Name
 	case OpRegister, OpDeleteMethod:
-		return "UserAuthMethod-Passkey.ReadWrite.All"
+		return policy.PermPasskeyWrite.Name
 	case OpListMethods, OpGetMethod:
-		return "UserAuthMethod-Passkey.Read.All"
+		return policy.PermPasskeyRead.Name
 	case OpCreateTAP, OpDeleteTAP:
-		return "UserAuthMethod-TAP.ReadWrite.All"
+		return policy.PermTAPWrite.Name
 	case OpListTAPs:
-		return "UserAuthMethod-TAP.Read.All"
+		return policy.PermTAPRead.Name
 	case OpGetPolicy:
-		return "Policy.Read.AuthenticationMethod"
+		return policy.PermPolicyRead.Name
 	case OpUpdatePolicy:
-		return "Policy.ReadWrite.AuthenticationMethod"
+		return policy.PermPolicyWrite.Name
 	case OpGetGroup, OpCheckGroups:
-		return "GroupMember.Read.All"
+		return policy.PermGroupMemberRead.Name
 	}
 	return ""
 }
@@ -190,7 +194,7 @@ func Hint(err error) string {
 	return ""
 }
 
-// errorBody is the Graph error envelope (docs/graph.md §5). encoding/json
+// errorBody is the Graph error envelope (graph-contract §5). encoding/json
 // matches member names case-insensitively, which covers innerError/innererror.
 type errorBody struct {
 	Error *struct {
@@ -287,7 +291,7 @@ func sanitize(s string) string {
 }
 
 // Message patterns. Graph does not document the texts for most provisioning
-// failures (docs/graph.md §5), so the patterns are deliberately
+// failures (graph-contract §5, §12 q5), so the patterns are deliberately
 // broad and checked in a fixed order, most specific first.
 var (
 	reChallenge   = regexp.MustCompile(`(?i)challenge[^.]*(expired|is no longer valid|timed? ?out)|expired[^.]*challenge`)
@@ -301,7 +305,7 @@ var (
 	reTAPPolicy   = regexp.MustCompile(`(?i)lifetime|usable ?once|one-time|temporary ?access ?pass[^.]*(disabled|not enabled)|disabled by policy`)
 )
 
-// classify maps status, code and message to a class (docs/graph.md §5).
+// classify maps status, code and message to a class (graph-contract §5).
 func classify(op string, status int, code, msg string) error {
 	text := code + " " + msg
 	lc := strings.ToLower(code)

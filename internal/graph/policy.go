@@ -3,127 +3,32 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
+	"github.com/keyprep/keyprep/internal/policy"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
-// KeyRestrictions is fido2KeyRestrictions (docs/graph.md §6.1).
-type KeyRestrictions struct {
-	IsEnforced      bool     `json:"isEnforced"`
-	EnforcementType string   `json:"enforcementType,omitempty"` // allow, block
-	AAGUIDs         []string `json:"aaGuids"`
-}
-
-// Allows reports whether the restrictions accept a key model (AAGUID). Nil
-// or unenforced restrictions allow everything.
-func (k *KeyRestrictions) Allows(aaguid string) bool {
-	if k == nil || !k.IsEnforced {
-		return true
-	}
-	listed := false
-	for _, a := range k.AAGUIDs {
-		if strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(aaguid)) {
-			listed = true
-			break
-		}
-	}
-	if strings.EqualFold(k.EnforcementType, "allow") {
-		return listed
-	}
-	return !listed
-}
-
-// PasskeyProfile is passkeyProfile (docs/graph.md §6.1).
-type PasskeyProfile struct {
-	ID                     string           `json:"id"`
-	Name                   string           `json:"name,omitempty"`
-	PasskeyTypes           string           `json:"passkeyTypes,omitempty"`           // "deviceBound", "deviceBound,synced"
-	AttestationEnforcement string           `json:"attestationEnforcement,omitempty"` // disabled, registrationOnly
-	KeyRestrictions        *KeyRestrictions `json:"keyRestrictions,omitempty"`
-}
-
-// Target is an include or exclude target of a method policy.
-type Target struct {
-	ID                     string   `json:"id"` // group or user object id, or all_users
-	TargetType             string   `json:"targetType,omitempty"`
-	IsRegistrationRequired bool     `json:"isRegistrationRequired"`
-	AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles,omitempty"`
-}
+// The method policy resources are domain types of internal/policy; the
+// Graph client reads and writes them as they are.
+type (
+	// KeyRestrictions is fido2KeyRestrictions.
+	KeyRestrictions = policy.KeyRestrictions
+	// PasskeyProfile is a passkey profile of the Passkey (FIDO2) policy.
+	PasskeyProfile = policy.PasskeyProfile
+	// Target is an include or exclude target of a method policy.
+	Target = policy.Target
+	// Fido2Policy is fido2AuthenticationMethodConfiguration.
+	Fido2Policy = policy.Fido2Policy
+	// TAPPolicy is temporaryAccessPassAuthenticationMethodConfiguration.
+	TAPPolicy = policy.TAPPolicy
+)
 
 // AllUsers is the target id meaning every user.
-const AllUsers = "all_users"
-
-// Fido2Policy is fido2AuthenticationMethodConfiguration (docs/graph.md §6.1).
-type Fido2Policy struct {
-	ID                               string           `json:"id,omitempty"`
-	State                            string           `json:"state"` // enabled, disabled
-	IsSelfServiceRegistrationAllowed bool             `json:"isSelfServiceRegistrationAllowed"`
-	IsAttestationEnforced            bool             `json:"isAttestationEnforced"`
-	KeyRestrictions                  *KeyRestrictions `json:"keyRestrictions,omitempty"`
-	DefaultPasskeyProfile            string           `json:"defaultPasskeyProfile,omitempty"`
-	PasskeyProfiles                  []PasskeyProfile `json:"passkeyProfiles,omitempty"`
-	IncludeTargets                   []Target         `json:"includeTargets"`
-	ExcludeTargets                   []Target         `json:"excludeTargets"`
-}
-
-// Enabled reports state enabled.
-func (p *Fido2Policy) Enabled() bool { return strings.EqualFold(p.State, "enabled") }
-
-// Profile returns the passkey profile with the given id, or nil.
-func (p *Fido2Policy) Profile(id string) *PasskeyProfile {
-	for i := range p.PasskeyProfiles {
-		if strings.EqualFold(p.PasskeyProfiles[i].ID, id) {
-			return &p.PasskeyProfiles[i]
-		}
-	}
-	return nil
-}
-
-// TAPPolicy is temporaryAccessPassAuthenticationMethodConfiguration
-// (docs/graph.md §6.2).
-type TAPPolicy struct {
-	ID                       string   `json:"id,omitempty"`
-	State                    string   `json:"state"`
-	DefaultLifetimeInMinutes int      `json:"defaultLifetimeInMinutes"`
-	MinimumLifetimeInMinutes int      `json:"minimumLifetimeInMinutes"`
-	MaximumLifetimeInMinutes int      `json:"maximumLifetimeInMinutes"`
-	DefaultLength            int      `json:"defaultLength"`
-	IsUsableOnce             bool     `json:"isUsableOnce"`
-	IncludeTargets           []Target `json:"includeTargets"`
-	ExcludeTargets           []Target `json:"excludeTargets"`
-}
-
-// Enabled reports state enabled.
-func (p *TAPPolicy) Enabled() bool { return strings.EqualFold(p.State, "enabled") }
-
-// Validate checks the documented ranges (docs/graph.md §6.2): lifetimes
-// 10–43200 minutes with min ≤ default ≤ max, length 8–48.
-func (p *TAPPolicy) Validate() error {
-	var errs []error
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"minimum lifetime", p.MinimumLifetimeInMinutes}, {"default lifetime", p.DefaultLifetimeInMinutes}, {"maximum lifetime", p.MaximumLifetimeInMinutes}} {
-		if f.v < MinTAPLifetimeMinutes || f.v > MaxTAPLifetimeMinutes {
-			errs = append(errs, fmt.Errorf("%s %d minutes out of range: allowed %d to %d minutes (10 minutes to 30 days)", f.name, f.v, MinTAPLifetimeMinutes, MaxTAPLifetimeMinutes))
-		}
-	}
-	if p.MinimumLifetimeInMinutes > p.DefaultLifetimeInMinutes || p.DefaultLifetimeInMinutes > p.MaximumLifetimeInMinutes {
-		errs = append(errs, fmt.Errorf("lifetimes must satisfy minimum ≤ default ≤ maximum (got %d ≤ %d ≤ %d)", p.MinimumLifetimeInMinutes, p.DefaultLifetimeInMinutes, p.MaximumLifetimeInMinutes))
-	}
-	if p.DefaultLength < 8 || p.DefaultLength > 48 {
-		errs = append(errs, fmt.Errorf("length %d out of range: allowed 8 to 48 characters", p.DefaultLength))
-	}
-	if !strings.EqualFold(p.State, "enabled") && !strings.EqualFold(p.State, "disabled") {
-		errs = append(errs, fmt.Errorf("state %q: want enabled or disabled", p.State))
-	}
-	return errors.Join(errs...)
-}
+const AllUsers = policy.AllUsers
 
 const (
 	fido2ConfigPath = "{+baseurl}/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2"

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/keyprep/keyprep/internal/policy"
 )
 
 // Secret holds a Temporary Access Pass. It never prints: every fmt verb,
 // JSON and text marshalling show a placeholder; Reveal returns the value for
-// the one place that must show or encrypt it (docs/graph.md §7: the pass is
+// the one place that must show or encrypt it (graph-contract §7: the pass is
 // returned only on creation).
 type Secret struct{ v string }
 
@@ -41,7 +43,7 @@ func (s *Secret) UnmarshalJSON(b []byte) error { // accepts a string or null
 	return json.Unmarshal(b, &s.v)
 }
 
-// TAP is a temporaryAccessPassAuthenticationMethod (docs/graph.md §7).
+// TAP is a temporaryAccessPassAuthenticationMethod (graph-contract §7).
 type TAP struct {
 	ID                string
 	Pass              Secret // only set in the answer to CreateTAP
@@ -93,10 +95,10 @@ func (w *tapWire) tap() *TAP {
 	}
 }
 
-// TAP lifetime bounds of the API (docs/graph.md §6.2, §7).
+// TAP lifetime bounds of the API (internal/policy).
 const (
-	MinTAPLifetimeMinutes = 10
-	MaxTAPLifetimeMinutes = 43200
+	MinTAPLifetimeMinutes = policy.MinTAPLifetimeMinutes
+	MaxTAPLifetimeMinutes = policy.MaxTAPLifetimeMinutes
 )
 
 // TAPRequest is the body of a TAP creation; zero fields are omitted so the

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/keyprep/keyprep/internal/escrow"
-	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -197,19 +196,12 @@ func (b *Batch) row(ctx context.Context, row userlist.Row) RowResult {
 	if replacing {
 		is.Replaced = cur
 	}
-	data, err := NewSlip(is, now).Render(b.Format)
-	if err == nil && b.Seal != nil {
-		var sealed []byte
-		sealed, err = b.Seal(data)
-		pin.Wipe(data)
-		data = sealed
-	}
-	if err == nil {
-		err = escrow.WritePrivateFile(file, data, true)
-	}
-	pin.Wipe(data)
-	if err != nil {
+	if _, err := (Delivery{Format: b.Format, Seal: b.Seal, File: file, Replace: true}).Deliver(is, now); err != nil {
 		// The pending marker stays: the next run replaces this pass.
+		var we *WriteError
+		if errors.As(err, &we) {
+			err = we.Err
+		}
 		return fail(fmt.Errorf("write the slip %s: %w", file, err))
 	}
 	if err := os.Remove(pending); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// fakeDir is an in-memory tenant with Graph's TAP rules (docs/graph.md
-// §7): one pass per user, a new one replaces the old, the code only in the
+// fakeDir is an in-memory tenant with Graph's TAP rules
+// (https://learn.microsoft.com/graph/api/resources/temporaryaccesspassauthenticationmethod):
+// one pass per user, a new one replaces the old, the code only in the
 // creation answer, usability computed at read time, external guests
 // refused. Faults make a call fail.
 type fakeDir struct {
@@ -28,7 +29,7 @@ type fakeDir struct {
 
 func newFakeDir(now func() time.Time) *fakeDir {
 	d := &fakeDir{now: now, users: map[string]*User{}, passes: map[string]*Pass{}, fail: map[string]error{},
-		policy: Policy{Enabled: true, DefaultLifetime: time.Hour, MinLifetime: time.Hour, MaxLifetime: 8 * time.Hour, Length: 8}}
+		policy: Policy{State: "enabled", DefaultLifetimeInMinutes: 60, MinimumLifetimeInMinutes: 60, MaximumLifetimeInMinutes: 480, DefaultLength: 8}}
 	for i, upn := range []string{"adele.vance@contoso.test", "alex.wilber@contoso.test", "megan.bowen@contoso.test", "kim_fabrikam.com#EXT#@contoso.test"} {
 		d.users[strings.ToLower(upn)] = &User{ID: fmt.Sprintf("00000000-0000-0000-0000-00000000000%d", i+1), UPN: upn,
 			DisplayName: "User " + strings.Split(upn, "@")[0], Guest: strings.Contains(upn, "#EXT#")}
@@ -119,16 +120,16 @@ func (d *fakeDir) CreateTAP(_ context.Context, userID string, r CreateRequest) (
 	if u.Guest {
 		return nil, errGuest
 	}
-	life := d.policy.DefaultLifetime
+	life := d.policy.DefaultLifetime()
 	if r.Lifetime != 0 {
-		if r.Lifetime < d.policy.MinLifetime || r.Lifetime > d.policy.MaxLifetime {
+		if r.Lifetime < d.policy.MinLifetime() || r.Lifetime > d.policy.MaxLifetime() {
 			return nil, errors.New("invalid lifetimeInMinutes specified")
 		}
 		life = r.Lifetime
 	}
-	once := d.policy.OneTimeOnly
+	once := d.policy.IsUsableOnce
 	if r.Once != nil {
-		if !*r.Once && d.policy.OneTimeOnly {
+		if !*r.Once && d.policy.IsUsableOnce {
 			return nil, errors.New("one-time use is required by policy")
 		}
 		once = *r.Once
@@ -137,7 +138,7 @@ func (d *fakeDir) CreateTAP(_ context.Context, userID string, r CreateRequest) (
 	if !r.Start.IsZero() {
 		start = r.Start
 	}
-	b := make([]byte, d.policy.Length/2)
+	b := make([]byte, d.policy.DefaultLength/2)
 	_, _ = rand.Read(b)
 	p := &Pass{ID: hex.EncodeToString(b[:2]) + "-pass", Created: d.now(), Start: start, Lifetime: life, Once: once}
 	d.passes[userID] = p

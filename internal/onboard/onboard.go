@@ -1,9 +1,10 @@
 // Package onboard is keyprep's Temporary Access Pass (TAP) onboarding: it
 // issues a user's pass within the tenant's TAP policy and renders the
-// onboarding slip that carries it to the user (README.md, Temporary Access Pass onboarding; the seed
-// documents' flow: a one-time pass with a short lifetime, handed over
-// securely, used at https://aka.ms/mysecurityinfo to register a security
-// key).
+// onboarding slip that carries it to the user: a one-time pass with a short
+// lifetime, handed over securely, used at https://aka.ms/mysecurityinfo to
+// register a security key
+// (https://learn.microsoft.com/entra/identity/authentication/howto-authentication-temporary-access-pass).
+// What the tenant's TAP policy allows is decided in internal/policy.
 //
 // The package sees Entra through the Directory interface it declares; the
 // CLI wires the Graph client to it and the tests wire the emulated tenant.
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/policy"
 )
 
 // RegistrationURL is where a user signs in with the pass and adds a
@@ -26,13 +28,13 @@ import (
 const RegistrationURL = "https://aka.ms/mysecurityinfo"
 
 // OneTimeRegistrationWindow is how long a user has, after signing in with
-// a one-time pass, to register a passwordless method (docs/graph.md §7).
-const OneTimeRegistrationWindow = 10 * time.Minute
+// a one-time pass, to register a passwordless method.
+const OneTimeRegistrationWindow = policy.OneTimeRegistrationWindow
 
-// API bounds on a pass's lifetime (docs/graph.md §6.2, §7).
+// API bounds on a pass's lifetime.
 const (
-	MinLifetime = 10 * time.Minute
-	MaxLifetime = 30 * 24 * time.Hour
+	MinLifetime = policy.MinTAPLifetime
+	MaxLifetime = policy.MaxTAPLifetime
 )
 
 // User is the directory's view of the person a pass is for.
@@ -43,16 +45,8 @@ type User struct {
 	Guest       bool
 }
 
-// Policy is the tenant's TAP method policy as issuing needs it.
-type Policy struct {
-	Enabled         bool
-	DefaultLifetime time.Duration
-	MinLifetime     time.Duration
-	MaxLifetime     time.Duration
-	Length          int
-	// OneTimeOnly: isUsableOnce in the policy; every pass is one-time.
-	OneTimeOnly bool
-}
+// Policy is the tenant's TAP method policy.
+type Policy = policy.TAPPolicy
 
 // Pass is a temporaryAccessPassAuthenticationMethod.
 type Pass struct {
@@ -173,24 +167,7 @@ func (e *Error) Unwrap() []error {
 }
 
 // Duration renders a lifetime the way operators write it: 1h, 90m, 2d, 1d12h.
-func Duration(d time.Duration) string {
-	if d <= 0 {
-		return "0m"
-	}
-	m := int(d / time.Minute)
-	days, hours, mins := m/(24*60), m/60%24, m%60
-	var b strings.Builder
-	if days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-	}
-	if hours > 0 {
-		fmt.Fprintf(&b, "%dh", hours)
-	}
-	if mins > 0 {
-		fmt.Fprintf(&b, "%dm", mins)
-	}
-	return b.String()
-}
+func Duration(d time.Duration) string { return policy.Duration(d) }
 
 // ParseLifetime reads a lifetime: Go durations (90m, 1h30m, 8h) and days
 // (2d, 1d12h). It must be whole minutes.
@@ -246,58 +223,31 @@ func ParseStart(s string, now time.Time, loc *time.Location) (time.Time, error) 
 	return time.Time{}, fmt.Errorf("start %q: want RFC 3339 (2026-12-03T09:00:00Z), a local \"2026-12-03 09:00\" or +DURATION", s)
 }
 
-// startSkew is how far in the past a start time may be (clock skew, the
-// time a person takes to type the command).
-const startSkew = 5 * time.Minute
-
 // Check validates a request against the tenant's policy before any call
-// (docs/graph.md §6.2, §7). The error matches ErrPolicy or ErrRequest and
+// (internal/policy decides). The error matches ErrPolicy or ErrRequest and
 // names the allowed range.
 func Check(p *Policy, r Request, now time.Time) error {
 	if err := CheckRequest(r, now); err != nil {
 		return err
 	}
-	return checkPolicy(p, r)
+	if f := policy.CheckTAPIssue(p, r.policy()); f != nil {
+		return &Error{Class: ErrPolicy, Msg: f.Message, Hint: f.Fix}
+	}
+	return nil
 }
 
 // CheckRequest validates what holds whatever the tenant's policy says
 // (Entra's lifetime bounds, whole minutes, a start not in the past); the
 // error matches ErrRequest.
 func CheckRequest(r Request, now time.Time) error {
-	if r.Lifetime != 0 {
-		if r.Lifetime%time.Minute != 0 {
-			return &Error{Class: ErrRequest, Msg: fmt.Sprintf("lifetime %s: whole minutes only", r.Lifetime),
-				Hint: "Entra counts pass lifetimes in minutes: give e.g. 90m or 2h"}
-		}
-		if r.Lifetime < MinLifetime || r.Lifetime > MaxLifetime {
-			return &Error{Class: ErrRequest, Msg: fmt.Sprintf("lifetime %s out of range: Entra allows 10m to 30d", Duration(r.Lifetime)),
-				Hint: "give --lifetime between 10m and 30d, within the tenant's policy (keyprep policy show tap)"}
-		}
-	}
-	if !r.Start.IsZero() && r.Start.Before(now.Add(-startSkew)) {
-		return &Error{Class: ErrRequest, Msg: fmt.Sprintf("start %s is in the past", r.Start.Format(time.RFC3339)),
-			Hint: "leave --start out to make the pass usable at once, or give a future time"}
+	if f := policy.CheckTAPRequest(r.policy(), now); f != nil {
+		return &Error{Class: ErrRequest, Msg: f.Message, Hint: f.Fix}
 	}
 	return nil
 }
 
-func checkPolicy(p *Policy, r Request) error {
-	if !p.Enabled {
-		return &Error{Class: ErrPolicy, Msg: "the Temporary Access Pass method is disabled in this tenant",
-			Hint: "keyprep policy set tap --enable --include-group GROUP"}
-	}
-	if r.Lifetime != 0 && (r.Lifetime < p.MinLifetime || r.Lifetime > p.MaxLifetime) {
-		return &Error{Class: ErrPolicy,
-			Msg: fmt.Sprintf("lifetime %s is outside the tenant's Temporary Access Pass policy: allowed %s to %s (default %s)",
-				Duration(r.Lifetime), Duration(p.MinLifetime), Duration(p.MaxLifetime), Duration(p.DefaultLifetime)),
-			Hint: fmt.Sprintf("choose --lifetime between %s and %s, or widen the policy: keyprep policy set tap --min-lifetime … --max-lifetime …",
-				Duration(p.MinLifetime), Duration(p.MaxLifetime))}
-	}
-	if r.Once != nil && !*r.Once && p.OneTimeOnly {
-		return &Error{Class: ErrPolicy, Msg: "a multi-use pass was asked for, but the tenant's Temporary Access Pass policy allows one-time passes only",
-			Hint: "leave out --multi (the pass will be one-time), or allow multi-use passes: keyprep policy set tap --one-time off"}
-	}
-	return nil
+func (r Request) policy() policy.TAPRequest {
+	return policy.TAPRequest{Lifetime: r.Lifetime, Once: r.Once, Start: r.Start}
 }
 
 // Issued is the outcome of Issue.

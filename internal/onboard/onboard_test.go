@@ -23,11 +23,11 @@ var t0 = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 func ptr(b bool) *bool { return &b }
 
 func TestCheck(t *testing.T) {
-	def := Policy{Enabled: true, DefaultLifetime: time.Hour, MinLifetime: time.Hour, MaxLifetime: 8 * time.Hour, Length: 8}
+	def := Policy{State: "enabled", DefaultLifetimeInMinutes: 60, MinimumLifetimeInMinutes: 60, MaximumLifetimeInMinutes: 480, DefaultLength: 8}
 	once := def
-	once.OneTimeOnly = true
+	once.IsUsableOnce = true
 	off := def
-	off.Enabled = false
+	off.State = "disabled"
 	tests := []struct {
 		name  string
 		p     Policy
@@ -164,7 +164,7 @@ func TestIssueReplaceSemantics(t *testing.T) {
 func TestIssueOneTimePolicy(t *testing.T) {
 	now := t0
 	d := newFakeDir(func() time.Time { return now })
-	d.policy.OneTimeOnly = true
+	d.policy.IsUsableOnce = true
 	is := newIssuer(d, &now)
 	iss, err := is.Issue(context.Background(), "alex.wilber@contoso.test", Request{})
 	if err != nil || !iss.Pass.Once {

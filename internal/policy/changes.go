@@ -1,0 +1,165 @@
+package policy
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Change is one setting a `policy set` changes: the Graph property (or
+// "lifetime" for the three TAP lifetimes), its old and new value, and both
+// in words as `policy show` prints them.
+type Change struct {
+	Field   string `json:"field"`
+	Old     any    `json:"old"`
+	New     any    `json:"new"`
+	Label   string `json:"-"`
+	OldText string `json:"-"`
+	NewText string `json:"-"`
+}
+
+// diff compares two setting lists of the same policy kind.
+func diff(before, after []Setting) []Change {
+	var out []Change
+	for i := range min(len(before), len(after)) {
+		b, a := before[i], after[i]
+		if reflect.DeepEqual(b.Value, a.Value) && b.Text == a.Text {
+			continue
+		}
+		out = append(out, Change{Field: b.Field, Old: b.Value, New: a.Value, Label: b.Label, OldText: b.Text, NewText: a.Text})
+	}
+	return out
+}
+
+// Fido2Changes lists what differs between two Passkey (FIDO2) policies.
+func Fido2Changes(before, after *Fido2Policy, names Names) []Change {
+	return diff(Fido2Settings(before, names), Fido2Settings(after, names))
+}
+
+// TAPChanges lists what differs between two Temporary Access Pass policies.
+func TAPChanges(before, after *TAPPolicy, names Names) []Change {
+	return diff(TAPSettings(before, names), TAPSettings(after, names))
+}
+
+// State values of a method policy.
+const (
+	StateEnabled  = "enabled"
+	StateDisabled = "disabled"
+)
+
+// Fido2Edit is what a `policy set fido2` asks for; zero fields keep the
+// policy's value.
+type Fido2Edit struct {
+	State string // enabled, disabled or ""
+	// Include and Exclude replace the targets when not nil (group ids or
+	// all_users).
+	Include, Exclude []Target
+	SelfService      *bool
+	EnforceAtt       *bool
+	// Restrictions replaces the key restrictions when not nil.
+	Restrictions *KeyRestrictions
+}
+
+// Apply returns p with the edit applied. A target that stays keeps its
+// allowed passkey profiles and registration requirement; a new one gets
+// the default passkey profile.
+func (e Fido2Edit) Apply(p *Fido2Policy) Fido2Policy {
+	n := *p
+	if e.State != "" {
+		n.State = e.State
+	}
+	if e.Include != nil {
+		include := make([]Target, len(e.Include))
+		copy(include, e.Include)
+		for i := range include {
+			for _, old := range p.IncludeTargets {
+				if strings.EqualFold(old.ID, include[i].ID) {
+					include[i].AllowedPasskeyProfiles = old.AllowedPasskeyProfiles
+					include[i].IsRegistrationRequired = old.IsRegistrationRequired
+				}
+			}
+			if include[i].AllowedPasskeyProfiles == nil && n.DefaultPasskeyProfile != "" {
+				include[i].AllowedPasskeyProfiles = []string{n.DefaultPasskeyProfile}
+			}
+		}
+		n.IncludeTargets = include
+	}
+	if e.Exclude != nil {
+		n.ExcludeTargets = e.Exclude
+	}
+	if e.SelfService != nil {
+		n.IsSelfServiceRegistrationAllowed = *e.SelfService
+	}
+	if e.EnforceAtt != nil {
+		n.IsAttestationEnforced = *e.EnforceAtt
+	}
+	if e.Restrictions != nil {
+		n.KeyRestrictions = e.Restrictions
+	}
+	return n
+}
+
+// NoRestrictions, AllowOnly and BlockList build key restrictions for a
+// Fido2Edit; AAGUIDs are kept in lower case.
+func NoRestrictions() *KeyRestrictions {
+	return &KeyRestrictions{IsEnforced: false, EnforcementType: "block", AAGUIDs: []string{}}
+}
+
+// AllowOnly restricts keys to the listed models.
+func AllowOnly(aaguids []string) *KeyRestrictions {
+	return &KeyRestrictions{IsEnforced: true, EnforcementType: "allow", AAGUIDs: lower(aaguids)}
+}
+
+// BlockList refuses the listed models.
+func BlockList(aaguids []string) *KeyRestrictions {
+	return &KeyRestrictions{IsEnforced: true, EnforcementType: "block", AAGUIDs: lower(aaguids)}
+}
+
+func lower(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// TAPEdit is what a `policy set tap` asks for; zero fields keep the
+// policy's value.
+type TAPEdit struct {
+	State            string
+	Include, Exclude []Target
+	OneTime          *bool
+	// Lifetimes in minutes; 0 keeps the policy's.
+	DefaultLifetime, MinLifetime, MaxLifetime int
+	Length                                    int
+}
+
+// Apply returns p with the edit applied; the caller validates the result
+// (TAPPolicy.Validate).
+func (e TAPEdit) Apply(p *TAPPolicy) TAPPolicy {
+	n := *p
+	if e.State != "" {
+		n.State = e.State
+	}
+	if e.Include != nil {
+		n.IncludeTargets = e.Include
+	}
+	if e.Exclude != nil {
+		n.ExcludeTargets = e.Exclude
+	}
+	if e.OneTime != nil {
+		n.IsUsableOnce = *e.OneTime
+	}
+	if e.DefaultLifetime != 0 {
+		n.DefaultLifetimeInMinutes = e.DefaultLifetime
+	}
+	if e.MinLifetime != 0 {
+		n.MinimumLifetimeInMinutes = e.MinLifetime
+	}
+	if e.MaxLifetime != 0 {
+		n.MaximumLifetimeInMinutes = e.MaxLifetime
+	}
+	if e.Length != 0 {
+		n.DefaultLength = e.Length
+	}
+	return n
+}

@@ -1,0 +1,138 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Names maps group object ids to display names, for messages. An id
+// without a name is shown as the id.
+type Names map[string]string
+
+// Target names a target for people: "all users", "Name" (id), or the id.
+func (n Names) Target(id string) string {
+	if id == AllUsers {
+		return "all users"
+	}
+	for k, v := range n {
+		if v != "" && strings.EqualFold(k, id) {
+			return fmt.Sprintf("%q (%s)", v, id)
+		}
+	}
+	return id
+}
+
+// TargetList names targets for people, "none" when there are none.
+func (n Names) TargetList(ts []Target) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = n.Target(t.ID)
+	}
+	return strings.Join(s, ", ")
+}
+
+// OnOff is a setting in words.
+func OnOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// RestrictionsText describes key restrictions in words.
+func RestrictionsText(k *KeyRestrictions) string {
+	if k == nil || !k.IsEnforced {
+		return "none (every key model)"
+	}
+	verb := "block"
+	if k.AllowList() {
+		verb = "allow only"
+	}
+	if len(k.AAGUIDs) == 0 {
+		return verb + " (empty list)"
+	}
+	return verb + " " + strings.Join(k.AAGUIDs, ", ")
+}
+
+// Minutes renders a lifetime in minutes the short way: 1d, 8h, 1h30m.
+func Minutes(n int) string {
+	d := time.Duration(n) * time.Minute
+	switch {
+	case n%(24*60) == 0:
+		return fmt.Sprintf("%dd", n/(24*60))
+	case n%60 == 0:
+		return fmt.Sprintf("%dh", n/60)
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}
+
+// Setting is one line of a policy as `policy show` lists it: the Graph
+// property (or group of properties), its label, its value and the value in
+// words.
+type Setting struct {
+	Field string
+	Label string
+	Value any
+	Text  string
+}
+
+// targetIDs are a target list's ids, the part a person sets.
+func targetIDs(ts []Target) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = strings.ToLower(t.ID)
+	}
+	return out
+}
+
+// Fido2Settings lists the Passkey (FIDO2) policy's settings in the order
+// `policy show` prints them (passkey profiles apart).
+func Fido2Settings(p *Fido2Policy, names Names) []Setting {
+	ss := OnOff(p.IsSelfServiceRegistrationAllowed)
+	if !p.IsSelfServiceRegistrationAllowed {
+		ss += "  (the provisioning API requires it on)"
+	}
+	var kr *KeyRestrictions
+	if p.KeyRestrictions != nil && p.KeyRestrictions.IsEnforced {
+		c := *p.KeyRestrictions
+		kr = &c
+	}
+	return []Setting{
+		{"state", "state", p.State, p.State},
+		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets)},
+		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets)},
+		{"isSelfServiceRegistrationAllowed", "self-service setup", p.IsSelfServiceRegistrationAllowed, ss},
+		{"isAttestationEnforced", "enforce attestation", p.IsAttestationEnforced, OnOff(p.IsAttestationEnforced)},
+		{"keyRestrictions", "key restrictions", kr, RestrictionsText(p.KeyRestrictions)},
+	}
+}
+
+// TAPLifetimes are the TAP policy's three lifetimes, which are set and
+// validated together.
+type TAPLifetimes struct {
+	Default int `json:"defaultLifetimeInMinutes"`
+	Minimum int `json:"minimumLifetimeInMinutes"`
+	Maximum int `json:"maximumLifetimeInMinutes"`
+}
+
+// TAPSettings lists the Temporary Access Pass policy's settings in the
+// order `policy show` prints them.
+func TAPSettings(p *TAPPolicy, names Names) []Setting {
+	once := "no (multi-use passes allowed)"
+	if p.IsUsableOnce {
+		once = "yes (every pass is one-time)"
+	}
+	return []Setting{
+		{"state", "state", p.State, p.State},
+		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets)},
+		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets)},
+		{"lifetime", "lifetime", TAPLifetimes{p.DefaultLifetimeInMinutes, p.MinimumLifetimeInMinutes, p.MaximumLifetimeInMinutes},
+			fmt.Sprintf("default %s, minimum %s, maximum %s", Minutes(p.DefaultLifetimeInMinutes), Minutes(p.MinimumLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes))},
+		{"defaultLength", "length", p.DefaultLength, fmt.Sprintf("%d characters", p.DefaultLength)},
+		{"isUsableOnce", "one-time use", p.IsUsableOnce, once},
+	}
+}

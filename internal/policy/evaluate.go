@@ -1,0 +1,417 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Status says what a finding means for the flows it affects.
+type Status int
+
+// Finding statuses.
+const (
+	// Info: context, neither good nor bad.
+	Info Status = iota
+	// OK: a condition holds.
+	OK
+	// NotOK: a condition fails; the flows it affects are not possible.
+	NotOK
+	// Unknown: a condition could not be checked.
+	Unknown
+)
+
+// Code names what a finding is about.
+type Code string
+
+// Finding codes.
+const (
+	CodeMember             Code = "member"                // a member account
+	CodeGuest              Code = "guest"                 // an external guest
+	CodePolicyUnreadable   Code = "policy-unreadable"     // a method policy could not be read
+	CodeMethodEnabled      Code = "method-enabled"        // the method is enabled
+	CodeMethodDisabled     Code = "method-disabled"       // the method is disabled
+	CodeInTargets          Code = "in-targets"            // the user is in an include target
+	CodeNotInTargets       Code = "not-in-targets"        // the user is in no include target
+	CodeMembershipUnknown  Code = "membership-unknown"    // group membership could not be resolved
+	CodeExcluded           Code = "excluded"              // the user is in an exclude target
+	CodeSelfServiceOn      Code = "self-service-on"       // self-service setup on
+	CodeSelfServiceOff     Code = "self-service-off"      // self-service setup off: provisioning refused
+	CodeAttestation        Code = "attestation"           // attestation enforced or not
+	CodeKeyRestrictions    Code = "key-restrictions"      // key models restricted
+	CodeOneTimeOnly        Code = "one-time-only"         // the TAP policy allows one-time passes only
+	CodeTAPSettings        Code = "tap-settings"          // the TAP policy's lifetimes, length and use
+	CodePermission         Code = "permission"            // the identity holds a permission
+	CodePermissionMissing  Code = "permission-missing"    // the identity lacks a permission
+	CodeLifetimeFraction   Code = "lifetime-fraction"     // a pass lifetime not in whole minutes
+	CodeLifetimeRange      Code = "lifetime-range"        // a pass lifetime outside Entra's bounds
+	CodeLifetimeOutside    Code = "lifetime-outside"      // a pass lifetime outside the tenant's policy
+	CodeStartInPast        Code = "start-in-past"         // a pass start time in the past
+	CodeMultiUseNotAllowed Code = "multi-use-not-allowed" // a multi-use pass asked of a one-time policy
+)
+
+// Finding is one thing the policies, the user or the identity say about
+// the flows in Flows.
+type Finding struct {
+	Code    Code
+	Status  Status
+	Message string
+	// Fix says what to change; "" when nothing is to be done.
+	Fix   string
+	Flows []Flow
+	// Reason is the message as a workflow that stops on this finding says
+	// it (enroll's preflight); "" means Message.
+	Reason string
+	// Permission names the Graph permission of a permission finding.
+	Permission string
+}
+
+// Affects reports whether the finding bears on flow f.
+func (f Finding) Affects(fl Flow) bool { return slices.Contains(f.Flows, fl) }
+
+func (f Finding) reason() string {
+	if f.Reason != "" {
+		return f.Reason
+	}
+	return f.Message
+}
+
+// Problem is something the caller could not read, in words.
+type Problem struct {
+	Msg  string
+	Hint string
+}
+
+// Membership is the user's membership in the policies' target groups,
+// resolved by the caller (Graph checkMemberGroups for GroupsToCheck).
+type Membership struct {
+	// Groups are the ids of the groups the user is in, directly or
+	// transitively.
+	Groups []string
+	// Problem: the groups could not be resolved.
+	Problem *Problem
+}
+
+func (m Membership) in(id string) bool {
+	return slices.ContainsFunc(m.Groups, func(g string) bool { return strings.EqualFold(g, id) })
+}
+
+// GroupsToCheck lists the group ids among the target lists whose
+// membership decides something for the user: a list with all_users or
+// the user's own id decides without asking.
+func GroupsToCheck(userID string, lists ...[]Target) []string {
+	var out []string
+	for _, ts := range lists {
+		if slices.ContainsFunc(ts, func(t Target) bool { return direct(t, userID) }) {
+			continue
+		}
+		for _, t := range ts {
+			if !slices.ContainsFunc(out, func(g string) bool { return strings.EqualFold(g, t.ID) }) {
+				out = append(out, t.ID)
+			}
+		}
+	}
+	return out
+}
+
+func direct(t Target, userID string) bool {
+	return t.ID == AllUsers || (userID != "" && strings.EqualFold(t.ID, userID))
+}
+
+// match returns the target of ts that takes the user in, and how ("all
+// users", "the user directly" or the group's name): all_users or the user
+// in list order first, then the first group the user is in.
+func match(u User, ts []Target, m Membership, names Names) (*Target, string) {
+	for i, t := range ts {
+		if t.ID == AllUsers {
+			return &ts[i], "all users"
+		}
+		if direct(t, u.ID) {
+			return &ts[i], "the user directly"
+		}
+	}
+	for i, t := range ts {
+		if m.in(t.ID) {
+			return &ts[i], names.Target(t.ID)
+		}
+	}
+	return nil, ""
+}
+
+// Input is everything Evaluate looks at. Nil policies with no Problem are
+// not evaluated (enroll's preflight reads no TAP policy).
+type Input struct {
+	User User
+	// Fido2 is the Passkey (FIDO2) policy; Fido2Problem says why it could
+	// not be read.
+	Fido2        *Fido2Policy
+	Fido2Problem *Problem
+	TAP          *TAPPolicy
+	TAPProblem   *Problem
+	Membership   Membership
+	// Identity is the signed-in identity; nil when its permissions cannot
+	// be told (an opaque token).
+	Identity *Identity
+	// Names are display names of target groups, for messages.
+	Names Names
+}
+
+// Report is what Evaluate found.
+type Report struct {
+	// Findings about the user and the policies, in order.
+	Findings []Finding
+	// Permissions are the identity's permission findings (empty when the
+	// identity is unknown).
+	Permissions []Finding
+	// Passkey is the key rules that apply to a passkey for the user (nil
+	// without a Passkey (FIDO2) policy).
+	Passkey *PasskeyRules
+
+	user User
+}
+
+// PasskeyRules are the key rules for the user's passkey: the policy's and
+// those of the passkey profile that applies.
+type PasskeyRules struct {
+	AttestationEnforced bool
+	// Restrictions are every enforced AAGUID rule; a key must pass all.
+	Restrictions []KeyRestrictions
+	// Profile names the passkey profile that applies ("" when none).
+	Profile string
+}
+
+// Answer is a flow's verdict.
+type Answer int
+
+// Verdicts.
+const (
+	Yes Answer = iota
+	No
+	Undetermined
+)
+
+// Verdict is whether a flow is possible, and why.
+type Verdict struct {
+	Answer   Answer
+	Findings []Finding
+}
+
+// Verdict derives flow f's verdict: its findings, then the permissions it
+// lacks. Any NotOK finding makes it No; otherwise any Unknown makes it
+// Undetermined.
+func (r *Report) Verdict(f Flow) Verdict {
+	var v Verdict
+	for _, x := range r.Findings {
+		if x.Affects(f) {
+			v.Findings = append(v.Findings, x)
+		}
+	}
+	for _, x := range r.Permissions {
+		if x.Status == NotOK && x.Affects(f) {
+			v.Findings = append(v.Findings, x)
+		}
+	}
+	v.Answer = Yes
+	for _, x := range v.Findings {
+		switch {
+		case x.Status == NotOK:
+			v.Answer = No
+		case x.Status == Unknown && v.Answer == Yes:
+			v.Answer = Undetermined
+		}
+	}
+	return v
+}
+
+// Eligibility says whether a passkey can be provisioned for the user, and
+// under which key rules: the enroll preflight's view of FlowPasskey.
+type Eligibility struct {
+	Allowed bool
+	// Reasons say what stops it; Hint is the first fix.
+	Reasons []string
+	Hint    string
+	PasskeyRules
+}
+
+// Eligibility derives the passkey eligibility from the report.
+func (r *Report) Eligibility() Eligibility {
+	el := Eligibility{Allowed: true}
+	if r.Passkey != nil {
+		el.PasskeyRules = *r.Passkey
+	}
+	for _, f := range r.Verdict(FlowPasskey).Findings {
+		if f.Status != NotOK && f.Status != Unknown {
+			continue
+		}
+		el.Allowed = false
+		el.Reasons = append(el.Reasons, f.reason())
+		if el.Hint == "" {
+			el.Hint = f.Fix
+			if f.Code == CodeNotInTargets {
+				el.Hint += " (keyprep policy check --user " + r.user.UPN + " explains)"
+			}
+		}
+	}
+	return el
+}
+
+// Evaluate applies the policies to the user. It is the one place that
+// decides what the Passkey (FIDO2) and Temporary Access Pass policies
+// allow.
+func Evaluate(in Input) Report {
+	r := Report{user: in.User}
+	r.Findings = append(r.Findings, accountFindings(in.User)...)
+	if in.Fido2 != nil || in.Fido2Problem != nil {
+		r.Findings = append(r.Findings, fido2Findings(in, &r)...)
+	}
+	if in.TAP != nil || in.TAPProblem != nil {
+		r.Findings = append(r.Findings, tapFindings(in)...)
+	}
+	if in.Identity != nil {
+		r.Permissions = PermissionFindings(*in.Identity)
+	}
+	return r
+}
+
+func accountFindings(u User) []Finding {
+	if !u.Guest {
+		return []Finding{{Code: CodeMember, Status: OK, Message: "member account", Flows: passkeyFlows}}
+	}
+	return []Finding{
+		{Code: CodeGuest, Status: NotOK, Flows: passkeyFlows,
+			Message: fmt.Sprintf("%s is a guest (userType %s): passkeys cannot be provisioned for guests", u.UPN, u.UserType),
+			Reason:  "guest account: passkeys cannot be provisioned for guests",
+			Fix:     "provision the account in the user's home tenant"},
+		{Code: CodeGuest, Status: NotOK, Flows: tapFlows,
+			Message: "external guests cannot be issued a Temporary Access Pass by this tenant", Fix: "the user's home tenant can issue one"},
+	}
+}
+
+func unknown(code Code, what string, p *Problem, flows []Flow) Finding {
+	return Finding{Code: code, Status: Unknown, Message: "cannot tell whether " + what + ": " + p.Msg, Fix: p.Hint, Flows: flows}
+}
+
+func fido2Findings(in Input, r *Report) []Finding {
+	if in.Fido2 == nil {
+		return []Finding{unknown(CodePolicyUnreadable, "the Passkey (FIDO2) policy allows it", in.Fido2Problem, passkeyFlows)}
+	}
+	p, u := in.Fido2, in.User
+	var out []Finding
+	add := func(f Finding) {
+		f.Flows = passkeyFlows
+		out = append(out, f)
+	}
+	if p.Enabled() {
+		add(Finding{Code: CodeMethodEnabled, Status: OK, Message: "Passkey (FIDO2) method enabled"})
+	} else {
+		add(Finding{Code: CodeMethodDisabled, Status: NotOK, Message: "the Passkey (FIDO2) method is disabled",
+			Fix: "keyprep policy set fido2 --enable --include-group GROUP"})
+	}
+	target, via := match(u, p.IncludeTargets, in.Membership, in.Names)
+	switch {
+	case target != nil:
+		add(Finding{Code: CodeInTargets, Status: OK, Message: "in the policy's targets (via " + via + ")"})
+	case in.Membership.Problem != nil:
+		add(unknown(CodeMembershipUnknown, "the user is in the policy's targets", in.Membership.Problem, nil))
+	default:
+		add(Finding{Code: CodeNotInTargets, Status: NotOK,
+			Message: "not in any target of the Passkey (FIDO2) policy (" + in.Names.TargetList(p.IncludeTargets) + ")",
+			Reason:  "not in any target group of the Passkey (FIDO2) policy",
+			Fix:     "add the user to a target group, or keyprep policy set fido2 --include-group GROUP"})
+	}
+	if ex, via := match(u, p.ExcludeTargets, in.Membership, in.Names); ex != nil {
+		add(Finding{Code: CodeExcluded, Status: NotOK, Message: "excluded from the Passkey (FIDO2) policy (via " + via + ")",
+			Reason: "excluded from the Passkey (FIDO2) policy", Fix: "remove the user from the excluded group"})
+	}
+	if p.IsSelfServiceRegistrationAllowed {
+		add(Finding{Code: CodeSelfServiceOn, Status: OK, Message: "self-service setup on (the provisioning API requires it)"})
+	} else {
+		add(Finding{Code: CodeSelfServiceOff, Status: NotOK,
+			Message: "self-service setup is off: the provisioning API refuses to create passkeys until it is on (known Entra prerequisite)",
+			Reason:  "self-service setup is off, and Entra's provisioning API refuses passkeys without it",
+			Fix:     "keyprep policy set fido2 --self-service on"})
+	}
+	att := "attestation not enforced: any key model that passes key restrictions"
+	if p.IsAttestationEnforced {
+		att = "attestation enforced: the key must carry a certified (FIDO metadata) attestation"
+	}
+	add(Finding{Code: CodeAttestation, Status: Info, Message: att})
+	if p.KeyRestrictions != nil && p.KeyRestrictions.IsEnforced {
+		add(Finding{Code: CodeKeyRestrictions, Status: Info, Message: "key restrictions: " + RestrictionsText(p.KeyRestrictions)})
+	}
+	r.Passkey = passkeyRules(p, target)
+	return out
+}
+
+// passkeyRules are the key rules for a user taken in by target (nil: by
+// none): the policy's, and those of the target's first allowed passkey
+// profile or else the default profile.
+func passkeyRules(p *Fido2Policy, target *Target) *PasskeyRules {
+	k := &PasskeyRules{AttestationEnforced: p.IsAttestationEnforced}
+	addKR := func(kr *KeyRestrictions) {
+		if kr != nil && kr.IsEnforced {
+			k.Restrictions = append(k.Restrictions, *kr)
+		}
+	}
+	addKR(p.KeyRestrictions)
+	profileID := p.DefaultPasskeyProfile
+	if target != nil && len(target.AllowedPasskeyProfiles) > 0 {
+		profileID = target.AllowedPasskeyProfiles[0]
+	}
+	if prof := p.Profile(profileID); prof != nil {
+		k.Profile = prof.ID
+		if prof.Name != "" {
+			k.Profile = prof.Name
+		}
+		addKR(prof.KeyRestrictions)
+		if strings.EqualFold(prof.AttestationEnforcement, "registrationOnly") {
+			k.AttestationEnforced = true
+		}
+	}
+	return k
+}
+
+func tapFindings(in Input) []Finding {
+	if in.TAP == nil {
+		return []Finding{unknown(CodePolicyUnreadable, "the Temporary Access Pass policy allows it", in.TAPProblem, tapFlows)}
+	}
+	p, u := in.TAP, in.User
+	var out []Finding
+	add := func(f Finding) {
+		if f.Flows == nil {
+			f.Flows = tapFlows
+		}
+		out = append(out, f)
+	}
+	if p.Enabled() {
+		add(Finding{Code: CodeMethodEnabled, Status: OK, Message: "Temporary Access Pass method enabled"})
+	} else {
+		add(Finding{Code: CodeMethodDisabled, Status: NotOK, Message: "the Temporary Access Pass method is disabled",
+			Fix: "keyprep policy set tap --enable --include-group GROUP"})
+	}
+	target, via := match(u, p.IncludeTargets, in.Membership, in.Names)
+	switch {
+	case target != nil:
+		add(Finding{Code: CodeInTargets, Status: OK, Message: "in the TAP policy's targets (via " + via + ")"})
+	case in.Membership.Problem != nil:
+		add(unknown(CodeMembershipUnknown, "the user is in the TAP policy's targets", in.Membership.Problem, nil))
+	default:
+		add(Finding{Code: CodeNotInTargets, Status: NotOK,
+			Message: "not in any target of the Temporary Access Pass policy: a pass can be created but not used to sign in",
+			Fix:     "add the user to a target group, or keyprep policy set tap --include-group GROUP"})
+	}
+	if ex, via := match(u, p.ExcludeTargets, in.Membership, in.Names); ex != nil {
+		add(Finding{Code: CodeExcluded, Status: NotOK, Message: "excluded from the TAP policy (via " + via + ")",
+			Fix: "remove the user from the excluded group"})
+	}
+	once := "multi-use passes allowed"
+	if p.IsUsableOnce {
+		once = "one-time passes only (a multi-use request is refused); after signing in the user has 10 minutes to register a key"
+		add(Finding{Code: CodeOneTimeOnly, Status: NotOK, Flows: []Flow{FlowMultiUseTAP},
+			Message: "a multi-use pass is needed, but the policy allows one-time passes only",
+			Fix:     "keyprep policy set tap --one-time off, or issue a one-time pass (the user then has 10 minutes after signing in to register a key)"})
+	}
+	add(Finding{Code: CodeTAPSettings, Status: Info, Message: fmt.Sprintf("lifetime %s to %s (default %s), %d characters; %s",
+		Minutes(p.MinimumLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes), Minutes(p.DefaultLifetimeInMinutes), p.DefaultLength, once)})
+	return out
+}
