@@ -123,8 +123,8 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 	}
 	e.PINs = &lockedPINs{inner: e.PINs}
 	e.Events = func(ev enroll.Event) { // the bench shows progress per slot
-		if testHooks.event != nil {
-			testHooks.event(ev)
+		if g.wire.event != nil {
+			g.wire.event(ev)
 		}
 	}
 	opts := bench.Options{Enroller: e, Keys: hidKeys{}, Request: req, MaxParallel: b.maxParallel, UsersPerKey: b.usersPerKey,

@@ -26,8 +26,8 @@ import (
 )
 
 // The in-process CLI harness: keyprep's own run() with the simulation, the
-// test reaching into it through testHooks the way the world changes under a
-// running command (faults, clocks, an unplugged key).
+// test reaching into that one run through its wiring the way the world
+// changes under a running command (faults, clocks, an unplugged key).
 
 var (
 	collectedMu sync.Mutex
@@ -133,8 +133,11 @@ type world struct {
 type hooks struct {
 	tenantOptions func(*entrasim.Options)
 	tenantOpened  func(*entrasim.Tenant)
-	keysReady     func(*simkeys.Provider)
-	event         func(*world, enroll.Event)
+	// keyConfig adjusts the virtual keys (touch, latency) for this run
+	// only, where KEYPREP_SIM_TOUCH would change the whole process.
+	keyConfig func(*softkey.Config)
+	keysReady func(*simkeys.Provider)
+	event     func(*world, enroll.Event)
 	// graphOptions replaces the tests' fast retry policy (benchmarks use
 	// the production one).
 	graphOptions func(*graph.Options)
@@ -149,46 +152,46 @@ type cliResult struct {
 // cli runs keyprep --sim in-process on w's state.
 func (w *world) cli(stdin string, h hooks, args ...string) cliResult {
 	w.t.Helper()
-	testHooks.tenantOptions = func(o *entrasim.Options) {
-		for tok := range o.Tokens {
-			recordSecret(tok)
-		}
-		if h.tenantOptions != nil {
-			h.tenantOptions(o)
-		}
+	wire := wiring{
+		tenantOptions: func(o *entrasim.Options) {
+			for tok := range o.Tokens {
+				recordSecret(tok)
+			}
+			if h.tenantOptions != nil {
+				h.tenantOptions(o)
+			}
+		},
+		tenantOpened: func(t *entrasim.Tenant) {
+			w.tenant = t
+			if h.tenantOpened != nil {
+				h.tenantOpened(t)
+			}
+		},
+		keyConfig: h.keyConfig,
+		keysReady: func(p *simkeys.Provider) {
+			w.keys = p
+			if h.keysReady != nil {
+				h.keysReady(p)
+			}
+		},
+		graphOptions: func(o *graph.Options) {
+			if h.graphOptions != nil {
+				h.graphOptions(o)
+				return
+			}
+			o.Retry = graph.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond}
+			o.ReconcileDelay = time.Millisecond
+		},
+		event: func(ev enroll.Event) {
+			if h.event != nil {
+				h.event(w, ev)
+			}
+		},
 	}
-	testHooks.tenantOpened = func(t *entrasim.Tenant) {
-		w.tenant = t
-		if h.tenantOpened != nil {
-			h.tenantOpened(t)
-		}
-	}
-	testHooks.keysReady = func(p *simkeys.Provider) {
-		w.keys = p
-		if h.keysReady != nil {
-			h.keysReady(p)
-		}
-	}
-	testHooks.graphOptions = func(o *graph.Options) {
-		if h.graphOptions != nil {
-			h.graphOptions(o)
-			return
-		}
-		o.Retry = graph.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond}
-		o.ReconcileDelay = time.Millisecond
-	}
-	testHooks.event = func(ev enroll.Event) {
-		if h.event != nil {
-			h.event(w, ev)
-		}
-	}
-	defer func() {
-		testHooks.tenantOptions, testHooks.tenantOpened, testHooks.keysReady, testHooks.graphOptions, testHooks.event = nil, nil, nil, nil, nil
-	}()
 	w.tenant = nil
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), append([]string{"--state-dir", w.state, "--sim"}, args...),
-		IO{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+		IO{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, wire)
 	r := cliResult{out: out.String(), errOut: errOut.String(), code: code}
 	if w.tenant != nil {
 		r.reqs = w.tenant.Requests()

@@ -20,7 +20,7 @@ func runSimKey(t *testing.T, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, append([]string{"--state-dir", t.TempDir()}, args...), IO{In: strings.NewReader(""), Out: &out, ErrOut: &errb})
+	code := run(ctx, append([]string{"--state-dir", t.TempDir()}, args...), IO{In: strings.NewReader(""), Out: &out, ErrOut: &errb}, wiring{})
 	recordOutput(out.String() + errb.String())
 	return code, errb.String()
 }
