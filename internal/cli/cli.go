@@ -134,7 +134,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.setup()
+			return g.setup(cmd)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
@@ -174,8 +174,10 @@ so consecutive commands see each other's effects as with a real key.`,
 	return root
 }
 
-// setup builds the logger and the virtual keys from the global flags.
-func (g *globals) setup() error {
+// setup builds the logger and the virtual keys from the global flags. The
+// virtual keys are this invocation's: they go into the command's context
+// (hid.WithVirtual), not into a process-wide registry.
+func (g *globals) setup(cmd *cobra.Command) error {
 	var lvl log.Level
 	switch strings.ToLower(g.LogLevel) {
 	case "debug":
@@ -234,7 +236,7 @@ func (g *globals) setup() error {
 			return fmt.Errorf("virtual keys: %w", err)
 		}
 		g.keys = p
-		hid.RegisterVirtual(p)
+		cmd.SetContext(hid.WithVirtual(cmd.Context(), p))
 		if g.wire.keysReady != nil {
 			g.wire.keysReady(p)
 		}

@@ -301,6 +301,7 @@ func emptyMetadata(t *testing.T) metadata.Provider {
 
 // TestEnrollAcceptance is the first acceptance point.
 func TestEnrollAcceptance(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	r := w.cli("", hooks{}, "enroll", "--user", adele, "--json")
 	if r.code != 0 {
@@ -350,6 +351,7 @@ func TestEnrollAcceptance(t *testing.T) {
 // TestEnrollFailures: each failure has its message, hint and exit code,
 // and nothing is lost (a PIN on the key is escrowed; the job is recorded).
 func TestEnrollFailures(t *testing.T) {
+	t.Parallel()
 	type check func(t *testing.T, w *world, r cliResult)
 	pinEscrowed := func(t *testing.T, w *world, _ cliResult) {
 		set, _ := w.keyState()
@@ -421,24 +423,16 @@ func TestEnrollFailures(t *testing.T) {
 			},
 			code: ExitKeyRefused, msg: "only 3 PIN retries left", hint: "reset", checks: []check{jobFailed, noPOST}},
 		{name: "touch timeout",
-			prepare: func(t *testing.T, w *world) (string, []string) {
-				t.Setenv("KEYPREP_SIM_TOUCH", "timeout=100ms")
-				return "", nil
-			},
-			code: ExitKeyRefused, msg: "nobody touched the key in time", hint: "touch",
+			hooks: hooks{keyConfig: touch(t, "timeout=100ms")},
+			code:  ExitKeyRefused, msg: "nobody touched the key in time", hint: "touch",
 			checks: []check{jobFailed, noPOST, pinEscrowed, func(t *testing.T, w *world, _ cliResult) {
 				// Nothing lost: the next run recognises the key's PIN.
-				os.Unsetenv("KEYPREP_SIM_TOUCH")
 				if r := w.cli("", hooks{}, "enroll", "--user", adele); r.code != 0 {
 					t.Errorf("retry after the timeout: %d %s", r.code, r.errOut)
 				}
 			}}},
 		{name: "key unplugged mid-operation",
-			prepare: func(t *testing.T, w *world) (string, []string) {
-				t.Setenv("KEYPREP_SIM_TOUCH", "delay=300ms")
-				return "", nil
-			},
-			hooks: hooks{event: func(w *world, ev enroll.Event) {
+			hooks: hooks{keyConfig: touch(t, "delay=300ms"), event: func(w *world, ev enroll.Event) {
 				if ev.Phase == "touch" {
 					go func() { time.Sleep(100 * time.Millisecond); _ = w.keys.Unplug("vkey:0") }()
 				}
@@ -528,6 +522,7 @@ func TestEnrollFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			stdin, extra := "", []string(nil)
 			if tc.prepare != nil {
@@ -553,6 +548,16 @@ func TestEnrollFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// touch is a virtual key configuration for one run (the form of
+// KEYPREP_SIM_TOUCH, which would change every run of the process).
+func touch(t *testing.T, spec string) func(*softkey.Config) {
+	p, err := simkeys.ParseTouch(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *softkey.Config) { c.Presence = p }
 }
 
 // splitReport finds the "keyprep: …" message and "hint: …" lines.

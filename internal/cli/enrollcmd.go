@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,7 +203,7 @@ func (g *globals) enroller(ctx context.Context, identities []string) (*enroll.En
 		PINs:       cliPINs{g},
 		EscrowDir:  g.escrowDir(),
 		Identities: ids,
-		Log:        nil,
+		Log:        slog.New(g.log), // this run's logger (runs in one process do not share slog.Default)
 		Events:     g.showEvent,
 		CrashHook:  g.wire.crash,
 		ModelName: func(aaguid [16]byte) string {
