@@ -308,8 +308,10 @@ func TestBenchHotPlug(t *testing.T) {
 func TestBenchResumeOnItsKey(t *testing.T) {
 	b := newBench(t, 2)
 	a := b.plug()
-	a.UnplugAt(enrolltest.OpGetAssertion, 1, false) // the self-test, after the registration
-	r := b.runner(benchOpts{Options: bench.Options{UsersPerKey: 2}}) // the daemon: runs until stopped
+	// Pulled out during the self-test, after the registration.
+	a.UnplugAt(enrolltest.OpGetAssertion, 1, false)
+	// The daemon: it runs until stopped.
+	r := b.runner(benchOpts{Options: bench.Options{UsersPerKey: 2}})
 	if _, _, err := r.Add(b.ctx, "test", rows(b.upns[0])); err != nil {
 		t.Fatal(err)
 	}
