@@ -246,7 +246,14 @@ func TestBenchKeyRemoved(t *testing.T) {
 			b := newBench(t, 3)
 			a := b.plug()
 			a.UnplugAt(op, 1, false)
-			b.plug()
+			// The second key arrives as the first is pulled: the first
+			// surely had a user then.
+			var once sync.Once
+			a.OnCall = func(o string) {
+				if o == op {
+					once.Do(func() { b.plug() })
+				}
+			}
 			r := b.runner(benchOpts{Options: bench.Options{UsersPerKey: 3, Foreground: true}})
 			events := r.Subscribe(b.ctx)
 			s := b.run(r, b.upns...)
@@ -421,7 +428,10 @@ func TestBenchNeedsAttention(t *testing.T) {
 			b := newBench(t, 2)
 			bad := b.plug()
 			tc.spoil(bad)
-			b.plug()
+			// The good key arrives once the bad one is being looked at, so
+			// the bad one gets a user first.
+			var once sync.Once
+			bad.OnCall = func(string) { once.Do(func() { b.plug() }) }
 			r := b.runner(benchOpts{Options: bench.Options{UsersPerKey: 2, Foreground: true}})
 			s := b.run(r, b.upns...)
 			if s.Counts.Done != 2 {
