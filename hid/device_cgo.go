@@ -39,7 +39,7 @@ type Device struct {
 
 // Enumerate lists the FIDO HID keys attached to the host
 // (fido_dev_info_manifest, at most 64) followed by the virtual keys of the
-// registered VirtualProvider.
+// VirtualProvider (the one WithVirtual put in ctx, else the registered one).
 func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
 	const op = "enumerate"
 	if err := ctxErr(ctx, op); err != nil {
@@ -66,7 +66,7 @@ func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
 			Product:      goString(C.fido_dev_info_product_string(e)),
 		})
 	}
-	return append(out, listVirtual()...), nil
+	return append(out, listVirtual(ctx)...), nil
 }
 
 // Open opens the key at path (a hidraw path from Enumerate, or "vkey:NAME"
@@ -89,7 +89,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Device, error) {
 	}
 	openPath := path
 	if IsVirtualPath(path) {
-		conn, err := openVirtual(path)
+		conn, err := openVirtual(ctx, path)
 		if err != nil {
 			var e *Error
 			if errors.As(err, &e) {

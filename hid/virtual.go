@@ -1,6 +1,7 @@
 package hid
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -70,17 +71,36 @@ func virtualProvider() VirtualProvider {
 // IsVirtualPath reports whether path names an in-process virtual key.
 func IsVirtualPath(path string) bool { return strings.HasPrefix(path, VirtualScheme) }
 
-// listVirtual returns the registered provider's keys, or nil.
-func listVirtual() []DeviceInfo {
-	if p := virtualProvider(); p != nil {
+type virtualKey struct{}
+
+// WithVirtual returns a context under which Enumerate and Open serve
+// "vkey:" paths from p rather than from the registered provider: one
+// invocation's virtual keys, so that several invocations in one process
+// (the CLI's in-process tests) each see their own.
+func WithVirtual(ctx context.Context, p VirtualProvider) context.Context {
+	return context.WithValue(ctx, virtualKey{}, p)
+}
+
+// virtualFor is the provider for ctx: the one WithVirtual put there, else
+// the registered one.
+func virtualFor(ctx context.Context) VirtualProvider {
+	if p, ok := ctx.Value(virtualKey{}).(VirtualProvider); ok && p != nil {
+		return p
+	}
+	return virtualProvider()
+}
+
+// listVirtual returns the provider's keys, or nil.
+func listVirtual(ctx context.Context) []DeviceInfo {
+	if p := virtualFor(ctx); p != nil {
 		return p.List()
 	}
 	return nil
 }
 
-// openVirtual opens a "vkey:NAME" path through the registered provider.
-func openVirtual(path string) (ReportConn, error) {
-	p := virtualProvider()
+// openVirtual opens a "vkey:NAME" path through the provider.
+func openVirtual(ctx context.Context, path string) (ReportConn, error) {
+	p := virtualFor(ctx)
 	if p == nil {
 		return nil, &Error{Op: "open", Code: CodeNotFound, Msg: "no virtual key provider registered (use --sim)"}
 	}

@@ -208,7 +208,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 			// The key was pulled out mid-step (whatever error the device
 			// layer made of it): the job is journaled; the user goes back
 			// to the queue.
-			r.requeue(it, r.interruptedJob(jobID), "the key was removed during "+stepOf(ee))
+			r.requeue(it, r.interruptedJob(jobID, true), "the key was removed during "+stepOf(ee))
 			return slotGone
 		}
 		msg, hint, outcome := r.o.Explain(err)
@@ -217,7 +217,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 			if it.Attempts >= r.o.MaxAttempts {
 				r.fail(it, msg, hint)
 			} else {
-				r.requeue(it, r.interruptedJob(jobID), "the key "+s.Key+" could not be used: "+msg)
+				r.requeue(it, r.interruptedJob(jobID, false), "the key "+s.Key+" could not be used: "+msg)
 			}
 			r.setSlot(s, SlotAttention, it.UPN, stepOf(ee), msg, hint)
 			return slotAttention
@@ -236,11 +236,11 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 			r.setSlot(s, SlotWorking, it.UPN, stepOf(ee), "Graph is busy; retrying "+it.UPN+" shortly", "")
 			select {
 			case <-ctx.Done():
-				r.requeue(it, r.interruptedJob(jobID), "the key was removed while waiting to retry")
+				r.requeue(it, r.interruptedJob(jobID, true), "the key was removed while waiting to retry")
 				return slotGone
 			case <-time.After(time.Duration(it.Attempts-1) * r.o.RetryDelay):
 			}
-			job = r.interruptedJob(jobID)
+			job = r.interruptedJob(jobID, false)
 			continue
 		default:
 			r.fail(it, msg, hint)
@@ -289,9 +289,13 @@ func stepOf(ee *enroll.Error) string {
 }
 
 // interruptedJob returns the job if it must be finished on its key (it is
-// still running and got as far as the registration, so Entra may hold its
-// passkey), else abandons it so that the user can start afresh on any key.
-func (r *Runner) interruptedJob(id string) *store.Job {
+// still running, or failed because keyLeft: the key was pulled out mid-step,
+// and it got as far as the registration, so Entra may hold its passkey),
+// else abandons a running job so that the user can start afresh on any key.
+// A failed job kept for its key is marked running again: it was
+// interrupted, and a later run resumes it (docs/architecture.md §4 item
+// 4.2).
+func (r *Runner) interruptedJob(id string, keyLeft bool) *store.Job {
 	if id == "" {
 		return nil
 	}
@@ -299,7 +303,7 @@ func (r *Runner) interruptedJob(id string) *store.Job {
 	defer cancel()
 	st := r.o.Enroller.Store
 	j, err := st.Job(ctx, id)
-	if err != nil || j.State != store.JobRunning {
+	if err != nil || !(j.State == store.JobRunning || (keyLeft && j.State == store.JobFailed)) {
 		return nil
 	}
 	steps, err := st.Steps(ctx, id)
@@ -308,8 +312,17 @@ func (r *Runner) interruptedJob(id string) *store.Job {
 	}
 	for _, s := range steps {
 		if s.Name == string(enroll.StepRegister) {
+			if j.State != store.JobRunning {
+				running := store.JobRunning
+				if err := st.UpdateJob(ctx, id, store.JobUpdate{State: &running}); err == nil {
+					j.State = running
+				}
+			}
 			return j
 		}
+	}
+	if j.State != store.JobRunning {
+		return nil
 	}
 	ab := store.JobAbandoned
 	why := "abandoned by the bench: the key left before the passkey was registered; the user is enrolled afresh"

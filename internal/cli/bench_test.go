@@ -120,6 +120,7 @@ func passkeysPerUser(t *testing.T, state string, upns []string) map[string]int {
 // testdata/bench-users-20.csv, all enrolled and verified, in parallel, one
 // passkey each; a rerun skips them all.
 func TestBenchAcceptance(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	csv := filepath.Join("..", "..", "testdata", "bench-users-20.csv")
 	rows, _, err := readUserList(csv)
@@ -199,6 +200,7 @@ func TestBenchAcceptance(t *testing.T) {
 // mid-way; the rerun finishes everyone, resuming the interrupted jobs on
 // their keys, with exactly one passkey per user, each recorded.
 func TestBenchCrashResume(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("spawns keyprep processes")
 	}
@@ -240,6 +242,7 @@ var touchKey = regexp.MustCompile(`touch the key (vkey:\d+) now`)
 // fails cleanly (journaled), the user goes back to the queue and is
 // enrolled on another key; a new key joins.
 func TestBenchHotPlug(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	csv, upns := benchUsers(t, 6)
 	var prov *simkeys.Provider
@@ -295,6 +298,7 @@ func TestBenchHotPlug(t *testing.T) {
 // TestBenchRowErrors: malformed, duplicate and unknown users are reported
 // per row before any key is touched; the rest are enrolled; exit 11.
 func TestBenchRowErrors(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	csv, _ := benchUsers(t, 2, "adele.vance@contoso.test", "not a upn", "nobody@contoso.test")
 	r := w.cli("", hooks{}, "--sim-keys", "2", "enroll", "--csv", csv)
@@ -320,6 +324,7 @@ func TestBenchRowErrors(t *testing.T) {
 // one line per key); each PIN is checked against the policy, set, and
 // escrowed like a generated one.
 func TestBenchAttended(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	csv, upns := benchUsers(t, 2)
 	pins := []string{"48152690", "73916284"}
@@ -363,10 +368,10 @@ func TestBenchAttended(t *testing.T) {
 // swaps its key); after three keys the user fails and the run ends — it
 // never waits forever for a key that will not do.
 func TestBenchKeyRefuses(t *testing.T) {
-	t.Setenv("KEYPREP_SIM_TOUCH", "deny")
+	t.Parallel()
 	w := newWorld(t)
 	csv, _ := benchUsers(t, 1)
-	r := w.cli("", hooks{}, "--sim-keys", "2", "enroll", "--csv", csv, "--json")
+	r := w.cli("", hooks{keyConfig: touch(t, "deny")}, "--sim-keys", "2", "enroll", "--csv", csv, "--json")
 	evs, sum := jsonLines(t, r.out)
 	if r.code != int(ExitPartial) || sum.Counts.Failed != 1 || sum.Queue[0].Attempts != 3 {
 		t.Fatalf("exit %d, %+v", r.code, sum.Queue)

@@ -66,10 +66,15 @@ func (l *lockedPINs) New(ctx context.Context, key string) ([]byte, error) {
 	return l.inner.New(ctx, key)
 }
 
-// hidKeys lists attached keys for the bench.
-type hidKeys struct{}
+// hidKeys lists attached keys for the bench, with this run's virtual keys
+// (asked from contexts that do not carry them too, such as the daemon's
+// HTTP requests).
+type hidKeys struct{ virt hid.VirtualProvider }
 
-func (hidKeys) List(ctx context.Context) ([]bench.KeyInfo, error) {
+func (k hidKeys) List(ctx context.Context) ([]bench.KeyInfo, error) {
+	if k.virt != nil {
+		ctx = hid.WithVirtual(ctx, k.virt)
+	}
 	devs, err := hid.Enumerate(ctx)
 	if err != nil {
 		return nil, err
@@ -123,14 +128,21 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 	}
 	e.PINs = &lockedPINs{inner: e.PINs}
 	e.Events = func(ev enroll.Event) { // the bench shows progress per slot
-		if testHooks.event != nil {
-			testHooks.event(ev)
+		if g.wire.event != nil {
+			g.wire.event(ev)
 		}
 	}
-	opts := bench.Options{Enroller: e, Keys: hidKeys{}, Request: req, MaxParallel: b.maxParallel, UsersPerKey: b.usersPerKey,
+	var virt hid.VirtualProvider
+	if g.keys != nil {
+		virt = g.keys
+	}
+	opts := bench.Options{Enroller: e, Keys: hidKeys{virt}, Request: req, MaxParallel: b.maxParallel, UsersPerKey: b.usersPerKey,
 		ReuseKeys: b.reuseKeys, SkipExisting: !b.includeExisting, RetryFailed: b.retryFailed, Explain: explainBench,
 		Foreground: foreground,
 		Open: func(ctx context.Context, path string) (bench.Device, error) {
+			if virt != nil {
+				ctx = hid.WithVirtual(ctx, virt)
+			}
 			return hid.Open(ctx, path, hid.WithTimeout(g.Timeout))
 		}}
 	if g.keys != nil {

@@ -64,6 +64,7 @@ type globals struct {
 	closers    []func() error    // run when the command ends
 	st         *store.Store      // opened on first use (openStore)
 	benchNote  func(string)      // a line above the bench's live display
+	wire       wiring            // the tests' reach into this run (zero in production)
 }
 
 // Main runs keyprep with args (without the program name) and returns the
@@ -71,11 +72,12 @@ type globals struct {
 func Main(args []string, stdio IO) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, args, stdio)
+	return run(ctx, args, stdio, wiring{})
 }
 
-func run(ctx context.Context, args []string, stdio IO) int {
-	g := &globals{io: stdio}
+// run is one invocation of keyprep; w is the tests' wiring for it.
+func run(ctx context.Context, args []string, stdio IO, w wiring) int {
+	g := &globals{io: stdio, wire: w}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
@@ -132,7 +134,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.setup()
+			return g.setup(cmd)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
@@ -172,8 +174,10 @@ so consecutive commands see each other's effects as with a real key.`,
 	return root
 }
 
-// setup builds the logger and the virtual keys from the global flags.
-func (g *globals) setup() error {
+// setup builds the logger and the virtual keys from the global flags. The
+// virtual keys are this invocation's: they go into the command's context
+// (hid.WithVirtual), not into a process-wide registry.
+func (g *globals) setup(cmd *cobra.Command) error {
 	var lvl log.Level
 	switch strings.ToLower(g.LogLevel) {
 	case "debug":
@@ -223,15 +227,18 @@ func (g *globals) setup() error {
 				return usageErr("KEYPREP_SIM_KEY_LATENCY %q: want a duration such as 40ms", v)
 			}
 		}
-		p, err := simkeys.New(simkeys.Options{Dir: filepath.Join(dir, "sim", "keys"), Count: g.SimKeys,
-			Key: softkey.Config{Presence: touch, CommandLatency: latency}})
+		kc := softkey.Config{Presence: touch, CommandLatency: latency}
+		if g.wire.keyConfig != nil {
+			g.wire.keyConfig(&kc)
+		}
+		p, err := simkeys.New(simkeys.Options{Dir: filepath.Join(dir, "sim", "keys"), Count: g.SimKeys, Key: kc})
 		if err != nil {
 			return fmt.Errorf("virtual keys: %w", err)
 		}
 		g.keys = p
-		hid.RegisterVirtual(p)
-		if testHooks.keysReady != nil {
-			testHooks.keysReady(p)
+		cmd.SetContext(hid.WithVirtual(cmd.Context(), p))
+		if g.wire.keysReady != nil {
+			g.wire.keysReady(p)
 		}
 	}
 	return nil

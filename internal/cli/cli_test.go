@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,8 +19,12 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv("KEYPREP_CLI_MAIN") == "1" {
-		// A keyprep process for the tests that must kill one (crash_test).
-		os.Exit(Main(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
+		// A keyprep process for the tests that must kill one (crash_test),
+		// with the crash hook a released binary does not have.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, wiring{crash: crashFromEnv()})
+		stop()
+		os.Exit(code)
 	}
 	testscript.Main(scanningM{m}, map[string]func(){
 		"keyprep": func() {

@@ -26,8 +26,8 @@ import (
 )
 
 // The in-process CLI harness: keyprep's own run() with the simulation, the
-// test reaching into it through testHooks the way the world changes under a
-// running command (faults, clocks, an unplugged key).
+// test reaching into that one run through its wiring the way the world
+// changes under a running command (faults, clocks, an unplugged key).
 
 var (
 	collectedMu sync.Mutex
@@ -133,8 +133,11 @@ type world struct {
 type hooks struct {
 	tenantOptions func(*entrasim.Options)
 	tenantOpened  func(*entrasim.Tenant)
-	keysReady     func(*simkeys.Provider)
-	event         func(*world, enroll.Event)
+	// keyConfig adjusts the virtual keys (touch, latency) for this run
+	// only, where KEYPREP_SIM_TOUCH would change the whole process.
+	keyConfig func(*softkey.Config)
+	keysReady func(*simkeys.Provider)
+	event     func(*world, enroll.Event)
 	// graphOptions replaces the tests' fast retry policy (benchmarks use
 	// the production one).
 	graphOptions func(*graph.Options)
@@ -149,46 +152,46 @@ type cliResult struct {
 // cli runs keyprep --sim in-process on w's state.
 func (w *world) cli(stdin string, h hooks, args ...string) cliResult {
 	w.t.Helper()
-	testHooks.tenantOptions = func(o *entrasim.Options) {
-		for tok := range o.Tokens {
-			recordSecret(tok)
-		}
-		if h.tenantOptions != nil {
-			h.tenantOptions(o)
-		}
+	wire := wiring{
+		tenantOptions: func(o *entrasim.Options) {
+			for tok := range o.Tokens {
+				recordSecret(tok)
+			}
+			if h.tenantOptions != nil {
+				h.tenantOptions(o)
+			}
+		},
+		tenantOpened: func(t *entrasim.Tenant) {
+			w.tenant = t
+			if h.tenantOpened != nil {
+				h.tenantOpened(t)
+			}
+		},
+		keyConfig: h.keyConfig,
+		keysReady: func(p *simkeys.Provider) {
+			w.keys = p
+			if h.keysReady != nil {
+				h.keysReady(p)
+			}
+		},
+		graphOptions: func(o *graph.Options) {
+			if h.graphOptions != nil {
+				h.graphOptions(o)
+				return
+			}
+			o.Retry = graph.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond}
+			o.ReconcileDelay = time.Millisecond
+		},
+		event: func(ev enroll.Event) {
+			if h.event != nil {
+				h.event(w, ev)
+			}
+		},
 	}
-	testHooks.tenantOpened = func(t *entrasim.Tenant) {
-		w.tenant = t
-		if h.tenantOpened != nil {
-			h.tenantOpened(t)
-		}
-	}
-	testHooks.keysReady = func(p *simkeys.Provider) {
-		w.keys = p
-		if h.keysReady != nil {
-			h.keysReady(p)
-		}
-	}
-	testHooks.graphOptions = func(o *graph.Options) {
-		if h.graphOptions != nil {
-			h.graphOptions(o)
-			return
-		}
-		o.Retry = graph.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond}
-		o.ReconcileDelay = time.Millisecond
-	}
-	testHooks.event = func(ev enroll.Event) {
-		if h.event != nil {
-			h.event(w, ev)
-		}
-	}
-	defer func() {
-		testHooks.tenantOptions, testHooks.tenantOpened, testHooks.keysReady, testHooks.graphOptions, testHooks.event = nil, nil, nil, nil, nil
-	}()
 	w.tenant = nil
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), append([]string{"--state-dir", w.state, "--sim"}, args...),
-		IO{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
+		IO{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, wire)
 	r := cliResult{out: out.String(), errOut: errOut.String(), code: code}
 	if w.tenant != nil {
 		r.reqs = w.tenant.Requests()
@@ -298,6 +301,7 @@ func emptyMetadata(t *testing.T) metadata.Provider {
 
 // TestEnrollAcceptance is the first acceptance point.
 func TestEnrollAcceptance(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	r := w.cli("", hooks{}, "enroll", "--user", adele, "--json")
 	if r.code != 0 {
@@ -347,6 +351,7 @@ func TestEnrollAcceptance(t *testing.T) {
 // TestEnrollFailures: each failure has its message, hint and exit code,
 // and nothing is lost (a PIN on the key is escrowed; the job is recorded).
 func TestEnrollFailures(t *testing.T) {
+	t.Parallel()
 	type check func(t *testing.T, w *world, r cliResult)
 	pinEscrowed := func(t *testing.T, w *world, _ cliResult) {
 		set, _ := w.keyState()
@@ -418,24 +423,16 @@ func TestEnrollFailures(t *testing.T) {
 			},
 			code: ExitKeyRefused, msg: "only 3 PIN retries left", hint: "reset", checks: []check{jobFailed, noPOST}},
 		{name: "touch timeout",
-			prepare: func(t *testing.T, w *world) (string, []string) {
-				t.Setenv("KEYPREP_SIM_TOUCH", "timeout=100ms")
-				return "", nil
-			},
-			code: ExitKeyRefused, msg: "nobody touched the key in time", hint: "touch",
+			hooks: hooks{keyConfig: touch(t, "timeout=100ms")},
+			code:  ExitKeyRefused, msg: "nobody touched the key in time", hint: "touch",
 			checks: []check{jobFailed, noPOST, pinEscrowed, func(t *testing.T, w *world, _ cliResult) {
 				// Nothing lost: the next run recognises the key's PIN.
-				os.Unsetenv("KEYPREP_SIM_TOUCH")
 				if r := w.cli("", hooks{}, "enroll", "--user", adele); r.code != 0 {
 					t.Errorf("retry after the timeout: %d %s", r.code, r.errOut)
 				}
 			}}},
 		{name: "key unplugged mid-operation",
-			prepare: func(t *testing.T, w *world) (string, []string) {
-				t.Setenv("KEYPREP_SIM_TOUCH", "delay=300ms")
-				return "", nil
-			},
-			hooks: hooks{event: func(w *world, ev enroll.Event) {
+			hooks: hooks{keyConfig: touch(t, "delay=300ms"), event: func(w *world, ev enroll.Event) {
 				if ev.Phase == "touch" {
 					go func() { time.Sleep(100 * time.Millisecond); _ = w.keys.Unplug("vkey:0") }()
 				}
@@ -525,6 +522,7 @@ func TestEnrollFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			stdin, extra := "", []string(nil)
 			if tc.prepare != nil {
@@ -550,6 +548,16 @@ func TestEnrollFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// touch is a virtual key configuration for one run (the form of
+// KEYPREP_SIM_TOUCH, which would change every run of the process).
+func touch(t *testing.T, spec string) func(*softkey.Config) {
+	p, err := simkeys.ParseTouch(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *softkey.Config) { c.Presence = p }
 }
 
 // splitReport finds the "keyprep: …" message and "hint: …" lines.

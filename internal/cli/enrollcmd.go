@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -204,9 +204,9 @@ func (g *globals) enroller(ctx context.Context, identities []string) (*enroll.En
 		PINs:       cliPINs{g},
 		EscrowDir:  g.escrowDir(),
 		Identities: ids,
-		Log:        nil,
+		Log:        slog.New(g.log), // this run's logger (runs in one process do not share slog.Default)
 		Events:     g.showEvent,
-		CrashHook:  crashHook(),
+		CrashHook:  g.wire.crash,
 		ModelName: func(aaguid [16]byte) string {
 			if aaguid == softkey.AAGUID() {
 				return softkey.ModelName
@@ -219,8 +219,8 @@ func (g *globals) enroller(ctx context.Context, identities []string) (*enroll.En
 
 // showEvent prints progress on stderr (never a secret).
 func (g *globals) showEvent(ev enroll.Event) {
-	if testHooks.event != nil {
-		testHooks.event(ev)
+	if g.wire.event != nil {
+		g.wire.event(ev)
 	}
 	switch ev.Phase {
 	case "touch":
@@ -229,21 +229,6 @@ func (g *globals) showEvent(ev enroll.Event) {
 		g.infof("   %s", ev.Message)
 	default:
 		g.infof(" ✓ %s", ev.Message)
-	}
-}
-
-// crashHook is a test hook: KEYPREP_TEST_CRASH=STEP:PHASE kills the process
-// with SIGKILL at that journal boundary (the crash-safety test).
-func crashHook() func(enroll.Step, string) {
-	want := os.Getenv("KEYPREP_TEST_CRASH")
-	if want == "" {
-		return nil
-	}
-	return func(s enroll.Step, phase string) {
-		if string(s)+":"+phase == want {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // never continue past the boundary
-		}
 	}
 }
 

@@ -155,8 +155,8 @@ func (g *globals) graphClient(ctx context.Context) (*graph.Client, error) {
 		g.cred = cred
 	}
 	opts.UserAgent = "keyprep/" + Version
-	if testHooks.graphOptions != nil {
-		testHooks.graphOptions(&opts)
+	if g.wire.graphOptions != nil {
+		g.wire.graphOptions(&opts)
 	}
 	c, err := graph.New(ctx, opts)
 	if err != nil {
@@ -171,7 +171,7 @@ func (g *globals) graphClient(ctx context.Context) (*graph.Client, error) {
 // request goes through the same HTTP client code as against Entra.
 func (g *globals) startSimTenant() (string, *graph.StaticToken, error) {
 	token := entrasim.NewToken()
-	t, err := openSimTenant(g.simTenantPath(), "", map[string]entrasim.Identity{token: {Name: "keyprep --sim"}}, nil)
+	t, err := g.openSimTenant(g.simTenantPath(), "", map[string]entrasim.Identity{token: {Name: "keyprep --sim"}}, nil)
 	if err != nil {
 		return "", nil, err
 	}

@@ -68,7 +68,7 @@ func newSimCmd(g *globals) *cobra.Command {
 // simTenantPath is where the emulated tenant keeps its state.
 func (g *globals) simTenantPath() string { return filepath.Join(g.StateDir, "sim", "tenant.json") }
 
-func openSimTenant(path string, seedFile string, tokens map[string]entrasim.Identity, logw io.Writer) (*entrasim.Tenant, error) {
+func (g *globals) openSimTenant(path string, seedFile string, tokens map[string]entrasim.Identity, logw io.Writer) (*entrasim.Tenant, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
@@ -87,28 +87,35 @@ func openSimTenant(path string, seedFile string, tokens map[string]entrasim.Iden
 			return nil, usageErr("--users applies to a new emulated tenant, but %s already exists: use a fresh --state-dir (or --state FILE)", path)
 		}
 	}
-	if testHooks.tenantOptions != nil {
-		testHooks.tenantOptions(&opts)
+	if g.wire.tenantOptions != nil {
+		g.wire.tenantOptions(&opts)
 	}
 	t, err := entrasim.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("emulated tenant: %w", err)
 	}
-	if testHooks.tenantOpened != nil {
-		testHooks.tenantOpened(t)
+	if g.wire.tenantOpened != nil {
+		g.wire.tenantOpened(t)
 	}
 	return t, nil
 }
 
-// testHooks let the in-process CLI tests reach the simulation (faults,
-// clocks, unplugging) the way an operator's world would change under a
-// running command. Nil in production.
-var testHooks struct {
+// wiring is one run's reach into the simulation, for the in-process CLI
+// tests (faults, clocks, an unplugged key: the way an operator's world
+// changes under a running command) and for the crash test's hook. It is
+// given to run for that one invocation, so runs in one process do not
+// share it; Main passes the zero value, which does nothing.
+type wiring struct {
 	tenantOptions func(*entrasim.Options)
 	tenantOpened  func(*entrasim.Tenant)
-	keysReady     func(*simkeys.Provider)
-	graphOptions  func(*graph.Options)
-	event         func(enroll.Event)
+	// keyConfig adjusts the virtual keys' configuration (after
+	// KEYPREP_SIM_TOUCH and KEYPREP_SIM_KEY_LATENCY are applied).
+	keyConfig    func(*softkey.Config)
+	keysReady    func(*simkeys.Provider)
+	graphOptions func(*graph.Options)
+	event        func(enroll.Event)
+	// crash is the enrollment's crash hook (enroll.Enroller.CrashHook).
+	crash func(enroll.Step, string)
 }
 
 func newSimTenantCmd(g *globals) *cobra.Command {
@@ -142,7 +149,7 @@ The bearer token is written to --token-file (mode 0600), never printed:
 				tokenFile = filepath.Join(filepath.Dir(state), "tenant.token")
 			}
 			token := entrasim.NewToken()
-			t, err := openSimTenant(state, users, map[string]entrasim.Identity{token: {Name: "keyprep sim tenant"}}, g.io.ErrOut)
+			t, err := g.openSimTenant(state, users, map[string]entrasim.Identity{token: {Name: "keyprep sim tenant"}}, g.io.ErrOut)
 			if err != nil {
 				return err
 			}
@@ -197,7 +204,7 @@ func newSimUsersCmd(g *globals) *cobra.Command {
 		Short: "List the emulated tenant's users (UPN, type, groups, policy scope)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := openSimTenant(g.simTenantPath(), "", nil, nil)
+			t, err := g.openSimTenant(g.simTenantPath(), "", nil, nil)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ func runSimKey(t *testing.T, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, append([]string{"--state-dir", t.TempDir()}, args...), IO{In: strings.NewReader(""), Out: &out, ErrOut: &errb})
+	code := run(ctx, append([]string{"--state-dir", t.TempDir()}, args...), IO{In: strings.NewReader(""), Out: &out, ErrOut: &errb}, wiring{})
 	recordOutput(out.String() + errb.String())
 	return code, errb.String()
 }
@@ -28,6 +28,7 @@ func runSimKey(t *testing.T, args ...string) (int, string) {
 // The uhid path itself runs in the VM (scripts/e2e-vm.sh); here: the
 // command line, and a machine without /dev/uhid.
 func TestSimKeyCommandLine(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		args []string
 		code ExitCode
@@ -45,6 +46,7 @@ func TestSimKeyCommandLine(t *testing.T) {
 }
 
 func TestSimKeyWithoutUHID(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat(uhid.Path); err == nil {
 		t.Skip(uhid.Path + " exists on this machine")
 	}

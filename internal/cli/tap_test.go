@@ -73,6 +73,7 @@ func (w *world) audit(event string) []store.AuditEvent {
 // pass (policy length), start, expiry and isUsableOnce, and the run's log
 // output (at debug level) does not contain the pass.
 func TestTAPCreateJSON(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	r := w.tapCLI(hooks{}, "--log-level", "debug", "tap", "create", "--user", adele, "--json")
 	if r.code != 0 {
@@ -111,6 +112,7 @@ func TestTAPCreateJSON(t *testing.T) {
 
 // TestTAPExitCodes: each refusal has its exit code and a hint.
 func TestTAPExitCodes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	if r := w.tapCLI(hooks{}, "tap", "create", "--user", adele); r.code != 0 {
 		t.Fatal(r.errOut)
@@ -162,6 +164,7 @@ func TestTAPExitCodes(t *testing.T) {
 // TestTAPBatch: one bad UPN and one guest give two clear row errors and
 // exit 11; the others get slips (here age-encrypted); a rerun skips them.
 func TestTAPBatch(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	dir := t.TempDir()
 	id, err := age.GenerateX25519Identity()
@@ -250,6 +253,7 @@ func TestTAPBatch(t *testing.T) {
 // TestEnrollWithTAP: the pass comes with the enrollment, checked against
 // the TAP policy before the key is touched.
 func TestEnrollWithTAP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	r := w.tapCLI(hooks{}, "enroll", "--user", "megan.bowen@contoso.test", "--with-tap", "--tap-lifetime", "20h")
 	if r.code != int(ExitDirectory) || !strings.Contains(r.errOut, "allowed 1h to 8h") {
