@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/enroll"
@@ -155,6 +156,7 @@ func benchEnroll(b *testing.B, base enroll.Request) {
 	env := newBenchEnv(b)
 	start := len(env.tenant.Requests())
 	var hidOut, hidIn uint64
+	var keyTime time.Duration
 	i := 0
 	env.freshKey(b)
 	for b.Loop() { // b.Loop resets the timer on its first call
@@ -168,7 +170,7 @@ func benchEnroll(b *testing.B, base enroll.Request) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, _, err := env.e.Enroll(ctx, d, req)
+		res, _, err := env.e.Enroll(ctx, timedDevice{d: d, spent: &keyTime}, req)
 		out, in := d.ReportStats()
 		_ = d.Close()
 		if err != nil {
@@ -179,7 +181,7 @@ func benchEnroll(b *testing.B, base enroll.Request) {
 		b.StopTimer()
 		hidOut += out
 		hidIn += in
-		if !res.Verified || res.PINEscrow == nil || res.PINEscrow.Source != "set" || res.ForcePINChange != base.ForcePINChange {
+		if !res.Verified || res.PINEscrow == nil || res.PINEscrow.Source != enroll.SourceSet || res.ForcePINChange != base.ForcePINChange {
 			b.Fatalf("enroll %s: unexpected result %+v", u.UPN, res)
 		}
 		if err := env.client.DeleteFido2Method(ctx, res.UserID, res.MethodID); err != nil {
@@ -199,6 +201,14 @@ func benchEnroll(b *testing.B, base enroll.Request) {
 	b.ReportMetric(float64(hidOut)/n, "hid-out/op")
 	b.ReportMetric(float64(hidIn)/n, "hid-in/op")
 	b.ReportMetric(float64(hidOut+hidIn)/n, "hid-reports/op")
+	// key-ms/op is the time spent inside the key operations (hid.Open and
+	// Close not included); overhead-ratio is everything else per unit of
+	// it: (total − key time) / key time.
+	if keyTime > 0 {
+		total := b.Elapsed()
+		b.ReportMetric(keyTime.Seconds()*1e3/n, "key-ms/op")
+		b.ReportMetric(float64(total-keyTime)/float64(keyTime), "overhead-ratio")
+	}
 }
 
 // benchPINs refuses: generated PINs never ask the operator.
@@ -210,4 +220,71 @@ func (benchPINs) Current(context.Context, string) ([]byte, error) {
 
 func (benchPINs) New(context.Context, string) ([]byte, error) {
 	return nil, errors.New("bench: no operator PIN")
+}
+
+// timedDevice is an enroll.Device that adds the time spent in each key
+// operation (libfido2, the CTAPHID framing and the virtual key's own work)
+// to *spent, so the benchmark can tell the key's time from keyprep's.
+type timedDevice struct {
+	d     enroll.Device
+	spent *time.Duration
+}
+
+func (t timedDevice) since(start time.Time) { *t.spent += time.Since(start) }
+
+func (t timedDevice) Path() string { return t.d.Path() }
+
+func (t timedDevice) Info(ctx context.Context) (*hid.Info, error) {
+	defer t.since(time.Now())
+	return t.d.Info(ctx)
+}
+
+func (t timedDevice) PINRetries(ctx context.Context) (int, error) {
+	defer t.since(time.Now())
+	return t.d.PINRetries(ctx)
+}
+
+func (t timedDevice) SetPIN(ctx context.Context, pin []byte) error {
+	defer t.since(time.Now())
+	return t.d.SetPIN(ctx, pin)
+}
+
+func (t timedDevice) Reset(ctx context.Context) error {
+	defer t.since(time.Now())
+	return t.d.Reset(ctx)
+}
+
+func (t timedDevice) SetMinPINLength(ctx context.Context, n int, pin []byte) error {
+	defer t.since(time.Now())
+	return t.d.SetMinPINLength(ctx, n, pin)
+}
+
+func (t timedDevice) SetMinPINLengthRPIDs(ctx context.Context, rpIDs []string, pin []byte) error {
+	defer t.since(time.Now())
+	return t.d.SetMinPINLengthRPIDs(ctx, rpIDs, pin)
+}
+
+func (t timedDevice) ForcePINChange(ctx context.Context, pin []byte) error {
+	defer t.since(time.Now())
+	return t.d.ForcePINChange(ctx, pin)
+}
+
+func (t timedDevice) MakeCredential(ctx context.Context, req hid.MakeCredentialRequest, pin []byte) (*hid.Credential, error) {
+	defer t.since(time.Now())
+	return t.d.MakeCredential(ctx, req, pin)
+}
+
+func (t timedDevice) GetAssertion(ctx context.Context, req hid.AssertionRequest, pin []byte) ([]hid.Assertion, error) {
+	defer t.since(time.Now())
+	return t.d.GetAssertion(ctx, req, pin)
+}
+
+func (t timedDevice) Credentials(ctx context.Context, rpID string, pin []byte) ([]hid.ResidentCredential, error) {
+	defer t.since(time.Now())
+	return t.d.Credentials(ctx, rpID, pin)
+}
+
+func (t timedDevice) DeleteCredential(ctx context.Context, credID []byte, pin []byte) error {
+	defer t.since(time.Now())
+	return t.d.DeleteCredential(ctx, credID, pin)
 }
