@@ -117,7 +117,9 @@ func refOf(e *store.Escrow, source string) *EscrowRef {
 
 // jobEscrow returns this job's live escrow, if any.
 func (r *run) jobEscrow(ctx context.Context) (*store.Escrow, error) {
-	if r.job == nil {
+	if r.job == nil || !r.prev.has(StepEscrow) {
+		// The escrow step's "begin" is journaled no later than its record
+		// is written: without it in the journal, the job has no escrow.
 		return nil, nil
 	}
 	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{JobID: r.job.ID, States: []string{store.EscrowPending, store.EscrowApplied}})

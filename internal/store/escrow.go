@@ -147,11 +147,11 @@ func (t *Tx) PutEscrow(e *Escrow) error {
 	if err != nil {
 		return fmt.Errorf("store: put escrow: %w", err)
 	}
-	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO escrows (`+escrowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.exec(`INSERT INTO escrows (`+escrowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, nullIfEmpty(e.JobID), e.UPN, e.UserID, e.KeyPath, e.AAGUID, e.Kind, e.Location, e.State,
 		string(recipsJSON), ct, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt))
 	if err == nil {
-		err = t.s.appendAudit(t.ctx, t.tx, "escrow", e.JobID, audit)
+		err = t.appendAudit("escrow", e.JobID, audit)
 	}
 	if err != nil {
 		return fmt.Errorf("store: put escrow %s: %w", e.ID, err)
@@ -187,19 +187,18 @@ func (t *Tx) SetEscrowState(id, state string) error {
 }
 
 func (t *Tx) setEscrowState(id, state string) error {
-	ctx, tx := t.ctx, t.tx
 	var (
 		prev  string
 		jobID sql.NullString
 	)
-	err := tx.QueryRowContext(ctx, `SELECT state, job_id FROM escrows WHERE id = ?`, id).Scan(&prev, &jobID)
+	err := t.queryRow(`SELECT state, job_id FROM escrows WHERE id = ?`, []any{id}, &prev, &jobID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE escrows SET state = ?, updated_at = ? WHERE id = ?`,
+	if _, err := t.exec(`UPDATE escrows SET state = ?, updated_at = ? WHERE id = ?`,
 		state, fmtTime(t.s.nowUTC()), id); err != nil {
 		return err
 	}
@@ -207,7 +206,7 @@ func (t *Tx) setEscrowState(id, state string) error {
 	if err != nil {
 		return err
 	}
-	return t.s.appendAudit(ctx, tx, "escrow.state", jobID.String, raw)
+	return t.appendAudit("escrow.state", jobID.String, raw)
 }
 
 const escrowCols = `id, job_id, upn, user_id, key_path, aaguid, kind, location, state, recipients, ciphertext, created_at, updated_at`

@@ -116,14 +116,14 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err = s.update(ctx, func(t *Tx) error {
+		_, err := t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.ID, j.Kind, j.UPN, j.UserID, j.KeyPath, j.AAGUID, string(j.State), j.Step, j.Phase, j.Error,
 			params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt))
 		if err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "job.created", j.ID, audit)
+		return t.appendAudit("job.created", j.ID, audit)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create job %s: %w", j.ID, err)
@@ -234,9 +234,8 @@ func (t *Tx) updateJob(id string, u JobUpdate) error {
 	if u.Error != nil {
 		add("error", "error", *u.Error)
 	}
-	ctx, tx := t.ctx, t.tx
 	var state string
-	err := tx.QueryRowContext(ctx, `SELECT state FROM jobs WHERE id = ?`, id).Scan(&state)
+	err := t.queryRow(`SELECT state FROM jobs WHERE id = ?`, []any{id}, &state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -249,7 +248,7 @@ func (t *Tx) updateJob(id string, u JobUpdate) error {
 	now := t.s.nowUTC()
 	sets = append(sets, "updated_at = ?")
 	args = append(args, fmtTime(now), id)
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
+	if _, err := t.exec(`UPDATE jobs SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 		return err
 	}
 	if u.State != nil {
@@ -260,7 +259,7 @@ func (t *Tx) updateJob(id string, u JobUpdate) error {
 	if err != nil {
 		return err
 	}
-	return t.s.appendAudit(ctx, tx, "job.updated", id, raw)
+	return t.appendAudit("job.updated", id, raw)
 }
 
 // jobUpdatedEvent is the data of the audit event "job.updated".
@@ -349,9 +348,8 @@ func (t *Tx) recordStep(jobID, name, phase string, data StepData) error {
 	if err != nil {
 		return err
 	}
-	ctx, tx := t.ctx, t.tx
 	now := fmtTime(t.s.nowUTC())
-	res, err := tx.ExecContext(ctx, `UPDATE jobs SET step = ?, phase = ?, updated_at = ? WHERE id = ?`, name, phase, now, jobID)
+	res, err := t.exec(`UPDATE jobs SET step = ?, phase = ?, updated_at = ? WHERE id = ?`, name, phase, now, jobID)
 	if err != nil {
 		return err
 	}
@@ -360,19 +358,25 @@ func (t *Tx) recordStep(jobID, name, phase string, data StepData) error {
 	} else if n == 0 {
 		return ErrNotFound
 	}
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE job_id = ?`, jobID).Scan(&seq); err != nil {
-		return err
+	seq, ok := t.nextSeq[jobID]
+	if !ok {
+		if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE job_id = ?`, []any{jobID}, &seq); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO steps (job_id, seq, name, phase, data, time) VALUES (?, ?, ?, ?, ?, ?)`,
+	if _, err := t.exec(`INSERT INTO steps (job_id, seq, name, phase, data, time) VALUES (?, ?, ?, ?, ?, ?)`,
 		jobID, seq, name, phase, string(raw), now); err != nil {
 		return err
 	}
+	if t.nextSeq == nil {
+		t.nextSeq = map[string]int64{}
+	}
+	t.nextSeq[jobID] = seq + 1
 	ev, err := marshalData(stepEvent{Name: name, Phase: phase, Seq: seq})
 	if err != nil {
 		return err
 	}
-	return t.s.appendAudit(ctx, tx, "step", jobID, ev)
+	return t.appendAudit("step", jobID, ev)
 }
 
 const stepCols = `job_id, seq, name, phase, data, time`
@@ -489,7 +493,6 @@ func (t *Tx) RecordResult(r *Result) error {
 }
 
 func (t *Tx) recordResult(r *Result) error {
-	ctx, tx := t.ctx, t.tx
 	now := t.s.nowUTC()
 	if r.RecordedAt.IsZero() {
 		r.RecordedAt = now
@@ -498,7 +501,7 @@ func (t *Tx) recordResult(r *Result) error {
 	if !r.CreatedDateTime.IsZero() {
 		r.CreatedDateTime = r.CreatedDateTime.UTC().Round(0)
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?`,
+	res, err := t.exec(`UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?`,
 		string(JobDone), fmtTime(now), r.JobID)
 	if err != nil {
 		return err
@@ -509,12 +512,12 @@ func (t *Tx) recordResult(r *Result) error {
 		return ErrNotFound
 	}
 	var replaced bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM results WHERE job_id = ?)`, r.JobID).Scan(&replaced); err != nil {
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM results WHERE job_id = ?)`, []any{r.JobID}, &replaced); err != nil {
 		return err
 	}
 	// INSERT OR REPLACE deletes the old row, so the replacement also
 	// gets a new rowid and sorts as the newest.
-	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO results (`+resultCols+`)
+	_, err = t.exec(`INSERT OR REPLACE INTO results (`+resultCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.JobID, r.UPN, r.UserID, r.MethodID, r.CredentialID, r.AAGUID, r.Model, r.DisplayName, r.KeyPath,
 		r.EscrowID, r.PINEscrow, r.Verified, r.ForcePINChange, r.Reconciled,
@@ -527,7 +530,7 @@ func (t *Tx) recordResult(r *Result) error {
 	if err != nil {
 		return err
 	}
-	return t.s.appendAudit(ctx, tx, "result", r.JobID, raw)
+	return t.appendAudit("result", r.JobID, raw)
 }
 
 // Results returns the results matching f, newest first (by RecordedAt,

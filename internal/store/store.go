@@ -30,6 +30,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -65,6 +66,9 @@ type Store struct {
 	path  string
 	now   func() time.Time
 	actor string
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // see prepared
 }
 
 // schemaVersion is the PRAGMA user_version this build writes: the number of
@@ -325,6 +329,12 @@ func userVersion(ctx context.Context, q queryer) (int, error) {
 
 // Close closes the database. The Store must not be used afterwards.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
