@@ -68,6 +68,14 @@ func loadHistory(steps []store.Step) *history {
 	return h
 }
 
+// resumeEvent is the data of the audit event "job.resume": where the job
+// stood.
+type resumeEvent struct {
+	From  string `json:"from"`
+	Phase string `json:"phase"`
+	Step  string `json:"step"`
+}
+
 // JobRequest decodes the request a job was started with.
 func JobRequest(job *store.Job) (Request, error) {
 	var req Request
@@ -104,7 +112,7 @@ func (e *Enroller) Resume(ctx context.Context, dev Device, job *store.Job) (*Res
 			return nil, &Error{JobID: job.ID, Msg: "cannot update the job", Err: err}
 		}
 	}
-	_ = e.Store.Audit(ctx, "job.resume", job.ID, map[string]any{"from": string(job.State), "step": job.Step, "phase": job.Phase})
+	_ = e.Store.Audit(ctx, "job.resume", job.ID, resumeEvent{From: string(job.State), Phase: job.Phase, Step: job.Step})
 	res, err := r.execute(ctx)
 	if res != nil {
 		res.Resumed = true

@@ -1,5 +1,5 @@
 // Package enroll is keyprep's main job: pre-provision one security key for
-// one Entra user, end to end, crash-safe (design.md §1, §4).
+// one Entra user, end to end, crash-safe (docs/architecture.md §2, §4).
 //
 // The workflow sees the key, the directory and the PIN source through small
 // interfaces it declares here; the CLI wires hid.Device, the Graph client and
@@ -128,7 +128,7 @@ const (
 	PINOperator PINMode = "operator"
 )
 
-// Step names a journaled step (design.md §4 invariant 2).
+// Step names a journaled step (docs/architecture.md §4.2).
 type Step string
 
 // The steps in order. Steps with a side effect are journaled "begin" before

@@ -1,6 +1,6 @@
 // Package escrow keeps the PINs keyprep sets on security keys recoverable
 // without ever writing them in clear to a log, the journal or an error
-// (design.md §4, invariant 1).
+// (docs/architecture.md §4.1).
 //
 // A PIN is escrowed by encrypting it with filippo.io/age, ASCII-armored, to
 // one or more recipients: the operator's --age-recipient keys (age X25519

@@ -109,10 +109,8 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	}
 	j.UpdatedAt = j.UpdatedAt.UTC().Round(0)
 
-	audit, err := marshalData(map[string]any{
-		"kind": j.Kind, "upn": j.UPN, "userId": j.UserID, "keyPath": j.KeyPath,
-		"aaguid": j.AAGUID, "state": j.State,
-	})
+	audit, err := marshalData(jobCreatedEvent{AAGUID: j.AAGUID, KeyPath: j.KeyPath, Kind: j.Kind, State: j.State,
+		UPN: j.UPN, UserID: j.UserID})
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
@@ -129,6 +127,17 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 		return fmt.Errorf("store: create job %s: %w", j.ID, err)
 	}
 	return nil
+}
+
+// jobCreatedEvent is the data of the audit event "job.created" (keys in
+// order).
+type jobCreatedEvent struct {
+	AAGUID  string   `json:"aaguid"`
+	KeyPath string   `json:"keyPath"`
+	Kind    string   `json:"kind"`
+	State   JobState `json:"state"`
+	UPN     string   `json:"upn"`
+	UserID  string   `json:"userId"`
 }
 
 // Job returns the job with the given ID or, failing an exact match, the
