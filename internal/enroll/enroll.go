@@ -355,10 +355,13 @@ func (r *run) finish(ctx context.Context, err error) error {
 	// still recorded alone.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	failed := []func(*store.Tx) error{
-		r.row(ee.Step, phaseFailed, store.StepFailed{Error: msg}),
-		func(tx *store.Tx) error { return tx.UpdateJob(r.job.ID, store.JobUpdate{State: &state, Error: &msg}) },
+	var failed []func(*store.Tx) error
+	if ee.Step != "" { // an error outside the steps has no journal row
+		failed = append(failed, r.row(ee.Step, phaseFailed, store.StepFailed{Error: msg}))
 	}
+	failed = append(failed, func(tx *store.Tx) error {
+		return tx.UpdateJob(r.job.ID, store.JobUpdate{State: &state, Error: &msg})
+	})
 	if r.flush(wctx, ee.Step, failed...) != nil {
 		r.pending = nil
 		_ = r.flush(wctx, ee.Step, failed...)
