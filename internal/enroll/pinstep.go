@@ -167,18 +167,23 @@ func (r *run) newPIN(ctx context.Context) ([]byte, error) {
 	return p, nil
 }
 
-// writeEscrow stores the PIN durably before it goes on the key
-// (docs/architecture.md §4.1 and §4.2): age-encrypted in the store (the
-// escrow record and its "begin" and "done" commit together), or written
-// once to the operator's --pin-out file (its "begin" is durable before the
-// file is written).
+// writeEscrow escrows the PIN before it goes on the key (docs/architecture.md
+// §4.1 and §4.2). An age escrow is sealed here and its record, with the
+// step's "begin" and "done", is queued: it commits with the "pin" step's
+// "begin", so it is on disk before the PIN is set, and a crash before that
+// leaves neither a record nor a PIN. A --pin-out file is written once, so
+// its "begin" is durable before the file is written and its record right
+// after.
 func (r *run) writeEscrow(ctx context.Context, p []byte) (*store.Escrow, error) {
 	esc := &store.Escrow{JobID: r.job.ID, UPN: r.user.UPN, UserID: r.user.ID, KeyPath: r.dev.Path(), AAGUID: r.aaguid}
-	put := func(tx *store.Tx) error { return tx.PutEscrow(esc) }
-	putErr := func(err error) error {
-		return stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "check the state directory", "cannot store the PIN escrow")
+	put := func(tx *store.Tx) error {
+		if err := tx.PutEscrow(esc); err != nil {
+			return fmt.Errorf("%w: %w", ErrEscrow, err)
+		}
+		return nil
 	}
 	if r.req.PINOut == "" {
+		r.hook(StepEscrow, HookBegin)
 		recips, names, err := r.recipients()
 		if err != nil {
 			return nil, err
@@ -187,12 +192,11 @@ func (r *run) writeEscrow(ctx context.Context, p []byte) (*store.Escrow, error) 
 		if err != nil {
 			return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "", "cannot encrypt the PIN")
 		}
-		esc.Kind, esc.Location, esc.Recipients, esc.Ciphertext = store.EscrowAge, "store", names, ct
-		done := func() store.StepData { return store.EscrowDone{EscrowID: esc.ID, Kind: esc.Kind} }
-		if err := r.atomicStep(ctx, StepEscrow, store.EscrowBegin{Kind: store.EscrowAge}, put, done); err != nil {
-			return nil, putErr(err)
-		}
+		esc.ID, esc.Kind, esc.Location, esc.Recipients, esc.Ciphertext = store.NewID(), store.EscrowAge, "store", names, ct
+		r.journal(StepEscrow, phaseBegin, store.EscrowBegin{Kind: store.EscrowAge})
+		r.later(put)
 		r.escrow = refOf(esc, SourceSet)
+		r.done(StepEscrow, store.EscrowDone{EscrowID: esc.ID, Kind: esc.Kind})
 		return esc, nil
 	}
 	if err := r.begin(ctx, StepEscrow, store.EscrowBegin{Kind: store.EscrowFile}); err != nil {
@@ -208,7 +212,7 @@ func (r *run) writeEscrow(ctx context.Context, p []byte) (*store.Escrow, error) 
 	}
 	esc.Kind, esc.Location = store.EscrowFile, r.req.PINOut
 	if err := r.commit(ctx, put); err != nil {
-		return nil, putErr(err)
+		return nil, stepErr(StepEscrow, err, "check the state directory", "cannot store the PIN escrow")
 	}
 	r.escrow = refOf(esc, SourceSet)
 	r.done(StepEscrow, store.EscrowDone{EscrowID: esc.ID, Kind: esc.Kind})

@@ -362,6 +362,10 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// NewID returns a new random record ID (32 lower-case hex digits), for a
+// caller that needs a record's ID before the transaction that writes it.
+func NewID() string { return newID() }
+
 // newID returns a random 128-bit identifier as 32 lower-case hex digits.
 func newID() string {
 	var b [16]byte
