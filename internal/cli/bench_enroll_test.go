@@ -84,11 +84,12 @@ type benchEnv struct {
 	client *graph.Client
 	keys   *simkeys.Provider
 	keyDir string
+	dbPath string
 	e      *enroll.Enroller
 	users  []entrasim.User
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+func newBenchEnv(b testing.TB) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -125,7 +126,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		hid.RegisterVirtual(nil)
 		_ = keys.Close()
 	})
-	env := &benchEnv{tenant: tenant, client: client, keys: keys, keyDir: keyDir}
+	env := &benchEnv{tenant: tenant, client: client, keys: keys, keyDir: keyDir, dbPath: filepath.Join(dir, "keyprep.db")}
 	for _, u := range tenant.Users() {
 		if u.InFido2Scope && u.UserType == "Member" {
 			env.users = append(env.users, u)
@@ -151,7 +152,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 
 // freshKey replaces the virtual key with a factory-fresh one, loaded and
 // ready, so that opening it costs what opening a plugged-in key costs.
-func (env *benchEnv) freshKey(b *testing.B) {
+func (env *benchEnv) freshKey(b testing.TB) {
 	b.Helper()
 	if err := env.keys.Unplug(benchKeyPath); err != nil {
 		b.Fatal(err)
