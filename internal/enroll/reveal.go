@@ -56,14 +56,15 @@ var (
 	ErrNoIdentity = errors.New("no age identity to open the escrow")
 )
 
-// RevealPIN opens the age escrow e with ids for a person and records the
+// RevealPIN opens the age escrow e with ids for a person (a file escrow is
+// refused with ErrNotSealed: the operator holds that file) and records the
 // reveal (EventPINReveal, RevealEvent) in st's audit log before returning
 // the PIN: a reveal that cannot be audited is refused and the PIN wiped.
 // The caller wipes the returned PIN. The workflow reusing an escrowed PIN
 // (Enroller) shares the decryption (OpenEscrow) but is no reveal: it shows
 // the PIN to no one.
 func RevealPIN(ctx context.Context, st *store.Store, e *store.Escrow, ids []age.Identity, by Requester) ([]byte, error) {
-	if e.Kind != store.EscrowAge {
+	if e.Kind == store.EscrowFile {
 		return nil, fmt.Errorf("escrow %s of %s: %w (%s)", e.ID, e.UPN, ErrNotSealed, e.Location)
 	}
 	p, err := OpenEscrow(e, ids)
