@@ -75,21 +75,15 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // Update runs fn in one write transaction (BEGIN IMMEDIATE) and commits it,
 // durably, if fn returns nil; otherwise it rolls back and returns fn's
-// error. Several journal rows and record changes written in one Update
-// cost one disk sync instead of one each.
+// error as it is (the Tx methods' errors name the store and the
+// operation; a failed begin or commit is wrapped). Several journal rows
+// and record changes written in one Update cost one disk sync instead of
+// one each.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		return fn(&Tx{s: s, tx: tx, ctx: ctx})
-	})
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return nil
+	return s.update(ctx, fn)
 }
 
-// update is Update for the Store methods that wrap one Tx method: fn's
-// error is returned as it is (the Tx methods name the store and the
-// operation themselves), a failed begin or commit is wrapped.
+// update is Update, for the Store methods that wrap one Tx method.
 func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
