@@ -310,12 +310,12 @@ func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (ad
 		}
 		done := false
 		for i := range jobs {
-			if jobs[i].Kind == "enroll" && jobs[i].State == store.JobDone {
+			if jobs[i].Kind == enroll.JobKind && jobs[i].State == store.JobDone {
 				done = true
 			}
 		}
 		for i := range jobs {
-			if done || jobs[i].Kind != "enroll" {
+			if done || jobs[i].Kind != enroll.JobKind {
 				continue
 			}
 			if jobs[i].State == store.JobRunning || jobs[i].State == store.JobFailed {

@@ -569,11 +569,34 @@ func TestBenchRetryFailedEngine(t *testing.T) {
 		t.Fatalf("RetryFailed: %d %v", n, err)
 	}
 	wait(bench.ItemDone)
-	p, err := r.RevealPIN(b.ctx, b.upns[0])
+	who := bench.Requester{Who: "dashboard session", Via: bench.RevealViaAPI, From: "127.0.0.1:4711"}
+	p, err := r.RevealPIN(b.ctx, b.upns[0], who)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := b.keys.Key("fake:0"); k == nil || string(p) != k.State().PIN {
 		t.Error("the revealed PIN is not the key's")
+	}
+	// One audit event says who saw which user's PIN, from where; never the PIN.
+	evs, err := b.st.AuditEvents(b.ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reveals []string
+	for _, ev := range evs {
+		if ev.Event == enroll.EventPINReveal {
+			reveals = append(reveals, string(ev.Data))
+		}
+	}
+	if len(reveals) != 1 {
+		t.Fatalf("pin.reveal events: %d, want 1", len(reveals))
+	}
+	for _, want := range []string{b.upns[0], "dashboard session", "127.0.0.1:4711", `"via":"api"`} {
+		if !strings.Contains(reveals[0], want) {
+			t.Errorf("reveal audit %s lacks %q", reveals[0], want)
+		}
+	}
+	if strings.Contains(reveals[0], string(p)) {
+		t.Error("the reveal audit carries the PIN")
 	}
 }

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
-	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
@@ -387,10 +383,10 @@ func (r *Runner) onEnrollEvent(s *slot, it *Item, ev enroll.Event) {
 		s.JobID = ev.JobID
 	}
 	switch ev.Phase {
-	case "touch":
+	case enroll.EventTouch:
 		s.State = SlotTouch
 		r.prefetchNextLocked()
-	case "info":
+	case enroll.EventInfo:
 	default:
 		s.State = SlotWorking
 	}
@@ -455,8 +451,9 @@ func (r *Runner) Keys(ctx context.Context) ([]KeyInfo, error) {
 
 // RevealPIN implements Engine: the escrowed PIN of a user's finished
 // enrollment, opened with the bench identity (or the Enroller's
-// identities), recorded in the audit log.
-func (r *Runner) RevealPIN(ctx context.Context, upn string) ([]byte, error) {
+// identities) by enroll.RevealPIN, which records the reveal and by whom in
+// the audit log.
+func (r *Runner) RevealPIN(ctx context.Context, upn string, by Requester) ([]byte, error) {
 	st := r.o.Enroller.Store
 	res, err := st.Results(ctx, store.ResultFilter{UPN: upn, Limit: 1})
 	if err != nil {
@@ -469,26 +466,16 @@ func (r *Runner) RevealPIN(ctx context.Context, upn string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if esc.Kind != "age" {
+	p, err := enroll.RevealPIN(ctx, st, esc, r.o.Enroller.AgeIdentities(), by)
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, enroll.ErrNotSealed):
 		return nil, fmt.Errorf("the PIN of %s was not escrowed in the store (%s): %w", upn, esc.Kind, fs.ErrNotExist)
-	}
-	ids := append([]age.Identity{}, r.o.Enroller.Identities...)
-	if bench, err := escrow.LoadIdentities(filepath.Join(r.o.Enroller.EscrowDir, escrow.BenchIdentityFile)); err == nil {
-		ids = append(ids, bench...)
-	}
-	if len(ids) == 0 {
+	case errors.Is(err, enroll.ErrNoIdentity):
 		return nil, fmt.Errorf("no identity of this bench can open the escrow of %s (it is encrypted to %s): %w", upn, strings.Join(esc.Recipients, ", "), fs.ErrPermission)
+	case errors.Is(err, escrow.ErrDecrypt):
+		return nil, fmt.Errorf("this bench cannot open the escrow of %s (encrypted to %s): %w", upn, strings.Join(esc.Recipients, ", "), fs.ErrPermission)
 	}
-	p, err := escrow.Open(esc.Ciphertext, ids)
-	if err != nil {
-		if errors.Is(err, escrow.ErrDecrypt) {
-			return nil, fmt.Errorf("this bench cannot open the escrow of %s (encrypted to %s): %w", upn, strings.Join(esc.Recipients, ", "), fs.ErrPermission)
-		}
-		return nil, fmt.Errorf("open the escrow of %s: %w", upn, err)
-	}
-	if err := st.Audit(ctx, "pin.reveal", res[0].JobID, map[string]any{"user": upn, "escrowId": esc.ID, "via": "bench"}); err != nil {
-		pin.Wipe(p)
-		return nil, fmt.Errorf("the reveal could not be audited, so the PIN is not shown: %w", err)
-	}
-	return p, nil
+	return nil, fmt.Errorf("open the escrow of %s: %w", upn, err)
 }

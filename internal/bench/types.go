@@ -11,7 +11,16 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/keyprep/keyprep/internal/enroll"
 )
+
+// Requester is who asked to see a PIN, and from where (the audit log's
+// record of a reveal).
+type Requester = enroll.Requester
+
+// RevealViaAPI is Requester.Via for a reveal through the bench API.
+const RevealViaAPI = enroll.RevealViaAPI
 
 // SlotState is where a slot (one attached key) is.
 type SlotState string
@@ -178,6 +187,6 @@ type Engine interface {
 	// gets its channel closed early and must take a new snapshot.
 	Subscribe(ctx context.Context) <-chan Event
 	// RevealPIN decrypts the escrowed PIN of a finished enrollment for the
-	// operator (audited). The caller wipes it.
-	RevealPIN(ctx context.Context, upn string) ([]byte, error)
+	// operator by (audited: who, via, from). The caller wipes it.
+	RevealPIN(ctx context.Context, upn string, by Requester) ([]byte, error)
 }

@@ -350,6 +350,16 @@ func TestBenchAttended(t *testing.T) {
 	if !got[pins[0]] || !got[pins[1]] {
 		t.Errorf("the escrowed PINs are not the ones the people chose")
 	}
+	// Each reveal is audited once, as the one reveal event, from the
+	// terminal side of keyprep.
+	if evs := w.audit(enroll.EventPINReveal); len(evs) != 2 {
+		t.Errorf("%d %s audit events, want 2", len(evs), enroll.EventPINReveal)
+	} else {
+		var ev enroll.RevealEvent
+		if err := json.Unmarshal(evs[0].Data, &ev); err != nil || ev.Via != enroll.RevealViaTerminal || ev.Who == "" || ev.EscrowID == "" {
+			t.Errorf("reveal audit data %s (%v)", evs[0].Data, err)
+		}
+	}
 	// A weak PIN is refused by the policy before it reaches a key.
 	w2 := newWorld(t)
 	csv2, _ := benchUsers(t, 1)

@@ -151,7 +151,7 @@ func checkInvariants(t *testing.T, state, upn string) {
 	}
 	// The key's PIN is escrowed, and the escrow holds that very PIN: a PIN
 	// change with it succeeds.
-	es, err := st.Escrows(ctx, store.EscrowFilter{KeyPath: "vkey:0", States: []string{"applied"}})
+	es, err := st.Escrows(ctx, store.EscrowFilter{KeyPath: "vkey:0", States: []string{store.EscrowApplied}})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("applied escrows for the key: %d (%v), want 1", len(es), err)
 	}

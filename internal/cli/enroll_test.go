@@ -112,7 +112,7 @@ func collectState(t *testing.T, state string) {
 		}
 		es, _ := st.Escrows(ctx, store.EscrowFilter{})
 		for _, e := range es {
-			if e.Kind != "age" {
+			if e.Kind != store.EscrowAge {
 				continue
 			}
 			if p, err := escrow.Open(e.Ciphertext, ids); err == nil {
@@ -311,7 +311,7 @@ func TestEnrollAcceptance(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &res); err != nil {
 		t.Fatal(err)
 	}
-	if !res.Verified || res.MethodID == "" || res.CredentialID == "" || res.PINEscrow == nil || res.PINEscrow.Kind != "age" {
+	if !res.Verified || res.MethodID == "" || res.CredentialID == "" || res.PINEscrow == nil || res.PINEscrow.Kind != store.EscrowAge {
 		t.Fatalf("result %+v", res)
 	}
 	// Graph requests: creationOptions and the POST, plus the lookups
@@ -343,7 +343,7 @@ func TestEnrollAcceptance(t *testing.T) {
 	if !strings.Contains(kr.out, `"remainingResidentSlots": 23`) {
 		t.Errorf("want two resident credentials (23 of 25 slots left):\n%s", kr.out)
 	}
-	if es := w.escrows(); len(es) != 1 || es[0].State != "applied" {
+	if es := w.escrows(); len(es) != 1 || es[0].State != store.EscrowApplied {
 		t.Errorf("escrows %+v, want one applied (the key's one PIN)", es)
 	}
 }
@@ -356,7 +356,7 @@ func TestEnrollFailures(t *testing.T) {
 	pinEscrowed := func(t *testing.T, w *world, _ cliResult) {
 		set, _ := w.keyState()
 		es := w.escrows()
-		if set && (len(es) == 0 || es[0].State != "applied") {
+		if set && (len(es) == 0 || es[0].State != store.EscrowApplied) {
 			t.Errorf("the key has a PIN but escrows are %+v", es)
 		}
 	}

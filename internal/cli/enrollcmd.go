@@ -223,9 +223,9 @@ func (g *globals) showEvent(ev enroll.Event) {
 		g.wire.event(ev)
 	}
 	switch ev.Phase {
-	case "touch":
+	case enroll.EventTouch:
 		g.infof(">> %s", ev.Message)
-	case "info":
+	case enroll.EventInfo:
 		g.infof("   %s", ev.Message)
 	default:
 		g.infof(" ✓ %s", ev.Message)
@@ -467,9 +467,9 @@ func escrowText(e *enroll.EscrowRef) string {
 		return "none"
 	}
 	switch {
-	case e.Source == "operator":
+	case e.Source == enroll.SourceOperator:
 		return "none: the operator gave the key's existing PIN"
-	case e.Kind == "file":
+	case e.Kind == store.EscrowFile:
 		return "written once to " + e.Location + " (mode 0600)"
 	}
 	to := strings.Join(e.Recipients, ", ")
@@ -477,7 +477,7 @@ func escrowText(e *enroll.EscrowRef) string {
 		to = "the bench identity (as safe as the state directory; prefer --age-recipient)"
 	}
 	s := fmt.Sprintf("age-encrypted to %s, escrow %s", to, shortID(e.ID))
-	if e.Source == "earlier" {
+	if e.Source == enroll.SourceEarlier {
 		s += " (set by an earlier enrollment of this key)"
 	}
 	return s

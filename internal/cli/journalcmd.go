@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -352,7 +354,7 @@ func newPINsListCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(tw, "ESCROW\tUSER\tKEY\tKIND\tTO\tSTATE\tCREATED")
 			for _, r := range rows {
 				to := r.Location
-				if r.Kind == "age" {
+				if r.Kind == store.EscrowAge {
 					to = recipientsText(r.Recipients)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shortID(r.ID), r.UPN, r.KeyPath, r.Kind, to, r.State, r.CreatedAt.Local().Format("2006-01-02 15:04"))
@@ -438,7 +440,7 @@ recorded in the audit log (who, which escrow; never the PIN).`,
 			} else if e, err = userEscrow(ctx, st, user, key); err != nil {
 				return err
 			} else if e == nil {
-				es, err := st.Escrows(ctx, store.EscrowFilter{UPN: user, KeyPath: key, States: []string{"applied"}})
+				es, err := st.Escrows(ctx, store.EscrowFilter{UPN: user, KeyPath: key, States: []string{store.EscrowApplied}})
 				if err != nil {
 					return err
 				}
@@ -447,22 +449,16 @@ recorded in the audit log (who, which escrow; never the PIN).`,
 				}
 				e = &es[0]
 			}
-			var p []byte
-			switch e.Kind {
-			case "age":
-				p, err = escrow.Open(e.Ciphertext, ids)
-				if err != nil {
-					return &Error{Code: ExitPIN, Msg: fmt.Sprintf("cannot open escrow %s with the given identity", shortID(e.ID)), Hint: "it is encrypted to: " + recipientsText(e.Recipients), Err: err}
-				}
-			case "file":
+			p, err := enroll.RevealPIN(ctx, st, e, ids, terminalRequester(g))
+			switch {
+			case errors.Is(err, enroll.ErrNotSealed):
 				return &Error{Code: ExitUsage, Msg: fmt.Sprintf("escrow %s is the plain file %s", shortID(e.ID), e.Location)}
-			default:
-				return fmt.Errorf("escrow %s has unknown kind %q", e.ID, e.Kind)
-			}
-			defer pin.Wipe(p)
-			if err := st.Audit(ctx, "escrow.reveal", e.JobID, map[string]any{"escrowId": e.ID, "upn": e.UPN}); err != nil {
+			case errors.Is(err, escrow.ErrDecrypt) || errors.Is(err, enroll.ErrNoIdentity):
+				return &Error{Code: ExitPIN, Msg: fmt.Sprintf("cannot open escrow %s with the given identity", shortID(e.ID)), Hint: "it is encrypted to: " + recipientsText(e.Recipients), Err: err}
+			case err != nil:
 				return err
 			}
+			defer pin.Wipe(p)
 			if g.JSON {
 				return g.printJSON(map[string]any{"escrowId": e.ID, "upn": e.UPN, "keyPath": e.KeyPath, "pin": string(p)})
 			}
@@ -478,4 +474,30 @@ recorded in the audit log (who, which escrow; never the PIN).`,
 	cmd.Flags().StringVar(&key, "key", "", "only the escrow for this key path")
 	cmd.Flags().StringArrayVar(&identities, "identity", nil, "age identity file (repeatable)")
 	return cmd
+}
+
+// terminalRequester is who reveals a PIN from this process: its OS user
+// and host, and its terminal (standard input's, when it is one).
+func terminalRequester(g *globals) enroll.Requester {
+	by := enroll.Requester{Who: osUser(), Via: enroll.RevealViaTerminal}
+	if f, ok := g.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		by.From = f.Name()
+		if t, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err == nil {
+			by.From = t
+		}
+	}
+	return by
+}
+
+// osUser is "user@host" of this process ("unknown" for a part that cannot
+// be found).
+func osUser() string {
+	name, host := "unknown", "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		host = h
+	}
+	return name + "@" + host
 }

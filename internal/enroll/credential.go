@@ -31,13 +31,13 @@ func webauthnGetClientData(rpID string) (clientData, error) {
 // fetching new options when the challenge expired. On resume it first
 // reconciles a registration that was in flight.
 func (r *run) credential(ctx context.Context) error {
-	if d, ok := r.prev.doneData(StepRegister); ok {
-		md, _ := r.prev.doneData(StepMakeCred)
-		r.method = &Method{ID: str(d["methodId"]), DisplayName: str(d["displayName"]), Reconciled: d["reconciled"] == true}
-		r.credID, r.coseKey, r.credAAG = b64dec(str(md["credentialId"])), b64dec(str(md["publicKey"])), str(md["aaguid"])
+	if d, ok := doneData[store.RegisterDone](r.prev, StepRegister); ok {
+		md, _ := doneData[store.MakeCredDone](r.prev, StepMakeCred)
+		r.method = &Method{ID: d.MethodID, DisplayName: d.DisplayName, Reconciled: d.Reconciled}
+		r.credID, r.coseKey, r.credAAG = b64dec(md.CredentialID), b64dec(md.PublicKey), md.AAGUID
 		return nil
 	}
-	if b, ok := r.prev.beginData(StepRegister); ok {
+	if b, ok := beginData[store.RegisterBegin](r.prev, StepRegister); ok {
 		found, err := r.reconcileRegistration(ctx, b)
 		if err != nil {
 			return err
@@ -61,13 +61,8 @@ func (r *run) credential(ctx context.Context) error {
 		if !errors.Is(err, ErrChallengeExpired) || attempt >= attempts {
 			return err
 		}
-		r.emit(StepOptions, "info", "the challenge expired before Entra got the registration; fetching new options and creating the passkey again (attempt %d of %d)", attempt+1, attempts)
+		r.emit(StepOptions, phaseInfo, "the challenge expired before Entra got the registration; fetching new options and creating the passkey again (attempt %d of %d)", attempt+1, attempts)
 	}
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 // listExisting reports passkeys for the RP the key already holds (never
@@ -98,103 +93,158 @@ func (r *run) listExisting(ctx context.Context) error {
 		}
 	}
 	if len(creds) > 0 {
-		r.emit(StepInspect, "info", "the key already holds %d passkey(s) for %s: %s", len(creds), r.rpID(), strings.Join(users, ", "))
+		r.emit(StepInspect, phaseInfo, "the key already holds %d passkey(s) for %s: %s", len(creds), r.rpID(), strings.Join(users, ", "))
 	}
 	if same {
-		r.emit(StepInspect, "info", "one of them is for %s: if Entra knows it, the key will be refused as already enrolled; if not (left by an interrupted run), it is replaced", r.user.UPN)
+		r.emit(StepInspect, phaseInfo, "one of them is for %s: if Entra knows it, the key will be refused as already enrolled; if not (left by an interrupted run), it is replaced", r.user.UPN)
 	}
-	return r.journal(ctx, StepInspect, "info", map[string]any{"residentCredentials": len(creds), "sameUser": same})
+	r.journal(StepInspect, phaseInfo, store.InspectInfo{ResidentCredentials: len(creds), SameUser: same})
+	return nil
 }
 
+// creation is one round of creationOptions: what Graph sent and what the
+// key is asked for.
+type creation struct {
+	attempt int
+	opts    *webauthn.CreationOptions
+	params  *webauthn.MakeCredentialRequest
+	cdj     []byte // clientDataJSON
+	cdh     []byte // its SHA-256
+}
+
+// makeAndRegister is one attempt at the passkey: fresh options, the
+// credential made on the key and checked, then its registration.
 func (r *run) makeAndRegister(ctx context.Context, attempt int) error {
+	c, err := r.creationOptions(ctx, attempt)
+	if err != nil {
+		return err
+	}
+	cred, ad, err := r.makeCredential(ctx, c)
+	if err != nil {
+		return err
+	}
+	name, body, err := r.registrationBody(c, cred, ad)
+	if err != nil {
+		return err
+	}
+	return r.register(ctx, c, cred.ID, name, body)
+}
+
+// creationOptions fetches and checks passkey creation options from Graph.
+func (r *run) creationOptions(ctx context.Context, attempt int) (*creation, error) {
 	raw, err := r.e.Directory.CreationOptions(ctx, r.user.ID, r.req.ChallengeTimeout)
 	if err != nil {
-		return stepErr(StepOptions, err, "", "cannot get passkey creation options for %s", r.user.UPN)
+		return nil, stepErr(StepOptions, err, "", "cannot get passkey creation options for %s", r.user.UPN)
 	}
 	opts, err := webauthn.ParseCreationOptions(raw)
 	if err != nil {
-		return stepErr(StepOptions, err, "report this with keyprep --log-level debug output", "Graph returned creation options keyprep cannot read")
+		return nil, stepErr(StepOptions, err, "report this with keyprep --log-level debug output", "Graph returned creation options keyprep cannot read")
 	}
-	cdj := webauthn.ClientDataJSON(opts)
-	cdh := webauthn.ClientDataHash(cdj)
+	c := &creation{attempt: attempt, opts: opts, cdj: webauthn.ClientDataJSON(opts)}
+	c.cdh = webauthn.ClientDataHash(c.cdj)
 	var allow []webauthn.ParamsOption
 	if len(r.e.RPIDs) > 0 {
 		allow = append(allow, webauthn.AllowRPID(r.e.RPIDs...))
 	}
-	params, err := webauthn.MakeCredentialParams(opts, cdh, allow...)
-	if err != nil {
-		return stepErr(StepOptions, err, "", "the creation options cannot be used")
+	if c.params, err = webauthn.MakeCredentialParams(opts, c.cdh, allow...); err != nil {
+		return nil, stepErr(StepOptions, err, "", "the creation options cannot be used")
 	}
-	if err := r.journal(ctx, StepOptions, phaseDone, map[string]any{"attempt": attempt, "challengeExpiry": opts.ChallengeExpiry,
-		"excludeCredentials": len(params.ExcludeList), "rpId": opts.RP.ID}); err != nil {
-		return err
-	}
+	r.journal(StepOptions, phaseDone, store.OptionsDone{Attempt: attempt, ChallengeExpiry: opts.ChallengeExpiry,
+		ExcludeCredentials: len(c.params.ExcludeList), RPID: opts.RP.ID})
 	if opts.ChallengeExpired(r.e.now()) {
-		return stepErr(StepOptions, ErrChallengeExpired, "check this machine's clock", "the challenge Graph issued has already expired")
+		return nil, stepErr(StepOptions, ErrChallengeExpired, "check this machine's clock", "the challenge Graph issued has already expired")
 	}
+	return c, nil
+}
 
+// makeCredential creates the passkey on the key (journaled around it) and
+// checks the key's answer; a credential that fails the checks is removed
+// from the key again.
+func (r *run) makeCredential(ctx context.Context, c *creation) (*hid.Credential, *webauthn.AuthData, error) {
+	p := c.params
 	req := hid.MakeCredentialRequest{
-		ClientDataHash:     params.ClientDataHash,
-		RP:                 hid.RelyingParty{ID: params.RPID, Name: params.RPName},
-		User:               hid.User{ID: params.UserID, Name: params.UserName, DisplayName: params.UserDisplayName},
-		Algorithm:          r.pickAlgorithm(params.Algorithms),
-		ResidentKey:        params.ResidentKey,
-		UV:                 params.UV,
-		ExcludeList:        params.ExcludeList,
-		CredProtect:        hid.CredProtect(params.CredProtect),
-		EnforceCredProtect: params.EnforceCredProtect,
-		HMACSecret:         params.HMACSecret,
-		MinPINLengthExt:    params.MinPINLength,
+		ClientDataHash:     p.ClientDataHash,
+		RP:                 hid.RelyingParty{ID: p.RPID, Name: p.RPName},
+		User:               hid.User{ID: p.UserID, Name: p.UserName, DisplayName: p.UserDisplayName},
+		Algorithm:          r.pickAlgorithm(p.Algorithms),
+		ResidentKey:        p.ResidentKey,
+		UV:                 p.UV,
+		ExcludeList:        p.ExcludeList,
+		CredProtect:        hid.CredProtect(p.CredProtect),
+		EnforceCredProtect: p.EnforceCredProtect,
+		HMACSecret:         p.HMACSecret,
+		MinPINLengthExt:    p.MinPINLength,
 	}
-	if err := r.begin(ctx, StepMakeCred, map[string]any{"attempt": attempt, "userHandle": b64.EncodeToString(params.UserID)}); err != nil {
-		return err
+	if err := r.begin(ctx, StepMakeCred, store.MakeCredBegin{Attempt: c.attempt, UserHandle: b64.EncodeToString(p.UserID)}); err != nil {
+		return nil, nil, err
 	}
-	r.emit(StepMakeCred, "touch", "touch the key %s now: creating the passkey for %s", r.dev.Path(), r.user.UPN)
+	r.emit(StepMakeCred, EventTouch, "touch the key %s now: creating the passkey for %s", r.dev.Path(), r.user.UPN)
 	cred, err := r.dev.MakeCredential(ctx, req, r.pin)
 	if err != nil {
 		if errors.Is(err, hid.ErrCredentialExcluded) {
-			return stepErr(StepMakeCred, fmt.Errorf("%w: %w", ErrExcluded, err),
+			return nil, nil, stepErr(StepMakeCred, fmt.Errorf("%w: %w", ErrExcluded, err),
 				"use another key, or remove the existing passkey first (keyprep methods list/delete --user "+r.user.UPN+")",
 				"this key already holds a passkey for %s", r.user.UPN)
 		}
-		return stepErr(StepMakeCred, err, "", "%s: creating the passkey", r.dev.Path())
+		return nil, nil, stepErr(StepMakeCred, err, "", "%s: creating the passkey", r.dev.Path())
 	}
-	if err := webauthn.CheckRegistration(params, cdh, cred.Format, cred.AuthData, cred.AttStmt); err != nil {
+	ad, err := r.checkCredential(ctx, c, cred)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.credID, r.coseKey, r.credAAG = cred.ID, ad.PublicKeyCOSE, ad.AAGUID.String()
+	r.done(StepMakeCred, store.MakeCredDone{CredentialID: b64.EncodeToString(cred.ID), PublicKey: b64.EncodeToString(ad.PublicKeyCOSE),
+		AAGUID: r.credAAG, Alg: ad.Algorithm, Flags: byte(ad.Flags), CredProtect: ad.Extensions.CredProtect})
+	return cred, ad, nil
+}
+
+// checkCredential runs keyprep's local checks of a new credential
+// (WebAuthn L3 §7.1 as far as a client can) and the policy's attestation
+// rule.
+func (r *run) checkCredential(ctx context.Context, c *creation, cred *hid.Credential) (*webauthn.AuthData, error) {
+	if err := webauthn.CheckRegistration(c.params, c.cdh, cred.Format, cred.AuthData, cred.AttStmt); err != nil {
 		r.cleanup(ctx, cred.ID, "the key's answer failed the local checks")
-		return stepErr(StepMakeCred, err, "this key does not behave as Entra requires; try another key", "%s: the new passkey failed keyprep's checks", r.dev.Path())
+		return nil, stepErr(StepMakeCred, err, "this key does not behave as Entra requires; try another key", "%s: the new passkey failed keyprep's checks", r.dev.Path())
 	}
 	ad, err := webauthn.ParseAuthData(cred.AuthData)
 	if err != nil {
-		return stepErr(StepMakeCred, err, "", "authenticator data")
+		return nil, stepErr(StepMakeCred, err, "", "authenticator data")
 	}
 	if r.elig.AttestationEnforced && !webauthn.HasAttestationCertificate(cred.Format, cred.AttStmt) {
 		r.cleanup(ctx, cred.ID, "attestation enforced and the key sent no certificate")
-		return stepErr(StepMakeCred, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
+		return nil, stepErr(StepMakeCred, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
 			"attestation is enforced and %s attests itself without a certificate", r.dev.Path())
 	}
-	r.credID, r.coseKey, r.credAAG = cred.ID, ad.PublicKeyCOSE, ad.AAGUID.String()
-	if err := r.done(ctx, StepMakeCred, map[string]any{"credentialId": b64.EncodeToString(cred.ID), "publicKey": b64.EncodeToString(ad.PublicKeyCOSE),
-		"aaguid": r.credAAG, "alg": ad.Algorithm, "flags": byte(ad.Flags), "credProtect": ad.Extensions.CredProtect}); err != nil {
-		return err
-	}
+	return ad, nil
+}
 
-	name, err := webauthn.DisplayName(r.req.DisplayNameTemplate, r.req.Model, r.req.Serial, r.e.now())
+// registrationBody builds the fido2AuthenticationMethod the credential is
+// registered as, under its display name.
+func (r *run) registrationBody(c *creation, cred *hid.Credential, ad *webauthn.AuthData) (name string, body []byte, err error) {
+	name, err = webauthn.DisplayName(r.req.DisplayNameTemplate, r.req.Model, r.req.Serial, r.e.now())
 	if err != nil {
-		return stepErr(StepRegister, err, "shorten --display-name", "display name")
+		return "", nil, stepErr(StepRegister, err, "shorten --display-name", "display name")
 	}
 	att, err := webauthn.AttestationObject(cred.Format, cred.AuthData, cred.AttStmt)
 	if err != nil {
-		return stepErr(StepRegister, err, "", "attestation object")
+		return "", nil, stepErr(StepRegister, err, "", "attestation object")
 	}
-	body, err := webauthn.RegistrationBody(name, cred.ID, cdj, att, webauthn.ExtensionResults(params, ad, false))
+	body, err = webauthn.RegistrationBody(name, cred.ID, c.cdj, att, webauthn.ExtensionResults(c.params, ad, false))
 	if err != nil {
-		return stepErr(StepRegister, err, "", "registration body")
+		return "", nil, stepErr(StepRegister, err, "", "registration body")
 	}
-	if opts.ChallengeExpired(r.e.now()) {
+	return name, body, nil
+}
+
+// register POSTs the registration (journaled around it) and classifies a
+// failure: outcome unknown (resume reconciles), challenge expired (a new
+// attempt), or refused (the credential is removed from the key).
+func (r *run) register(ctx context.Context, c *creation, credID []byte, name string, body []byte) error {
+	if c.opts.ChallengeExpired(r.e.now()) {
 		return stepErr(StepRegister, ErrChallengeExpired, "", "the challenge expired while waiting for the key")
 	}
-	if err := r.begin(ctx, StepRegister, map[string]any{"displayName": name, "credentialId": b64.EncodeToString(cred.ID),
-		"started": r.e.now().UTC()}); err != nil {
+	if err := r.begin(ctx, StepRegister, store.RegisterBegin{DisplayName: name, CredentialID: b64.EncodeToString(credID),
+		Started: r.e.now().UTC()}); err != nil {
 		return err
 	}
 	m, err := r.e.Directory.Register(ctx, r.user.ID, body)
@@ -210,12 +260,13 @@ func (r *run) makeAndRegister(ctx context.Context, attempt int) error {
 				"cancelled while registering %s", r.user.UPN)
 		}
 		if refused(err) {
-			r.cleanup(ctx, cred.ID, "Entra refused the registration")
+			r.cleanup(ctx, credID, "Entra refused the registration")
 		}
 		return stepErr(StepRegister, err, "", "Entra refused the passkey for %s", r.user.UPN)
 	}
 	r.method = m
-	return r.done(ctx, StepRegister, map[string]any{"methodId": m.ID, "displayName": m.DisplayName, "reconciled": m.Reconciled})
+	r.done(StepRegister, store.RegisterDone{MethodID: m.ID, DisplayName: m.DisplayName, Reconciled: m.Reconciled})
+	return nil
 }
 
 // refused: Graph answered with a definite client error (4xx other than
@@ -253,22 +304,21 @@ func (r *run) cleanup(ctx context.Context, credID []byte, why string) {
 		return
 	}
 	err := r.dev.DeleteCredential(ctx, credID, r.pin)
-	data := map[string]any{"credentialId": b64.EncodeToString(credID), "why": why}
+	data := store.CleanupDone{CredentialID: b64.EncodeToString(credID), Why: why}
 	if err != nil {
-		data["error"] = err.Error()
+		data.Error = err.Error()
 		r.e.log().Warn("could not remove the unregistered passkey from the key", "key", r.dev.Path(), "err", err)
 	} else {
-		r.emit(StepCleanup, "info", "removed the unregistered passkey from the key (%s)", why)
+		r.emit(StepCleanup, phaseInfo, "removed the unregistered passkey from the key (%s)", why)
 	}
-	_ = r.journal(ctx, StepCleanup, phaseDone, data)
+	r.journal(StepCleanup, phaseDone, data)
 }
 
 // reconcileRegistration decides whether a registration that was in flight
 // when the job stopped reached Entra: a method created since it began with
 // the same display name that no recorded result claims.
-func (r *run) reconcileRegistration(ctx context.Context, begin map[string]any) (bool, error) {
-	name := str(begin["displayName"])
-	started, _ := time.Parse(time.RFC3339Nano, str(begin["started"]))
+func (r *run) reconcileRegistration(ctx context.Context, begin store.RegisterBegin) (bool, error) {
+	name, started := begin.DisplayName, begin.Started
 	ms, err := r.e.Directory.Methods(ctx, r.user.ID)
 	if err != nil {
 		return false, stepErr(StepRegister, err, "", "cannot list %s's passkeys to reconcile the interrupted registration", r.user.UPN)
@@ -290,21 +340,22 @@ func (r *run) reconcileRegistration(ctx context.Context, begin map[string]any) (
 	}
 	switch len(found) {
 	case 0:
-		r.emit(StepRegister, "info", "the interrupted registration did not reach Entra; creating the passkey again")
+		r.emit(StepRegister, phaseInfo, "the interrupted registration did not reach Entra; creating the passkey again")
 		return false, nil
 	case 1:
-		md, _ := r.prev.doneData(StepMakeCred)
-		cid := b64dec(str(md["credentialId"]))
-		if len(cid) == 0 || str(md["credentialId"]) != str(begin["credentialId"]) {
+		md, _ := doneData[store.MakeCredDone](r.prev, StepMakeCred)
+		cid := b64dec(md.CredentialID)
+		if len(cid) == 0 || md.CredentialID != begin.CredentialID {
 			return false, stepErr(StepRegister, ErrOutcomeUnknown, "check with keyprep methods list --user "+r.user.UPN,
 				"a method named %q appeared but the journal does not hold its credential", name)
 		}
 		m := found[0]
 		m.Reconciled = true
 		r.method = &m
-		r.credID, r.coseKey, r.credAAG = cid, b64dec(str(md["publicKey"])), str(md["aaguid"])
-		r.emit(StepRegister, "info", "the interrupted registration reached Entra (method %s)", m.ID)
-		return true, r.journal(ctx, StepRegister, phaseDone, map[string]any{"methodId": m.ID, "displayName": m.DisplayName, "reconciled": true})
+		r.credID, r.coseKey, r.credAAG = cid, b64dec(md.PublicKey), md.AAGUID
+		r.emit(StepRegister, phaseInfo, "the interrupted registration reached Entra (method %s)", m.ID)
+		r.journal(StepRegister, phaseDone, store.RegisterDone{MethodID: m.ID, DisplayName: m.DisplayName, Reconciled: true})
+		return true, nil
 	default:
 		return false, stepErr(StepRegister, ErrOutcomeUnknown, "compare with keyprep methods list --user "+r.user.UPN+" and delete the duplicate",
 			"%d passkeys named %q appeared since the interrupted registration", len(found), name)
@@ -319,8 +370,8 @@ func (r *run) reconcileRegistration(ctx context.Context, begin map[string]any) (
 func (r *run) selfTest(ctx context.Context) error {
 	if r.prev.has(StepForcePIN) && r.info.ForcePINChange {
 		// Verified before forcePINChange began (it only starts after).
-		d, _ := r.prev.doneData(StepSelfTest)
-		r.verified = d["verified"] == true
+		d, _ := doneData[store.SelfTestDone](r.prev, StepSelfTest)
+		r.verified = d.Verified
 		return nil
 	}
 	if err := r.begin(ctx, StepSelfTest, nil); err != nil {
@@ -344,7 +395,8 @@ func (r *run) selfTest(ctx context.Context) error {
 		return stepErr(StepSelfTest, fmt.Errorf("%w: %w", ErrSelfTest, err), "the key's signature does not match the registered passkey: delete the method and use another key", "%s: self-test", r.dev.Path())
 	}
 	r.verified = true
-	return r.done(ctx, StepSelfTest, map[string]any{"verified": true, "signCount": ad.SignCount})
+	r.done(StepSelfTest, store.SelfTestDone{Verified: true, SignCount: ad.SignCount})
+	return nil
 }
 
 // ---- force PIN change -------------------------------------------------------
@@ -355,7 +407,8 @@ func (r *run) forcePIN(ctx context.Context) error {
 	}
 	if r.info.ForcePINChange {
 		// Applied before the interruption.
-		return r.journal(ctx, StepForcePIN, phaseSkipped, map[string]any{"reconciled": true})
+		r.journal(StepForcePIN, phaseSkipped, store.ForcePINSkipped{Reconciled: true})
+		return nil
 	}
 	if err := r.begin(ctx, StepForcePIN, nil); err != nil {
 		return err
@@ -363,7 +416,8 @@ func (r *run) forcePIN(ctx context.Context) error {
 	if err := r.dev.ForcePINChange(ctx, r.pin); err != nil {
 		return stepErr(StepForcePIN, err, "", "%s: force PIN change", r.dev.Path())
 	}
-	return r.done(ctx, StepForcePIN, nil)
+	r.done(StepForcePIN, nil)
+	return nil
 }
 
 // ---- record -----------------------------------------------------------------
@@ -394,14 +448,9 @@ func (r *run) record(ctx context.Context) (*Result, error) {
 			sr.PINEscrow += ":" + r.escrow.Location
 		}
 	}
-	if err := r.begin(ctx, StepRecord, nil); err != nil {
-		return nil, err
-	}
-	if err := r.e.Store.RecordResult(ctx, sr); err != nil {
+	put := func(tx *store.Tx) error { return tx.RecordResult(sr) }
+	if err := r.atomicStep(ctx, StepRecord, nil, put, func() store.StepData { return nil }); err != nil {
 		return nil, stepErr(StepRecord, err, "the passkey is registered: note method "+res.MethodID+" for "+res.UPN, "cannot record the result")
-	}
-	if err := r.done(ctx, StepRecord, nil); err != nil {
-		return nil, err
 	}
 	res.JobID = r.job.ID
 	if r.pinSet && r.pin != nil {

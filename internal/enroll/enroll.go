@@ -77,12 +77,12 @@ type Result struct {
 // EscrowRef says where a PIN is escrowed, without the PIN.
 type EscrowRef struct {
 	ID         string   `json:"id"`
-	Kind       string   `json:"kind"` // age, file
+	Kind       string   `json:"kind"` // store.EscrowAge, store.EscrowFile or EscrowNone
 	Location   string   `json:"location"`
 	Recipients []string `json:"recipients,omitempty"`
-	// Source: "set" when this job set the PIN, "earlier" when the key's
-	// PIN was escrowed by an earlier job, "operator" when the operator
-	// gave the key's existing PIN (nothing escrowed).
+	// Source: SourceSet when this job set the PIN, SourceEarlier when the
+	// key's PIN was escrowed by an earlier job, SourceOperator when the
+	// operator gave the key's existing PIN (nothing escrowed).
 	Source string `json:"source"`
 }
 
@@ -155,6 +155,8 @@ type run struct {
 	req  Request
 	job  *store.Job
 	prev *history // the journal of an earlier attempt (Resume), else empty
+	// pending are store writes queued for the next transaction (journal).
+	pending []func(*store.Tx) error
 
 	user   *User
 	elig   *Eligibility
@@ -187,32 +189,95 @@ func (r *run) hook(step Step, phase string) {
 	}
 }
 
-// journal records a step row; a journal that cannot be written stops the
-// job (the invariants depend on it).
-func (r *run) journal(ctx context.Context, step Step, phase string, data any) error {
+// journal queues a journal row; it is written with the next "begin" (or
+// the next store write, or at the end of the job), in the same transaction.
+// Only a "begin" must be durable before anything else happens: it comes
+// before a side effect. A row queued after a side effect and lost in a
+// crash leaves the journal as a crash just after that side effect would,
+// and resume reconciles that case for every step.
+func (r *run) journal(step Step, phase string, data store.StepData) {
+	r.later(func(tx *store.Tx) error { return tx.RecordStep(r.job.ID, string(step), phase, data) })
+}
+
+// later queues a store write for the next transaction (see journal).
+func (r *run) later(op func(*store.Tx) error) {
 	if r.job == nil {
-		return nil
+		return
 	}
-	if err := r.e.Store.RecordStep(ctx, r.job.ID, string(step), phase, data); err != nil {
+	r.pending = append(r.pending, op)
+}
+
+// flush writes the queued rows and then ops in one durable transaction; a
+// journal that cannot be written stops the job (the invariants depend on
+// it).
+func (r *run) flush(ctx context.Context, step Step, ops ...func(*store.Tx) error) error {
+	if err := r.commit(ctx, ops...); err != nil {
 		return stepErr(step, err, "check the state directory (disk full? permissions?)", "cannot write the journal")
 	}
 	return nil
 }
 
-func (r *run) begin(ctx context.Context, step Step, data any) error {
-	if err := r.journal(ctx, step, phaseBegin, data); err != nil {
+// commit is flush without the step error.
+func (r *run) commit(ctx context.Context, ops ...func(*store.Tx) error) error {
+	if r.job == nil || len(r.pending)+len(ops) == 0 {
+		return nil
+	}
+	err := r.e.Store.Update(ctx, func(tx *store.Tx) error {
+		for _, op := range append(r.pending, ops...) {
+			if err := op(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.pending = r.pending[:0]
+	return nil
+}
+
+// begin journals the step's "begin", with the queued rows, durably before
+// its side effect (docs/architecture.md §4.2).
+func (r *run) begin(ctx context.Context, step Step, data store.StepData) error {
+	if err := r.flush(ctx, step, r.row(step, phaseBegin, data)); err != nil {
 		return err
 	}
 	r.hook(step, HookBegin)
 	return nil
 }
 
-func (r *run) done(ctx context.Context, step Step, data any) error {
+// row is a journal row as a store write.
+func (r *run) row(step Step, phase string, data store.StepData) func(*store.Tx) error {
+	return func(tx *store.Tx) error { return tx.RecordStep(r.job.ID, string(step), phase, data) }
+}
+
+// done queues the step's "done" after its side effect.
+func (r *run) done(step Step, data store.StepData) {
 	r.hook(step, HookEffect)
-	if err := r.journal(ctx, step, phaseDone, data); err != nil {
+	r.journal(step, phaseDone, data)
+	r.emit(step, phaseDone, "%s", stepDoneText(step))
+}
+
+// atomicStep runs a step whose side effect is itself a store write (the
+// age escrow record, the result): its "begin", the write and, if done is
+// not nil, its "done" (with done's data) commit in one transaction with the
+// queued rows, so the begin is durable exactly when the effect is. The
+// crash hook sees "begin" before that transaction and "effect" after it.
+// The error is the store's, unwrapped.
+func (r *run) atomicStep(ctx context.Context, step Step, begin store.StepData, effect func(*store.Tx) error, done func() store.StepData) error {
+	r.hook(step, HookBegin)
+	ops := []func(*store.Tx) error{r.row(step, phaseBegin, begin), effect}
+	if done != nil {
+		ops = append(ops, func(tx *store.Tx) error { return tx.RecordStep(r.job.ID, string(step), phaseDone, done()) })
+	}
+	if err := r.commit(ctx, ops...); err != nil {
 		return err
 	}
-	r.emit(step, phaseDone, "%s", stepDoneText(step))
+	r.hook(step, HookEffect)
+	if done != nil {
+		r.emit(step, phaseDone, "%s", stepDoneText(step))
+	}
 	return nil
 }
 
@@ -259,7 +324,7 @@ func (e *Enroller) Enroll(ctx context.Context, dev Device, req Request) (*Result
 	if err != nil {
 		return nil, nil, err
 	}
-	job := &store.Job{Kind: "enroll", UPN: req.UPN, KeyPath: req.KeyPath, Params: params}
+	job := &store.Job{Kind: JobKind, UPN: req.UPN, KeyPath: req.KeyPath, Params: params}
 	if err := e.Store.CreateJob(ctx, job); err != nil {
 		return nil, nil, stepErr(StepResolve, err, "check the state directory", "cannot create the job in the store")
 	}
@@ -285,11 +350,22 @@ func (r *run) finish(ctx context.Context, err error) error {
 	if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.Canceled) {
 		state = store.JobRunning
 	}
-	// The job row outlives this context (Ctrl-C).
+	// The job row outlives this context (Ctrl-C). The queued rows go
+	// first, with the failure; if they cannot be written, the failure is
+	// still recorded alone.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_ = r.e.Store.RecordStep(wctx, r.job.ID, string(ee.Step), phaseFailed, map[string]any{"error": msg})
-	_ = r.e.Store.UpdateJob(wctx, r.job.ID, store.JobUpdate{State: &state, Error: &msg})
+	var failed []func(*store.Tx) error
+	if ee.Step != "" { // an error outside the steps has no journal row
+		failed = append(failed, r.row(ee.Step, phaseFailed, store.StepFailed{Error: msg}))
+	}
+	failed = append(failed, func(tx *store.Tx) error {
+		return tx.UpdateJob(r.job.ID, store.JobUpdate{State: &state, Error: &msg})
+	})
+	if r.flush(wctx, ee.Step, failed...) != nil {
+		r.pending = nil
+		_ = r.flush(wctx, ee.Step, failed...)
+	}
 	return err
 }
 
@@ -340,9 +416,7 @@ func (r *run) resolve(ctx context.Context) error {
 	r.user = u
 	if r.job != nil && r.job.UserID != u.ID {
 		id := u.ID
-		if err := r.e.Store.UpdateJob(ctx, r.job.ID, store.JobUpdate{UserID: &id}); err != nil {
-			return stepErr(StepResolve, err, "", "cannot update the job")
-		}
+		r.later(func(tx *store.Tx) error { return tx.UpdateJob(r.job.ID, store.JobUpdate{UserID: &id}) })
 		r.job.UserID = id
 	}
 	el, err := r.e.Directory.Eligibility(ctx, u)
@@ -359,8 +433,9 @@ func (r *run) resolve(ctx context.Context) error {
 		return stepErr(StepResolve, ErrIneligible, el.Hint, "%s cannot get a passkey: %s", u.UPN, strings.Join(el.Reasons, "; "))
 	}
 	r.emit(StepResolve, phaseDone, "%s (%s) can get a passkey", u.UPN, u.DisplayName)
-	return r.journal(ctx, StepResolve, phaseDone, map[string]any{"userId": u.ID, "upn": u.UPN, "profile": el.Profile,
-		"attestationEnforced": el.AttestationEnforced})
+	r.journal(StepResolve, phaseDone, store.ResolveDone{UserID: u.ID, UPN: u.UPN, Profile: el.Profile,
+		AttestationEnforced: el.AttestationEnforced})
+	return nil
 }
 
 // ---- inspect ---------------------------------------------------------------
@@ -408,12 +483,11 @@ func (r *run) inspect(ctx context.Context) error {
 	}
 	if r.job != nil && r.job.AAGUID == "" {
 		a := r.aaguid
-		if err := r.e.Store.UpdateJob(ctx, r.job.ID, store.JobUpdate{AAGUID: &a}); err != nil {
-			return stepErr(StepInspect, err, "", "cannot update the job")
-		}
+		r.later(func(tx *store.Tx) error { return tx.UpdateJob(r.job.ID, store.JobUpdate{AAGUID: &a}) })
 		r.job.AAGUID = a
 	}
-	return r.journal(ctx, StepInspect, phaseDone, ks)
+	r.journal(StepInspect, phaseDone, store.InspectDone(ks))
+	return nil
 }
 
 // checkKey refuses keys that cannot work before anything is changed.
@@ -485,13 +559,11 @@ func (r *run) reset(ctx context.Context) error {
 	if err := r.begin(ctx, StepReset, nil); err != nil {
 		return err
 	}
-	r.emit(StepReset, "touch", "touch the key %s now to reset it (keys accept a reset only within about 10 seconds of being plugged in; replug it first if needed)", r.dev.Path())
+	r.emit(StepReset, EventTouch, "touch the key %s now to reset it (keys accept a reset only within about 10 seconds of being plugged in; replug it first if needed)", r.dev.Path())
 	if err := r.dev.Reset(ctx); err != nil {
 		return stepErr(StepReset, err, "", "%s: reset", r.dev.Path())
 	}
-	if err := r.done(ctx, StepReset, nil); err != nil {
-		return err
-	}
+	r.done(StepReset, nil)
 	return r.readInfo(ctx)
 }
 

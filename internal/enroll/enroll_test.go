@@ -45,15 +45,21 @@ func TestHistory(t *testing.T) {
 		if got := h.has(tc.step); got != tc.has {
 			t.Errorf("%s: has %v, want %v", tc.step, got, tc.has)
 		}
-		if _, got := h.doneData(tc.step); got != tc.done {
+		if _, got := doneData[store.EscrowDone](h, tc.step); got != tc.done {
 			t.Errorf("%s: done %v, want %v", tc.step, got, tc.done)
 		}
-		if _, got := h.beginData(tc.step); got != tc.beginAfter {
+		if _, got := beginData[store.MakeCredBegin](h, tc.step); got != tc.beginAfter {
 			t.Errorf("%s: begun-not-done %v, want %v", tc.step, got, tc.beginAfter)
 		}
 	}
-	if d, _ := h.doneData(StepEscrow); d["escrowId"] != "e1" {
-		t.Errorf("escrow done data %v", d)
+	if d, _ := doneData[store.EscrowDone](h, StepEscrow); d.EscrowID != "e1" {
+		t.Errorf("escrow done data %+v", d)
+	}
+	if d, _ := beginData[store.MakeCredBegin](h, StepMakeCred); d.Attempt != 2 {
+		t.Errorf("makecred begin data %+v, want the retry's", d)
+	}
+	if d, ok := doneData[store.EscrowDone](h, "bogus"); !ok || d != (store.EscrowDone{}) {
+		t.Errorf("undecodable done data: %+v, %v; want the zero value, done", d, ok)
 	}
 	var empty *history
 	if empty.has(StepPIN) {
@@ -90,11 +96,13 @@ func FuzzLoadHistory(f *testing.F) {
 	f.Add("x", "done", []byte(`[1,2,3]`))
 	f.Fuzz(func(t *testing.T, name, phase string, data []byte) {
 		h := loadHistory([]store.Step{{Name: name, Phase: phase, Data: data}, {Name: name, Phase: "done", Data: data}})
-		d, ok := h.doneData(Step(name))
-		if !ok || d == nil {
-			t.Fatalf("done step lost: %v %v", d, ok)
+		d, ok := doneData[store.MakeCredDone](h, Step(name))
+		if !ok {
+			t.Fatalf("done step lost: %+v", d)
 		}
-		_ = str(d["credentialId"])
-		_ = b64dec(str(d["publicKey"]))
+		_ = b64dec(d.CredentialID)
+		_ = b64dec(d.PublicKey)
+		b, _ := beginData[store.RegisterBegin](h, Step(name))
+		_ = b.Started.IsZero()
 	})
 }

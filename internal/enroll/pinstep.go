@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -31,12 +30,10 @@ func (r *run) setupPIN(ctx context.Context) error {
 			// (or a reset undid it): set that same PIN if it can be
 			// recovered, so the escrow stays true.
 			if p, err := r.openEscrow(prevEsc); err == nil {
-				r.escrow = refOf(prevEsc, "set")
+				r.escrow = refOf(prevEsc, SourceSet)
 				return r.applyPIN(ctx, p, prevEsc)
 			}
-			if err := r.e.Store.SetEscrowState(ctx, prevEsc.ID, "unused"); err != nil {
-				return stepErr(StepEscrow, err, "", "cannot update the escrow record")
-			}
+			r.setEscrowState(prevEsc.ID, store.EscrowUnused)
 		}
 		p, err := r.newPIN(ctx)
 		if err != nil {
@@ -60,20 +57,17 @@ func (r *run) setupPIN(ctx context.Context) error {
 				"this job set the key's PIN and escrowed it (escrow %s), but this bench cannot open the escrow", short(prevEsc.ID))
 		}
 		r.pin = p
-		r.escrow = refOf(prevEsc, "set")
-		if prevEsc.State == "pending" {
-			if err := r.e.Store.SetEscrowState(ctx, prevEsc.ID, "applied"); err != nil {
-				return stepErr(StepPIN, err, "", "cannot update the escrow record")
-			}
+		r.escrow = refOf(prevEsc, SourceSet)
+		if prevEsc.State == store.EscrowPending {
+			r.setEscrowState(prevEsc.ID, store.EscrowApplied)
 		}
-		return r.journal(ctx, StepPIN, phaseSkipped, map[string]any{"source": "escrow", "escrowId": prevEsc.ID, "reconciled": true})
+		r.journal(StepPIN, phaseSkipped, store.PINSkipped{Source: pinFromEscrow, EscrowID: prevEsc.ID, Reconciled: true})
+		return nil
 	}
 	if prevEsc != nil {
 		// Escrowed but the PIN step never began, yet the key has a PIN:
 		// it did not come from this job.
-		if err := r.e.Store.SetEscrowState(ctx, prevEsc.ID, "unused"); err != nil {
-			return stepErr(StepEscrow, err, "", "cannot update the escrow record")
-		}
+		r.setEscrowState(prevEsc.ID, store.EscrowUnused)
 	}
 	if r.req.PINMode == PINOperator {
 		p, err := r.e.PINs.Current(ctx, r.dev.Path())
@@ -84,8 +78,9 @@ func (r *run) setupPIN(ctx context.Context) error {
 			return stepErr(StepPIN, hid.ErrPINRequired, "", "%s: no PIN given", r.dev.Path())
 		}
 		r.pin = p
-		r.escrow = &EscrowRef{Kind: "none", Source: "operator"}
-		return r.journal(ctx, StepPIN, phaseSkipped, map[string]any{"source": "operator"})
+		r.escrow = &EscrowRef{Kind: EscrowNone, Source: SourceOperator}
+		r.journal(StepPIN, phaseSkipped, store.PINSkipped{Source: pinFromOperator})
+		return nil
 	}
 	esc, p, err := r.findKeyEscrow(ctx)
 	if err != nil {
@@ -96,9 +91,17 @@ func (r *run) setupPIN(ctx context.Context) error {
 			"%s already has a PIN that keyprep did not set on this bench", r.dev.Path())
 	}
 	r.pin = p
-	r.escrow = refOf(esc, "earlier")
-	r.emit(StepPIN, "info", "using the PIN keyprep escrowed for this key on %s (escrow %s)", esc.CreatedAt.Local().Format("2006-01-02 15:04"), short(esc.ID))
-	return r.journal(ctx, StepPIN, phaseSkipped, map[string]any{"source": "escrow", "escrowId": esc.ID})
+	r.escrow = refOf(esc, SourceEarlier)
+	r.emit(StepPIN, phaseInfo, "using the PIN keyprep escrowed for this key on %s (escrow %s)", esc.CreatedAt.Local().Format("2006-01-02 15:04"), short(esc.ID))
+	r.journal(StepPIN, phaseSkipped, store.PINSkipped{Source: pinFromEscrow, EscrowID: esc.ID})
+	return nil
+}
+
+// setEscrowState queues an escrow state change for the next journal
+// transaction: resume reconciles a state change lost in a crash from the
+// journal (a "pin" begin with a pending escrow).
+func (r *run) setEscrowState(id, state string) {
+	r.later(func(tx *store.Tx) error { return tx.SetEscrowState(id, state) })
 }
 
 func short(id string) string {
@@ -114,10 +117,12 @@ func refOf(e *store.Escrow, source string) *EscrowRef {
 
 // jobEscrow returns this job's live escrow, if any.
 func (r *run) jobEscrow(ctx context.Context) (*store.Escrow, error) {
-	if r.job == nil {
+	if r.job == nil || !r.prev.has(StepEscrow) {
+		// The escrow step's "begin" is journaled no later than its record
+		// is written: without it in the journal, the job has no escrow.
 		return nil, nil
 	}
-	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{JobID: r.job.ID, States: []string{"pending", "applied"}})
+	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{JobID: r.job.ID, States: []string{store.EscrowPending, store.EscrowApplied}})
 	if err != nil {
 		return nil, stepErr(StepEscrow, err, "", "cannot read the escrow records")
 	}
@@ -162,29 +167,23 @@ func (r *run) newPIN(ctx context.Context) ([]byte, error) {
 	return p, nil
 }
 
-// writeEscrow stores the PIN durably before it goes on the key
-// (docs/architecture.md §4.1, §4.2).
+// writeEscrow escrows the PIN before it goes on the key (docs/architecture.md
+// §4.1 and §4.2). An age escrow is sealed here and its record, with the
+// step's "begin" and "done", is queued: it commits with the "pin" step's
+// "begin", so it is on disk before the PIN is set, and a crash before that
+// leaves neither a record nor a PIN. A --pin-out file is written once, so
+// its "begin" is durable before the file is written and its record right
+// after.
 func (r *run) writeEscrow(ctx context.Context, p []byte) (*store.Escrow, error) {
 	esc := &store.Escrow{JobID: r.job.ID, UPN: r.user.UPN, UserID: r.user.ID, KeyPath: r.dev.Path(), AAGUID: r.aaguid}
-	kind := "age"
-	if r.req.PINOut != "" {
-		kind = "file"
-	}
-	if err := r.begin(ctx, StepEscrow, map[string]any{"kind": kind}); err != nil {
-		return nil, err
-	}
-	switch kind {
-	case "file":
-		err := escrow.WritePINFile(r.req.PINOut, escrow.PINFileHeader{UPN: r.user.UPN, KeyPath: r.dev.Path(), AAGUID: r.aaguid, Time: r.e.now()}, p)
-		if err != nil {
-			hint := "choose a new file: a PIN file is written once and never overwritten"
-			if !errors.Is(err, escrow.ErrExists) {
-				hint = "check the directory of --pin-out"
-			}
-			return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), hint, "cannot write the PIN to %s", r.req.PINOut)
+	put := func(tx *store.Tx) error {
+		if err := tx.PutEscrow(esc); err != nil {
+			return fmt.Errorf("%w: %w", ErrEscrow, err)
 		}
-		esc.Kind, esc.Location = "file", r.req.PINOut
-	default:
+		return nil
+	}
+	if r.req.PINOut == "" {
+		r.hook(StepEscrow, HookBegin)
 		recips, names, err := r.recipients()
 		if err != nil {
 			return nil, err
@@ -193,15 +192,30 @@ func (r *run) writeEscrow(ctx context.Context, p []byte) (*store.Escrow, error) 
 		if err != nil {
 			return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "", "cannot encrypt the PIN")
 		}
-		esc.Kind, esc.Location, esc.Recipients, esc.Ciphertext = "age", "store", names, ct
+		esc.ID, esc.Kind, esc.Location, esc.Recipients, esc.Ciphertext = store.NewID(), store.EscrowAge, "store", names, ct
+		r.journal(StepEscrow, phaseBegin, store.EscrowBegin{Kind: store.EscrowAge})
+		r.later(put)
+		r.escrow = refOf(esc, SourceSet)
+		r.done(StepEscrow, store.EscrowDone{EscrowID: esc.ID, Kind: esc.Kind})
+		return esc, nil
 	}
-	if err := r.e.Store.PutEscrow(ctx, esc); err != nil {
-		return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "check the state directory", "cannot store the PIN escrow")
-	}
-	r.escrow = refOf(esc, "set")
-	if err := r.done(ctx, StepEscrow, map[string]any{"escrowId": esc.ID, "kind": esc.Kind}); err != nil {
+	if err := r.begin(ctx, StepEscrow, store.EscrowBegin{Kind: store.EscrowFile}); err != nil {
 		return nil, err
 	}
+	err := escrow.WritePINFile(r.req.PINOut, escrow.PINFileHeader{UPN: r.user.UPN, KeyPath: r.dev.Path(), AAGUID: r.aaguid, Time: r.e.now()}, p)
+	if err != nil {
+		hint := "choose a new file: a PIN file is written once and never overwritten"
+		if !errors.Is(err, escrow.ErrExists) {
+			hint = "check the directory of --pin-out"
+		}
+		return nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), hint, "cannot write the PIN to %s", r.req.PINOut)
+	}
+	esc.Kind, esc.Location = store.EscrowFile, r.req.PINOut
+	if err := r.commit(ctx, put); err != nil {
+		return nil, stepErr(StepEscrow, err, "check the state directory", "cannot store the PIN escrow")
+	}
+	r.escrow = refOf(esc, SourceSet)
+	r.done(StepEscrow, store.EscrowDone{EscrowID: esc.ID, Kind: esc.Kind})
 	return esc, nil
 }
 
@@ -218,14 +232,14 @@ func (r *run) recipients() ([]age.Recipient, []string, error) {
 		return nil, nil, stepErr(StepEscrow, fmt.Errorf("%w: %w", ErrEscrow, err), "", "bench escrow identity")
 	}
 	if created {
-		r.emit(StepEscrow, "info", "created the bench escrow identity %s: PINs escrowed to it are only as safe as that file; give --age-recipient (e.g. a helpdesk key) to encrypt to someone else", r.e.EscrowDir)
+		r.emit(StepEscrow, phaseInfo, "created the bench escrow identity %s: PINs escrowed to it are only as safe as that file; give --age-recipient (e.g. a helpdesk key) to encrypt to someone else", r.e.EscrowDir)
 	}
 	return []age.Recipient{id.Recipient()}, []string{"bench:" + rec}, nil
 }
 
 // applyPIN sets p on the key, journaled around the side effect.
 func (r *run) applyPIN(ctx context.Context, p []byte, esc *store.Escrow) error {
-	if err := r.begin(ctx, StepPIN, map[string]any{"escrowId": esc.ID}); err != nil {
+	if err := r.begin(ctx, StepPIN, store.PINBegin{EscrowID: esc.ID}); err != nil {
 		pin.Wipe(p)
 		return err
 	}
@@ -234,39 +248,15 @@ func (r *run) applyPIN(ctx context.Context, p []byte, esc *store.Escrow) error {
 		return stepErr(StepPIN, err, "", "%s: set PIN", r.dev.Path())
 	}
 	r.pin, r.pinSet = p, true
-	if err := r.done(ctx, StepPIN, map[string]any{"escrowId": esc.ID}); err != nil {
-		return err
-	}
-	if err := r.e.Store.SetEscrowState(ctx, esc.ID, "applied"); err != nil {
-		return stepErr(StepPIN, err, "", "cannot update the escrow record")
-	}
+	r.done(StepPIN, store.PINDone{EscrowID: esc.ID})
+	r.setEscrowState(esc.ID, store.EscrowApplied)
 	return r.readInfo(ctx)
 }
 
-// identities are the age identities that may open this bench's escrows.
-func (r *run) identities() []age.Identity {
-	ids := slices.Clone(r.e.Identities)
-	if r.e.EscrowDir != "" {
-		if id, err := escrow.LoadIdentities(escrowBenchPath(r.e.EscrowDir)); err == nil {
-			ids = append(ids, id...)
-		}
-	}
-	return ids
-}
-
-// openEscrow recovers an escrowed PIN (the caller wipes it).
+// openEscrow recovers an escrowed PIN for the workflow to set or use
+// again (the caller wipes it).
 func (r *run) openEscrow(e *store.Escrow) ([]byte, error) {
-	switch e.Kind {
-	case "file":
-		return escrow.ReadPINFile(e.Location)
-	case "age":
-		ids := r.identities()
-		if len(ids) == 0 {
-			return nil, errors.New("no age identity available")
-		}
-		return escrow.Open(e.Ciphertext, ids)
-	}
-	return nil, fmt.Errorf("unknown escrow kind %q", e.Kind)
+	return OpenEscrow(e, r.e.AgeIdentities())
 }
 
 // findKeyEscrow finds the escrow of the PIN an earlier job set on this
@@ -298,7 +288,7 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 	}
 	tryOpen := func(id string) (*store.Escrow, []byte) {
 		e, err := r.e.Store.Escrow(ctx, id)
-		if err != nil || e.State != "applied" {
+		if err != nil || e.State != store.EscrowApplied {
 			return nil, nil
 		}
 		p, err := r.openEscrow(e)
@@ -327,7 +317,7 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 			}
 		}
 	}
-	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{KeyPath: r.dev.Path(), States: []string{"applied"}})
+	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{KeyPath: r.dev.Path(), States: []string{store.EscrowApplied}})
 	if err != nil {
 		return nil, nil, stepErr(StepPIN, err, "", "cannot read the escrow records")
 	}
@@ -352,7 +342,7 @@ func (r *run) rpID() string {
 // ---- minimum PIN length ----------------------------------------------------
 
 func (r *run) minPIN(ctx context.Context) error {
-	if _, done := r.prev.doneData(StepMinPIN); done || r.prev.has(StepForcePIN) {
+	if _, done := doneData[store.MinPINDone](r.prev, StepMinPIN); done || r.prev.has(StepForcePIN) {
 		// Applied in an earlier attempt (the RP list cannot be read back,
 		// so it is not sent twice).
 		return nil
@@ -363,7 +353,7 @@ func (r *run) minPIN(ctx context.Context) error {
 	setRP := r.req.MinPINLengthRPID && r.info.MaxRPIDsMinPINLength > 0
 	if !setLen && !setRP {
 		if r.req.MinPINLengthRPID && r.info.MaxRPIDsMinPINLength == 0 {
-			r.emit(StepMinPIN, "info", "the key cannot tell RPs its minimum PIN length (no minPinLength RP list); skipped")
+			r.emit(StepMinPIN, phaseInfo, "the key cannot tell RPs its minimum PIN length (no minPinLength RP list); skipped")
 		}
 		return nil
 	}
@@ -373,7 +363,7 @@ func (r *run) minPIN(ctx context.Context) error {
 				"the key's PIN has %d characters, shorter than --min-pin-length %d (the key would demand a PIN change)", n, want)
 		}
 	}
-	if err := r.begin(ctx, StepMinPIN, map[string]any{"minPinLength": want, "rpId": setRP}); err != nil {
+	if err := r.begin(ctx, StepMinPIN, store.MinPINBegin{MinPINLength: want, RPID: setRP}); err != nil {
 		return err
 	}
 	if setLen {
@@ -386,9 +376,7 @@ func (r *run) minPIN(ctx context.Context) error {
 			return stepErr(StepMinPIN, err, "", "%s: set the minimum PIN length RP list", r.dev.Path())
 		}
 	}
-	if err := r.done(ctx, StepMinPIN, map[string]any{"minPinLength": want, "rpId": setRP}); err != nil {
-		return err
-	}
+	r.done(StepMinPIN, store.MinPINDone{MinPINLength: want, RPID: setRP})
 	return r.readInfo(ctx)
 }
 

@@ -10,54 +10,70 @@ import (
 
 // history is the journal of earlier attempts at a job, as Resume reads it.
 type history struct {
-	seen  map[Step]bool           // began or finished in an earlier attempt
-	begun map[Step]map[string]any // "begin" data of a step with no "done" after it
-	done  map[Step]map[string]any // last "done" data per step
+	seen  map[Step]bool        // began or finished in an earlier attempt
+	begun map[Step]*store.Step // the "begin" row of a step with no "done" after it
+	done  map[Step]*store.Step // the last "done" row per step
 }
 
 func (h *history) has(s Step) bool {
 	return h != nil && h.seen[s]
 }
 
-func (h *history) doneData(s Step) (map[string]any, bool) {
+// doneData decodes the data of step s's last "done" row as T. A row whose
+// data does not decode gives T's zero value (the step still counts as
+// done).
+func doneData[T store.StepData](h *history, s Step) (T, bool) {
 	if h == nil || h.done == nil {
-		return nil, false
+		var zero T
+		return zero, false
 	}
-	d, ok := h.done[s]
-	return d, ok
+	return decodeRow[T](h.done[s])
 }
 
-// beginData returns the data of a step that began and has no "done" after
-// its latest "begin".
-func (h *history) beginData(s Step) (map[string]any, bool) {
+// beginData decodes, as T, the data of a step that began and has no "done"
+// after its latest "begin".
+func beginData[T store.StepData](h *history, s Step) (T, bool) {
 	if h == nil || h.begun == nil {
-		return nil, false
+		var zero T
+		return zero, false
 	}
-	d, ok := h.begun[s]
-	return d, ok
+	return decodeRow[T](h.begun[s])
+}
+
+func decodeRow[T store.StepData](st *store.Step) (T, bool) {
+	if st == nil {
+		var zero T
+		return zero, false
+	}
+	v, _ := store.DecodeStep[T](st)
+	return v, true
 }
 
 func loadHistory(steps []store.Step) *history {
-	h := &history{seen: map[Step]bool{}, begun: map[Step]map[string]any{}, done: map[Step]map[string]any{}}
-	for _, st := range steps {
-		var data map[string]any
-		_ = json.Unmarshal(st.Data, &data)
-		if data == nil {
-			data = map[string]any{}
-		}
+	h := &history{seen: map[Step]bool{}, begun: map[Step]*store.Step{}, done: map[Step]*store.Step{}}
+	for i := range steps {
+		st := &steps[i]
 		s := Step(st.Name)
 		switch st.Phase {
 		case phaseBegin:
 			h.seen[s] = true
-			h.begun[s] = data
+			h.begun[s] = st
 			delete(h.done, s) // a new attempt at the step
 		case phaseDone:
 			h.seen[s] = true
-			h.done[s] = data
+			h.done[s] = st
 			delete(h.begun, s)
 		}
 	}
 	return h
+}
+
+// resumeEvent is the data of the audit event "job.resume": where the job
+// stood.
+type resumeEvent struct {
+	From  string `json:"from"`
+	Phase string `json:"phase"`
+	Step  string `json:"step"`
 }
 
 // JobRequest decodes the request a job was started with.
@@ -96,7 +112,7 @@ func (e *Enroller) Resume(ctx context.Context, dev Device, job *store.Job) (*Res
 			return nil, &Error{JobID: job.ID, Msg: "cannot update the job", Err: err}
 		}
 	}
-	_ = e.Store.Audit(ctx, "job.resume", job.ID, map[string]any{"from": string(job.State), "step": job.Step, "phase": job.Phase})
+	_ = e.Store.Audit(ctx, "job.resume", job.ID, resumeEvent{From: string(job.State), Phase: job.Phase, Step: job.Step})
 	res, err := r.execute(ctx)
 	if res != nil {
 		res.Resumed = true

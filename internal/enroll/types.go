@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/store"
 )
 
 // Device is what enrollment needs of an open key; *hid.Device satisfies it.
@@ -146,11 +147,12 @@ const (
 	StepForcePIN Step = "forcepin" // forcePINChange (last)
 	StepRecord   Step = "result"   // result recorded
 	StepCleanup  Step = "cleanup"  // unregistered credential removed after a refusal
-	phaseBegin        = "begin"
+	phaseBegin        = store.PhaseBegin
 	phaseEffect       = "effect" // crash-hook only: after the side effect, before "done"
-	phaseDone         = "done"
-	phaseFailed       = "failed"
-	phaseSkipped      = "skipped"
+	phaseDone         = store.PhaseDone
+	phaseFailed       = store.PhaseFailed
+	phaseSkipped      = store.PhaseSkipped
+	phaseInfo         = store.PhaseInfo
 )
 
 // Steps lists the steps in workflow order.
@@ -168,13 +170,45 @@ const (
 	HookEffect = phaseEffect
 )
 
+// Event phases (Event.Phase): the journal's phases, and EventTouch when
+// the key waits for a touch.
+const (
+	EventBegin   = store.PhaseBegin
+	EventDone    = store.PhaseDone
+	EventFailed  = store.PhaseFailed
+	EventSkipped = store.PhaseSkipped
+	EventInfo    = store.PhaseInfo
+	EventTouch   = "touch"
+)
+
 // Event is progress for the operator (never carries a secret).
 type Event struct {
 	JobID   string
 	Step    Step
-	Phase   string // begin, done, failed, skipped, info, touch
+	Phase   string // one of the Event phases above
 	Message string
 }
+
+// JobKind is the store.Job kind of an enrollment.
+const JobKind = "enroll"
+
+// EscrowNone is EscrowRef.Kind when nothing was escrowed (the operator
+// gave the key's PIN); otherwise Kind is store.EscrowAge or
+// store.EscrowFile.
+const EscrowNone = "none"
+
+// Where the PIN of an enrollment came from (EscrowRef.Source).
+const (
+	SourceSet      = "set"      // this job set it (and escrowed it first)
+	SourceEarlier  = "earlier"  // an earlier job set and escrowed it
+	SourceOperator = "operator" // the operator gave it; nothing escrowed
+)
+
+// Where a PIN this job did not set came from (store.PINSkipped.Source).
+const (
+	pinFromEscrow   = "escrow"
+	pinFromOperator = "operator"
+)
 
 // Errors the CLI maps to messages, hints and exit codes.
 var (

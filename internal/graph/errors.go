@@ -194,7 +194,7 @@ func Hint(err error) string {
 	return ""
 }
 
-// errorBody is the Graph error envelope (graph-contract §5). encoding/json
+// errorBody is the Graph error envelope (docs/graph.md §5). encoding/json
 // matches member names case-insensitively, which covers innerError/innererror.
 type errorBody struct {
 	Error *struct {
@@ -291,7 +291,7 @@ func sanitize(s string) string {
 }
 
 // Message patterns. Graph does not document the texts for most provisioning
-// failures (graph-contract §5, §12 q5), so the patterns are deliberately
+// failures (docs/graph.md §5), so the patterns are deliberately
 // broad and checked in a fixed order, most specific first.
 var (
 	reChallenge   = regexp.MustCompile(`(?i)challenge[^.]*(expired|is no longer valid|timed? ?out)|expired[^.]*challenge`)
@@ -305,7 +305,7 @@ var (
 	reTAPPolicy   = regexp.MustCompile(`(?i)lifetime|usable ?once|one-time|temporary ?access ?pass[^.]*(disabled|not enabled)|disabled by policy`)
 )
 
-// classify maps status, code and message to a class (graph-contract §5).
+// classify maps status, code and message to a class (docs/graph.md §5).
 func classify(op string, status int, code, msg string) error {
 	text := code + " " + msg
 	lc := strings.ToLower(code)

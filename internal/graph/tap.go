@@ -15,7 +15,7 @@ import (
 
 // Secret holds a Temporary Access Pass. It never prints: every fmt verb,
 // JSON and text marshalling show a placeholder; Reveal returns the value for
-// the one place that must show or encrypt it (graph-contract §7: the pass is
+// the one place that must show or encrypt it (docs/graph.md §7: the pass is
 // returned only on creation).
 type Secret struct{ v string }
 
@@ -43,7 +43,7 @@ func (s *Secret) UnmarshalJSON(b []byte) error { // accepts a string or null
 	return json.Unmarshal(b, &s.v)
 }
 
-// TAP is a temporaryAccessPassAuthenticationMethod (graph-contract §7).
+// TAP is a temporaryAccessPassAuthenticationMethod (docs/graph.md §7).
 type TAP struct {
 	ID                string
 	Pass              Secret // only set in the answer to CreateTAP

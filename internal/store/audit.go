@@ -63,8 +63,8 @@ func (s *Store) Audit(ctx context.Context, event, jobID string, data any) error 
 	if err != nil {
 		return fmt.Errorf("store: audit %q: %w", event, err)
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		return s.appendAudit(ctx, tx, event, jobID, raw)
+	err = s.update(ctx, func(t *Tx) error {
+		return t.appendAudit(event, jobID, raw)
 	})
 	if err != nil {
 		return fmt.Errorf("store: audit %q: %w", event, err)
@@ -137,31 +137,31 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// appendAudit adds one event to the chain inside tx, which must be a write
-// (BEGIN IMMEDIATE) transaction so that the read of the chain's head and the
-// insert cannot interleave with another writer. raw must already be checked
-// by marshalData.
-func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, event, jobID string, raw []byte) error {
+// appendAudit adds one event to the chain inside t, a write (BEGIN
+// IMMEDIATE) transaction, so that the read of the chain's head and the
+// insert cannot interleave with another writer. raw must already be
+// checked by marshalData.
+func (t *Tx) appendAudit(event, jobID string, raw []byte) error {
 	if event == "" {
 		return errors.New("empty audit event name")
 	}
-	var (
-		seq  int64
-		prev = zeroHash
-	)
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("read audit head: %w", err)
+	if !t.headRead {
+		t.headSeq, t.headHash = 0, zeroHash
+		err := t.queryRow(`SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`, nil, &t.headSeq, &t.headHash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read audit head: %w", err)
+		}
+		t.headRead = true
 	}
-	seq++
-	now := s.nowUTC()
-	h := auditHash(prev, seq, now, s.actor, event, jobID, raw)
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO audit (seq, time, actor, event, job_id, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, fmtTime(now), s.actor, event, jobID, string(raw), prev, h)
+	seq, prev := t.headSeq+1, t.headHash
+	now := t.s.nowUTC()
+	h := auditHash(prev, seq, now, t.s.actor, event, jobID, raw)
+	_, err := t.exec(`INSERT INTO audit (seq, time, actor, event, job_id, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		seq, fmtTime(now), t.s.actor, event, jobID, string(raw), prev, h)
 	if err != nil {
 		return fmt.Errorf("append audit event: %w", err)
 	}
+	t.headSeq, t.headHash = seq, h
 	return nil
 }
 

@@ -80,6 +80,19 @@ var (
 // escrow needs Location and no ciphertext. A non-empty e.JobID must name an
 // existing job.
 func (s *Store) PutEscrow(ctx context.Context, e *Escrow) error {
+	return s.update(ctx, func(t *Tx) error { return t.PutEscrow(e) })
+}
+
+// escrowEvent is the data of the audit event "escrow" (keys in order).
+type escrowEvent struct {
+	ID         string `json:"id"`
+	Kind       string `json:"kind"`
+	Recipients int    `json:"recipients"`
+	State      string `json:"state"`
+}
+
+// PutEscrow is Store.PutEscrow inside t.
+func (t *Tx) PutEscrow(e *Escrow) error {
 	if e == nil {
 		return errors.New("store: put escrow: nil escrow")
 	}
@@ -119,7 +132,7 @@ func (s *Store) PutEscrow(ctx context.Context, e *Escrow) error {
 		e.ID = newID()
 	}
 	if e.CreatedAt.IsZero() {
-		e.CreatedAt = s.nowUTC()
+		e.CreatedAt = t.s.nowUTC()
 	}
 	e.CreatedAt = e.CreatedAt.UTC().Round(0)
 	if e.UpdatedAt.IsZero() {
@@ -130,21 +143,16 @@ func (s *Store) PutEscrow(ctx context.Context, e *Escrow) error {
 	if len(e.Ciphertext) > 0 {
 		ct = e.Ciphertext
 	}
-	audit, err := marshalData(map[string]any{
-		"id": e.ID, "kind": e.Kind, "recipients": len(e.Recipients), "state": e.State,
-	})
+	audit, err := marshalData(escrowEvent{ID: e.ID, Kind: e.Kind, Recipients: len(e.Recipients), State: e.State})
 	if err != nil {
 		return fmt.Errorf("store: put escrow: %w", err)
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO escrows (`+escrowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, nullIfEmpty(e.JobID), e.UPN, e.UserID, e.KeyPath, e.AAGUID, e.Kind, e.Location, e.State,
-			string(recipsJSON), ct, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt))
-		if err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, "escrow", e.JobID, audit)
-	})
+	_, err = t.exec(`INSERT INTO escrows (`+escrowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, nullIfEmpty(e.JobID), e.UPN, e.UserID, e.KeyPath, e.AAGUID, e.Kind, e.Location, e.State,
+		string(recipsJSON), ct, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt))
+	if err == nil {
+		err = t.appendAudit("escrow", e.JobID, audit)
+	}
 	if err != nil {
 		return fmt.Errorf("store: put escrow %s: %w", e.ID, err)
 	}
@@ -156,35 +164,49 @@ func (s *Store) PutEscrow(ctx context.Context, e *Escrow) error {
 // "escrow.state" with the ID, the previous and the new state. An unknown
 // escrow gives an error wrapping ErrNotFound.
 func (s *Store) SetEscrowState(ctx context.Context, id, state string) error {
+	return s.update(ctx, func(t *Tx) error { return t.SetEscrowState(id, state) })
+}
+
+// escrowStateEvent is the data of the audit event "escrow.state" (keys in
+// order).
+type escrowStateEvent struct {
+	ID       string `json:"id"`
+	Previous string `json:"previous"`
+	State    string `json:"state"`
+}
+
+// SetEscrowState is Store.SetEscrowState inside t.
+func (t *Tx) SetEscrowState(id, state string) error {
 	if !validEscrowState(state) {
 		return fmt.Errorf("store: set escrow %s state: invalid state %q", id, state)
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		var (
-			prev  string
-			jobID sql.NullString
-		)
-		err := tx.QueryRowContext(ctx, `SELECT state, job_id FROM escrows WHERE id = ?`, id).Scan(&prev, &jobID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE escrows SET state = ?, updated_at = ? WHERE id = ?`,
-			state, fmtTime(s.nowUTC()), id); err != nil {
-			return err
-		}
-		raw, err := marshalData(map[string]any{"id": id, "state": state, "previous": prev})
-		if err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, "escrow.state", jobID.String, raw)
-	})
-	if err != nil {
+	if err := t.setEscrowState(id, state); err != nil {
 		return fmt.Errorf("store: set escrow %s state: %w", id, err)
 	}
 	return nil
+}
+
+func (t *Tx) setEscrowState(id, state string) error {
+	var (
+		prev  string
+		jobID sql.NullString
+	)
+	err := t.queryRow(`SELECT state, job_id FROM escrows WHERE id = ?`, []any{id}, &prev, &jobID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(`UPDATE escrows SET state = ?, updated_at = ? WHERE id = ?`,
+		state, fmtTime(t.s.nowUTC()), id); err != nil {
+		return err
+	}
+	raw, err := marshalData(escrowStateEvent{ID: id, Previous: prev, State: state})
+	if err != nil {
+		return err
+	}
+	return t.appendAudit("escrow.state", jobID.String, raw)
 }
 
 const escrowCols = `id, job_id, upn, user_id, key_path, aaguid, kind, location, state, recipients, ciphertext, created_at, updated_at`

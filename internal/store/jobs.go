@@ -109,26 +109,35 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	}
 	j.UpdatedAt = j.UpdatedAt.UTC().Round(0)
 
-	audit, err := marshalData(map[string]any{
-		"kind": j.Kind, "upn": j.UPN, "userId": j.UserID, "keyPath": j.KeyPath,
-		"aaguid": j.AAGUID, "state": j.State,
-	})
+	audit, err := marshalData(jobCreatedEvent{AAGUID: j.AAGUID, KeyPath: j.KeyPath, Kind: j.Kind, State: j.State,
+		UPN: j.UPN, UserID: j.UserID})
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err = s.update(ctx, func(t *Tx) error {
+		_, err := t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.ID, j.Kind, j.UPN, j.UserID, j.KeyPath, j.AAGUID, string(j.State), j.Step, j.Phase, j.Error,
 			params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt))
 		if err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, "job.created", j.ID, audit)
+		return t.appendAudit("job.created", j.ID, audit)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create job %s: %w", j.ID, err)
 	}
 	return nil
+}
+
+// jobCreatedEvent is the data of the audit event "job.created" (keys in
+// order).
+type jobCreatedEvent struct {
+	AAGUID  string   `json:"aaguid"`
+	KeyPath string   `json:"keyPath"`
+	Kind    string   `json:"kind"`
+	State   JobState `json:"state"`
+	UPN     string   `json:"upn"`
+	UserID  string   `json:"userId"`
 }
 
 // Job returns the job with the given ID or, failing an exact match, the
@@ -194,6 +203,18 @@ func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 // changed fields, the job's state and, if it changed, the error text. An
 // update with no fields only checks that the job exists.
 func (s *Store) UpdateJob(ctx context.Context, id string, u JobUpdate) error {
+	return s.update(ctx, func(t *Tx) error { return t.UpdateJob(id, u) })
+}
+
+// UpdateJob is Store.UpdateJob inside t.
+func (t *Tx) UpdateJob(id string, u JobUpdate) error {
+	if err := t.updateJob(id, u); err != nil {
+		return fmt.Errorf("store: update job %s: %w", id, err)
+	}
+	return nil
+}
+
+func (t *Tx) updateJob(id string, u JobUpdate) error {
 	var (
 		sets   []string
 		args   []any
@@ -215,48 +236,47 @@ func (s *Store) UpdateJob(ctx context.Context, id string, u JobUpdate) error {
 	}
 	if u.State != nil {
 		if !u.State.Valid() {
-			return fmt.Errorf("store: update job %s: invalid state %q", id, *u.State)
+			return fmt.Errorf("invalid state %q", *u.State)
 		}
 		add("state", "state", string(*u.State))
 	}
 	if u.Error != nil {
 		add("error", "error", *u.Error)
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		var state string
-		err := tx.QueryRowContext(ctx, `SELECT state FROM jobs WHERE id = ?`, id).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if len(sets) == 0 {
-			return nil
-		}
-		now := s.nowUTC()
-		sets = append(sets, "updated_at = ?")
-		args = append(args, fmtTime(now), id)
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
-			return err
-		}
-		if u.State != nil {
-			state = string(*u.State)
-		}
-		data := map[string]any{"fields": fields, "state": state}
-		if u.Error != nil {
-			data["error"] = *u.Error
-		}
-		raw, err := marshalData(data)
-		if err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, "job.updated", id, raw)
-	})
-	if err != nil {
-		return fmt.Errorf("store: update job %s: %w", id, err)
+	var state string
+	err := t.queryRow(`SELECT state FROM jobs WHERE id = ?`, []any{id}, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	now := t.s.nowUTC()
+	sets = append(sets, "updated_at = ?")
+	args = append(args, fmtTime(now), id)
+	if _, err := t.exec(`UPDATE jobs SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
+		return err
+	}
+	if u.State != nil {
+		state = string(*u.State)
+	}
+	data := jobUpdatedEvent{Fields: fields, State: state, Error: u.Error}
+	raw, err := marshalData(data)
+	if err != nil {
+		return err
+	}
+	return t.appendAudit("job.updated", id, raw)
+}
+
+// jobUpdatedEvent is the data of the audit event "job.updated".
+// Fields are in key order, as the map it replaces encoded them.
+type jobUpdatedEvent struct {
+	Error  *string  `json:"error,omitempty"`
+	Fields []string `json:"fields"`
+	State  string   `json:"state"`
 }
 
 func scanJob(sc scanner) (*Job, error) {
@@ -307,46 +327,65 @@ type Step struct {
 // RecordStep journals a step of job jobID in one transaction: it inserts the
 // step with the job's next sequence number, sets the job's Step, Phase and
 // UpdatedAt, and appends the audit event "step" with {name, phase, seq}.
-// data is encoded with json.Marshal (nil becomes null); data with a secret
-// key anywhere is refused with an error wrapping ErrSecretField and nothing
-// is written. An unknown job gives an error wrapping ErrNotFound.
-func (s *Store) RecordStep(ctx context.Context, jobID, name, phase string, data any) error {
-	if name == "" {
-		return fmt.Errorf("store: record step for job %s: empty step name", jobID)
-	}
-	raw, err := marshalData(data)
-	if err != nil {
-		return fmt.Errorf("store: record step %s/%s for job %s: %w", name, phase, jobID, err)
-	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		now := fmtTime(s.nowUTC())
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET step = ?, phase = ?, updated_at = ? WHERE id = ?`, name, phase, now, jobID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE job_id = ?`, jobID).Scan(&seq); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO steps (job_id, seq, name, phase, data, time) VALUES (?, ?, ?, ?, ?, ?)`,
-			jobID, seq, name, phase, string(raw), now); err != nil {
-			return err
-		}
-		ev, err := marshalData(map[string]any{"name": name, "phase": phase, "seq": seq})
-		if err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, "step", jobID, ev)
-	})
-	if err != nil {
+// data is encoded as JSON (nil becomes null); data with a secret key
+// anywhere is refused with an error wrapping ErrSecretField and nothing is
+// written. An unknown job gives an error wrapping ErrNotFound.
+func (s *Store) RecordStep(ctx context.Context, jobID, name, phase string, data StepData) error {
+	return s.update(ctx, func(t *Tx) error { return t.RecordStep(jobID, name, phase, data) })
+}
+
+// RecordStep is Store.RecordStep inside t.
+func (t *Tx) RecordStep(jobID, name, phase string, data StepData) error {
+	if err := t.recordStep(jobID, name, phase, data); err != nil {
 		return fmt.Errorf("store: record step %s/%s for job %s: %w", name, phase, jobID, err)
 	}
 	return nil
+}
+
+// stepEvent is the data of the audit event "step".
+type stepEvent struct {
+	Name  string `json:"name"`
+	Phase string `json:"phase"`
+	Seq   int64  `json:"seq"`
+}
+
+func (t *Tx) recordStep(jobID, name, phase string, data StepData) error {
+	if name == "" {
+		return errors.New("empty step name")
+	}
+	raw, err := encodeStepData(data)
+	if err != nil {
+		return err
+	}
+	now := fmtTime(t.s.nowUTC())
+	res, err := t.exec(`UPDATE jobs SET step = ?, phase = ?, updated_at = ? WHERE id = ?`, name, phase, now, jobID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	seq, ok := t.nextSeq[jobID]
+	if !ok {
+		if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE job_id = ?`, []any{jobID}, &seq); err != nil {
+			return err
+		}
+	}
+	if _, err := t.exec(`INSERT INTO steps (job_id, seq, name, phase, data, time) VALUES (?, ?, ?, ?, ?, ?)`,
+		jobID, seq, name, phase, string(raw), now); err != nil {
+		return err
+	}
+	if t.nextSeq == nil {
+		t.nextSeq = map[string]int64{}
+	}
+	t.nextSeq[jobID] = seq + 1
+	ev, err := marshalData(stepEvent{Name: name, Phase: phase, Seq: seq})
+	if err != nil {
+		return err
+	}
+	return t.appendAudit("step", jobID, ev)
 }
 
 const stepCols = `job_id, seq, name, phase, data, time`
@@ -432,13 +471,38 @@ const resultCols = `job_id, upn, user_id, method_id, credential_id, aaguid, mode
 // done and appends the audit event "result". It fills r.RecordedAt if zero.
 // An unknown job gives an error wrapping ErrNotFound.
 func (s *Store) RecordResult(ctx context.Context, r *Result) error {
+	return s.update(ctx, func(t *Tx) error { return t.RecordResult(r) })
+}
+
+// resultEvent is the data of the audit event "result".
+// Fields are in key order, as the map it replaces encoded them.
+type resultEvent struct {
+	AAGUID     string `json:"aaguid"`
+	EscrowID   string `json:"escrowId"`
+	MethodID   string `json:"methodId"`
+	Reconciled bool   `json:"reconciled"`
+	Replaced   bool   `json:"replaced"`
+	UPN        string `json:"upn"`
+	UserID     string `json:"userId"`
+	Verified   bool   `json:"verified"`
+}
+
+// RecordResult is Store.RecordResult inside t.
+func (t *Tx) RecordResult(r *Result) error {
 	if r == nil {
 		return errors.New("store: record result: nil result")
 	}
 	if r.JobID == "" {
 		return errors.New("store: record result: empty job ID")
 	}
-	now := s.nowUTC()
+	if err := t.recordResult(r); err != nil {
+		return fmt.Errorf("store: record result of job %s: %w", r.JobID, err)
+	}
+	return nil
+}
+
+func (t *Tx) recordResult(r *Result) error {
+	now := t.s.nowUTC()
 	if r.RecordedAt.IsZero() {
 		r.RecordedAt = now
 	}
@@ -446,44 +510,36 @@ func (s *Store) RecordResult(ctx context.Context, r *Result) error {
 	if !r.CreatedDateTime.IsZero() {
 		r.CreatedDateTime = r.CreatedDateTime.UTC().Round(0)
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?`,
-			string(JobDone), fmtTime(now), r.JobID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		var replaced bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM results WHERE job_id = ?)`, r.JobID).Scan(&replaced); err != nil {
-			return err
-		}
-		// INSERT OR REPLACE deletes the old row, so the replacement also
-		// gets a new rowid and sorts as the newest.
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO results (`+resultCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.JobID, r.UPN, r.UserID, r.MethodID, r.CredentialID, r.AAGUID, r.Model, r.DisplayName, r.KeyPath,
-			r.EscrowID, r.PINEscrow, r.Verified, r.ForcePINChange, r.Reconciled,
-			fmtTime(r.CreatedDateTime), fmtTime(r.RecordedAt))
-		if err != nil {
-			return err
-		}
-		raw, err := marshalData(map[string]any{
-			"upn": r.UPN, "userId": r.UserID, "methodId": r.MethodID, "aaguid": r.AAGUID,
-			"escrowId": r.EscrowID, "verified": r.Verified, "reconciled": r.Reconciled, "replaced": replaced,
-		})
-		if err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, "result", r.JobID, raw)
-	})
+	res, err := t.exec(`UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?`,
+		string(JobDone), fmtTime(now), r.JobID)
 	if err != nil {
-		return fmt.Errorf("store: record result of job %s: %w", r.JobID, err)
+		return err
 	}
-	return nil
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	var replaced bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM results WHERE job_id = ?)`, []any{r.JobID}, &replaced); err != nil {
+		return err
+	}
+	// INSERT OR REPLACE deletes the old row, so the replacement also
+	// gets a new rowid and sorts as the newest.
+	_, err = t.exec(`INSERT OR REPLACE INTO results (`+resultCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.JobID, r.UPN, r.UserID, r.MethodID, r.CredentialID, r.AAGUID, r.Model, r.DisplayName, r.KeyPath,
+		r.EscrowID, r.PINEscrow, r.Verified, r.ForcePINChange, r.Reconciled,
+		fmtTime(r.CreatedDateTime), fmtTime(r.RecordedAt))
+	if err != nil {
+		return err
+	}
+	raw, err := marshalData(resultEvent{UPN: r.UPN, UserID: r.UserID, MethodID: r.MethodID, AAGUID: r.AAGUID,
+		EscrowID: r.EscrowID, Verified: r.Verified, Reconciled: r.Reconciled, Replaced: replaced})
+	if err != nil {
+		return err
+	}
+	return t.appendAudit("result", r.JobID, raw)
 }
 
 // Results returns the results matching f, newest first (by RecordedAt,

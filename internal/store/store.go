@@ -30,6 +30,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -65,6 +66,9 @@ type Store struct {
 	path  string
 	now   func() time.Time
 	actor string
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // see prepared
 }
 
 // schemaVersion is the PRAGMA user_version this build writes: the number of
@@ -325,6 +329,12 @@ func userVersion(ctx context.Context, q queryer) (int, error) {
 
 // Close closes the database. The Store must not be used afterwards.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
@@ -351,6 +361,10 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return nil
 }
+
+// NewID returns a new random record ID (32 lower-case hex digits), for a
+// caller that needs a record's ID before the transaction that writes it.
+func NewID() string { return newID() }
 
 // newID returns a random 128-bit identifier as 32 lower-case hex digits.
 func newID() string {

@@ -33,7 +33,9 @@ type fakeEngine struct {
 	buffer   int
 	batches  int
 	revealed []string
-	wake     chan struct{}
+	// revealedBy are the requesters of the reveals, in order.
+	revealedBy []bench.Requester
+	wake       chan struct{}
 }
 
 func newFakeEngine(nslots int) *fakeEngine {
@@ -189,7 +191,7 @@ func (e *fakeEngine) Subscribe(ctx context.Context) <-chan bench.Event {
 	return ch
 }
 
-func (e *fakeEngine) RevealPIN(ctx context.Context, upn string) ([]byte, error) {
+func (e *fakeEngine) RevealPIN(ctx context.Context, upn string, by bench.Requester) ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	pin, ok := e.pins[strings.ToLower(upn)]
@@ -197,6 +199,7 @@ func (e *fakeEngine) RevealPIN(ctx context.Context, upn string) ([]byte, error) 
 		return nil, fmt.Errorf("no escrowed PIN for %s: %w", upn, fs.ErrNotExist)
 	}
 	e.revealed = append(e.revealed, upn)
+	e.revealedBy = append(e.revealedBy, by)
 	return []byte(pin), nil
 }
 

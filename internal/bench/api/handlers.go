@@ -330,7 +330,11 @@ func (s *Server) revealPIN(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "confirm_required", `revealing a PIN needs {"confirm": true}: it is an explicit, audited operator action`)
 		return
 	}
-	pin, err := s.engine.RevealPIN(r.Context(), upn)
+	who := "bearer token"
+	if _, viaCookie := s.authenticate(r); viaCookie {
+		who = "dashboard session"
+	}
+	pin, err := s.engine.RevealPIN(r.Context(), upn, bench.Requester{Who: who, Via: bench.RevealViaAPI, From: r.RemoteAddr})
 	if err != nil {
 		s.engineError(w, "reveal PIN", err)
 		return

@@ -535,6 +535,9 @@ func TestRevealPIN(t *testing.T) {
 	if len(e.engine.revealed) != 1 {
 		t.Fatalf("engine reveals: %d, want 1", len(e.engine.revealed))
 	}
+	if by := e.engine.revealedBy[0]; by.Via != bench.RevealViaAPI || by.Who != "bearer token" || by.From == "" {
+		t.Fatalf("reveal requester %+v, want the bearer token via the API from the peer's address", by)
+	}
 }
 
 func TestResultsCSV(t *testing.T) {

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Tx is one write transaction of the store, given to the function passed
+// to Update. Its methods do what the Store methods of the same names do,
+// audit events included, but they all commit together: when Update
+// returns nil every change is on disk (synchronous=FULL), and when it
+// returns an error none is. A Tx must not be used after its function
+// returns.
+type Tx struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+
+	// The audit chain's head and each job's next step number, read once
+	// per transaction: the write lock (BEGIN IMMEDIATE) keeps them valid
+	// until it ends.
+	headRead bool
+	headSeq  int64
+	headHash string
+	nextSeq  map[string]int64
+}
+
+// stmt returns q prepared (once per Store and connection) for use in t.
+func (t *Tx) stmt(q string) (*sql.Stmt, error) {
+	st, err := t.s.prepared(t.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(t.ctx, st), nil
+}
+
+// exec runs the statement q in t.
+func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+// queryRow runs the query q in t and scans its first row into dest.
+func (t *Tx) queryRow(q string, args []any, dest ...any) error {
+	st, err := t.stmt(q)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(t.ctx, args...).Scan(dest...)
+}
+
+// prepared returns the Store's prepared statement for q, preparing it on
+// first use. Preparing costs about as much as running a small statement,
+// and a journal transaction runs a dozen.
+func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[q] = st
+	return st, nil
+}
+
+// Update runs fn in one write transaction (BEGIN IMMEDIATE) and commits it,
+// durably, if fn returns nil; otherwise it rolls back and returns fn's
+// error as it is (the Tx methods' errors name the store and the
+// operation; a failed begin or commit is wrapped). Several journal rows
+// and record changes written in one Update cost one disk sync instead of
+// one each.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	return s.update(ctx, fn)
+}
+
+// update is Update, for the Store methods that wrap one Tx method.
+func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin transaction: %w", err)
+	}
+	if err := fn(&Tx{s: s, tx: tx, ctx: ctx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
