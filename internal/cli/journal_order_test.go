@@ -43,13 +43,13 @@ func TestJournalBeginBeforeEffect(t *testing.T) {
 			chk.job = func() string { return jobID }
 			env.e.Directory = checkedDirectory{Directory: &graphDirectory{c: env.client}, chk: chk}
 
-			d, err := hid.Open(ctx, benchKeyPath)
+			d, err := hid.Open(ctx, env.keyPath)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer d.Close()
 			req := tc.req
-			req.UPN, req.KeyPath, req.PINMode = env.users[0].UPN, benchKeyPath, enroll.PINGenerate
+			req.UPN, req.KeyPath, req.PINMode = env.users[0].UPN, env.keyPath, enroll.PINGenerate
 			res, _, err := env.e.Enroll(ctx, checkedDevice{Device: d, chk: chk}, req)
 			if err != nil {
 				t.Fatalf("enroll: %v", err)

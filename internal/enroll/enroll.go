@@ -324,11 +324,18 @@ func (e *Enroller) Enroll(ctx context.Context, dev Device, req Request) (*Result
 	if err != nil {
 		return nil, nil, err
 	}
-	job := &store.Job{Kind: JobKind, UPN: req.UPN, KeyPath: req.KeyPath, Params: params}
-	if err := e.Store.CreateJob(ctx, job); err != nil {
-		return nil, nil, stepErr(StepResolve, err, "check the state directory", "cannot create the job in the store")
-	}
+	// The job is written with the first durable transaction: the first
+	// "begin" before a side effect, or the failure of a job that stops
+	// before any. A crash before that leaves no job, and nothing on the key
+	// or in Entra to reconcile (docs/architecture.md §4.2).
+	job := &store.Job{ID: store.NewID(), Kind: JobKind, UPN: req.UPN, KeyPath: req.KeyPath, Params: params}
 	r.job = job
+	r.later(func(tx *store.Tx) error {
+		if err := tx.CreateJob(job); err != nil {
+			return stepErr(StepResolve, err, "check the state directory", "cannot create the job in the store")
+		}
+		return nil
+	})
 	res, err := r.execute(ctx)
 	return res, nil, r.finish(ctx, err)
 }

@@ -29,6 +29,12 @@ type Options struct {
 	Key softkey.Config
 	// HID is the CTAPHID framing configuration; zero is the defaults.
 	HID ctaphid.Config
+	// InMemory keeps every key's state in memory only: no state files, no
+	// directory lock, Dir unused. A key pulled out with Unplug keeps its
+	// state for the next open; Swap plugs in a factory-fresh one. For
+	// benchmarks that measure keyprep rather than the virtual key's disk
+	// writes (a real key's flash writes are not keyprep's either).
+	InMemory bool
 }
 
 // Provider implements hid.VirtualProvider over persistent softkeys. From the
@@ -43,6 +49,9 @@ type Provider struct {
 	lock   *dirLock
 	closed bool
 	keys   map[string]*vkey
+	// mem holds the in-memory keys' authenticators (Options.InMemory),
+	// by name, plugged in or not.
+	mem map[string]*softkey.Authenticator
 	// ports are the keys plugged in, by number, in port order; a swap
 	// replaces one with a factory-fresh key numbered next.
 	ports []int
@@ -70,12 +79,15 @@ func New(opts Options) (*Provider, error) {
 	if opts.Count < 1 {
 		return nil, fmt.Errorf("simkeys: count %d: need at least one key", opts.Count)
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("simkeys: %w", err)
-	}
-	p := &Provider{opts: opts, keys: map[string]*vkey{}, next: opts.Count}
+	p := &Provider{opts: opts, keys: map[string]*vkey{}, mem: map[string]*softkey.Authenticator{}, next: opts.Count}
 	for i := 0; i < opts.Count; i++ {
 		p.ports = append(p.ports, i)
+	}
+	if opts.InMemory {
+		return p, nil
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("simkeys: %w", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(opts.Dir, portsFile)); err == nil {
 		var st portsState
@@ -138,6 +150,9 @@ func (p *Provider) Swap(path string) (string, error) {
 	p.mu.Unlock()
 	if k != nil {
 		_ = k.dev.Close()
+	}
+	if p.opts.InMemory {
+		return hid.VirtualScheme + strconv.Itoa(n), nil
 	}
 	_ = os.Remove(filepath.Join(p.opts.Dir, strconv.Itoa(n)+".json")) // factory-fresh
 	b, _ := json.Marshal(st)
@@ -235,6 +250,29 @@ func (p *Provider) key(name string) (*vkey, error) {
 	if p.closed {
 		return nil, fmt.Errorf("simkeys: provider closed")
 	}
+	auth, err := p.authenticator(name)
+	if err != nil {
+		return nil, fmt.Errorf("virtual key %s%s: %w", hid.VirtualScheme, name, err)
+	}
+	k := &vkey{auth: auth, dev: ctaphid.NewDevice(auth, p.opts.HID)}
+	p.keys[name] = k
+	return k, nil
+}
+
+// authenticator loads key name's state from its file (locking Dir first),
+// or in memory keeps the one it made before. Called with p.mu held.
+func (p *Provider) authenticator(name string) (*softkey.Authenticator, error) {
+	if p.opts.InMemory {
+		if a, ok := p.mem[name]; ok {
+			return a, nil
+		}
+		a, err := softkey.New(p.opts.Key)
+		if err != nil {
+			return nil, err
+		}
+		p.mem[name] = a
+		return a, nil
+	}
 	if p.lock == nil {
 		l, err := lockDir(p.opts.Dir)
 		if err != nil {
@@ -242,13 +280,7 @@ func (p *Provider) key(name string) (*vkey, error) {
 		}
 		p.lock = l
 	}
-	auth, err := softkey.Open(filepath.Join(p.opts.Dir, name+".json"), p.opts.Key)
-	if err != nil {
-		return nil, fmt.Errorf("virtual key %s%s: %w", hid.VirtualScheme, name, err)
-	}
-	k := &vkey{auth: auth, dev: ctaphid.NewDevice(auth, p.opts.HID)}
-	p.keys[name] = k
-	return k, nil
+	return softkey.Open(filepath.Join(p.opts.Dir, name+".json"), p.opts.Key)
 }
 
 func (p *Provider) plugged(n int) bool {

@@ -1,6 +1,7 @@
 package simkeys
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -133,5 +134,48 @@ func TestDirectoryLock(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("second provider still waiting after the first closed")
+	}
+}
+
+// In memory, a key keeps its state while the provider lives (unplugged and
+// opened again it is the same key), a swap brings a factory-fresh one, and
+// nothing is written to disk.
+func TestInMemory(t *testing.T) {
+	dir := t.TempDir()
+	p, err := New(Options{Dir: dir, Count: 1, InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, err := p.Authenticator("vkey:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Unplug("vkey:0"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Authenticator("vkey:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != a {
+		t.Fatal("an unplugged in-memory key came back as another key")
+	}
+	fresh, err := p.Swap("vkey:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Authenticator(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b == a {
+		t.Fatalf("swap to %s gave the old key back", fresh)
+	}
+	if _, err := p.Authenticator("vkey:0"); err == nil {
+		t.Fatal("vkey:0 still plugged in after the swap")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("in-memory keys wrote %d files to %s", len(ents), dir)
 	}
 }

@@ -76,6 +76,14 @@ const jobCols = `id, kind, upn, user_id, key_path, aaguid, state, step, phase, e
 // and appends the audit event "job.created". j.Kind is required; j.Params,
 // if set, must be JSON without secret keys.
 func (s *Store) CreateJob(ctx context.Context, j *Job) error {
+	return s.update(ctx, func(t *Tx) error { return t.CreateJob(j) })
+}
+
+// CreateJob is Store.CreateJob inside a transaction: the job (and its
+// "job.created" audit event) is written with the rest of t, so a workflow
+// can let its job become durable together with its first journal row.
+// j.ID is set before the transaction commits.
+func (t *Tx) CreateJob(j *Job) error {
 	if j == nil {
 		return errors.New("store: create job: nil job")
 	}
@@ -101,7 +109,7 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 		j.ID = newID()
 	}
 	if j.CreatedAt.IsZero() {
-		j.CreatedAt = s.nowUTC()
+		j.CreatedAt = t.s.nowUTC()
 	}
 	j.CreatedAt = j.CreatedAt.UTC().Round(0)
 	if j.UpdatedAt.IsZero() {
@@ -114,15 +122,12 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	err = s.update(ctx, func(t *Tx) error {
-		_, err := t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.ID, j.Kind, j.UPN, j.UserID, j.KeyPath, j.AAGUID, string(j.State), j.Step, j.Phase, j.Error,
-			params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt))
-		if err != nil {
-			return err
-		}
-		return t.appendAudit("job.created", j.ID, audit)
-	})
+	_, err = t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.Kind, j.UPN, j.UserID, j.KeyPath, j.AAGUID, string(j.State), j.Step, j.Phase, j.Error,
+		params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt))
+	if err == nil {
+		err = t.appendAudit("job.created", j.ID, audit)
+	}
 	if err != nil {
 		return fmt.Errorf("store: create job %s: %w", j.ID, err)
 	}
