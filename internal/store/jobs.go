@@ -363,19 +363,15 @@ func (t *Tx) recordStep(jobID, name, phase string, data StepData) error {
 		return err
 	}
 	now := fmtTime(t.s.nowUTC())
-	res, err := t.exec(`UPDATE jobs SET step = ?, phase = ?, updated_at = ? WHERE id = ?`, name, phase, now, jobID)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return ErrNotFound
-	}
 	seq, ok := t.nextSeq[jobID]
 	if !ok {
-		if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE job_id = ?`, []any{jobID}, &seq); err != nil {
+		var known int
+		if err := t.queryRow(`SELECT (SELECT COUNT(*) FROM jobs WHERE id = ?), COALESCE(MAX(seq), 0) + 1 FROM steps WHERE job_id = ?`,
+			[]any{jobID, jobID}, &known, &seq); err != nil {
 			return err
+		}
+		if known == 0 {
+			return ErrNotFound
 		}
 	}
 	if _, err := t.exec(`INSERT INTO steps (job_id, seq, name, phase, data, time) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -384,8 +380,10 @@ func (t *Tx) recordStep(jobID, name, phase string, data StepData) error {
 	}
 	if t.nextSeq == nil {
 		t.nextSeq = map[string]int64{}
+		t.lastStep = map[string]jobPosition{}
 	}
 	t.nextSeq[jobID] = seq + 1
+	t.lastStep[jobID] = jobPosition{step: name, phase: phase, time: now}
 	ev, err := marshalData(stepEvent{Name: name, Phase: phase, Seq: seq})
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 )
 
 // Tx is one write transaction of the store, given to the function passed
@@ -24,6 +25,30 @@ type Tx struct {
 	headSeq  int64
 	headHash string
 	nextSeq  map[string]int64
+	// lastStep is each job's latest journal row in this transaction: the
+	// job's step, phase and updated_at are set once, before the commit,
+	// instead of once per row.
+	lastStep map[string]jobPosition
+}
+
+// jobPosition is where a job's journal stands.
+type jobPosition struct{ step, phase, time string }
+
+// settle writes what the transaction's journal rows changed in their jobs
+// (see lastStep), in a fixed order.
+func (t *Tx) settle() error {
+	ids := make([]string, 0, len(t.lastStep))
+	for id := range t.lastStep {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p := t.lastStep[id]
+		if _, err := t.exec(`UPDATE jobs SET step = ?, phase = ?, updated_at = ? WHERE id = ?`, p.step, p.phase, p.time, id); err != nil {
+			return fmt.Errorf("store: job %s position: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // stmt returns q prepared (once per Store and connection) for use in t.
@@ -89,7 +114,12 @@ func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin transaction: %w", err)
 	}
-	if err := fn(&Tx{s: s, tx: tx, ctx: ctx}); err != nil {
+	t := &Tx{s: s, tx: tx, ctx: ctx}
+	err = fn(t)
+	if err == nil {
+		err = t.settle()
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
