@@ -1,0 +1,274 @@
+// Package internal_test checks the layering of keyprep's packages
+// (docs/architecture.md §1 Packages and layering) from `go list`, so that a
+// forbidden import fails `go test ./...` with the package and the import
+// named.
+package internal_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/keyprep/keyprep"
+
+// The rules, as tables of module-relative package patterns ("x/..." is x and
+// everything under it). Adding a package to a layer is one line.
+var (
+	// pure packages are domain rules and parsers: they import nothing from
+	// the module.
+	pure = []string{
+		"internal/pin",
+		"internal/policy",
+		"internal/userlist",
+		"internal/webauthn",
+	}
+	// workflow packages run an enrollment, a bench or an onboarding
+	// against interfaces: neither the Graph SDK nor a simulation may be
+	// among their (non-test) dependencies, however indirect.
+	workflow = []string{
+		"internal/bench/...",
+		"internal/enroll",
+		"internal/onboard",
+		"internal/policy",
+	}
+	// simulations stand in for Entra and for keys.
+	simulations = []string{
+		"internal/entrasim",
+		"internal/simkeys",
+		"internal/softkey/...",
+	}
+	// wiresSimulations may import a simulation (besides the simulations
+	// themselves, which build on each other), each with the reason.
+	wiresSimulations = map[string]string{
+		"internal/cli": "the commands choose between Entra and the emulated tenant, real and virtual keys",
+	}
+	// cgo: the packages that may have cgo files, each with the reason.
+	cgo = map[string]string{
+		"hid": "talks to keys through libfido2",
+	}
+	// graphSDK are the import path prefixes of the Graph SDK.
+	graphSDK = []string{
+		"github.com/microsoftgraph/",
+		"github.com/microsoft/kiota-",
+	}
+	// notYet lists table entries for packages that do not exist yet on this
+	// branch; the test fails once one exists, so the entry is removed then.
+	notYet = map[string]bool{
+		"internal/policy": true,
+	}
+)
+
+type goPackage struct {
+	ImportPath string
+	Imports    []string
+	CgoFiles   []string
+	Standard   bool
+	Error      *struct{ Err string }
+}
+
+// listPackages is `go list -deps` over the whole module, with cgo on so
+// that CgoFiles are reported whatever the test's own environment.
+func listPackages(t *testing.T) map[string]*goPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-deps", "-json=ImportPath,Imports,CgoFiles,Standard,Error", module+"/...")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	pkgs := map[string]*goPackage{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		if p.Error != nil && inModule(p.ImportPath) {
+			t.Fatalf("go list %s: %s", p.ImportPath, p.Error.Err)
+		}
+		pkgs[p.ImportPath] = &p
+	}
+	return pkgs
+}
+
+func inModule(importPath string) bool {
+	return importPath == module || strings.HasPrefix(importPath, module+"/")
+}
+
+// rel is the module-relative path of a module package.
+func rel(importPath string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(importPath, module), "/")
+}
+
+// matches reports whether the module-relative path p is one of patterns.
+func matches(p string, patterns []string) bool {
+	for _, pat := range patterns {
+		if base, ok := strings.CutSuffix(pat, "/..."); ok {
+			if p == base || strings.HasPrefix(p, base+"/") {
+				return true
+			}
+		} else if p == pat {
+			return true
+		}
+	}
+	return false
+}
+
+// chain is the shortest import chain from one package to the first package
+// that bad accepts, or nil.
+func chain(pkgs map[string]*goPackage, from string, bad func(string) bool) []string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if p != from && bad(p) {
+			var c []string
+			for ; p != ""; p = prev[p] {
+				c = append([]string{p}, c...)
+			}
+			return c
+		}
+		if pkg := pkgs[p]; pkg != nil {
+			for _, imp := range pkg.Imports {
+				if _, seen := prev[imp]; !seen {
+					prev[imp] = p
+					queue = append(queue, imp)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func short(c []string) string {
+	s := make([]string, len(c))
+	for i, p := range c {
+		if inModule(p) {
+			p = rel(p)
+		}
+		s[i] = p
+	}
+	return strings.Join(s, " → ")
+}
+
+func TestLayering(t *testing.T) {
+	pkgs := listPackages(t)
+	var ours []string
+	for ip := range pkgs {
+		if inModule(ip) {
+			ours = append(ours, ip)
+		}
+	}
+	sort.Strings(ours)
+
+	t.Run("tables name existing packages", func(t *testing.T) {
+		var listed []string
+		listed = append(listed, pure...)
+		listed = append(listed, workflow...)
+		listed = append(listed, simulations...)
+		for p := range wiresSimulations {
+			listed = append(listed, p)
+		}
+		for p := range cgo {
+			listed = append(listed, p)
+		}
+		for _, pat := range listed {
+			found := false
+			for _, ip := range ours {
+				found = found || matches(rel(ip), []string{pat})
+			}
+			switch {
+			case !found && !notYet[pat]:
+				t.Errorf("%s is in the layering tables but no such package exists", pat)
+			case found && notYet[pat]:
+				t.Errorf("%s exists now: remove it from notYet", pat)
+			}
+		}
+	})
+
+	t.Run("pure packages import nothing from the module", func(t *testing.T) {
+		for _, ip := range ours {
+			if !matches(rel(ip), pure) {
+				continue
+			}
+			for _, imp := range pkgs[ip].Imports {
+				if inModule(imp) {
+					t.Errorf("%s imports %s: a pure package imports nothing from the module", rel(ip), imp)
+				}
+			}
+		}
+	})
+
+	t.Run("only hid uses cgo", func(t *testing.T) {
+		for _, ip := range ours {
+			if p := pkgs[ip]; len(p.CgoFiles) > 0 {
+				if _, ok := cgo[rel(ip)]; !ok {
+					t.Errorf("%s has cgo files %v: only %v may use cgo", rel(ip), p.CgoFiles, keys(cgo))
+				}
+			}
+		}
+	})
+
+	isSim := func(ip string) bool { return inModule(ip) && matches(rel(ip), simulations) }
+	isSDK := func(ip string) bool {
+		for _, pre := range graphSDK {
+			if strings.HasPrefix(ip, pre) {
+				return true
+			}
+		}
+		return false
+	}
+
+	t.Run("workflow packages depend on neither the Graph SDK nor a simulation", func(t *testing.T) {
+		for _, ip := range ours {
+			if !matches(rel(ip), workflow) {
+				continue
+			}
+			if c := chain(pkgs, ip, isSDK); c != nil {
+				t.Errorf("%s depends on the Graph SDK package %s (%s): a workflow package works against interfaces",
+					rel(ip), c[len(c)-1], short(c))
+			}
+			if c := chain(pkgs, ip, isSim); c != nil {
+				t.Errorf("%s depends on the simulation %s (%s): a workflow package runs the same code on simulation and reality",
+					rel(ip), rel(c[len(c)-1]), short(c))
+			}
+		}
+	})
+
+	t.Run("only the CLI wires simulations", func(t *testing.T) {
+		for _, ip := range ours {
+			if isSim(ip) {
+				continue
+			}
+			if _, ok := wiresSimulations[rel(ip)]; ok {
+				continue
+			}
+			for _, imp := range pkgs[ip].Imports {
+				if isSim(imp) {
+					t.Errorf("%s imports the simulation %s: only %v wire simulations", rel(ip), imp, keys(wiresSimulations))
+				}
+			}
+		}
+	})
+}
+
+func keys(m map[string]string) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}
