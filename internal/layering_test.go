@@ -53,6 +53,15 @@ var (
 	cgo = map[string]string{
 		"hid": "talks to keys through libfido2",
 	}
+	// cgoChosen: the packages whose files differ with and without cgo. The
+	// test builds them with CGO_ENABLED=0; every other package has the same
+	// files either way, so the cgo build checks it for both. Keep the Graph
+	// client out of this list: its no-cgo build would compile the Graph SDK
+	// once more.
+	cgoChosen = map[string]string{
+		"hid":                       "libfido2 with cgo, a stub failing with ErrNoLibfido2 without",
+		"internal/graph/tokencache": "azidentity's persistent token cache needs cgo (libsecret) on Linux",
+	}
 	// graphSDK are the import path prefixes of the Graph SDK.
 	graphSDK = []string{
 		"github.com/microsoftgraph/",
@@ -68,17 +77,19 @@ var (
 type goPackage struct {
 	ImportPath string
 	Imports    []string
+	GoFiles    []string
 	CgoFiles   []string
 	Standard   bool
 	Error      *struct{ Err string }
 }
 
-// listPackages is `go list -deps` over the whole module, with cgo on so
-// that CgoFiles are reported whatever the test's own environment.
-func listPackages(t *testing.T) map[string]*goPackage {
+// listPackages is `go list -deps` over the whole module with cgo on or off
+// ("1" or "0"), whatever the test's own environment. An error listing a
+// module package fails the test.
+func listPackages(t *testing.T, cgoEnabled string) map[string]*goPackage {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-deps", "-json=ImportPath,Imports,CgoFiles,Standard,Error", module+"/...")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	cmd := exec.Command("go", "list", "-e", "-deps", "-json=ImportPath,Imports,GoFiles,CgoFiles,Standard,Error", module+"/...")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgoEnabled)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -95,7 +106,7 @@ func listPackages(t *testing.T) map[string]*goPackage {
 			t.Fatalf("go list output: %v", err)
 		}
 		if p.Error != nil && inModule(p.ImportPath) {
-			t.Fatalf("go list %s: %s", p.ImportPath, p.Error.Err)
+			t.Fatalf("CGO_ENABLED=%s go list %s: %s", cgoEnabled, p.ImportPath, p.Error.Err)
 		}
 		pkgs[p.ImportPath] = &p
 	}
@@ -128,6 +139,12 @@ func matches(p string, patterns []string) bool {
 // chain is the shortest import chain from one package to the first package
 // that bad accepts, or nil.
 func chain(pkgs map[string]*goPackage, from string, bad func(string) bool) []string {
+	return chainSkipping(pkgs, from, bad, func(string) bool { return false })
+}
+
+// chainSkipping is chain not looking into the imports of packages skip
+// accepts.
+func chainSkipping(pkgs map[string]*goPackage, from string, bad, skip func(string) bool) []string {
 	prev := map[string]string{from: ""}
 	queue := []string{from}
 	for len(queue) > 0 {
@@ -140,7 +157,7 @@ func chain(pkgs map[string]*goPackage, from string, bad func(string) bool) []str
 			}
 			return c
 		}
-		if pkg := pkgs[p]; pkg != nil {
+		if pkg := pkgs[p]; pkg != nil && (p == from || !skip(p)) {
 			for _, imp := range pkg.Imports {
 				if _, seen := prev[imp]; !seen {
 					prev[imp] = p
@@ -164,7 +181,7 @@ func short(c []string) string {
 }
 
 func TestLayering(t *testing.T) {
-	pkgs := listPackages(t)
+	pkgs := listPackages(t, "1")
 	var ours []string
 	for ip := range pkgs {
 		if inModule(ip) {
@@ -182,6 +199,9 @@ func TestLayering(t *testing.T) {
 			listed = append(listed, p)
 		}
 		for p := range cgo {
+			listed = append(listed, p)
+		}
+		for p := range cgoChosen {
 			listed = append(listed, p)
 		}
 		for _, pat := range listed {
@@ -218,6 +238,53 @@ func TestLayering(t *testing.T) {
 					t.Errorf("%s has cgo files %v: only %v may use cgo", rel(ip), p.CgoFiles, keys(cgo))
 				}
 			}
+		}
+	})
+
+	t.Run("the no-cgo build", func(t *testing.T) {
+		nocgo := listPackages(t, "0")
+		for ip, p := range nocgo {
+			if p.Error != nil {
+				t.Errorf("CGO_ENABLED=0: %s: %s", ip, p.Error.Err)
+			}
+		}
+		// chosen reports whether ip's files depend on cgo.
+		chosen := func(ip string) bool {
+			a, b := pkgs[ip], nocgo[ip]
+			if a == nil || b == nil {
+				return a != b
+			}
+			return strings.Join(append(a.GoFiles, a.CgoFiles...), " ") != strings.Join(append(b.GoFiles, b.CgoFiles...), " ")
+		}
+		var build []string
+		for _, ip := range ours {
+			if nocgo[ip] == nil {
+				t.Errorf("CGO_ENABLED=0 go list does not list %s", rel(ip))
+				continue
+			}
+			if !chosen(ip) {
+				// Only a cgoChosen package, built without cgo below, may
+				// reach a dependency whose files depend on cgo.
+				bad := func(dep string) bool { return !inModule(dep) && !nocgo[dep].Standard && chosen(dep) }
+				checked := func(dep string) bool { _, ok := cgoChosen[rel(dep)]; return inModule(dep) && ok }
+				if c := chainSkipping(nocgo, ip, bad, checked); c != nil {
+					t.Errorf("%s depends on %s, whose files depend on cgo (%s): move that use into a package of cgoChosen", rel(ip), c[len(c)-1], short(c))
+				}
+				continue
+			}
+			if _, ok := cgoChosen[rel(ip)]; !ok {
+				t.Errorf("%s has files that depend on cgo: only %v may (add it there if it must, with the reason)", rel(ip), keys(cgoChosen))
+				continue
+			}
+			build = append(build, ip)
+		}
+		if len(build) == 0 {
+			return
+		}
+		cmd := exec.Command("go", append([]string{"build"}, build...)...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("CGO_ENABLED=0 go build %s: %v\n%s", strings.Join(build, " "), err, out)
 		}
 	})
 
