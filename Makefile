@@ -25,9 +25,11 @@ build: deps ## build bin/keyprep
 # Every package is vetted and tested once, under the race detector: one
 # -race compile of everything (msgraph-sdk-go is most of it) serves both, and
 # the race run executes every test. The no-cgo build is checked by
-# internal/layering_test.go (only hid and internal/graph/tokencache have
-# files that depend on cgo; it builds those with CGO_ENABLED=0), so the
-# Graph SDK is not compiled a second time for it.
+# internal/layering_test.go: only hid and internal/graph/tokencache have
+# files that depend on cgo; it builds those with CGO_ENABLED=0 and checks
+# that their exported API is the same either way, so every other package
+# type-checks the same without cgo, and the Graph SDK is not compiled a
+# second time for it.
 test: deps ## run every test under -race, and go vet (no key, no network, no root needed)
 	$(GO) vet -race $(PKGS)
 	$(GO) test -count=1 -race $(PKGS)

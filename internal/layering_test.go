@@ -8,9 +8,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -54,8 +60,9 @@ var (
 		"hid": "talks to keys through libfido2",
 	}
 	// cgoChosen: the packages whose files differ with and without cgo. The
-	// test builds them with CGO_ENABLED=0; every other package has the same
-	// files either way, so the cgo build checks it for both. Keep the Graph
+	// test builds them with CGO_ENABLED=0 and checks that their exported
+	// API is the same either way; every other package has the same files
+	// either way, so the cgo build checks it for both. Keep the Graph
 	// client out of this list: its no-cgo build would compile the Graph SDK
 	// once more.
 	cgoChosen = map[string]string{
@@ -75,6 +82,7 @@ var (
 )
 
 type goPackage struct {
+	Dir        string
 	ImportPath string
 	Imports    []string
 	GoFiles    []string
@@ -88,7 +96,7 @@ type goPackage struct {
 // module package fails the test.
 func listPackages(t *testing.T, cgoEnabled string) map[string]*goPackage {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-deps", "-json=ImportPath,Imports,GoFiles,CgoFiles,Standard,Error", module+"/...")
+	cmd := exec.Command("go", "list", "-e", "-deps", "-json=Dir,ImportPath,Imports,GoFiles,CgoFiles,Standard,Error", module+"/...")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgoEnabled)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -277,6 +285,21 @@ func TestLayering(t *testing.T) {
 				continue
 			}
 			build = append(build, ip)
+			// Importers are type-checked against the cgo variant only.
+			withCgo := exportedAPI(t, pkgs[ip].Dir, append(pkgs[ip].GoFiles, pkgs[ip].CgoFiles...))
+			without := exportedAPI(t, nocgo[ip].Dir, nocgo[ip].GoFiles)
+			for _, k := range sortedKeys(withCgo, without) {
+				a, ok1 := withCgo[k]
+				b, ok2 := without[k]
+				switch {
+				case !ok2:
+					t.Errorf("%s: %s is missing without cgo: both variants must have the same API", rel(ip), k)
+				case !ok1:
+					t.Errorf("%s: %s exists only without cgo: both variants must have the same API", rel(ip), k)
+				case a != b:
+					t.Errorf("%s: %s is %s with cgo, %s without: both variants must have the same API", rel(ip), k, a, b)
+				}
+			}
 		}
 		if len(build) == 0 {
 			return
@@ -329,6 +352,105 @@ func TestLayering(t *testing.T) {
 			}
 		}
 	})
+}
+
+// exportedAPI is the exported declarations of the named files in dir, each
+// printed without comments or bodies: funcs and methods with their
+// signatures, types (structs by their exported fields), consts and vars
+// with their declared types.
+func exportedAPI(t *testing.T, dir string, files []string) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	api := map[string]string{}
+	str := func(n ast.Node) string {
+		if n == nil || reflect.ValueOf(n).IsNil() {
+			return ""
+		}
+		var b strings.Builder
+		if err := printer.Fprint(&b, fset, n); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if !d.Name.IsExported() {
+					continue
+				}
+				key := "func " + d.Name.Name
+				if d.Recv != nil {
+					recv := d.Recv.List[0].Type
+					if star, ok := recv.(*ast.StarExpr); ok {
+						recv = star.X
+					}
+					if ix, ok := recv.(*ast.IndexExpr); ok {
+						recv = ix.X
+					}
+					id, ok := recv.(*ast.Ident)
+					if !ok || !id.IsExported() {
+						continue
+					}
+					key = "method " + str(d.Recv.List[0].Type) + "." + d.Name.Name
+				}
+				api[key] = str(d.Type)
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch spec := spec.(type) {
+					case *ast.TypeSpec:
+						if !spec.Name.IsExported() {
+							continue
+						}
+						v := str(spec.TypeParams)
+						if st, ok := spec.Type.(*ast.StructType); ok {
+							v += "struct{"
+							for _, fl := range st.Fields.List {
+								for _, n := range fl.Names {
+									if n.IsExported() {
+										v += n.Name + " " + str(fl.Type) + "; "
+									}
+								}
+								if len(fl.Names) == 0 {
+									v += str(fl.Type) + "; "
+								}
+							}
+							v += "}"
+						} else {
+							v += str(spec.Type)
+						}
+						api["type "+spec.Name.Name] = v
+					case *ast.ValueSpec:
+						for _, n := range spec.Names {
+							if n.IsExported() {
+								api[d.Tok.String()+" "+n.Name] = str(spec.Type)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return api
+}
+
+func sortedKeys(ms ...map[string]string) []string {
+	seen := map[string]bool{}
+	var k []string
+	for _, m := range ms {
+		for s := range m {
+			if !seen[s] {
+				seen[s] = true
+				k = append(k, s)
+			}
+		}
+	}
+	sort.Strings(k)
+	return k
 }
 
 func keys(m map[string]string) []string {
