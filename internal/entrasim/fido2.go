@@ -22,7 +22,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Challenge timeouts (graph-contract.md §2.1).
+// Challenge timeouts (docs/graph.md).
 const (
 	defaultChallengeMinutes = 5
 	maxChallengeMinutes     = 43200
@@ -30,7 +30,7 @@ const (
 	defaultModel            = "FIDO2 security key"
 )
 
-// Provisioning refusals (graph-contract.md §5; the texts carry the words
+// Provisioning refusals (docs/graph.md, errors; the texts carry the words
 // keyprep's client classifies by).
 const (
 	msgGuest       = "Passkey provisioning is not supported for guest users."
@@ -49,8 +49,8 @@ func isGuest(u *userRec) bool {
 }
 
 // provisioningCheck applies the policy gates of creationOptions and POST
-// fido2Methods (§1 limitation b, §5, §6.1) and returns the passkey profiles
-// that apply to the user.
+// fido2Methods (docs/graph.md: availability, errors, passkey profiles) and
+// returns the passkey profiles that apply to the user.
 func (s *state) provisioningCheck(u *userRec) ([]passkeyProfile, *apiError) {
 	if isGuest(u) {
 		return nil, badRequest(msgGuest)
@@ -69,7 +69,7 @@ func (s *state) provisioningCheck(u *userRec) ([]passkeyProfile, *apiError) {
 	return profiles, nil
 }
 
-// challengeMinutes parses the creationOptions function parameters (§2.1):
+// challengeMinutes parses the creationOptions function parameters:
 // v1.0 takes none (a fixed 5 minutes); beta takes
 // challengeTimeoutInMinutes=N with N in 5..43200, or an OData alias
 // "@name" bound by the query parameter "@name".
@@ -100,7 +100,7 @@ func challengeMinutes(c *call) (int, *apiError) {
 	return n, nil
 }
 
-// Creation options wire types (§2.2, §2.3); member order follows the
+// Creation options wire types; member order follows the
 // captured fixture. OData is filled only with Quirks.ODataTypes.
 type (
 	rpWire struct {
@@ -157,7 +157,7 @@ type (
 	}
 )
 
-// encodeExcludeID encodes a credential id per Quirks.ExcludeEncoding (§2.4).
+// encodeExcludeID encodes a credential id per Quirks.ExcludeEncoding.
 func encodeExcludeID(id []byte, enc string) string {
 	switch enc {
 	case "std":
@@ -170,7 +170,7 @@ func encodeExcludeID(id []byte, enc string) string {
 	return base64.RawURLEncoding.EncodeToString(id)
 }
 
-// hCreationOptions: GET …/fido2Methods/creationOptions (§2).
+// hCreationOptions: GET …/fido2Methods/creationOptions.
 func (t *Tenant) hCreationOptions(c *call) (*reply, *apiError) {
 	minutes, e := challengeMinutes(c)
 	if e != nil {
@@ -224,7 +224,7 @@ func (t *Tenant) hCreationOptions(c *call) (*reply, *apiError) {
 	return &reply{200, inner}, nil
 }
 
-// registration is the parsed POST fido2Methods body (§4.1).
+// registration is the parsed POST fido2Methods body.
 type registration struct {
 	DisplayName       string
 	CredentialID      []byte
@@ -233,7 +233,7 @@ type registration struct {
 }
 
 // decodeB64 accepts base64url or standard base64, padded or not (Token2
-// sent standard base64 successfully, §4.1).
+// sent standard base64 successfully).
 func decodeB64(s string) ([]byte, error) {
 	s = strings.TrimRight(strings.TrimSpace(s), "=")
 	s = strings.NewReplacer("+", "-", "/", "_").Replace(s)
@@ -282,7 +282,7 @@ func jsonString(raw json.RawMessage) (string, bool) {
 // parseRegistration decodes the Graph body: displayName,
 // publicKeyCredential {id, response {clientDataJSON, attestationObject},
 // clientExtensionResults}. type, rawId, authenticatorAttachment and
-// transports are refused like live (§4.1, OneSpan).
+// transports are refused like live (OneSpan; docs/graph.md).
 func parseRegistration(body []byte) (*registration, *apiError) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {
@@ -363,7 +363,7 @@ func (w waUser) WebAuthnName() string                         { return w.u.UPN }
 func (w waUser) WebAuthnDisplayName() string                  { return w.u.DisplayName }
 func (w waUser) WebAuthnCredentials() []gowebauthn.Credential { return nil }
 
-// fido2Wire is fido2AuthenticationMethod (§4.2); publicKeyCredential is
+// fido2Wire is fido2AuthenticationMethod; publicKeyCredential is
 // write-only and never returned.
 type fido2Wire struct {
 	Context                 string   `json:"@odata.context,omitempty"`
@@ -621,7 +621,7 @@ func protoDetails(err error) string {
 		}
 	}
 	s = strings.TrimRight(strings.Join(strings.Fields(s), " "), ".")
-	// keyprep's client classifies messages by words (graph-contract.md §5):
+	// keyprep's client classifies messages by words (docs/graph.md):
 	// keep a verifier detail from reading like a key-restriction refusal.
 	s = reAAGUIDWord.ReplaceAllString(s, "model GUID")
 	if len(s) > 300 {
@@ -729,7 +729,7 @@ func (t *Tenant) findFido2(c *call) (*userRec, int, *apiError) {
 		}
 	}
 	// Not mentioning "user": keyprep tells a missing method from a
-	// missing user by that word (graph-contract.md §5).
+	// missing user by that word (docs/graph.md).
 	return nil, 0, &apiError{Status: 404, Code: "itemNotFound",
 		Message: fmt.Sprintf("The FIDO2 authentication method '%s' was not found.", truncateForError(c.methodID))}
 }
