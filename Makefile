@@ -26,10 +26,10 @@ build: deps ## build bin/keyprep
 # -race compile of everything (msgraph-sdk-go is most of it) serves both, and
 # the race run executes every test. The no-cgo build is checked by
 # internal/layering_test.go: only hid and internal/graph/tokencache have
-# files that depend on cgo; it builds those with CGO_ENABLED=0 and checks
-# that their exported API is the same either way, so every other package
-# type-checks the same without cgo, and the Graph SDK is not compiled a
-# second time for it.
+# files that depend on cgo; it type-checks their no-cgo files against this
+# build's export data and checks that their exported API is the same either
+# way, so every other package type-checks the same without cgo, and nothing
+# (the Graph SDK least of all) is compiled a second time for it.
 test: deps ## run every test under -race, and go vet (no key, no network, no root needed)
 	$(GO) vet -race $(PKGS)
 	$(GO) test -count=1 -race $(PKGS)
