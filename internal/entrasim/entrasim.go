@@ -4,7 +4,8 @@
 // and Temporary Access Pass method policies, throttling, fault injection and
 // an optional persistent state file.
 //
-// Routes (prefix /v1.0 or /beta; {id} is an object id or a UPN, path-escaped,
+// Routes (the table graphPaths in routes.go; prefix /v1.0 or /beta; {id} is
+// an object id or a UPN, path-escaped,
 // case-insensitive):
 //
 //	GET    /users/{id}                                                  getUser
