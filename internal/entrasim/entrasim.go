@@ -5,8 +5,7 @@
 // an optional persistent state file.
 //
 // Routes (the table graphPaths in routes.go; prefix /v1.0 or /beta; {id} is
-// an object id or a UPN, path-escaped,
-// case-insensitive):
+// an object id or a UPN, path-escaped, case-insensitive):
 //
 //	GET    /users/{id}                                                  getUser
 //	POST   /users/{id}/checkMemberGroups                                checkMemberGroups
