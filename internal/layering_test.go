@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -265,7 +266,7 @@ func TestLayering(t *testing.T) {
 			if a == nil || b == nil {
 				return a != b
 			}
-			return strings.Join(append(a.GoFiles, a.CgoFiles...), " ") != strings.Join(append(b.GoFiles, b.CgoFiles...), " ")
+			return !slices.Equal(slices.Concat(a.GoFiles, a.CgoFiles), slices.Concat(b.GoFiles, b.CgoFiles))
 		}
 		var check []string
 		for _, ip := range ours {
@@ -274,7 +275,7 @@ func TestLayering(t *testing.T) {
 				continue
 			}
 			if !chosen(ip) {
-				// Only a cgoChosen package, built without cgo below, may
+				// Only a cgoChosen package, checked without cgo below, may
 				// reach a dependency whose files depend on cgo.
 				bad := func(dep string) bool { return !inModule(dep) && !nocgo[dep].Standard && chosen(dep) }
 				checked := func(dep string) bool { _, ok := cgoChosen[rel(dep)]; return inModule(dep) && ok }
@@ -289,7 +290,7 @@ func TestLayering(t *testing.T) {
 			}
 			check = append(check, ip)
 			// Importers are type-checked against the cgo variant only.
-			withCgo := exportedAPI(t, pkgs[ip].Dir, append(pkgs[ip].GoFiles, pkgs[ip].CgoFiles...))
+			withCgo := exportedAPI(t, pkgs[ip].Dir, slices.Concat(pkgs[ip].GoFiles, pkgs[ip].CgoFiles))
 			without := exportedAPI(t, nocgo[ip].Dir, nocgo[ip].GoFiles)
 			for _, k := range sortedKeys(withCgo, without) {
 				a, ok1 := withCgo[k]
