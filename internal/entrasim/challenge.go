@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// The creationOptions challenge (docs/graph.md §2.3). Live Entra sends a
+// The creationOptions challenge (docs/graph.md). Live Entra sends a
 // ~6.9k-character base64url string decoding to ~5.2 KB of ASCII that is a
 // JWE compact token with an x5c header: a self-contained encrypted
 // challenge. The emulator builds the same shape:
@@ -162,7 +162,7 @@ func openChallenge(key []byte, challenge string) (*challengeClaims, error) {
 
 // userHandle is the WebAuthn user.id of a user: "OF:" followed by 48
 // opaque bytes (HMAC-SHA-384 of the object id under the tenant's HandleKey),
-// the 51-byte shape of docs/graph.md §2.3, stable per user.
+// the 51-byte shape Entra uses (docs/graph.md), stable per user.
 func userHandle(key []byte, oid string) []byte {
 	m := hmac.New(sha512.New384, key)
 	m.Write([]byte(strings.ToLower(oid)))

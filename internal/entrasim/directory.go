@@ -19,8 +19,9 @@ func (t *Tenant) lookupUser(c *call) (*userRec, *apiError) {
 	return u, nil
 }
 
-// hGetUser: GET /users/{id} (docs/graph.md §8 user lookup). $select is
-// honoured loosely: the fields keyprep needs are always returned.
+// hGetUser: GET /users/{id}
+// (https://learn.microsoft.com/graph/api/user-get). $select is honoured
+// loosely: the fields keyprep needs are always returned.
 func (t *Tenant) hGetUser(c *call) (*reply, *apiError) {
 	u, e := t.lookupUser(c)
 	if e != nil {
@@ -107,7 +108,7 @@ func (t *Tenant) hGroups(c *call) (*reply, *apiError) {
 	}{odataContext(c.version, "groups(id,displayName)"), out}}, nil
 }
 
-// hGetPolicy: GET …/authenticationMethodConfigurations/{fido2|temporaryAccessPass} (docs/graph.md §6).
+// hGetPolicy: GET …/authenticationMethodConfigurations/{fido2|temporaryAccessPass}.
 func (t *Tenant) hGetPolicy(c *call) (*reply, *apiError) {
 	ctx := odataContext(c.version, "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity")
 	if c.policyID == "fido2" {
@@ -124,7 +125,7 @@ func (t *Tenant) hGetPolicy(c *call) (*reply, *apiError) {
 	}{ctx, &p}}, nil
 }
 
-// hPatchPolicy: PATCH of a method configuration (docs/graph.md §6): "@odata.type" must
+// hPatchPolicy: PATCH of a method configuration: "@odata.type" must
 // match, given members replace current ones, the result is validated; 204.
 func (t *Tenant) hPatchPolicy(c *call) (*reply, *apiError) {
 	if c.policyID == "fido2" {
@@ -154,7 +155,7 @@ func (t *Tenant) hPatchPolicy(c *call) (*reply, *apiError) {
 	return &reply{status: 204}, nil
 }
 
-// hResetTAPPolicy: DELETE …/temporaryAccessPass restores the defaults (docs/graph.md §6.2).
+// hResetTAPPolicy: DELETE …/temporaryAccessPass restores the defaults.
 func (t *Tenant) hResetTAPPolicy(c *call) (*reply, *apiError) {
 	t.st.TAPPolicy = defaultTAPPolicy()
 	c.dirty = true

@@ -4,24 +4,28 @@
 // and Temporary Access Pass method policies, throttling, fault injection and
 // an optional persistent state file.
 //
-// Routes (prefix /v1.0 or /beta; {id} is an object id or a UPN, path-escaped,
-// case-insensitive):
+// Routes (the table graphPaths in routes.go; prefix /v1.0 or /beta; {id} is
+// an object id or a UPN, path-escaped, case-insensitive):
 //
-//	GET    /users/{id}                                                  getUser (docs/graph.md §8)
+//	GET    /users/{id}                                                  getUser
 //	POST   /users/{id}/checkMemberGroups                                checkMemberGroups
 //	GET    /groups[?$filter=displayName eq 'Name'], /groups/{id}        listGroups
-//	GET    /users/{id}/authentication/fido2Methods/creationOptions      creationOptions (docs/graph.md §2; beta: creationOptions(challengeTimeoutInMinutes=N))
-//	POST   /users/{id}/authentication/fido2Methods                      registerFido2 (docs/graph.md §4.1)
-//	GET    /users/{id}/authentication/fido2Methods[/{methodId}]         listFido2, getFido2 (docs/graph.md §4.3)
+//	GET    /users/{id}/authentication/fido2Methods/creationOptions      creationOptions (beta: creationOptions(challengeTimeoutInMinutes=N))
+//	POST   /users/{id}/authentication/fido2Methods                      registerFido2
+//	GET    /users/{id}/authentication/fido2Methods[/{methodId}]         listFido2, getFido2
 //	DELETE /users/{id}/authentication/fido2Methods/{methodId}           deleteFido2
-//	POST   /users/{id}/authentication/temporaryAccessPassMethods        createTAP (docs/graph.md §7)
+//	POST   /users/{id}/authentication/temporaryAccessPassMethods        createTAP
 //	GET    /users/{id}/authentication/temporaryAccessPassMethods[/{id}] listTAP, getTAP
 //	DELETE /users/{id}/authentication/temporaryAccessPassMethods/{id}   deleteTAP
-//	GET    /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{fido2|temporaryAccessPass}  getPolicy (docs/graph.md §6)
+//	GET    /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{fido2|temporaryAccessPass}  getPolicy
 //	PATCH  same; DELETE on temporaryAccessPass restores its defaults    patchPolicy
 //	POST   /_sim/users/{id}/tap/use (no version prefix)                 the user signs in with their TAP
 //
-// Object ids are deterministic: UserObjectID and GroupObjectID.
+// The Graph reference for these resources starts at
+// https://learn.microsoft.com/graph/api/resources/authenticationmethods-overview;
+// the behaviour of live Entra the tenant reproduces beyond it is in
+// docs/graph.md. Object ids are deterministic: UserObjectID and
+// GroupObjectID.
 package entrasim
 
 import (
@@ -70,12 +74,11 @@ type Options struct {
 	// duration, request-id); never bodies, tokens or TAP codes.
 	Log io.Writer
 	// Quirks reproduce live encoding variants of creationOptions
-	// (docs/graph.md §2.2–2.4).
+	// (docs/graph.md).
 	Quirks Quirks
 }
 
-// Quirks select the creationOptions variants seen live (docs/graph.md
-// §2.2–2.4).
+// Quirks select the creationOptions variants seen live (docs/graph.md).
 type Quirks struct {
 	// ExcludeEncoding encodes excludeCredentials[].id: "base64url" (the
 	// default; v1.0 docs), "std" (padded standard base64, as captured) or
@@ -89,8 +92,9 @@ type Quirks struct {
 }
 
 // Identity is what a bearer token stands for. Permissions nil means every
-// permission; otherwise each operation needs one of its permissions
-// (docs/graph.md §8, least privileged or higher), else 403
+// permission; otherwise each operation needs one of its permissions (the
+// least privileged or a higher one,
+// https://learn.microsoft.com/graph/permissions-reference), else 403
 // Authorization_RequestDenied.
 type Identity struct {
 	Name        string
@@ -99,7 +103,7 @@ type Identity struct {
 
 // Throttle is a token bucket over all requests: Rate tokens per second up
 // to Burst (Burst 0 means max(1, Rate)). An empty bucket answers 429
-// TooManyRequests with an integer Retry-After (docs/graph.md §9).
+// TooManyRequests with an integer Retry-After (docs/graph.md).
 type Throttle struct {
 	Rate  float64
 	Burst int
@@ -121,7 +125,7 @@ type Fault struct {
 	// it until ClearFaults.
 	Count int
 	// AfterApply performs the request first (for POSTs: the change is
-	// made), then fails or drops: the ambiguous case (docs/graph.md §9).
+	// made), then fails or drops: the ambiguous case (docs/graph.md).
 	AfterApply bool
 }
 
@@ -187,7 +191,7 @@ type Tenant struct {
 }
 
 // RPID and Origin are the relying party the emulated tenant verifies
-// registrations for (docs/graph.md §2.3, §3.1).
+// registrations for (docs/graph.md).
 const (
 	RPID   = "login.microsoft.com"
 	Origin = "https://login.microsoft.com"
@@ -359,7 +363,7 @@ func (t *Tenant) Requests() []RequestRecord {
 }
 
 // UseTAP makes a user sign in with their Temporary Access Pass: it fails
-// unless the pass is usable now (docs/graph.md §7) and marks a one-time
+// unless the pass is usable now (docs/graph.md) and marks a one-time
 // pass used.
 func (t *Tenant) UseTAP(userIDOrUPN string) error {
 	t.mu.Lock()

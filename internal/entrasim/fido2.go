@@ -22,7 +22,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Challenge timeouts (docs/graph.md §2.1).
+// Challenge timeouts (docs/graph.md).
 const (
 	defaultChallengeMinutes = 5
 	maxChallengeMinutes     = 43200
@@ -30,7 +30,7 @@ const (
 	defaultModel            = "FIDO2 security key"
 )
 
-// Provisioning refusals (docs/graph.md §5; the texts carry the words
+// Provisioning refusals (docs/graph.md, errors; the texts carry the words
 // keyprep's client classifies by).
 const (
 	msgGuest       = "Passkey provisioning is not supported for guest users."
@@ -49,8 +49,8 @@ func isGuest(u *userRec) bool {
 }
 
 // provisioningCheck applies the policy gates of creationOptions and POST
-// fido2Methods (docs/graph.md §1 (b), §5, §6.1) and returns the passkey profiles
-// that apply to the user.
+// fido2Methods (docs/graph.md: availability, errors, passkey profiles) and
+// returns the passkey profiles that apply to the user.
 func (s *state) provisioningCheck(u *userRec) ([]passkeyProfile, *apiError) {
 	if isGuest(u) {
 		return nil, badRequest(msgGuest)
@@ -69,7 +69,7 @@ func (s *state) provisioningCheck(u *userRec) ([]passkeyProfile, *apiError) {
 	return profiles, nil
 }
 
-// challengeMinutes parses the creationOptions function parameters (docs/graph.md §2.1):
+// challengeMinutes parses the creationOptions function parameters:
 // v1.0 takes none (a fixed 5 minutes); beta takes
 // challengeTimeoutInMinutes=N with N in 5..43200, or an OData alias
 // "@name" bound by the query parameter "@name".
@@ -100,7 +100,7 @@ func challengeMinutes(c *call) (int, *apiError) {
 	return n, nil
 }
 
-// Creation options wire types (docs/graph.md §2.2, §2.3); member order follows the
+// Creation options wire types; member order follows the
 // captured fixture. OData is filled only with Quirks.ODataTypes.
 type (
 	rpWire struct {
@@ -157,7 +157,7 @@ type (
 	}
 )
 
-// encodeExcludeID encodes a credential id per Quirks.ExcludeEncoding (docs/graph.md §2.4).
+// encodeExcludeID encodes a credential id per Quirks.ExcludeEncoding.
 func encodeExcludeID(id []byte, enc string) string {
 	switch enc {
 	case "std":
@@ -170,7 +170,7 @@ func encodeExcludeID(id []byte, enc string) string {
 	return base64.RawURLEncoding.EncodeToString(id)
 }
 
-// hCreationOptions: GET …/fido2Methods/creationOptions (docs/graph.md §2).
+// hCreationOptions: GET …/fido2Methods/creationOptions.
 func (t *Tenant) hCreationOptions(c *call) (*reply, *apiError) {
 	minutes, e := challengeMinutes(c)
 	if e != nil {
@@ -224,7 +224,7 @@ func (t *Tenant) hCreationOptions(c *call) (*reply, *apiError) {
 	return &reply{200, inner}, nil
 }
 
-// registration is the parsed POST fido2Methods body (docs/graph.md §4.1).
+// registration is the parsed POST fido2Methods body.
 type registration struct {
 	DisplayName       string
 	CredentialID      []byte
@@ -233,7 +233,7 @@ type registration struct {
 }
 
 // decodeB64 accepts base64url or standard base64, padded or not (Token2
-// sent standard base64 successfully, docs/graph.md §4.1).
+// sent standard base64 successfully).
 func decodeB64(s string) ([]byte, error) {
 	s = strings.TrimRight(strings.TrimSpace(s), "=")
 	s = strings.NewReplacer("+", "-", "/", "_").Replace(s)
@@ -282,7 +282,7 @@ func jsonString(raw json.RawMessage) (string, bool) {
 // parseRegistration decodes the Graph body: displayName,
 // publicKeyCredential {id, response {clientDataJSON, attestationObject},
 // clientExtensionResults}. type, rawId, authenticatorAttachment and
-// transports are refused like live (docs/graph.md §4.1, OneSpan).
+// transports are refused like live (OneSpan; docs/graph.md).
 func parseRegistration(body []byte) (*registration, *apiError) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {
@@ -363,7 +363,7 @@ func (w waUser) WebAuthnName() string                         { return w.u.UPN }
 func (w waUser) WebAuthnDisplayName() string                  { return w.u.DisplayName }
 func (w waUser) WebAuthnCredentials() []gowebauthn.Credential { return nil }
 
-// fido2Wire is fido2AuthenticationMethod (docs/graph.md §4.2); publicKeyCredential is
+// fido2Wire is fido2AuthenticationMethod; publicKeyCredential is
 // write-only and never returned.
 type fido2Wire struct {
 	Context                 string   `json:"@odata.context,omitempty"`
@@ -399,12 +399,13 @@ func attestationFailed(format string, args ...any) *apiError {
 	return badRequest("Attestation verification failed: "+format, args...)
 }
 
-// hRegisterFido2: POST …/fido2Methods (docs/graph.md §4). Checks, in order: body shape,
-// displayName length, user, policy gates, clientDataJSON (type, challenge:
-// genuine, this user, unexpired, unused; origin), authenticator data
-// (rpIdHash, UP, UV, credential id, fmt packed|none), the full go-webauthn
-// registration verification, attestation trust and enforcement, key
-// restrictions, passkey profiles, duplicates.
+// hRegisterFido2: POST …/fido2Methods
+// (https://learn.microsoft.com/graph/api/authentication-post-fido2methods).
+// Checks, in order: body shape, displayName length, user, policy gates,
+// clientDataJSON (checkClientData), authenticator data (parseAttestation),
+// the full go-webauthn registration verification (verifyRegistration),
+// attestation trust and enforcement, key restrictions and passkey profiles
+// (checkPolicies), duplicates.
 func (t *Tenant) hRegisterFido2(c *call) (*reply, *apiError) {
 	reg, e := parseRegistration(c.body)
 	if e != nil {
@@ -421,36 +422,79 @@ func (t *Tenant) hRegisterFido2(c *call) (*reply, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	challenge, claims, e := t.checkClientData(reg, u, c.now)
+	if e != nil {
+		return nil, e
+	}
+	pcc, e := parseAttestation(reg)
+	if e != nil {
+		return nil, e
+	}
+	cred, e := t.verifyRegistration(u, challenge, pcc)
+	if e != nil {
+		return nil, e
+	}
+	ao := &pcc.Response.AttestationObject
+	aaguid, _ := uuid.FromBytes(ao.AuthData.AttData.AAGUID)
+	attested, certs := t.attestationTrust(ao, aaguid)
+	be := ao.AuthData.Flags.HasBackupEligible()
+	if e := t.checkPolicies(profiles, ao.Format, attested, aaguid, be); e != nil {
+		return nil, e
+	}
+	if t.st.credentialOwner(reg.CredentialID) != nil {
+		return nil, &apiError{Status: 409, Code: "conflict", Message: msgDuplicate}
+	}
 
+	m := t.newFido2Rec(reg.DisplayName, cred, aaguid, attested, certs, be, c.now)
+	t.st.Fido2[u.ID] = append(t.st.Fido2[u.ID], m)
+	t.st.UsedNonces[claims.Nonce] = time.Unix(claims.Exp, 0)
+	c.dirty = true
+	w := m.wire()
+	w.Context = fido2Context(c, u, true)
+	return &reply{201, w}, nil
+}
+
+// checkClientData checks the registration's CollectedClientData (WebAuthn
+// L3 §5.8.1): type webauthn.create; a challenge this tenant issued, for
+// this user, unexpired at now and unused; keyprep's origin, not cross-origin.
+// It prunes expired nonces on the way and returns the challenge and its
+// claims.
+func (t *Tenant) checkClientData(reg *registration, u *userRec, now time.Time) (string, *challengeClaims, *apiError) {
 	var cd clientData
 	if err := json.Unmarshal(reg.ClientDataJSON, &cd); err != nil {
-		return nil, badRequest("clientDataJSON is not valid JSON.")
+		return "", nil, badRequest("clientDataJSON is not valid JSON.")
 	}
 	if cd.Type != "webauthn.create" {
-		return nil, badRequest("clientDataJSON.type must be webauthn.create.")
+		return "", nil, badRequest("clientDataJSON.type must be webauthn.create.")
 	}
 	claims, err := openChallenge(t.st.ChallengeKey, cd.Challenge)
 	if err != nil {
-		return nil, badRequest("The challenge is not valid: it was not issued by this tenant.")
+		return "", nil, badRequest("The challenge is not valid: it was not issued by this tenant.")
 	}
 	if !strings.EqualFold(claims.OID, u.ID) {
-		return nil, badRequest("The challenge was issued for a different user.")
+		return "", nil, badRequest("The challenge was issued for a different user.")
 	}
-	exp := time.Unix(claims.Exp, 0)
-	if c.now.After(exp) {
-		return nil, badRequest(msgExpired)
+	if now.After(time.Unix(claims.Exp, 0)) {
+		return "", nil, badRequest(msgExpired)
 	}
-	t.st.pruneNonces(c.now)
+	t.st.pruneNonces(now)
 	if _, used := t.st.UsedNonces[claims.Nonce]; used {
-		return nil, badRequest(msgReplayed)
+		return "", nil, badRequest(msgReplayed)
 	}
 	if cd.Origin != Origin {
-		return nil, badRequest("The origin '%s' in clientDataJSON is not allowed: expected %s.", truncateForError(cd.Origin), Origin)
+		return "", nil, badRequest("The origin '%s' in clientDataJSON is not allowed: expected %s.", truncateForError(cd.Origin), Origin)
 	}
 	if cd.CrossOrigin || cd.TopOrigin != "" {
-		return nil, badRequest("Cross-origin clientDataJSON (crossOrigin true or topOrigin) is not accepted.")
+		return "", nil, badRequest("Cross-origin clientDataJSON (crossOrigin true or topOrigin) is not accepted.")
 	}
+	return cd.Challenge, claims, nil
+}
 
+// parseAttestation decodes the credential as go-webauthn's parsed creation
+// response and checks its authenticator data (WebAuthn L3 §6.1): rpIdHash,
+// user present, user verified, attested credential data whose id is the
+// request's, attestation format packed or none.
+func parseAttestation(reg *registration) (*protocol.ParsedCredentialCreationData, *apiError) {
 	b64 := base64.RawURLEncoding
 	std, _ := json.Marshal(map[string]any{
 		"id": b64.EncodeToString(reg.CredentialID), "rawId": b64.EncodeToString(reg.CredentialID), "type": "public-key",
@@ -483,10 +527,16 @@ func (t *Tenant) hRegisterFido2(c *call) (*reply, *apiError) {
 	if ao.Format != "packed" && ao.Format != "none" {
 		return nil, attestationFailed("the attestation format '%s' is not supported (only packed and none).", truncateForError(ao.Format))
 	}
+	return pcc, nil
+}
 
+// verifyRegistration runs go-webauthn's full registration ceremony check
+// (WebAuthn L3 §7.1) for u against challenge; attestation failures are
+// answered as such, anything else as a bad request.
+func (t *Tenant) verifyRegistration(u *userRec, challenge string, pcc *protocol.ParsedCredentialCreationData) (*gowebauthn.Credential, *apiError) {
 	handle := userHandle(t.st.HandleKey, u.ID)
 	session := gowebauthn.SessionData{
-		Challenge: cd.Challenge, RelyingPartyID: RPID, UserID: handle,
+		Challenge: challenge, RelyingPartyID: RPID, UserID: handle,
 		UserVerification: protocol.VerificationRequired,
 		CredParams: []protocol.CredentialParameter{
 			{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgES256},
@@ -501,39 +551,45 @@ func (t *Tenant) hRegisterFido2(c *call) (*reply, *apiError) {
 		}
 		return nil, badRequest("The credential could not be verified: %s.", protoDetails(err))
 	}
+	return cred, nil
+}
 
-	aaguid, _ := uuid.FromBytes(ad.AttData.AAGUID)
-	attested, certs := t.attestationTrust(ao, aaguid)
-	be := ad.Flags.HasBackupEligible()
+// checkPolicies applies the FIDO2 method policy's attestation enforcement
+// and key restrictions, then the user's passkey profiles: with profiles,
+// the credential must satisfy at least one, else the first refusal is the
+// answer.
+func (t *Tenant) checkPolicies(profiles []passkeyProfile, format string, attested bool, aaguid uuid.UUID, be bool) *apiError {
 	if e := checkCredential(profilePolicy{enforce: t.st.Fido2Policy.IsAttestationEnforced, kr: t.st.Fido2Policy.KeyRestrictions},
-		ao.Format, attested, aaguid, be); e != nil {
-		return nil, e
+		format, attested, aaguid, be); e != nil {
+		return e
+	}
+	if len(profiles) == 0 {
+		return nil
 	}
 	var firstErr *apiError
-	okProfile := len(profiles) == 0
 	for _, pp := range profiles {
 		e := checkCredential(profilePolicy{enforce: pp.AttestationEnforcement == "registrationOnly", kr: pp.KeyRestrictions,
-			profile: &pp}, ao.Format, attested, aaguid, be)
+			profile: &pp}, format, attested, aaguid, be)
 		if e == nil {
-			okProfile = true
-			break
+			return nil
 		}
 		if firstErr == nil {
 			firstErr = e
 		}
 	}
-	if !okProfile {
-		return nil, firstErr
-	}
-	if t.st.credentialOwner(reg.CredentialID) != nil {
-		return nil, &apiError{Status: 409, Code: "conflict", Message: msgDuplicate}
-	}
+	return firstErr
+}
 
+// newFido2Rec is the stored method for a verified credential: an empty
+// displayName becomes the model's name from the metadata (truncated to
+// maxDisplayName), the attestation level and passkey type follow the
+// attestation and the backup-eligible flag.
+func (t *Tenant) newFido2Rec(displayName string, cred *gowebauthn.Credential, aaguid uuid.UUID, attested bool, certs []string, be bool, now time.Time) *fido2Rec {
 	model := defaultModel
 	if entry, err := t.mds.GetEntry(context.Background(), aaguid); err == nil && entry != nil && entry.MetadataStatement.Description != "" {
 		model = entry.MetadataStatement.Description
 	}
-	name := reg.DisplayName
+	name := displayName
 	if strings.TrimSpace(name) == "" {
 		name = model
 		if utf8.RuneCountInString(name) > maxDisplayName {
@@ -548,15 +604,9 @@ func (t *Tenant) hRegisterFido2(c *call) (*reply, *apiError) {
 	if be {
 		ptype = "synced"
 	}
-	m := &fido2Rec{ID: uuid.NewString(), DisplayName: name, AAGUID: aaguid.String(), Model: model,
-		AttestationLevel: level, AttestationCertificates: certs, CreatedDateTime: c.now.UTC().Truncate(time.Second),
+	return &fido2Rec{ID: uuid.NewString(), DisplayName: name, AAGUID: aaguid.String(), Model: model,
+		AttestationLevel: level, AttestationCertificates: certs, CreatedDateTime: now.UTC().Truncate(time.Second),
 		PasskeyType: ptype, CredentialID: cred.ID, PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount}
-	t.st.Fido2[u.ID] = append(t.st.Fido2[u.ID], m)
-	t.st.UsedNonces[claims.Nonce] = exp
-	c.dirty = true
-	w := m.wire()
-	w.Context = fido2Context(c, u, true)
-	return &reply{201, w}, nil
 }
 
 var reAAGUIDWord = regexp.MustCompile(`(?i)aa ?guid`)
@@ -571,7 +621,7 @@ func protoDetails(err error) string {
 		}
 	}
 	s = strings.TrimRight(strings.Join(strings.Fields(s), " "), ".")
-	// keyprep's client classifies messages by words (docs/graph.md §5):
+	// keyprep's client classifies messages by words (docs/graph.md):
 	// keep a verifier detail from reading like a key-restriction refusal.
 	s = reAAGUIDWord.ReplaceAllString(s, "model GUID")
 	if len(s) > 300 {
@@ -679,7 +729,7 @@ func (t *Tenant) findFido2(c *call) (*userRec, int, *apiError) {
 		}
 	}
 	// Not mentioning "user": keyprep tells a missing method from a
-	// missing user by that word (docs/graph.md §5).
+	// missing user by that word (docs/graph.md).
 	return nil, 0, &apiError{Status: 404, Code: "itemNotFound",
 		Message: fmt.Sprintf("The FIDO2 authentication method '%s' was not found.", truncateForError(c.methodID))}
 }

@@ -11,16 +11,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// OData types of the two method configurations (docs/graph.md §6).
+// OData types of the two method configurations (docs/graph.md).
 const (
 	fido2ConfigType = "#microsoft.graph.fido2AuthenticationMethodConfiguration"
 	tapConfigType   = "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
-	// DefaultPasskeyProfileID is the baseline passkey profile (docs/graph.md §6.1).
+	// DefaultPasskeyProfileID is the baseline passkey profile.
 	DefaultPasskeyProfileID = "00000000-0000-0000-0000-000000000001"
 	allUsers                = "all_users"
 )
 
-// keyRestrictions is fido2KeyRestrictions (docs/graph.md §6.1).
+// keyRestrictions is fido2KeyRestrictions.
 type keyRestrictions struct {
 	ODataType       string   `json:"@odata.type,omitempty"`
 	IsEnforced      bool     `json:"isEnforced"`
@@ -28,7 +28,7 @@ type keyRestrictions struct {
 	AAGUIDs         []string `json:"aaGuids"`
 }
 
-// passkeyTarget is passkeyAuthenticationMethodTarget (docs/graph.md §6.1).
+// passkeyTarget is passkeyAuthenticationMethodTarget.
 type passkeyTarget struct {
 	ODataType              string   `json:"@odata.type,omitempty"`
 	ID                     string   `json:"id"`
@@ -37,7 +37,7 @@ type passkeyTarget struct {
 	AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles"`
 }
 
-// tapTarget is authenticationMethodTarget (docs/graph.md §6.2).
+// tapTarget is authenticationMethodTarget.
 type tapTarget struct {
 	ODataType              string `json:"@odata.type,omitempty"`
 	ID                     string `json:"id"`
@@ -45,14 +45,14 @@ type tapTarget struct {
 	IsRegistrationRequired bool   `json:"isRegistrationRequired"`
 }
 
-// excludeTarget is excludeTarget (docs/graph.md §6.1, §6.2).
+// excludeTarget is excludeTarget.
 type excludeTarget struct {
 	ODataType  string `json:"@odata.type,omitempty"`
 	ID         string `json:"id"`
 	TargetType string `json:"targetType"`
 }
 
-// passkeyProfile is passkeyProfile (docs/graph.md §6.1).
+// passkeyProfile is passkeyProfile.
 type passkeyProfile struct {
 	ODataType              string          `json:"@odata.type,omitempty"`
 	ID                     string          `json:"id"`
@@ -62,7 +62,7 @@ type passkeyProfile struct {
 	KeyRestrictions        keyRestrictions `json:"keyRestrictions"`
 }
 
-// fido2Policy is fido2AuthenticationMethodConfiguration (docs/graph.md §6.1).
+// fido2Policy is fido2AuthenticationMethodConfiguration.
 type fido2Policy struct {
 	ODataType                        string           `json:"@odata.type"`
 	ID                               string           `json:"id"`
@@ -76,7 +76,7 @@ type fido2Policy struct {
 	PasskeyProfiles                  []passkeyProfile `json:"passkeyProfiles"`
 }
 
-// tapPolicy is temporaryAccessPassAuthenticationMethodConfiguration (docs/graph.md §6.2).
+// tapPolicy is temporaryAccessPassAuthenticationMethodConfiguration.
 type tapPolicy struct {
 	ODataType                string          `json:"@odata.type"`
 	ID                       string          `json:"id"`
@@ -90,7 +90,7 @@ type tapPolicy struct {
 	ExcludeTargets           []excludeTarget `json:"excludeTargets"`
 }
 
-// TAP bounds (docs/graph.md §6.2, §7).
+// TAP bounds (docs/graph.md).
 const (
 	minTAPLifetime = 10
 	maxTAPLifetime = 43200
@@ -123,7 +123,7 @@ func defaultFido2Policy(groups []*groupRec) fido2Policy {
 	}
 }
 
-// defaultTAPPolicy: the portal defaults of docs/graph.md §6.2 (1 h default and minimum,
+// defaultTAPPolicy: the portal defaults (1 h default and minimum,
 // 8 h maximum, 8 characters, multi-use) targeting all_users.
 func defaultTAPPolicy() tapPolicy {
 	return tapPolicy{
@@ -230,7 +230,7 @@ func checkKR(field string, k keyRestrictions) *apiError {
 }
 
 // checkTargetID: an include/exclude target is an existing group or user
-// object id, or all_users where allowed (docs/graph.md §6.1).
+// object id, or all_users where allowed.
 func (s *state) checkTargetID(field, id string, allowAll bool) *apiError {
 	if allowAll && id == allUsers {
 		return nil
@@ -361,7 +361,7 @@ func jsonMembers(v any) map[string]bool {
 	return m
 }
 
-// mergePatch applies a PATCH body to cur (docs/graph.md §6): the body
+// mergePatch applies a PATCH body to cur (docs/graph.md): the body
 // must be a JSON object whose "@odata.type" is odataType; every member it
 // carries replaces the current member (complex values and collections
 // wholesale); unknown members are refused; "id", when given, must name the

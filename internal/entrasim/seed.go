@@ -15,7 +15,7 @@ import (
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
-// SeedUser is one user of a tenant seed (docs/architecture.md §5). Groups are group
+// SeedUser is one user of a tenant seed. Groups are group
 // display names; a group is created for every name mentioned.
 type SeedUser struct {
 	UPN, DisplayName, UserType string
@@ -27,10 +27,10 @@ const (
 	// Domain is the default seed's domain.
 	Domain = "contoso.test"
 	// PasskeyGroup is the group the default FIDO2 policy targets
-	// (docs/graph.md §6.1 includeTargets).
+	// (the FIDO2 policy's includeTargets).
 	PasskeyGroup = "Passkey Users"
 	// TAPGroup holds every member of the default seed. The default TAP
-	// policy targets all_users (docs/graph.md §6.2); the group is there for policies that
+	// policy targets all_users; the group is there for policies that
 	// a test or an operator narrows to it.
 	TAPGroup = "TAP Onboarding"
 	// GuestUPN is the default seed's external (B2B) guest.
@@ -65,7 +65,7 @@ var defaultMembers = []string{
 	"Patti Fernandez", "Pradeep Gupta", "Raul Razo", "Brian Johnson", "Cameron White",
 }
 
-// DefaultSeed is the built-in tenant (docs/architecture.md §5): 25 members of
+// DefaultSeed is the built-in tenant: 25 members of
 // contoso.test in "Passkey Users" and "TAP Onboarding" (adele.vance@,
 // alex.wilber@, megan.bowen@, lee.gu@, nestor.wilke@, …), one more member
 // outside.user@contoso.test who is only in "TAP Onboarding" (so outside the

@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +17,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// apiError is a Graph error answer (docs/graph.md §5).
+// apiError is a Graph error answer
+// (https://learn.microsoft.com/graph/errors).
 type apiError struct {
 	Status        int
 	Code, Message string
@@ -48,210 +48,14 @@ type call struct {
 type handler func(t *Tenant, c *call) (*reply, *apiError)
 
 type route struct {
-	endpoint string
-	perms    []string // nil: any valid token
-	handle   handler
-	mutating bool
+	endpoint  string
+	perms     []string // nil: any valid token
+	betaPerms []string // under /beta when not nil, else perms
+	handle    handler
+	mutating  bool
 }
 
 const maxBody = 1 << 20
-
-// Permission sets per operation (docs/graph.md §8, §4.3, §2.5, §6, §7).
-var (
-	permUserRead        = []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	permGroupRead       = []string{"GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	permPasskeyWrite    = []string{"UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"}
-	permPasskeyWriteBet = []string{"UserAuthenticationMethod.ReadWrite.All"}
-	permPasskeyRead     = []string{"UserAuthMethod-Passkey.Read.All", "UserAuthMethod-Passkey.ReadWrite.All",
-		"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"}
-	permTAPWrite = []string{"UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"}
-	permTAPRead  = []string{"UserAuthMethod-TAP.Read.All", "UserAuthMethod-TAP.ReadWrite.All",
-		"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"}
-	permPolicyRead  = []string{"Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"}
-	permPolicyWrite = []string{"Policy.ReadWrite.AuthenticationMethod"}
-)
-
-func segmentError(seg string) *apiError {
-	return &apiError{Status: 400, Code: "BadRequest", Message: fmt.Sprintf("Resource not found for the segment '%s'.", truncateForError(seg))}
-}
-
-var errMethodNotAllowed = &apiError{Status: 405, Code: "methodNotAllowed", Message: "The method is not supported for this URL."}
-
-func eqf(a, b string) bool { return strings.EqualFold(a, b) }
-
-// routeRequest maps method and path to a route and fills c.
-func routeRequest(r *http.Request, c *call) (*route, *apiError) {
-	raw := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
-	segs := make([]string, 0, len(raw))
-	for _, s := range raw {
-		u, err := url.PathUnescape(s)
-		if err != nil {
-			return nil, &apiError{Status: 400, Code: "BadRequest", Message: "Bad Request - Invalid URL escape."}
-		}
-		segs = append(segs, u)
-	}
-	if n := len(segs); n > 1 && segs[n-1] == "" {
-		segs = segs[:n-1]
-	}
-	m := r.Method
-	if len(segs) == 0 || segs[0] == "" {
-		return nil, &apiError{Status: 400, Code: "BadRequest", Message: "Invalid version."}
-	}
-	if segs[0] == "_sim" {
-		if len(segs) == 5 && segs[1] == "users" && segs[3] == "tap" && segs[4] == "use" {
-			if m != http.MethodPost {
-				return nil, errMethodNotAllowed
-			}
-			c.userKey = segs[2]
-			return &route{endpoint: EPSimUseTAP, handle: (*Tenant).hSimUseTAP, mutating: true}, nil
-		}
-		return nil, segmentError(segs[len(segs)-1])
-	}
-	switch {
-	case eqf(segs[0], "v1.0"):
-		c.version = "v1.0"
-	case eqf(segs[0], "beta"):
-		c.version = "beta"
-	default:
-		return nil, &apiError{Status: 400, Code: "BadRequest", Message: "Invalid version."}
-	}
-	rest := segs[1:]
-	if len(rest) == 0 {
-		return nil, segmentError(segs[0])
-	}
-	one := func(want string, rt *route) (*route, *apiError) {
-		if m != want {
-			return nil, errMethodNotAllowed
-		}
-		return rt, nil
-	}
-	switch {
-	case eqf(rest[0], "me"):
-		return nil, &apiError{Status: 400, Code: "BadRequest", Message: "/me request is only valid with delegated authentication flow."}
-	case eqf(rest[0], "users"):
-		if len(rest) < 2 || rest[1] == "" {
-			return nil, segmentError(rest[0])
-		}
-		c.userKey = rest[1]
-		if len(rest) == 2 {
-			return one(http.MethodGet, &route{endpoint: EPGetUser, perms: permUserRead, handle: (*Tenant).hGetUser})
-		}
-		switch {
-		case eqf(rest[2], "checkMemberGroups") && len(rest) == 3:
-			return one(http.MethodPost, &route{endpoint: EPCheckMemberGroups, perms: permGroupRead, handle: (*Tenant).hCheckMemberGroups})
-		case eqf(rest[2], "authentication") && len(rest) >= 4:
-		default:
-			return nil, segmentError(rest[2])
-		}
-		coll := rest[3]
-		switch {
-		case eqf(coll, "fido2Methods"):
-			switch len(rest) {
-			case 4:
-				switch m {
-				case http.MethodGet:
-					return &route{endpoint: EPListFido2, perms: permPasskeyRead, handle: (*Tenant).hListFido2}, nil
-				case http.MethodPost:
-					return &route{endpoint: EPRegisterFido2, perms: permPasskeyWrite, handle: (*Tenant).hRegisterFido2, mutating: true}, nil
-				}
-				return nil, errMethodNotAllowed
-			case 5:
-				seg := rest[4]
-				if len(seg) >= len("creationOptions") && eqf(seg[:len("creationOptions")], "creationOptions") {
-					c.param = seg[len("creationOptions"):]
-					if c.param != "" && (!strings.HasPrefix(c.param, "(") || !strings.HasSuffix(c.param, ")")) {
-						return nil, segmentError(seg)
-					}
-					if m != http.MethodGet {
-						return nil, errMethodNotAllowed
-					}
-					// The query-string form reproduces the Dec-2025 live 405
-					// (docs/graph.md §2.1, §5).
-					if c.param == "" && r.URL.Query().Has("challengeTimeoutInMinutes") {
-						return nil, errMethodNotAllowed
-					}
-					perms := permPasskeyWrite
-					if c.version == "beta" {
-						perms = permPasskeyWriteBet
-					}
-					return &route{endpoint: EPCreationOptions, perms: perms, handle: (*Tenant).hCreationOptions}, nil
-				}
-				c.methodID = seg
-				switch m {
-				case http.MethodGet:
-					return &route{endpoint: EPGetFido2, perms: permPasskeyRead, handle: (*Tenant).hGetFido2}, nil
-				case http.MethodDelete:
-					return &route{endpoint: EPDeleteFido2, perms: permPasskeyWrite, handle: (*Tenant).hDeleteFido2, mutating: true}, nil
-				}
-				return nil, errMethodNotAllowed
-			}
-			return nil, segmentError(rest[5])
-		case eqf(coll, "temporaryAccessPassMethods"):
-			switch len(rest) {
-			case 4:
-				switch m {
-				case http.MethodGet:
-					return &route{endpoint: EPListTAP, perms: permTAPRead, handle: (*Tenant).hListTAP}, nil
-				case http.MethodPost:
-					return &route{endpoint: EPCreateTAP, perms: permTAPWrite, handle: (*Tenant).hCreateTAP, mutating: true}, nil
-				}
-				return nil, errMethodNotAllowed
-			case 5:
-				c.methodID = rest[4]
-				switch m {
-				case http.MethodGet:
-					return &route{endpoint: EPGetTAP, perms: permTAPRead, handle: (*Tenant).hGetTAP}, nil
-				case http.MethodDelete:
-					return &route{endpoint: EPDeleteTAP, perms: permTAPWrite, handle: (*Tenant).hDeleteTAP, mutating: true}, nil
-				}
-				return nil, errMethodNotAllowed
-			}
-			return nil, segmentError(rest[5])
-		}
-		return nil, segmentError(coll)
-	case eqf(rest[0], "groups"):
-		switch len(rest) {
-		case 1:
-		case 2:
-			c.methodID = rest[1]
-		default:
-			return nil, segmentError(rest[2])
-		}
-		return one(http.MethodGet, &route{endpoint: EPListGroups, perms: permGroupRead, handle: (*Tenant).hGroups})
-	case eqf(rest[0], "policies"):
-		want := []string{"policies", "authenticationMethodsPolicy", "authenticationMethodConfigurations"}
-		for i, w := range want {
-			if i >= len(rest) || !eqf(rest[i], w) {
-				if i >= len(rest) {
-					return nil, segmentError(rest[len(rest)-1])
-				}
-				return nil, segmentError(rest[i])
-			}
-		}
-		if len(rest) != 4 {
-			return nil, segmentError(rest[len(rest)-1])
-		}
-		switch {
-		case eqf(rest[3], "fido2"):
-			c.policyID = "fido2"
-		case eqf(rest[3], "temporaryAccessPass"):
-			c.policyID = "temporaryAccessPass"
-		default:
-			return nil, &apiError{Status: 404, Code: "Request_ResourceNotFound",
-				Message: fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", truncateForError(rest[3]))}
-		}
-		switch {
-		case m == http.MethodGet:
-			return &route{endpoint: EPGetPolicy, perms: permPolicyRead, handle: (*Tenant).hGetPolicy}, nil
-		case m == http.MethodPatch:
-			return &route{endpoint: EPPatchPolicy, perms: permPolicyWrite, handle: (*Tenant).hPatchPolicy, mutating: true}, nil
-		case m == http.MethodDelete && c.policyID == "temporaryAccessPass":
-			return &route{endpoint: EPPatchPolicy, perms: permPolicyWrite, handle: (*Tenant).hResetTAPPolicy, mutating: true}, nil
-		}
-		return nil, errMethodNotAllowed
-	}
-	return nil, segmentError(rest[0])
-}
 
 // ServeHTTP answers one Graph request. Order: throttle, authentication,
 // routing, permission, fault, body, handler (under the tenant mutex; state
@@ -503,7 +307,7 @@ func dropConnection(w http.ResponseWriter) {
 }
 
 // readBody reads a request body up to maxBody, gunzipping
-// Content-Encoding: gzip (the Go SDK compresses by default, docs/graph.md §10).
+// Content-Encoding: gzip (the Go SDK compresses request bodies by default).
 func readBody(r *http.Request) ([]byte, *apiError) {
 	var rd io.Reader = io.LimitReader(r.Body, maxBody+1)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -407,4 +409,79 @@ func TestClosedTenant(t *testing.T) {
 	f := newFixture(t, nil)
 	f.tn.Close()
 	f.want(f.do("GET", "/v1.0/users/"+adele, nil), 503)
+}
+
+// TestRouteTable pins how the routing table answers each kind of path,
+// including which segment a 400 names.
+func TestRouteTable(t *testing.T) {
+	const fido2 = "/v1.0/users/x/authentication/fido2Methods"
+	const pol = "/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations"
+	tests := []struct {
+		method, path string
+		endpoint     string // on success
+		status       int    // on failure
+		seg          string // the segment a 400 names; "" for another message
+		want         call   // fields routing fills (version is checked on success)
+	}{
+		{method: "GET", path: "/V1.0/USERS/x/", endpoint: EPGetUser, want: call{version: "v1.0", userKey: "x"}},
+		{method: "POST", path: "/beta/users/x/checkmembergroups", endpoint: EPCheckMemberGroups, want: call{version: "beta", userKey: "x"}},
+		{method: "GET", path: fido2, endpoint: EPListFido2, want: call{version: "v1.0", userKey: "x"}},
+		{method: "POST", path: fido2, endpoint: EPRegisterFido2, want: call{version: "v1.0", userKey: "x"}},
+		{method: "GET", path: fido2 + "/m1", endpoint: EPGetFido2, want: call{version: "v1.0", userKey: "x", methodID: "m1"}},
+		{method: "DELETE", path: fido2 + "/m1", endpoint: EPDeleteFido2, want: call{version: "v1.0", userKey: "x", methodID: "m1"}},
+		{method: "GET", path: fido2 + "/creationOptions", endpoint: EPCreationOptions, want: call{version: "v1.0", userKey: "x"}},
+		{method: "GET", path: fido2 + "/CreationOptions(challengeTimeoutInMinutes=5)", endpoint: EPCreationOptions,
+			want: call{version: "v1.0", userKey: "x", param: "(challengeTimeoutInMinutes=5)"}},
+		{method: "GET", path: "/v1.0/users/x/authentication/temporaryAccessPassMethods/t1", endpoint: EPGetTAP,
+			want: call{version: "v1.0", userKey: "x", methodID: "t1"}},
+		{method: "GET", path: "/v1.0/groups", endpoint: EPListGroups, want: call{version: "v1.0"}},
+		{method: "GET", path: "/v1.0/groups/g1", endpoint: EPListGroups, want: call{version: "v1.0", methodID: "g1"}},
+		{method: "PATCH", path: pol + "/FIDO2", endpoint: EPPatchPolicy, want: call{version: "beta", policyID: "fido2"}},
+		{method: "DELETE", path: pol + "/temporaryAccessPass", endpoint: EPPatchPolicy, want: call{version: "beta", policyID: "temporaryAccessPass"}},
+		{method: "POST", path: "/_sim/users/x/tap/use", endpoint: EPSimUseTAP, want: call{userKey: "x"}},
+
+		{method: "GET", path: "/", status: 400},
+		{method: "GET", path: "/v1.0", status: 400, seg: "v1.0"},
+		{method: "GET", path: "/v1.0/users", status: 400, seg: "users"},
+		{method: "GET", path: "/v1.0/users//authentication", status: 400, seg: "users"},
+		{method: "GET", path: "/v1.0/users/x/authentication", status: 400, seg: "authentication"},
+		{method: "POST", path: "/v1.0/users/x/checkMemberGroups/more", status: 400, seg: "checkMemberGroups"},
+		{method: "GET", path: fido2 + "/m1/more", status: 400, seg: "more"},
+		{method: "GET", path: fido2 + "/creationOptionsX", status: 400, seg: "creationOptionsX"},
+		{method: "GET", path: "/v1.0/groups/g1/more", status: 400, seg: "more"},
+		{method: "GET", path: pol + "/fido2/a/b", status: 400, seg: "b"},
+		{method: "GET", path: "/beta/policies/authenticationMethodsPolicy/x/fido2", status: 400, seg: "x"},
+		{method: "GET", path: pol + "/email", status: 404},
+		{method: "DELETE", path: pol + "/fido2", status: 405},
+		{method: "GET", path: fido2 + "/creationOptions?challengeTimeoutInMinutes=5", status: 405},
+		{method: "DELETE", path: fido2 + "/creationOptions", status: 405},
+		{method: "GET", path: "/_sim/users/x/tap/use", status: 405},
+		{method: "POST", path: "/_sim/Users/x/tap/use", status: 400, seg: "use"},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(tc.method, "http://graph.test/", nil)
+		u, err := url.Parse(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.URL = u
+		c := &call{r: r}
+		rt, e := routeRequest(r, c)
+		if tc.status != 0 {
+			if e == nil || e.Status != tc.status {
+				t.Errorf("%s %s: got %+v, %+v; want status %d", tc.method, tc.path, rt, e, tc.status)
+			} else if tc.seg != "" && e.Message != segmentError(tc.seg).Message {
+				t.Errorf("%s %s: %q, want the segment %q named", tc.method, tc.path, e.Message, tc.seg)
+			}
+			continue
+		}
+		if e != nil || rt.endpoint != tc.endpoint {
+			t.Errorf("%s %s: got %+v, %+v; want %s", tc.method, tc.path, rt, e, tc.endpoint)
+			continue
+		}
+		c.r = nil
+		if !reflect.DeepEqual(*c, tc.want) {
+			t.Errorf("%s %s: call %+v, want %+v", tc.method, tc.path, *c, tc.want)
+		}
+	}
 }

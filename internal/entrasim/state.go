@@ -20,7 +20,7 @@ import (
 const stateVersion = 1
 
 // state is everything the tenant persists (Options.StatePath). It holds
-// no TAP codes (they exist only in the POST response, docs/graph.md §7)
+// no TAP codes (they exist only in the POST response, docs/graph.md)
 // but does hold the tenant's challenge key, hence mode 0600.
 type state struct {
 	Version int `json:"version"`
@@ -29,7 +29,7 @@ type state struct {
 	ChallengeKey []byte `json:"challengeKey"`
 	HandleKey    []byte `json:"handleKey"`
 	// CertDER is the tenant's self-signed certificate carried in the
-	// challenge header's x5c (docs/graph.md §2.3: the live challenge is a JWE with an x5c).
+	// challenge header's x5c (the live challenge is a JWE with an x5c, docs/graph.md).
 	CertDER []byte `json:"certDER"`
 
 	Users  []*userRec  `json:"users"`
@@ -42,7 +42,7 @@ type state struct {
 	Fido2 map[string][]*fido2Rec `json:"fido2Methods"`
 	TAPs  map[string]*tapRec     `json:"taps"`
 	// UsedNonces maps the nonce of every consumed challenge to its expiry
-	// (single use, docs/graph.md §9); pruned once expired.
+	// (single use); pruned once expired.
 	UsedNonces map[string]time.Time `json:"usedNonces"`
 }
 
@@ -282,7 +282,7 @@ func (s *state) save(path string) error {
 }
 
 // userByKey finds a user by object id or UPN (case-insensitive), as the
-// {id} path segment allows (docs/graph.md §2.1).
+// {id} path segment allows (docs/graph.md).
 func (s *state) userByKey(key string) *userRec {
 	for _, u := range s.Users {
 		if strings.EqualFold(u.ID, key) || strings.EqualFold(u.UPN, key) {
@@ -318,7 +318,7 @@ func (u *userRec) matches(targetID string) bool {
 // fido2Scope reports whether the FIDO2 policy targets the user (enabled,
 // included, not excluded) and the passkey profiles that apply: the union of
 // allowedPasskeyProfiles of the matching include targets, or the default
-// profile when they name none (docs/graph.md §6.1).
+// profile when they name none.
 func (s *state) fido2Scope(u *userRec) (inScope bool, profiles []passkeyProfile) {
 	p := &s.Fido2Policy
 	if !s.inTargets(u, fido2TargetIDs(p.IncludeTargets), p.ExcludeTargets) {
@@ -367,7 +367,7 @@ func (s *state) inTargets(u *userRec, include []string, exclude []excludeTarget)
 }
 
 // tapScope reports whether the TAP policy lets the user sign in with a
-// pass (docs/graph.md §6.2: a pass can be created for anyone, but only users in scope can
+// pass (a pass can be created for anyone, but only users in scope can
 // use it).
 func (s *state) tapScope(u *userRec) bool {
 	p := &s.TAPPolicy

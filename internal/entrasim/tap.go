@@ -13,7 +13,7 @@ import (
 )
 
 // tapAlphabet: letters, digits and a few symbols, like the live code
-// "+drkzqAD" (docs/graph.md §7).
+// "+drkzqAD" (docs/graph.md).
 const tapAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-=#%@&"
 
 func newTAPCode(n int) string {
@@ -29,7 +29,7 @@ func newTAPCode(n int) string {
 	return string(b)
 }
 
-// tapWire is temporaryAccessPassAuthenticationMethod (docs/graph.md §7).
+// tapWire is temporaryAccessPassAuthenticationMethod.
 type tapWire struct {
 	Context               string  `json:"@odata.context,omitempty"`
 	ID                    string  `json:"id"`
@@ -77,7 +77,7 @@ func tapContext(c *call, u *userRec, entity bool) string {
 	return odataContext(c.version, f)
 }
 
-// hCreateTAP: POST …/temporaryAccessPassMethods (docs/graph.md §7).
+// hCreateTAP: POST …/temporaryAccessPassMethods.
 func (t *Tenant) hCreateTAP(c *call) (*reply, *apiError) {
 	u, e := t.lookupUser(c)
 	if e != nil {
@@ -137,7 +137,7 @@ func (t *Tenant) hCreateTAP(c *call) (*reply, *apiError) {
 	}
 	tp := &tapRec{ID: uuid.NewString(), CreatedDateTime: c.now.UTC(), StartDateTime: start.UTC(),
 		LifetimeInMinutes: lifetime, IsUsableOnce: once}
-	// One pass per user: a new one replaces the old (docs/graph.md §7).
+	// One pass per user: a new one replaces the old.
 	t.st.TAPs[u.ID] = tp
 	c.dirty = true
 	code := newTAPCode(p.DefaultLength)

@@ -16,6 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/keyprep/keyprep/internal/graph/tokencache"
 )
 
 // Authentication methods (keyprep --auth).
@@ -168,7 +170,7 @@ type Credential struct {
 func NewCredential(cfg AuthConfig) (*Credential, error) {
 	cfg.Resolve()
 	cr := &Credential{Method: cfg.Method, cfg: cfg}
-	cache, note := persistentCache()
+	cache, note := tokencache.Persistent()
 	cr.CacheNote = note
 	switch cfg.Method {
 	case AuthToken:
