@@ -558,9 +558,12 @@ func (r *run) reset(ctx context.Context) error {
 	if !r.req.Reset {
 		return nil
 	}
-	if r.prev.has(StepReset) {
-		// Never reset twice in one job: the first reset may have been
-		// followed by a PIN that is now escrowed.
+	if r.prev.has(StepReset) && (r.prev.done[StepReset] != nil || r.prev.has(StepEscrow) || r.prev.has(StepPIN)) {
+		// Never reset twice once the job went past the reset: a PIN set
+		// after it may now be escrowed. A reset that began and was followed
+		// by nothing may or may not have happened (its "done" is written
+		// with the next step's begin); the key then holds nothing of this
+		// job, and resetting it again is what the operator asked for.
 		return nil
 	}
 	if err := r.begin(ctx, StepReset, nil); err != nil {
@@ -571,6 +574,12 @@ func (r *run) reset(ctx context.Context) error {
 		return stepErr(StepReset, err, "", "%s: reset", r.dev.Path())
 	}
 	r.done(StepReset, nil)
+	// The reset's done is synced at once (a reset is rare and needs the
+	// operator's touch): a crash later in the job must not bring a second
+	// reset, and resume resets again only when this row is missing.
+	if err := r.flush(ctx, StepReset); err != nil {
+		return err
+	}
 	return r.readInfo(ctx)
 }
 
