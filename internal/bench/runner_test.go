@@ -44,11 +44,7 @@ func newBench(t *testing.T, users int) *benchEnv {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	tmp := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(tmp, "keyprep.db"), store.Options{Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := enrolltest.Store(ctx, t)
 	b := &benchEnv{t: t, ctx: ctx, dir: enrolltest.NewDirectory(), keys: &enrolltest.KeySet{}, st: st, tmp: tmp}
 	for i := range users {
 		upn := fmt.Sprintf("user%02d@contoso.test", i)

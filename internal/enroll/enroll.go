@@ -94,16 +94,8 @@ type Plan struct {
 	Actions     []string     `json:"actions"`
 }
 
-// KeyState summarises the inspected key.
-type KeyState struct {
-	Path           string `json:"path"`
-	AAGUID         string `json:"aaguid"`
-	PINSet         bool   `json:"pinSet"`
-	PINRetries     int    `json:"pinRetries,omitempty"`
-	MinPINLength   int    `json:"minPinLength"`
-	ForcePINChange bool   `json:"forcePinChange"`
-	Remaining      int64  `json:"remainingDiscoverableCredentials"`
-}
+// KeyState summarises the inspected key: what the "inspect" step journals.
+type KeyState = store.InspectDone
 
 // Enroller runs enrollments. Its fields are the workflow's ports.
 type Enroller struct {
@@ -493,7 +485,7 @@ func (r *run) inspect(ctx context.Context) error {
 		r.later(func(tx *store.Tx) error { return tx.UpdateJob(r.job.ID, store.JobUpdate{AAGUID: &a}) })
 		r.job.AAGUID = a
 	}
-	r.journal(StepInspect, phaseDone, store.InspectDone(ks))
+	r.journal(StepInspect, phaseDone, ks)
 	return nil
 }
 

@@ -46,11 +46,7 @@ func newEnv(t *testing.T, kc enrolltest.KeyConfig) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	tmp := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(tmp, "keyprep.db"), store.Options{Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := enrolltest.Store(ctx, t)
 	if kc.Path == "" {
 		kc.Path = "fake:0"
 	}
