@@ -129,7 +129,7 @@ fi
 
 t0=$(date +%s.%N)
 mkdir -p "$OUT"
-# No -trimpath: the build shares the Go cache with make test (a cold
+# No -trimpath: the build shares the Go cache with make build and make lint (a cold
 # msgraph-sdk-go compile takes minutes); -s -w only changes the link.
 (cd "$ROOT" && $GO build -ldflags='-s -w' -o "$OUT/keyprep" ./cmd/keyprep) || die "go build failed"
 log "keyprep built in $(elapsed "$t0") ($(du -m "$OUT/keyprep" | cut -f1) MB)"

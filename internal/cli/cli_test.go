@@ -18,6 +18,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Every keyprep these tests start is this binary. Under -race, each
+	// process would sleep a second at exit (the detector's atexit_sleep_ms)
+	// for races that are already reported when they happen: hundreds of
+	// processes, minutes of sleep. Unless the caller set GORACE, children
+	// exit at once.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", goraceChildren)
+	}
 	if os.Getenv("KEYPREP_CLI_MAIN") == "1" {
 		// A keyprep process for the tests that must kill one (crash_test),
 		// with the crash hook a released binary does not have.
@@ -32,6 +40,9 @@ func TestMain(m *testing.M) {
 		},
 	})
 }
+
+// goraceChildren is GORACE for the keyprep processes the tests start.
+const goraceChildren = "atexit_sleep_ms=0"
 
 // scanningM runs the tests, then scans every output and journal row they
 // produced for the PINs and tokens they used (docs/architecture.md §4.1).
@@ -82,6 +93,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("KEYPREP_STATE_DIR", filepath.Join(env.WorkDir, "state"))
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("GORACE", os.Getenv("GORACE"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
 			// A free loopback port for scenarios that serve the emulated tenant.
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
