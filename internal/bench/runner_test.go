@@ -38,6 +38,34 @@ type benchEnv struct {
 	made    []*enrolltest.Key
 }
 
+// daemon runs r as the daemon does, until the test ends.
+func (b *benchEnv) daemon(r *bench.Runner) {
+	ctx, stop := context.WithCancel(b.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	b.t.Cleanup(func() {
+		stop()
+		<-done
+	})
+}
+
+// waitFor polls r's snapshot until ok holds, and fails the test when the
+// test's deadline passes first.
+func (b *benchEnv) waitFor(r *bench.Runner, what string, ok func(bench.Snapshot) bool) bench.Snapshot {
+	b.t.Helper()
+	for {
+		s := r.Snapshot()
+		if ok(s) {
+			return s
+		}
+		select {
+		case <-b.ctx.Done():
+			b.t.Fatalf("waiting for %s: %+v", what, s.Queue)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
 func newBench(t *testing.T, users int) *benchEnv {
 	t.Helper()
 	t.Parallel()
@@ -318,27 +346,8 @@ func TestBenchResumeOnItsKey(t *testing.T) {
 	if _, _, err := r.Add(b.ctx, "test", rows(b.upns[0])); err != nil {
 		t.Fatal(err)
 	}
-	ctx, stop := context.WithCancel(b.ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		stop()
-		<-done
-	}()
-	waitFor := func(what string, ok func(bench.Snapshot) bool) bench.Snapshot {
-		t.Helper()
-		for {
-			s := r.Snapshot()
-			if ok(s) {
-				return s
-			}
-			select {
-			case <-b.ctx.Done():
-				t.Fatalf("waiting for %s: %+v", what, s.Queue)
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}
+	b.daemon(r)
+	waitFor := func(what string, ok func(bench.Snapshot) bool) bench.Snapshot { return b.waitFor(r, what, ok) }
 	s := waitFor("the user back in the queue, bound to its key", func(s bench.Snapshot) bool {
 		it := item(s, b.upns[0])
 		return it.State == bench.ItemPending && it.JobID != "" && it.Key == a.Path()
@@ -542,22 +551,10 @@ func TestBenchRetryFailedEngine(t *testing.T) {
 	if _, _, err := r.Add(b.ctx, "test", rows(b.upns...)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, stop := context.WithCancel(b.ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		stop()
-		<-done
-	}()
+	b.daemon(r)
 	wait := func(st bench.ItemState) {
 		t.Helper()
-		for item(r.Snapshot(), b.upns[0]).State != st {
-			select {
-			case <-b.ctx.Done():
-				t.Fatalf("waiting for %s: %+v", st, r.Snapshot().Queue)
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
+		b.waitFor(r, string(st), func(s bench.Snapshot) bool { return item(s, b.upns[0]).State == st })
 	}
 	wait(bench.ItemFailed)
 	b.dir.SetEligibility(b.upns[0], enroll.Eligibility{Allowed: true})
