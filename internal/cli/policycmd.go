@@ -580,15 +580,15 @@ func (g *globals) checkInput(ctx context.Context, c *graph.Client, u *graph.User
 		in.TAPProblem = problemOf(err)
 	} else {
 		lists = append(lists, in.TAP.IncludeTargets, in.TAP.ExcludeTargets)
-		includes = append(includes, in.TAP.IncludeTargets)
 	}
 	if groups := policy.GroupsToCheck(u.ID, lists...); len(groups) > 0 {
 		if in.Membership.Groups, err = c.CheckMemberGroups(ctx, u.ID, groups); err != nil {
 			in.Membership.Problem = problemOf(err)
 		}
 	}
-	// Names for the messages: the include targets, and the groups the
-	// user is in.
+	// Names for the messages: the Passkey policy's include targets (listed
+	// when the user is in none) and the groups the user is in (the "via" of
+	// a match). The TAP policy's messages name no target of their own.
 	var member []graph.Target
 	for _, id := range in.Membership.Groups {
 		member = append(member, graph.Target{ID: id})

@@ -192,13 +192,10 @@ func addTAPFlags(f flagAdder, t *tapFlags, prefix string) {
 	f.BoolVar(&t.replace, prefix+"replace", false, "replace the user's valid pass (it stops working)")
 }
 
-// slipDelivery checks --format and --age-recipient and returns the slip
-// delivery they ask for (without a file).
+// slipDelivery checks --age-recipient and returns the slip delivery it and
+// --format (checked by the caller, with checkFormat) ask for, without a file.
 func slipDelivery(format string, recipients []string) (onboard.Delivery, error) {
 	d := onboard.Delivery{Format: format}
-	if err := checkFormat(format); err != nil {
-		return d, err
-	}
 	if len(recipients) == 0 {
 		return d, nil
 	}

@@ -31,12 +31,6 @@ const RegistrationURL = "https://aka.ms/mysecurityinfo"
 // a one-time pass, to register a passwordless method.
 const OneTimeRegistrationWindow = policy.OneTimeRegistrationWindow
 
-// API bounds on a pass's lifetime.
-const (
-	MinLifetime = policy.MinTAPLifetime
-	MaxLifetime = policy.MaxTAPLifetime
-)
-
 // User is the directory's view of the person a pass is for.
 type User struct {
 	ID          string
