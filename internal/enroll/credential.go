@@ -455,7 +455,7 @@ func (r *run) record(ctx context.Context) (*Result, error) {
 		}
 	}
 	put := func(tx *store.Tx) error { return tx.RecordResult(sr) }
-	if err := r.atomicStep(ctx, StepRecord, nil, put, func() store.StepData { return nil }); err != nil {
+	if err := r.atomicStep(ctx, StepRecord, put); err != nil {
 		return nil, stepErr(StepRecord, err, "the passkey is registered: note method "+res.MethodID+" for "+res.UPN, "cannot record the result")
 	}
 	res.JobID = r.job.ID

@@ -188,7 +188,7 @@ func (r *run) hook(step Step, phase string) {
 // crash leaves the journal as a crash just after that side effect would,
 // and resume reconciles that case for every step.
 func (r *run) journal(step Step, phase string, data store.StepData) {
-	r.later(func(tx *store.Tx) error { return tx.RecordStep(r.job.ID, string(step), phase, data) })
+	r.later(r.row(step, phase, data))
 }
 
 // later queues a store write for the next transaction (see journal).
@@ -252,24 +252,17 @@ func (r *run) done(step Step, data store.StepData) {
 }
 
 // atomicStep runs a step whose side effect is itself a store write (the
-// age escrow record, the result): its "begin", the write and, if done is
-// not nil, its "done" (with done's data) commit in one transaction with the
-// queued rows, so the begin is durable exactly when the effect is. The
-// crash hook sees "begin" before that transaction and "effect" after it.
-// The error is the store's, unwrapped.
-func (r *run) atomicStep(ctx context.Context, step Step, begin store.StepData, effect func(*store.Tx) error, done func() store.StepData) error {
+// result): its "begin", the write and its "done" commit in one transaction
+// with the queued rows, so the begin is durable exactly when the effect is.
+// The crash hook sees "begin" before that transaction and "effect" after
+// it. The error is the store's, unwrapped.
+func (r *run) atomicStep(ctx context.Context, step Step, effect func(*store.Tx) error) error {
 	r.hook(step, HookBegin)
-	ops := []func(*store.Tx) error{r.row(step, phaseBegin, begin), effect}
-	if done != nil {
-		ops = append(ops, func(tx *store.Tx) error { return tx.RecordStep(r.job.ID, string(step), phaseDone, done()) })
-	}
-	if err := r.commit(ctx, ops...); err != nil {
+	if err := r.commit(ctx, r.row(step, phaseBegin, nil), effect, r.row(step, phaseDone, nil)); err != nil {
 		return err
 	}
 	r.hook(step, HookEffect)
-	if done != nil {
-		r.emit(step, phaseDone, "%s", stepDoneText(step))
-	}
+	r.emit(step, phaseDone, "%s", stepDoneText(step))
 	return nil
 }
 
@@ -552,9 +545,9 @@ func (r *run) reset(ctx context.Context) error {
 	}
 	if r.prev.has(StepReset) && (r.prev.done[StepReset] != nil || r.prev.has(StepEscrow) || r.prev.has(StepPIN)) {
 		// Never reset twice once the job went past the reset: a PIN set
-		// after it may now be escrowed. A reset that began and was followed
-		// by nothing may or may not have happened (its "done" is written
-		// with the next step's begin); the key then holds nothing of this
+		// after it may now be escrowed. A reset that began and has no
+		// "done" (the crash came between the reset and that row's sync)
+		// may or may not have happened; the key then holds nothing of this
 		// job, and resetting it again is what the operator asked for.
 		return nil
 	}

@@ -170,15 +170,11 @@ const (
 	HookEffect = phaseEffect
 )
 
-// Event phases (Event.Phase): the journal's phases, and EventTouch when
-// the key waits for a touch.
+// Event phases (Event.Phase) besides the journal's (store.PhaseBegin, …):
+// EventInfo for a note, EventTouch when the key waits for a touch.
 const (
-	EventBegin   = store.PhaseBegin
-	EventDone    = store.PhaseDone
-	EventFailed  = store.PhaseFailed
-	EventSkipped = store.PhaseSkipped
-	EventInfo    = store.PhaseInfo
-	EventTouch   = "touch"
+	EventInfo  = store.PhaseInfo
+	EventTouch = "touch"
 )
 
 // Event is progress for the operator (never carries a secret).

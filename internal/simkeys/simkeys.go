@@ -143,6 +143,7 @@ func (p *Provider) Swap(path string) (string, error) {
 	}
 	k := p.keys[name]
 	delete(p.keys, name)
+	delete(p.mem, name) // swapped out: never plugged in again
 	n := p.next
 	p.next++
 	p.ports[port] = n
