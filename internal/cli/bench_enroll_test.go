@@ -66,10 +66,10 @@ import (
 // store's journal, the Graph client and both ends of the loopback HTTP
 // exchange, JSON, the local attestation checks, the age escrow.
 //
-// The store syncs each journal transaction to disk (six for a fresh key:
-// the job, then one per "begin" before a side effect — the PIN's with the
-// escrow record, makeCredential's, the registration's, the self-test's —
-// and the result with its begin and done), so ns/op and the ratio depend
+// The store syncs each journal transaction to disk (four for a fresh key:
+// the job with the escrow record and the PIN's begin; makeCredential's
+// begin; the registration's begin; the result with its begin and done),
+// so ns/op and the ratio depend
 // on the disk under $TMPDIR (b.TempDir): on tmpfs they are much smaller.
 func BenchmarkEnroll(b *testing.B) {
 	b.Run("fresh-key", func(b *testing.B) {
@@ -225,9 +225,7 @@ func benchEnroll(b *testing.B, base enroll.Request) {
 	b.ReportMetric(float64(hidOut)/n, "hid-out/op")
 	b.ReportMetric(float64(hidIn)/n, "hid-in/op")
 	b.ReportMetric(float64(hidOut+hidIn)/n, "hid-reports/op")
-	// key-ms/op is the time spent inside the key operations (hid.Open and
-	// Close not included); overhead-ratio is everything else per unit of
-	// it: (total − key time) / key time.
+	// See BenchmarkEnroll for key-ms/op, tenant-ms/op and overhead-ratio.
 	if keyTime > 0 {
 		total := b.Elapsed()
 		tenant := time.Duration(env.tenantTime.Load() - cleanupTenant)
