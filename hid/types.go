@@ -7,6 +7,10 @@ type DeviceInfo struct {
 	ProductID    uint16 `json:"productId"`
 	Manufacturer string `json:"manufacturer"`
 	Product      string `json:"product"`
+	// Serial is the USB serial number string the device reports (HID_UNIQ
+	// of its hidraw node; the virtual key's model decides whether it has
+	// one), "" when it reports none.
+	Serial string `json:"serial,omitempty"`
 }
 
 // Info is authenticatorGetInfo (CTAP 2.1 §6.4) as libfido2 1.12 exposes it

@@ -34,6 +34,7 @@ var (
 	// pure packages are domain rules and parsers: they import nothing from
 	// the module.
 	pure = []string{
+		"internal/keycaps",
 		"internal/pin",
 		"internal/policy",
 		"internal/userlist",
