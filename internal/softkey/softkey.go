@@ -59,8 +59,8 @@ type Authenticator struct {
 	// resetWindow is how long after power-up reset is allowed; 0 = always.
 	resetWindow time.Duration
 	path        string
-	st    persistState
-	saved []byte
+	st          persistState
+	saved       []byte
 
 	// Volatile state, rebuilt at power-up (CTAP 2.1 §6.5.5.1 initialize()).
 	kaKeys map[int]*ecdh.PrivateKey // per PIN protocol key-agreement key
