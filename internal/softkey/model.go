@@ -426,7 +426,8 @@ func (m *Model) Validate() error {
 		}
 		es256 = es256 || a.Alg == coseAlgES256
 	}
-	if !es256 {
+	if len(g.Algorithms) > 0 && !es256 {
+		// An absent list means ES256 (CTAP 2.1 §6.4 algorithms).
 		bad("getInfo.algorithms must list ES256 (-7): the virtual key makes ES256 credentials")
 	}
 	if g.MaxMsgSize != 0 && (g.MaxMsgSize < 1024 || g.MaxMsgSize > 65536) {
