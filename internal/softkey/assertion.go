@@ -210,7 +210,7 @@ func (a *Authenticator) assertionResponse(st *nextAssertionState, c *credential,
 		}
 		ext["hmac-secret"] = out
 	}
-	ad := authData(st.rpIDHash, flags, a.nextCounter(), nil, ext)
+	ad := authData(a.model.AAGUID(), st.rpIDHash, flags, a.nextCounter(), nil, ext)
 	sig, err := sign(c, ad, st.cdh)
 	if err != nil {
 		return nil, fail(StatusOther)

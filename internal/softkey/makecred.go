@@ -334,7 +334,7 @@ func (a *Authenticator) makeCredential(x *exchange, body []byte) (map[int]any, e
 	if uv {
 		flagsAD |= flagUV
 	}
-	ad := authData(hash, flagsAD, a.nextCounter(), c, outExt)
+	ad := authData(a.model.AAGUID(), hash, flagsAD, a.nextCounter(), c, outExt)
 	fmtName, att, err := a.attestationStatement(c, ad, cdh)
 	if err != nil {
 		return nil, fail(StatusOther)
