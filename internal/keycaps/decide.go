@@ -118,10 +118,8 @@ func Of(g *GetInfo) Capabilities {
 	if len(c.PINProtocols) == 0 && c.ClientPIN {
 		c.PINProtocols = []int{1}
 	}
-	c.MinPINLength = g.MinPINLength
-	if c.MinPINLength == 0 {
-		c.MinPINLength = DefaultMinPINLength
-	}
+	// CTAP 2.1 §6.4: never below 4; absent means 4.
+	c.MinPINLength = max(g.MinPINLength, DefaultMinPINLength)
 	c.CredProtect = g.HasExtension("credProtect")
 	c.HMACSecret = g.HasExtension("hmac-secret")
 	c.MinPINLengthExt = g.HasExtension("minPinLength")
