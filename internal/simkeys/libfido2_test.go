@@ -3,6 +3,7 @@ package simkeys
 import (
 	"context"
 	"crypto/sha256"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/hid/ctaphid"
+	"github.com/keyprep/keyprep/internal/keycaps"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
 
@@ -115,6 +117,19 @@ func TestLibfido2FollowsModel(t *testing.T) {
 			info, err := d.Info(ctx)
 			if err != nil || info.AAGUID != m.AAGUID() {
 				t.Fatalf("info %v %v", info, err)
+			}
+			// What libfido2 reads is the profile's getInfo (factory state).
+			got, want := info.GetInfo(), m.GetInfo
+			if !slices.Equal(got.Versions, want.Versions) || !slices.Equal(got.Extensions, want.Extensions) ||
+				!maps.Equal(got.Options, want.Options) || !slices.Equal(got.PINUVAuthProtocols, want.PINUVAuthProtocols) ||
+				got.MaxMsgSize != want.MaxMsgSize || got.MaxRPIDsForSetMinPIN != want.MaxRPIDsForSetMinPIN ||
+				max(got.MinPINLength, 4) != max(want.MinPINLength, 4) ||
+				(got.RemainingDiscoverableCredentials == nil) != (want.RemainingDiscoverableCredentials == nil) {
+				t.Fatalf("libfido2 getInfo %+v\nprofile %+v", got, want)
+			}
+			caps := keycaps.Of(&got)
+			if caps.PINUVAuthToken != (tc.tokenSub == 0x09) || caps.Config != m.Behaviour.Config {
+				t.Fatalf("capabilities %+v", caps)
 			}
 			if err := d.SetPIN(ctx, []byte(pin)); err != nil {
 				t.Fatal(err)
