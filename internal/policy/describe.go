@@ -45,17 +45,21 @@ func OnOff(b bool) string {
 
 // RestrictionsText describes key restrictions in words.
 func RestrictionsText(k *KeyRestrictions) string {
-	if k == nil || !k.IsEnforced {
+	if k == nil || (!k.IsEnforced && len(k.AAGUIDs) == 0) {
 		return "none (every key model)"
 	}
 	verb := "block"
 	if k.AllowList() {
 		verb = "allow only"
 	}
-	if len(k.AAGUIDs) == 0 {
-		return verb + " (empty list)"
+	list := verb + " (empty list)"
+	if len(k.AAGUIDs) > 0 {
+		list = verb + " " + strings.Join(k.AAGUIDs, ", ")
 	}
-	return verb + " " + strings.Join(k.AAGUIDs, ", ")
+	if !k.IsEnforced {
+		return "none (every key model; not enforced: " + list + ")"
+	}
+	return list
 }
 
 // Minutes renders a lifetime in minutes the short way: 1d, 8h, 1h30m.
@@ -90,25 +94,59 @@ func targetIDs(ts []Target) []string {
 }
 
 // Fido2Settings lists the Passkey (FIDO2) policy's settings in the order
-// `policy show` prints them (passkey profiles apart).
+// `policy show` prints them, the passkey profiles' last (attestation
+// enforcement and key restrictions, fields named
+// passkeyProfiles[NAME].attestationEnforcement and
+// passkeyProfiles[NAME].keyRestrictions).
 func Fido2Settings(p *Fido2Policy, names Names) []Setting {
 	ss := OnOff(p.IsSelfServiceRegistrationAllowed)
 	if !p.IsSelfServiceRegistrationAllowed {
 		ss += "  (the provisioning API requires it on)"
 	}
-	var kr *KeyRestrictions
-	if p.KeyRestrictions != nil && p.KeyRestrictions.IsEnforced {
-		c := *p.KeyRestrictions
-		kr = &c
+	// With passkey profiles the policy-wide settings no longer decide.
+	deprecated := ""
+	if p.UsesProfiles() {
+		deprecated = " (deprecated)"
 	}
-	return []Setting{
+	out := []Setting{
 		{"state", "state", p.State, p.State},
 		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets)},
 		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets)},
 		{"isSelfServiceRegistrationAllowed", "self-service setup", p.IsSelfServiceRegistrationAllowed, ss},
-		{"isAttestationEnforced", "enforce attestation", p.IsAttestationEnforced, OnOff(p.IsAttestationEnforced)},
-		{"keyRestrictions", "key restrictions", kr, RestrictionsText(p.KeyRestrictions)},
+		{"isAttestationEnforced", "enforce attestation" + deprecated, p.IsAttestationEnforced, OnOff(p.IsAttestationEnforced)},
+		{"keyRestrictions", "key restrictions" + deprecated, restrictionsValue(p.KeyRestrictions), RestrictionsText(p.KeyRestrictions)},
 	}
+	for i := range p.PasskeyProfiles {
+		pp := &p.PasskeyProfiles[i]
+		field := "passkeyProfiles[" + pp.Label() + "]."
+		label := fmt.Sprintf("profile %q", pp.Label())
+		if strings.EqualFold(pp.ID, p.DefaultPasskeyProfile) {
+			label += " (default)"
+		}
+		out = append(out,
+			Setting{field + "passkeyTypes", label + " types", pp.PasskeyTypes, pp.PasskeyTypes},
+			Setting{field + "attestationEnforcement", label + " attestation", pp.AttestationEnforcement, AttestationText(pp)},
+			Setting{field + "keyRestrictions", label + " key restrictions", restrictionsValue(pp.KeyRestrictions), RestrictionsText(pp.KeyRestrictions)})
+	}
+	return out
+}
+
+// AttestationText is a profile's attestation enforcement in words.
+func AttestationText(pp *PasskeyProfile) string {
+	if pp.Enforces() {
+		return "enforced (" + pp.AttestationEnforcement + ")"
+	}
+	return "off (" + pp.AttestationEnforcement + ")"
+}
+
+// restrictionsValue is key restrictions as a change set shows them: nil
+// when not enforced and empty, else a copy.
+func restrictionsValue(k *KeyRestrictions) *KeyRestrictions {
+	if k == nil || (!k.IsEnforced && len(k.AAGUIDs) == 0) {
+		return nil
+	}
+	c := *k
+	return &c
 }
 
 // TAPLifetimes are the TAP policy's three lifetimes, which are set and
