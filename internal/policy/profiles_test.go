@@ -112,10 +112,10 @@ func TestRefusals(t *testing.T) {
 
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{
-		"Strict":                  "Strict",
-		"Default passkey profile": `"Default passkey profile"`,
-		`Bob's "keys"`:            `'Bob'\''s "keys"'`,
-		"":                        `""`,
+		"Strict":                               "Strict",
+		"Default passkey profile":              `"Default passkey profile"`,
+		`Bob's "keys"`:                         `'Bob'\''s "keys"'`,
+		"":                                     `""`,
 		"00000000-0000-0000-0000-000000000001": "00000000-0000-0000-0000-000000000001",
 	} {
 		if got := ShellQuote(in); got != want {
