@@ -7,8 +7,9 @@ import (
 )
 
 // Change is one setting a `policy set` changes: the Graph property (or
-// "lifetime" for the three TAP lifetimes), its old and new value, and both
-// in words as `policy show` prints them.
+// "lifetime" for the three TAP lifetimes; passkeyProfiles[NAME].member for
+// a passkey profile's), its old and new value, and both in words as
+// `policy show` prints them.
 type Change struct {
 	Field   string `json:"field"`
 	Old     any    `json:"old"`
@@ -26,7 +27,11 @@ func diff(before, after []Setting) []Change {
 		if reflect.DeepEqual(b.Value, a.Value) && b.Text == a.Text {
 			continue
 		}
-		out = append(out, Change{Field: b.Field, Old: b.Value, New: a.Value, Label: b.Label, OldText: b.Text, NewText: a.Text})
+		label := b.Label
+		if b.Group != "" {
+			label = b.Group + " " + b.Label
+		}
+		out = append(out, Change{Field: b.Field, Old: b.Value, New: a.Value, Label: label, OldText: b.Text, NewText: a.Text})
 	}
 	return out
 }

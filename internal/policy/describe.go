@@ -82,6 +82,9 @@ type Setting struct {
 	Label string
 	Value any
 	Text  string
+	// Group names the passkey profile a setting belongs to, for a heading
+	// (`passkey profile "NAME" (default)`); "" for the policy's own.
+	Group string
 }
 
 // targetIDs are a target list's ids, the part a person sets.
@@ -106,27 +109,27 @@ func Fido2Settings(p *Fido2Policy, names Names) []Setting {
 	// With passkey profiles the policy-wide settings no longer decide.
 	deprecated := ""
 	if p.UsesProfiles() {
-		deprecated = " (deprecated)"
+		deprecated = "  (deprecated: the passkey profiles decide)"
 	}
 	out := []Setting{
-		{"state", "state", p.State, p.State},
-		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets)},
-		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets)},
-		{"isSelfServiceRegistrationAllowed", "self-service setup", p.IsSelfServiceRegistrationAllowed, ss},
-		{"isAttestationEnforced", "enforce attestation" + deprecated, p.IsAttestationEnforced, OnOff(p.IsAttestationEnforced)},
-		{"keyRestrictions", "key restrictions" + deprecated, restrictionsValue(p.KeyRestrictions), RestrictionsText(p.KeyRestrictions)},
+		{"state", "state", p.State, p.State, ""},
+		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets), ""},
+		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets), ""},
+		{"isSelfServiceRegistrationAllowed", "self-service setup", p.IsSelfServiceRegistrationAllowed, ss, ""},
+		{"isAttestationEnforced", "enforce attestation", p.IsAttestationEnforced, OnOff(p.IsAttestationEnforced) + deprecated, ""},
+		{"keyRestrictions", "key restrictions", restrictionsValue(p.KeyRestrictions), RestrictionsText(p.KeyRestrictions) + deprecated, ""},
 	}
 	for i := range p.PasskeyProfiles {
 		pp := &p.PasskeyProfiles[i]
 		field := "passkeyProfiles[" + pp.Label() + "]."
-		label := fmt.Sprintf("profile %q", pp.Label())
+		group := fmt.Sprintf("passkey profile %q", pp.Label())
 		if strings.EqualFold(pp.ID, p.DefaultPasskeyProfile) {
-			label += " (default)"
+			group += " (default)"
 		}
 		out = append(out,
-			Setting{field + "passkeyTypes", label + " types", pp.PasskeyTypes, pp.PasskeyTypes},
-			Setting{field + "attestationEnforcement", label + " attestation", pp.AttestationEnforcement, AttestationText(pp)},
-			Setting{field + "keyRestrictions", label + " key restrictions", restrictionsValue(pp.KeyRestrictions), RestrictionsText(pp.KeyRestrictions)})
+			Setting{field + "passkeyTypes", "passkey types", pp.PasskeyTypes, pp.PasskeyTypes, group},
+			Setting{field + "attestationEnforcement", "attestation", pp.AttestationEnforcement, AttestationText(pp), group},
+			Setting{field + "keyRestrictions", "key restrictions", restrictionsValue(pp.KeyRestrictions), RestrictionsText(pp.KeyRestrictions), group})
 	}
 	return out
 }
@@ -165,12 +168,12 @@ func TAPSettings(p *TAPPolicy, names Names) []Setting {
 		once = "yes (every pass is one-time)"
 	}
 	return []Setting{
-		{"state", "state", p.State, p.State},
-		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets)},
-		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets)},
+		{"state", "state", p.State, p.State, ""},
+		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets), ""},
+		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets), ""},
 		{"lifetime", "lifetime", TAPLifetimes{p.DefaultLifetimeInMinutes, p.MinimumLifetimeInMinutes, p.MaximumLifetimeInMinutes},
-			fmt.Sprintf("default %s, minimum %s, maximum %s", Minutes(p.DefaultLifetimeInMinutes), Minutes(p.MinimumLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes))},
-		{"defaultLength", "length", p.DefaultLength, fmt.Sprintf("%d characters", p.DefaultLength)},
-		{"isUsableOnce", "one-time use", p.IsUsableOnce, once},
+			fmt.Sprintf("default %s, minimum %s, maximum %s", Minutes(p.DefaultLifetimeInMinutes), Minutes(p.MinimumLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes)), ""},
+		{"defaultLength", "length", p.DefaultLength, fmt.Sprintf("%d characters", p.DefaultLength), ""},
+		{"isUsableOnce", "one-time use", p.IsUsableOnce, once, ""},
 	}
 }

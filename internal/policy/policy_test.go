@@ -391,7 +391,7 @@ func TestFido2Changes(t *testing.T) {
 		{name: "self-service off", edit: Fido2Edit{SelfService: &off},
 			want: []string{"isSelfServiceRegistrationAllowed: on → off  (the provisioning API requires it on)"}},
 		{name: "allow list", edit: Fido2Edit{Restrictions: AllowOnly([]string{strings.ToUpper(yubi)})},
-			want: []string{"keyRestrictions: none (every key model) → allow only " + yubi}},
+			want: []string{"keyRestrictions: none (every key model)  (deprecated: the passkey profiles decide) → allow only " + yubi + "  (deprecated: the passkey profiles decide)"}},
 		{name: "no restrictions on none", edit: Fido2Edit{Restrictions: NoRestrictions()}},
 		{name: "profile attestation off, by name", edit: Fido2Edit{Profile: "strict", EnforceAtt: &off},
 			want: []string{`passkeyProfiles[Strict].attestationEnforcement: enforced (registrationOnly) → off (disabled)`},
@@ -414,7 +414,7 @@ func TestFido2Changes(t *testing.T) {
 				}
 			}},
 		{name: "policy-wide add to an empty list", edit: Fido2Edit{AddAAGUIDs: []string{other}, EnforceRestrictions: &on},
-			want: []string{"keyRestrictions: none (every key model) → block " + other}},
+			want: []string{"keyRestrictions: none (every key model)  (deprecated: the passkey profiles decide) → block " + other + "  (deprecated: the passkey profiles decide)"}},
 		{name: "include replaced, profiles kept", edit: Fido2Edit{Include: []Target{{ID: groupA}, {ID: AllUsers}}, State: "disabled"},
 			want: []string{"state: enabled → disabled",
 				`includeTargets: "Passkey Users" (` + groupA + `), ` + groupB + ` → "Passkey Users" (` + groupA + `), all users`},
