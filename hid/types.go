@@ -1,5 +1,11 @@
 package hid
 
+import (
+	"encoding/hex"
+
+	"github.com/keyprep/keyprep/internal/keycaps"
+)
+
 // DeviceInfo describes one attached key as enumeration sees it.
 type DeviceInfo struct {
 	Path         string `json:"path"`
@@ -191,4 +197,38 @@ type CTAPHIDInfo struct {
 	Minor        uint8
 	Build        uint8
 	Capabilities uint8 // CAPABILITY_WINK 0x01, CBOR 0x04, NMSG 0x08
+}
+
+// GetInfo returns the getInfo in the FIDO metadata member names that
+// internal/keycaps decides on.
+func (i *Info) GetInfo() keycaps.GetInfo {
+	g := keycaps.GetInfo{
+		Versions: append([]string(nil), i.Versions...), Extensions: append([]string(nil), i.Extensions...),
+		AAGUID: hex.EncodeToString(i.AAGUID[:]), MaxMsgSize: int(i.MaxMsgSize),
+		PINUVAuthProtocols: append([]int(nil), i.PINProtocols...), MaxCredentialCountInList: int(i.MaxCredCountInList),
+		MaxCredentialIDLength: int(i.MaxCredIDLength), Transports: append([]string(nil), i.Transports...),
+		MaxSerializedLargeBlob: int(i.MaxLargeBlob), ForcePINChange: i.ForcePINChange, MinPINLength: int(i.MinPINLength),
+		FirmwareVersion: int64(i.FirmwareVersion), MaxCredBlobLength: int(i.MaxCredBlobLength),
+		MaxRPIDsForSetMinPIN: int(i.MaxRPIDsMinPINLength), PreferredPlatformUVTries: int(i.UVAttempts), UVModality: int(i.UVModality),
+	}
+	if len(i.Options) > 0 {
+		g.Options = make(map[string]bool, len(i.Options))
+		for k, v := range i.Options {
+			g.Options[k] = v
+		}
+	}
+	for _, a := range i.Algorithms {
+		g.Algorithms = append(g.Algorithms, keycaps.Algorithm{Type: a.Type, Alg: a.COSE})
+	}
+	if len(i.Certifications) > 0 {
+		g.Certifications = make(map[string]int, len(i.Certifications))
+		for k, v := range i.Certifications {
+			g.Certifications[k] = int(v)
+		}
+	}
+	if i.RemainingResidentKeys >= 0 {
+		n := int(i.RemainingResidentKeys)
+		g.RemainingDiscoverableCredentials = &n
+	}
+	return g
 }
