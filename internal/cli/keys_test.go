@@ -12,7 +12,7 @@ import (
 // getInfo, in the summary line and in the listing.
 func TestFeatures(t *testing.T) {
 	ctap21 := &hid.Info{Versions: []string{"FIDO_2_0", "FIDO_2_1"}, Extensions: []string{"credProtect", "hmac-secret"},
-		Options: map[string]bool{"rk": true, "clientPin": false, "authnrCfg": true, "setMinPINLength": true, "credMgmt": true, "alwaysUv": false},
+		Options:      map[string]bool{"rk": true, "clientPin": false, "authnrCfg": true, "setMinPINLength": true, "credMgmt": true, "alwaysUv": false},
 		PINProtocols: []int{2, 1}, MinPINLength: 4, MaxRPIDsMinPINLength: 4, RemainingResidentKeys: 25}
 	ctap20 := &hid.Info{Versions: []string{"U2F_V2", "FIDO_2_0"}, Extensions: []string{"credProtect", "hmac-secret"},
 		Options: map[string]bool{"rk": true, "clientPin": false, "credentialMgmtPreview": true}, PINProtocols: []int{1}, RemainingResidentKeys: -1}
