@@ -25,8 +25,14 @@ type Options struct {
 	// Count is how many keys are plugged in: vkey:0 … vkey:Count-1.
 	Count int
 	// Key is the authenticator configuration (presence, switches); the
-	// zero value is softkey's defaults.
+	// zero value is softkey's defaults. Its Model is overridden by Models.
 	Key softkey.Config
+	// Models are the key models per port: the key in port i (vkey:i, and
+	// whatever key a swap plugs into that port later) is Models[i %
+	// len(Models)]. Empty: every key is Key.Model (nil = keyprep-virtual).
+	// A key's state file records its model; reopening it as another model
+	// is refused (softkey.Open).
+	Models []*softkey.Model
 	// HID is the CTAPHID framing configuration; zero is the defaults.
 	HID ctaphid.Config
 	// InMemory keeps every key's state in memory only: no state files, no
@@ -109,19 +115,82 @@ func validPorts(st portsState) bool {
 	return true
 }
 
-// List returns the plugged-in virtual keys.
+// List returns the plugged-in virtual keys with their model's USB ids and
+// strings, and the USB serial number string of keys whose model reports
+// one (which loads those keys, as a host reads the serial from the
+// device).
 func (p *Provider) List() []hid.DeviceInfo {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	out := make([]hid.DeviceInfo, len(p.ports))
+	var serials []int
 	for i, n := range p.ports {
+		m := p.modelAt(i)
 		out[i] = hid.DeviceInfo{
 			Path:         hid.VirtualScheme + strconv.Itoa(n),
-			Manufacturer: "keyprep",
-			Product:      softkey.ModelName,
+			VendorID:     uint16(m.USB.VendorID),
+			ProductID:    uint16(m.USB.ProductID),
+			Manufacturer: m.USB.Manufacturer,
+			Product:      m.USB.Product,
+		}
+		if m.USB.Serial.Reported {
+			serials = append(serials, i)
+		}
+	}
+	p.mu.Unlock()
+	for _, i := range serials {
+		if k, err := p.key(trim(out[i].Path)); err == nil {
+			out[i].Serial = k.auth.USBSerial()
 		}
 	}
 	return out
+}
+
+// Model returns the model of the key at path ("vkey:N"), nil when no such
+// key is plugged in.
+func (p *Provider) Model(path string) *softkey.Model {
+	name := trim(path)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, n := range p.ports {
+		if strconv.Itoa(n) == name {
+			return p.modelAt(i)
+		}
+	}
+	return nil
+}
+
+// modelAt returns the model of port i. Called with p.mu held.
+func (p *Provider) modelAt(i int) *softkey.Model {
+	if len(p.opts.Models) > 0 {
+		if m := p.opts.Models[i%len(p.opts.Models)]; m != nil {
+			return m
+		}
+	} else if p.opts.Key.Model != nil {
+		return p.opts.Key.Model
+	}
+	return softkey.DefaultModel()
+}
+
+// keyConfig returns the softkey and CTAPHID configuration of key number
+// n. Called with p.mu held.
+func (p *Provider) keyConfig(n int) (softkey.Config, ctaphid.Config) {
+	kc, hc := p.opts.Key, p.opts.HID
+	for i, m := range p.ports {
+		if m == n {
+			kc.Model = p.modelAt(i)
+		}
+	}
+	if kc.Model == nil {
+		kc.Model = softkey.DefaultModel()
+	}
+	if hc.VersionMajor == 0 && hc.VersionMinor == 0 && hc.VersionBuild == 0 {
+		// CTAPHID_INIT reports the model's device version (CTAP 2.1
+		// §11.2.9.1.3), e.g. 5.4.3 for a YubiKey 5.4.3.
+		if v, err := kc.Model.DeviceVersion(); err == nil {
+			hc.VersionMajor, hc.VersionMinor, hc.VersionBuild = v[0], v[1], v[2]
+		}
+	}
+	return kc, hc
 }
 
 // Swap does what a bench operator does with a finished key: it pulls the
@@ -251,23 +320,24 @@ func (p *Provider) key(name string) (*vkey, error) {
 	if p.closed {
 		return nil, fmt.Errorf("simkeys: provider closed")
 	}
-	auth, err := p.authenticator(name)
+	kc, hc := p.keyConfig(i)
+	auth, err := p.authenticator(name, kc)
 	if err != nil {
 		return nil, fmt.Errorf("virtual key %s%s: %w", hid.VirtualScheme, name, err)
 	}
-	k := &vkey{auth: auth, dev: ctaphid.NewDevice(auth, p.opts.HID)}
+	k := &vkey{auth: auth, dev: ctaphid.NewDevice(auth, hc)}
 	p.keys[name] = k
 	return k, nil
 }
 
 // authenticator loads key name's state from its file (locking Dir first),
 // or in memory keeps the one it made before. Called with p.mu held.
-func (p *Provider) authenticator(name string) (*softkey.Authenticator, error) {
+func (p *Provider) authenticator(name string, kc softkey.Config) (*softkey.Authenticator, error) {
 	if p.opts.InMemory {
 		if a, ok := p.mem[name]; ok {
 			return a, nil
 		}
-		a, err := softkey.New(p.opts.Key)
+		a, err := softkey.New(kc)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +351,7 @@ func (p *Provider) authenticator(name string) (*softkey.Authenticator, error) {
 		}
 		p.lock = l
 	}
-	return softkey.Open(filepath.Join(p.opts.Dir, name+".json"), p.opts.Key)
+	return softkey.Open(filepath.Join(p.opts.Dir, name+".json"), kc)
 }
 
 func (p *Provider) plugged(n int) bool {

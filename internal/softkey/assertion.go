@@ -77,8 +77,8 @@ func (a *Authenticator) getAssertion(x *exchange, body []byte) (map[int]any, err
 	if opts.hasRK {
 		return nil, fail(StatusUnsupportedOption)
 	}
-	if opts.uv {
-		return nil, fail(StatusInvalidOption)
+	if err := a.checkUVOption(opts, param != nil); err != nil {
+		return nil, err
 	}
 	// Steps 5–8: user verification through the pinUvAuthToken.
 	uv := false
@@ -98,7 +98,7 @@ func (a *Authenticator) getAssertion(x *exchange, body []byte) (map[int]any, err
 	}
 	// hmac-secret input (§12.5) is validated before locating credentials.
 	var hin *hmacSecretInput
-	if _, ok := ext["hmac-secret"]; ok {
+	if _, ok := ext["hmac-secret"]; ok && a.model.GetInfo.HasExtension("hmac-secret") {
 		if hin, err = a.hmacSecretIn(ext); err != nil {
 			return nil, err
 		}
@@ -210,7 +210,7 @@ func (a *Authenticator) assertionResponse(st *nextAssertionState, c *credential,
 		}
 		ext["hmac-secret"] = out
 	}
-	ad := authData(st.rpIDHash, flags, a.nextCounter(), nil, ext)
+	ad := authData(a.model.AAGUID(), st.rpIDHash, flags, a.nextCounter(), nil, ext)
 	sig, err := sign(c, ad, st.cdh)
 	if err != nil {
 		return nil, fail(StatusOther)
@@ -260,7 +260,7 @@ func (a *Authenticator) hmacSecretIn(ext textMap) (*hmacSecretInput, error) {
 		return nil, fail(a.cfg.UnsupportedProtocol)
 	}
 	proto := protocolFor(int(v))
-	pub, err := parseCOSEKeyAgreement(m[1])
+	pub, err := parseCOSEKeyAgreementAlg(m[1], a.model.Behaviour.StrictKeyAgreementAlg)
 	if err != nil {
 		return nil, err
 	}

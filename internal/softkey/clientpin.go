@@ -45,9 +45,20 @@ func (a *Authenticator) clientPIN(body []byte) (map[int]any, error) {
 	case pinSubGetRetries:
 		return a.getPINRetries()
 	case pinSubGetTokenUsingUV, pinSubGetUVRetries:
-		// No built-in user verification (getInfo has no "uv" option).
+		// No built-in user verification. A bio model reports uv:false
+		// (user verification not configured: no finger enrolled), which
+		// makes these CTAP2_ERR_NOT_ALLOWED; without a "uv" option the
+		// subcommands do not exist.
+		if _, ok := a.model.GetInfo.Option("uv"); ok {
+			return nil, fail(StatusNotAllowed)
+		}
 		return nil, fail(StatusInvalidSubcommand)
-	case pinSubGetKeyAgreement, pinSubSetPIN, pinSubChangePIN, pinSubGetPinToken, pinSubGetTokenUsingPinPrm:
+	case pinSubGetTokenUsingPinPrm:
+		if !a.model.hasPinUvAuthToken() {
+			// Only keys with the pinUvAuthToken option know 0x09 (§6.5.5.7.2).
+			return nil, fail(StatusInvalidSubcommand)
+		}
+	case pinSubGetKeyAgreement, pinSubSetPIN, pinSubChangePIN, pinSubGetPinToken:
 	default:
 		return nil, fail(StatusInvalidSubcommand)
 	}
@@ -83,7 +94,7 @@ func (a *Authenticator) getPINRetries() (map[int]any, error) {
 // sharedSecret decapsulates the platform's keyAgreement (§6.5.4).
 func (a *Authenticator) sharedSecret(p params, v int, proto pinProtocol) ([]byte, error) {
 	raw := p[pinKeyKeyAgreement]
-	pub, err := parseCOSEKeyAgreement(raw)
+	pub, err := parseCOSEKeyAgreementAlg(raw, a.model.Behaviour.StrictKeyAgreementAlg)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +125,12 @@ func (a *Authenticator) decryptNewPIN(proto pinProtocol, shared, newPinEnc []byt
 	if a.pinLength(pin) < a.st.MinPINLength {
 		return nil, fail(StatusPINPolicyViolation)
 	}
+	if n := a.model.Behaviour.MaxPINLength; n > 0 && a.pinLength(pin) > n {
+		return nil, fail(StatusPINPolicyViolation)
+	}
+	if !pinComplexityOK(a.model.Behaviour.PINComplexity, pin, a.st.MinPINLength) {
+		return nil, fail(StatusPINPolicyViolation)
+	}
 	return pin, nil
 }
 
@@ -121,7 +138,7 @@ func (a *Authenticator) storePIN(pin []byte) {
 	h := sha256.Sum256(pin)
 	a.st.PINHash = append([]byte(nil), h[:16]...)
 	a.st.PINLength = a.pinLength(pin)
-	a.st.PINRetries = maxPINRetries
+	a.st.PINRetries = a.maxRetries()
 	clear(h[:])
 }
 
@@ -192,7 +209,7 @@ func (a *Authenticator) checkPINHashEnc(proto pinProtocol, shared, pinHashEnc []
 		}
 		return fail(StatusPINInvalid)
 	}
-	a.st.PINRetries = maxPINRetries
+	a.st.PINRetries = a.maxRetries()
 	a.st.ConsecutiveMismatches = 0
 	return nil
 }
@@ -306,6 +323,7 @@ func (a *Authenticator) getPINToken(p params, v int, proto pinProtocol, sub uint
 		return nil, err
 	}
 	a.beginUsingToken(byte(perms), rpID, hasRPID)
+	a.tok.legacy = sub == pinSubGetPinToken && !a.model.hasPinUvAuthToken()
 	enc, err := proto.encrypt(shared, a.tokens[v], a.cfg.Rand)
 	if err != nil {
 		return nil, fail(StatusOther)

@@ -61,6 +61,10 @@ func (a *Authenticator) config(body []byte) error {
 		return fail(StatusInvalidParameter)
 	case cfgSubToggleAlwaysUV:
 		// §6.11.3: flip alwaysUv; makeCredUvNotRqd follows it in getInfo.
+		// A key whose alwaysUv cannot be turned off refuses.
+		if a.st.AlwaysUV && a.model.Behaviour.AlwaysUVLocked {
+			return fail(StatusOperationDenied)
+		}
 		a.st.AlwaysUV = !a.st.AlwaysUV
 		return nil
 	case cfgSubSetMinPINLength:

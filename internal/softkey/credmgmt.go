@@ -172,6 +172,12 @@ func (a *Authenticator) rpEntry(rpID string) map[int]any {
 func (a *Authenticator) beginRPs() (map[int]any, error) {
 	ids := a.rpList()
 	if len(ids) == 0 {
+		switch a.model.Behaviour.ZeroCredentials {
+		case ZeroCredsTotalRPsZero:
+			return map[int]any{5: 0}, nil
+		case ZeroCredsEmptyMap:
+			return map[int]any{}, nil
+		}
 		return nil, fail(StatusNoCredentials)
 	}
 	resp := a.rpEntry(ids[0])

@@ -140,8 +140,9 @@ func coseES256(pub *ecdsa.PublicKey) map[int]any {
 }
 
 // authData assembles authenticator data (WebAuthn §6.1): rpIdHash ‖ flags ‖
-// signCount ‖ [attestedCredentialData] ‖ [extensions].
-func authData(rpIDHash []byte, flags byte, counter uint32, c *credential, ext map[string]any) []byte {
+// signCount ‖ [attestedCredentialData with the model's AAGUID] ‖
+// [extensions].
+func authData(aaguid [16]byte, rpIDHash []byte, flags byte, counter uint32, c *credential, ext map[string]any) []byte {
 	out := make([]byte, 0, 256)
 	out = append(out, rpIDHash...)
 	if c != nil {

@@ -1,40 +1,88 @@
 package softkey
 
-// getInfo implements authenticatorGetInfo (0x04, CTAP 2.1 §6.4).
+import "maps"
+
+// getInfo implements authenticatorGetInfo (0x04, CTAP 2.1 §6.4): the
+// model's factory getInfo with the state-dependent members computed from
+// the key's state. A member the model does not report is left out.
 func (a *Authenticator) getInfo() map[int]any {
-	protocols := make([]int, len(a.cfg.PINProtocols))
-	copy(protocols, a.cfg.PINProtocols)
-	remaining := a.cfg.ResidentCapacity - len(a.st.Credentials)
-	if remaining < 0 {
-		remaining = 0
-	}
-	return map[int]any{
-		0x01: []string{"FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"},
-		0x02: []string{"credProtect", "hmac-secret", "minPinLength"},
+	g := &a.model.GetInfo
+	aaguid := a.model.AAGUID()
+	out := map[int]any{
+		0x01: append([]string(nil), g.Versions...),
 		0x03: aaguid[:],
-		0x04: map[string]bool{
-			"rk":                    true,
-			"up":                    true,
-			"plat":                  false,
-			"clientPin":             a.st.PINHash != nil,
-			"pinUvAuthToken":        true,
-			"credMgmt":              true,
-			"credentialMgmtPreview": true,
-			"authnrCfg":             true,
-			"setMinPINLength":       true,
-			"makeCredUvNotRqd":      !a.st.AlwaysUV,
-			"alwaysUv":              a.st.AlwaysUV,
-		},
 		0x05: a.cfg.MaxMsgSize,
-		0x06: protocols,
-		0x07: a.cfg.MaxCredentialCountInList,
-		0x08: MaxCredentialIDLength,
-		0x09: []string{"usb"},
-		0x0A: []map[string]any{{"type": "public-key", "alg": coseAlgES256}},
-		0x0C: a.st.ForcePINChange,
-		0x0D: a.st.MinPINLength,
-		0x0E: FirmwareVersion,
-		0x10: a.cfg.MaxRPIDsForSetMinPINLength,
-		0x14: remaining,
+		0x06: append([]int(nil), a.cfg.PINProtocols...),
 	}
+	if len(g.Extensions) > 0 {
+		out[0x02] = append([]string(nil), g.Extensions...)
+	}
+	opts := maps.Clone(g.Options)
+	if opts == nil {
+		opts = map[string]bool{}
+	}
+	if _, ok := opts["clientPin"]; ok {
+		opts["clientPin"] = a.st.PINHash != nil
+	}
+	if _, ok := opts["alwaysUv"]; ok {
+		opts["alwaysUv"] = a.st.AlwaysUV
+	}
+	if _, ok := opts["makeCredUvNotRqd"]; ok {
+		opts["makeCredUvNotRqd"] = !a.st.AlwaysUV
+	}
+	out[0x04] = opts
+	if g.MaxCredentialCountInList != 0 {
+		out[0x07] = a.cfg.MaxCredentialCountInList
+	}
+	if g.MaxCredentialIDLength != 0 {
+		out[0x08] = g.MaxCredentialIDLength
+	}
+	if len(g.Transports) > 0 {
+		out[0x09] = append([]string(nil), g.Transports...)
+	}
+	if len(g.Algorithms) > 0 {
+		algs := make([]map[string]any, 0, len(g.Algorithms))
+		for _, al := range g.Algorithms {
+			algs = append(algs, map[string]any{"type": "public-key", "alg": al.Alg})
+		}
+		out[0x0A] = algs
+	}
+	if g.MaxSerializedLargeBlob != 0 {
+		out[0x0B] = g.MaxSerializedLargeBlob
+	}
+	if _, ok := g.Options["setMinPINLength"]; ok {
+		// forcePINChange exists with authenticatorConfig's setMinPINLength.
+		out[0x0C] = a.st.ForcePINChange
+	}
+	if g.MinPINLength != 0 {
+		out[0x0D] = a.st.MinPINLength
+	}
+	if g.FirmwareVersion != 0 {
+		out[0x0E] = g.FirmwareVersion
+	}
+	if g.MaxCredBlobLength != 0 {
+		out[0x0F] = g.MaxCredBlobLength
+	}
+	if g.MaxRPIDsForSetMinPIN != 0 {
+		out[0x10] = a.cfg.MaxRPIDsForSetMinPINLength
+	}
+	if g.PreferredPlatformUVTries != 0 {
+		out[0x11] = g.PreferredPlatformUVTries
+	}
+	if g.UVModality != 0 {
+		out[0x12] = g.UVModality
+	}
+	if len(g.Certifications) > 0 {
+		out[0x13] = maps.Clone(g.Certifications)
+	}
+	if g.RemainingDiscoverableCredentials != nil {
+		out[0x14] = a.remainingSlots()
+	}
+	return out
+}
+
+// remainingSlots is the number of discoverable credentials the key can
+// still store.
+func (a *Authenticator) remainingSlots() int {
+	return max(a.cfg.ResidentCapacity-len(a.st.Credentials), 0)
 }

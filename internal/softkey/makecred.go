@@ -195,8 +195,8 @@ func (a *Authenticator) makeCredential(x *exchange, body []byte) (map[int]any, e
 	if opts.hasUP && !opts.up {
 		return nil, fail(StatusInvalidOption)
 	}
-	if opts.uv {
-		return nil, fail(StatusInvalidOption)
+	if err := a.checkUVOption(opts, param != nil); err != nil {
+		return nil, err
 	}
 	// Step 5: enterprise attestation is not supported.
 	if p.has(mcKeyEnterpriseAtt) {
@@ -241,29 +241,40 @@ func (a *Authenticator) makeCredential(x *exchange, body []byte) (map[int]any, e
 		}
 		return nil, fail(StatusCredentialExcluded)
 	}
-	// Extensions (§12): outputs only for what was requested.
+	// Extensions (§12): outputs only for what was requested, and only for
+	// extensions the model lists; the others are ignored (§12: "the
+	// authenticator MUST ignore any extensions it does not support").
 	outExt := map[string]any{}
 	credProtect := credProtectUVOptional
 	hmacSecret := false
+	g := &a.model.GetInfo
 	var cp uint64
-	if ok, err := ext.get("credProtect", &cp); err != nil {
+	if !g.HasExtension("credProtect") {
+		// ignored
+	} else if ok, err := ext.get("credProtect", &cp); err != nil {
 		return nil, err
 	} else if ok {
 		if cp < credProtectUVOptional || cp > credProtectUVRequired {
 			return nil, fail(StatusInvalidParameter)
 		}
 		credProtect = int(cp)
-		outExt["credProtect"] = credProtect
+		if credProtect != credProtectUVOptional || !a.model.Behaviour.OmitCredProtectLevel1 {
+			outExt["credProtect"] = credProtect
+		}
 	}
 	var hs bool
-	if ok, err := ext.get("hmac-secret", &hs); err != nil {
+	if !g.HasExtension("hmac-secret") {
+		// ignored
+	} else if ok, err := ext.get("hmac-secret", &hs); err != nil {
 		return nil, err
 	} else if ok && hs {
 		hmacSecret = true
 		outExt["hmac-secret"] = true
 	}
 	var mpl bool
-	if ok, err := ext.get("minPinLength", &mpl); err != nil {
+	if !g.HasExtension("minPinLength") {
+		// ignored
+	} else if ok, err := ext.get("minPinLength", &mpl); err != nil {
 		return nil, err
 	} else if ok && mpl && slices.Contains(a.st.MinPINLengthRPIDs, rpID) {
 		outExt["minPinLength"] = a.st.MinPINLength
@@ -323,12 +334,12 @@ func (a *Authenticator) makeCredential(x *exchange, body []byte) (map[int]any, e
 	if uv {
 		flagsAD |= flagUV
 	}
-	ad := authData(hash, flagsAD, a.nextCounter(), c, outExt)
-	att, err := packedAttestation(ad, cdh)
+	ad := authData(a.model.AAGUID(), hash, flagsAD, a.nextCounter(), c, outExt)
+	fmtName, att, err := a.attestationStatement(c, ad, cdh)
 	if err != nil {
 		return nil, fail(StatusOther)
 	}
-	return map[int]any{1: "packed", 2: ad, 3: att}, nil
+	return map[int]any{1: fmtName, 2: ad, 3: att}, nil
 }
 
 // unwrapCredentialNoStore opens a freshly wrapped ID before it is stored.
@@ -346,4 +357,18 @@ func (a *Authenticator) unwrapCredentialNoStore(hash, id []byte) *credential {
 		c.resident = nil
 	}
 	return c
+}
+
+// checkUVOption applies the "uv" option (§6.1.2 step 4, §6.2.2 step 3):
+// the virtual key has no built-in user verification, so uv:true is
+// CTAP2_ERR_INVALID_OPTION — except, on models with UVWithToken "ignore",
+// when a pinUvAuthParam comes along (the token's UV counts).
+func (a *Authenticator) checkUVOption(o ctapOptions, hasParam bool) error {
+	if !o.uv {
+		return nil
+	}
+	if hasParam && a.model.Behaviour.UVWithToken == UVWithTokenIgnore {
+		return nil
+	}
+	return fail(StatusInvalidOption)
 }

@@ -63,6 +63,11 @@ func Timeout(d time.Duration) Presence { return Presence{Mode: PresenceTimeout, 
 // every field means "default" (see the field comments and DefaultConfig);
 // docs/ctap.md §6 lists where real authenticators disagree.
 type Config struct {
+	// Model is the capability profile the key follows (getInfo, commands,
+	// PIN rules, attestation). nil means the keyprep-virtual model
+	// (DefaultModelName). The capacity fields below, when non-zero,
+	// override the model's values.
+	Model *Model
 	// ForcePINChangeOn09 is the status returned by
 	// getPinUvAuthTokenUsingPinWithPermissions (0x09) while forcePINChange
 	// is set. Default 0x37 PIN_POLICY_VIOLATION (Chromium); OpenSK uses 0x31.
@@ -87,7 +92,8 @@ type Config struct {
 	// counter even when no PIN is set (OpenSK behaviour).
 	GetRetriesReportsCounter bool
 	// ResidentCapacity is the number of discoverable credentials the key
-	// can hold. Default 25 (Chromium's virtual device uses 3).
+	// can hold. Default: the model's slots (25 for keyprep-virtual;
+	// Chromium's virtual device uses 3).
 	ResidentCapacity int
 	// MaxCredentialCountInList bounds allowList/excludeList lengths
 	// (getInfo 0x07); longer lists get 0x15 LIMIT_EXCEEDED. Default 16.
@@ -117,7 +123,7 @@ type Config struct {
 	// for presence. Default 100 ms.
 	KeepaliveInterval time.Duration
 	// ResetWindow is how long after power-up authenticatorReset is allowed
-	// (§6.6). Default 10 s.
+	// (§6.6). Default: the model's (10 s for keyprep-virtual).
 	ResetWindow time.Duration
 	// CommandLatency is added to every CTAP2 command before it is
 	// processed: the time a real key's secure element takes (benchmarks
@@ -148,9 +154,21 @@ func DefaultConfig() Config {
 	}
 }
 
-// withDefaults fills zero fields and validates the result.
+// withDefaults fills zero fields — from the model first, then from
+// DefaultConfig — and validates the result.
 func (c Config) withDefaults() (Config, error) {
 	d := DefaultConfig()
+	if c.Model == nil {
+		ms, err := loadBuiltins()
+		if err != nil {
+			return c, err
+		}
+		c.Model = ms[0]
+	} else if err := c.Model.Validate(); err != nil {
+		return c, fmt.Errorf("softkey: key model %s: %w", c.Model.Name, err)
+	}
+	m := c.Model
+	g := &m.GetInfo
 	if c.ForcePINChangeOn09 == 0 {
 		c.ForcePINChangeOn09 = d.ForcePINChangeOn09
 	}
@@ -166,20 +184,25 @@ func (c Config) withDefaults() (Config, error) {
 	if c.GetRetriesWithoutPIN == 0 {
 		c.GetRetriesWithoutPIN = d.GetRetriesWithoutPIN
 	}
-	if c.ResidentCapacity == 0 {
-		c.ResidentCapacity = d.ResidentCapacity
+	fill := func(dst *int, model, def int) {
+		switch {
+		case *dst != 0:
+		case model != 0:
+			*dst = model
+		default:
+			*dst = def
+		}
 	}
-	if c.MaxCredentialCountInList == 0 {
-		c.MaxCredentialCountInList = d.MaxCredentialCountInList
+	fill(&c.ResidentCapacity, m.Behaviour.Slots, d.ResidentCapacity)
+	fill(&c.MaxCredentialCountInList, g.MaxCredentialCountInList, d.MaxCredentialCountInList)
+	fill(&c.MaxMsgSize, g.MaxMsgSize, d.MaxMsgSize)
+	fill(&c.MaxRPIDsForSetMinPINLength, g.MaxRPIDsForSetMinPIN, d.MaxRPIDsForSetMinPINLength)
+	fill(&c.DefaultMinPINLength, g.MinPINLength, d.DefaultMinPINLength)
+	if !c.AlwaysUV {
+		c.AlwaysUV, _ = g.Option("alwaysUv")
 	}
-	if c.MaxMsgSize == 0 {
-		c.MaxMsgSize = d.MaxMsgSize
-	}
-	if c.MaxRPIDsForSetMinPINLength == 0 {
-		c.MaxRPIDsForSetMinPINLength = d.MaxRPIDsForSetMinPINLength
-	}
-	if c.DefaultMinPINLength == 0 {
-		c.DefaultMinPINLength = d.DefaultMinPINLength
+	if len(c.PINProtocols) == 0 {
+		c.PINProtocols = g.PINUVAuthProtocols
 	}
 	if len(c.PINProtocols) == 0 {
 		c.PINProtocols = d.PINProtocols
@@ -193,9 +216,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.KeepaliveInterval <= 0 {
 		c.KeepaliveInterval = d.KeepaliveInterval
-	}
-	if c.ResetWindow <= 0 {
-		c.ResetWindow = d.ResetWindow
 	}
 	for _, p := range c.PINProtocols {
 		if p != 1 && p != 2 {

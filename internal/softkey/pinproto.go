@@ -181,6 +181,13 @@ func coseKeyAgreement(pub *ecdh.PublicKey) map[int]any {
 // key; anything malformed or off the curve is 0x02 INVALID_PARAMETER
 // (§6.5.6 "decapsulate").
 func parseCOSEKeyAgreement(raw []byte) (*ecdh.PublicKey, error) {
+	return parseCOSEKeyAgreementAlg(raw, false)
+}
+
+// parseCOSEKeyAgreementAlg is parseCOSEKeyAgreement; strict demands alg
+// -25 (ECDH-ES+HKDF-256, CTAP 2.1 §6.5.6), as some keys do: an absent or
+// other alg is 0x26 UNSUPPORTED_ALGORITHM.
+func parseCOSEKeyAgreementAlg(raw []byte, strict bool) (*ecdh.PublicKey, error) {
 	var m map[int]any
 	if err := decodeInto(raw, &m); err != nil {
 		return nil, err
@@ -191,6 +198,11 @@ func parseCOSEKeyAgreement(raw []byte) (*ecdh.PublicKey, error) {
 	y, _ := m[-3].([]byte)
 	if kty != 2 || crv != 1 || len(x) != 32 || len(y) != 32 {
 		return nil, fail(StatusInvalidParameter)
+	}
+	if strict {
+		if a, ok := m[3].(int64); !ok || a != -25 {
+			return nil, fail(StatusUnsupportedAlgorithm)
+		}
 	}
 	if alg, ok := m[3]; ok {
 		if a, ok := alg.(int64); !ok || (a != -25 && a != -7) {

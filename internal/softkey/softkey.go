@@ -55,9 +55,12 @@ func AAGUID() [16]byte { return aaguid }
 type Authenticator struct {
 	mu    sync.Mutex // guards everything below except the control fields
 	cfg   Config
-	path  string
-	st    persistState
-	saved []byte
+	model *Model // cfg.Model, never nil
+	// resetWindow is how long after power-up reset is allowed; 0 = always.
+	resetWindow time.Duration
+	path        string
+	st          persistState
+	saved       []byte
 
 	// Volatile state, rebuilt at power-up (CTAP 2.1 §6.5.5.1 initialize()).
 	kaKeys map[int]*ecdh.PrivateKey // per PIN protocol key-agreement key
@@ -66,6 +69,10 @@ type Authenticator struct {
 	next   *nextAssertionState
 	rpEnum *rpEnumState
 	crEnum *credEnumState
+	// resetVoid: a command other than getInfo/selection arrived since
+	// power-up, which cancels the reset permission on models with
+	// Behaviour.ResetOnlyFirst (OpenSK).
+	resetVoid bool
 
 	ctl      sync.Mutex // guards presence and faults
 	presence Presence
@@ -106,6 +113,13 @@ func Open(path string, cfg Config) (*Authenticator, error) {
 	st, data, err := loadState(path)
 	switch {
 	case err == nil:
+		if st.modelName() != a.model.Name {
+			return nil, fmt.Errorf("softkey: state file %s holds a key of model %s, not %s (a key's model is fixed when it is first plugged in; use another state file, or the model %s)",
+				path, st.modelName(), a.model.Name, st.modelName())
+		}
+		if st.PINRetries > a.maxRetries() {
+			return nil, fmt.Errorf("softkey: state file %s holds invalid values", path)
+		}
 		a.st, a.saved = st, data
 	case isNotExist(err):
 		if a.st, err = a.factoryState(a.cfg.Clock()); err != nil {
@@ -128,10 +142,17 @@ func newAuth(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := attestationMaterial(); err != nil {
-		return nil, err
+	a := &Authenticator{cfg: c, model: c.Model, presence: c.Presence}
+	if c.Model.Attestation.Format == AttestationPacked {
+		if _, err := c.Model.attestation(); err != nil {
+			return nil, err
+		}
 	}
-	return &Authenticator{cfg: c, presence: c.Presence}, nil
+	a.resetWindow, _ = c.Model.Behaviour.resetWindow()
+	if c.ResetWindow > 0 {
+		a.resetWindow = c.ResetWindow
+	}
+	return a, nil
 }
 
 // powerOn rebuilds the volatile state: fresh key-agreement keys and
@@ -147,6 +168,7 @@ func (a *Authenticator) powerOn() error {
 		a.kaKeys[v] = k
 	}
 	a.next, a.rpEnum, a.crEnum = nil, nil, nil
+	a.resetVoid = false
 	return a.resetTokens()
 }
 
@@ -257,6 +279,18 @@ func (a *Authenticator) Status() State {
 	}
 }
 
+// Model returns the key's model.
+func (a *Authenticator) Model() *Model { return a.model }
+
+// USBSerial returns the USB serial number string the key reports: stable
+// for the key's lifetime (a reset keeps it; a different key has another),
+// "" when its model reports none.
+func (a *Authenticator) USBSerial() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st.USBSerial
+}
+
 // Path returns the state file path ("" for an in-memory key).
 func (a *Authenticator) Path() string { return a.path }
 
@@ -345,6 +379,12 @@ func (a *Authenticator) HandleCBOR(ctx context.Context, msg []byte, keepalive fu
 	if len(msg) > a.cfg.MaxMsgSize {
 		return []byte{byte(StatusRequestTooLarge)}
 	}
+	if !a.model.commandSupported(cmd) {
+		return []byte{byte(StatusInvalidCommand)}
+	}
+	if cmd != CmdGetInfo && cmd != CmdSelection && cmd != CmdReset {
+		a.resetVoid = true
+	}
 
 	x := &exchange{ctx: ctx, keepalive: keepalive}
 	out, err := a.dispatch(x, cmd, msg[1:])
@@ -390,6 +430,8 @@ func (a *Authenticator) dispatch(x *exchange, cmd byte, body []byte) (map[int]an
 		return nil, nil
 	case CmdConfig:
 		return nil, a.config(body)
+	case CmdBioEnrollment:
+		return a.bioEnrollment(body)
 	}
 	return nil, fail(StatusInvalidCommand)
 }

@@ -1,6 +1,9 @@
 package softkey
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -27,6 +31,13 @@ const softLockAttempts = 3
 // TEST authenticator in clear; the state file is written with mode 0600.
 type persistState struct {
 	Version int `json:"version"`
+	// Model is the key model's name; "" for keyprep-virtual (state files
+	// written before models existed). A state file is never opened as
+	// another model (Open refuses).
+	Model string `json:"model,omitempty"`
+	// USBSerial is the USB serial number string of a model that reports
+	// one, derived once from the first master secret; a reset keeps it.
+	USBSerial string `json:"usbSerial,omitempty"`
 	// MasterSecret wraps credential IDs and derives hmac-secret CredRandom.
 	MasterSecret []byte `json:"masterSecret"`
 	// PINHash is LEFT(SHA-256(PIN), 16), nil when no PIN is set.
@@ -70,14 +81,65 @@ func (a *Authenticator) factoryState(powerUp time.Time) (persistState, error) {
 	if _, err := io.ReadFull(a.cfg.Rand, secret); err != nil {
 		return persistState{}, fmt.Errorf("softkey: reading randomness: %w", err)
 	}
-	return persistState{
+	st := persistState{
 		Version:      stateVersion,
 		MasterSecret: secret,
-		PINRetries:   maxPINRetries,
+		PINRetries:   a.maxRetries(),
 		PowerUp:      powerUp,
 		MinPINLength: a.cfg.DefaultMinPINLength,
 		AlwaysUV:     a.cfg.AlwaysUV,
-	}, nil
+	}
+	if a.model.Name != DefaultModelName {
+		st.Model = a.model.Name
+	}
+	st.USBSerial = usbSerial(a.model.USB.Serial, secret)
+	return st, nil
+}
+
+// modelName returns the model a state file was written for.
+func (st *persistState) modelName() string {
+	if st.Model == "" {
+		return DefaultModelName
+	}
+	return st.Model
+}
+
+// maxRetries is the model's PIN retry maximum (CTAP 2.1 §6.5.2.2).
+func (a *Authenticator) maxRetries() int {
+	if n := a.model.Behaviour.PINRetries; n > 0 {
+		return n
+	}
+	return maxPINRetries
+}
+
+// usbSerial derives a serial number string of the form s from secret:
+// stable for the key, different between keys, "" when not reported.
+func usbSerial(s USBSerial, secret []byte) string {
+	if !s.Reported {
+		return ""
+	}
+	k, err := hkdf.Key(sha256.New, secret, nil, "keyprep softkey usb serial", 32)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; b.Len() < s.Length; i++ {
+		v := k[i%len(k)]
+		if i >= len(k) {
+			v ^= byte(i)
+		}
+		switch s.Form {
+		case "decimal":
+			d := byte('0' + v%10)
+			if b.Len() == 0 && d == '0' {
+				d = '1' // no leading zero
+			}
+			b.WriteByte(d)
+		default:
+			b.WriteString(strings.ToUpper(hex.EncodeToString([]byte{v})))
+		}
+	}
+	return b.String()[:s.Length]
 }
 
 // load reads the state file; it reports fs.ErrNotExist when there is none.

@@ -30,6 +30,11 @@ type tokenState struct {
 	issued       time.Time
 	used         bool
 	userVerified bool
+	// legacy: a pinToken of a key without the pinUvAuthToken option
+	// (getPinToken on a CTAP 2.0 / 2.1_PRE key): it carries every
+	// permission, binds to no RP and stays usable after a makeCredential
+	// or getAssertion, as CTAP 2.0 pinTokens do (CTAP 2.0 §5.5.8.2).
+	legacy bool
 }
 
 // resetTokens is resetPinUvAuthToken() for every protocol: fresh random
@@ -92,6 +97,9 @@ func (a *Authenticator) verifyToken(v int, msg, param []byte) error {
 // permissions RP ID, binding an unbound token to it (§6.1.2 step 11,
 // §6.2.2 step 8). Failures are 0x33 (OpenSK).
 func (a *Authenticator) requirePermission(perm byte, rpID string, bind bool) error {
+	if a.tok.legacy {
+		return nil
+	}
 	if a.tok.permissions&perm == 0 {
 		return fail(StatusPINAuthInvalid)
 	}
@@ -110,6 +118,9 @@ func (a *Authenticator) requirePermission(perm byte, rpID string, bind bool) err
 // after a makeCredential/getAssertion that used the token (§6.1.2 step 16,
 // §6.2.2 step 11).
 func (a *Authenticator) clearTokenAfterUse() {
+	if a.tok.legacy {
+		return
+	}
 	if a.tok.inUse {
 		a.tok.permissions &= PermLargeBlobWrite
 		a.tok.userVerified = false
