@@ -70,7 +70,7 @@ func (g *globals) openHID(ctx context.Context, path string) (*hid.Device, error)
 		if hid.IsVirtualPath(path) && g.keys == nil {
 			return nil, &Error{Code: ExitNoKey, Msg: fmt.Sprintf("no virtual key %s: virtual keys need --sim or --sim-keys N", path), Err: err}
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, modelMismatch(fmt.Errorf("%s: %w", path, err))
 	}
 	return d, nil
 }
