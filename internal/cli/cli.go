@@ -42,16 +42,16 @@ type IO struct {
 
 // globals are the flags every command shares (README.md, Usage).
 type globals struct {
-	JSON      bool
-	Sim       bool
-	SimKeys   int
+	JSON    bool
+	Sim     bool
+	SimKeys int
 	// SimKeyModel and SimKeyModels choose the virtual keys' key models.
 	SimKeyModel  string
 	SimKeyModels []string
-	StateDir  string
-	LogLevel  string
-	LogFormat string
-	Timeout   time.Duration
+	StateDir     string
+	LogLevel     string
+	LogFormat    string
+	Timeout      time.Duration
 
 	gf graphFlags
 
