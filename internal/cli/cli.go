@@ -42,13 +42,16 @@ type IO struct {
 
 // globals are the flags every command shares (README.md, Usage).
 type globals struct {
-	JSON      bool
-	Sim       bool
-	SimKeys   int
-	StateDir  string
-	LogLevel  string
-	LogFormat string
-	Timeout   time.Duration
+	JSON    bool
+	Sim     bool
+	SimKeys int
+	// SimKeyModel and SimKeyModels choose the virtual keys' key models.
+	SimKeyModel  string
+	SimKeyModels []string
+	StateDir     string
+	LogLevel     string
+	LogFormat    string
+	Timeout      time.Duration
 
 	gf graphFlags
 
@@ -142,6 +145,8 @@ so consecutive commands see each other's effects as with a real key.`,
 	pf.BoolVar(&g.JSON, "json", false, "machine output on stdout (logs stay on stderr)")
 	pf.BoolVar(&g.Sim, "sim", false, "use the built-in simulation: the emulated tenant and one virtual key (--sim-tenant --sim-keys 1)")
 	pf.IntVar(&g.SimKeys, "sim-keys", 0, "plug in N virtual keys (state kept in the state directory)")
+	pf.StringVar(&g.SimKeyModel, "sim-key-model", "", "the key model of the virtual keys: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else "+softkey.DefaultModelName+")")
+	pf.StringSliceVar(&g.SimKeyModels, "sim-key-models", nil, "one key model per virtual key, e.g. yubikey-5.4,solokey-v2 (a bench of mixed models); sets --sim-keys, or must name as many models")
 	pf.BoolVar(&g.gf.SimTenant, "sim-tenant", false, "talk to the built-in emulated Entra tenant (state kept in the state directory) instead of Microsoft Graph")
 	pf.StringVar(&g.gf.GraphURL, "graph-url", "", "Microsoft Graph root URL (default $KEYPREP_GRAPH_URL, else https://graph.microsoft.com); http only on loopback")
 	pf.StringVar(&g.gf.Auth, "auth", "", "how to sign in to Graph: "+strings.Join(graph.AuthMethods, ", ")+" (default $KEYPREP_AUTH, the config file, or chosen from the environment)")
@@ -207,9 +212,15 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if g.SimKeys < 0 || g.SimKeys > 64 {
 		return usageErr("--sim-keys %d: want 0 to 64", g.SimKeys)
 	}
+	explicitKeys := g.SimKeys
 	if g.Sim && g.SimKeys == 0 {
 		g.SimKeys = 1
 	}
+	models, n, err := g.simModels(explicitKeys, g.SimKeys)
+	if err != nil {
+		return err
+	}
+	g.SimKeys = n
 	dir, err := g.stateDir()
 	if err != nil {
 		return err
@@ -231,9 +242,9 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		if g.wire.keyConfig != nil {
 			g.wire.keyConfig(&kc)
 		}
-		p, err := simkeys.New(simkeys.Options{Dir: filepath.Join(dir, "sim", "keys"), Count: g.SimKeys, Key: kc})
+		p, err := simkeys.New(simkeys.Options{Dir: filepath.Join(dir, "sim", "keys"), Count: g.SimKeys, Key: kc, Models: models})
 		if err != nil {
-			return fmt.Errorf("virtual keys: %w", err)
+			return modelMismatch(fmt.Errorf("virtual keys: %w", err))
 		}
 		g.keys = p
 		cmd.SetContext(hid.WithVirtual(cmd.Context(), p))

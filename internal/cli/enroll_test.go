@@ -448,7 +448,7 @@ func TestEnrollFailures(t *testing.T) {
 			checks: []check{jobFailed, noPOST, pinEscrowed}},
 		{name: "blocked AAGUID",
 			prepare: func(t *testing.T, w *world) (string, []string) {
-				if r := w.cli("", hooks{}, "policy", "set", "fido2", "--block-aaguid", softkey.AAGUIDString, "--yes"); r.code != 0 {
+				if r := w.cli("", hooks{}, "policy", "set", "fido2", "--profile", "Default passkey profile", "--block-aaguid", softkey.AAGUIDString, "--yes"); r.code != 0 {
 					t.Fatalf("policy set: %d %s", r.code, r.errOut)
 				}
 				return "", nil

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/keycaps"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
 
@@ -68,7 +70,7 @@ func (g *globals) openHID(ctx context.Context, path string) (*hid.Device, error)
 		if hid.IsVirtualPath(path) && g.keys == nil {
 			return nil, &Error{Code: ExitNoKey, Msg: fmt.Sprintf("no virtual key %s: virtual keys need --sim or --sim-keys N", path), Err: err}
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, modelMismatch(fmt.Errorf("%s: %w", path, err))
 	}
 	return d, nil
 }
@@ -98,6 +100,7 @@ type keySummary struct {
 	ProductID      string   `json:"productId"`
 	Manufacturer   string   `json:"manufacturer"`
 	Product        string   `json:"product"`
+	Serial         string   `json:"serial,omitempty"`
 	AAGUID         string   `json:"aaguid"`
 	Model          string   `json:"model"`
 	Versions       []string `json:"versions"`
@@ -106,7 +109,11 @@ type keySummary struct {
 	MinPINLength   uint64   `json:"minPINLength"`
 	ForcePINChange bool     `json:"forcePINChange"`
 	RemainingSlots *int64   `json:"remainingResidentSlots"`
-	Error          string   `json:"error,omitempty"`
+	// Features says which keyprep features the key can take;
+	// Unavailable sums up what it cannot ("" when nothing).
+	Features    []keycaps.Feature `json:"features,omitempty"`
+	Unavailable string            `json:"unavailable,omitempty"`
+	Error       string            `json:"error,omitempty"`
 }
 
 func newKeysCmd(g *globals) *cobra.Command {
@@ -138,22 +145,39 @@ func runKeys(ctx context.Context, g *globals) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PATH\tMODEL\tAAGUID\tPIN\tRETRIES\tMIN PIN\tFORCE CHANGE\tFREE SLOTS")
+	fmt.Fprintln(tw, "PATH\tMODEL\tAAGUID\tPIN\tRETRIES\tMIN PIN\tFORCE CHANGE\tFREE SLOTS\tSERIAL")
 	for _, r := range rows {
 		if r.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t- (%s)\n", r.Path, r.Model, r.Error)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t- (%s)\t%s\n", r.Path, r.Model, r.Error, orDash(r.Serial))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Path, r.Model, r.AAGUID,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Path, r.Model, r.AAGUID,
 			yesNo(r.PINSet, "set", "not set"), intOrDash(r.PINRetries), r.MinPINLength,
-			yesNo(r.ForcePINChange, "yes", "no"), int64OrDash(r.RemainingSlots))
+			yesNo(r.ForcePINChange, "yes", "no"), int64OrDash(r.RemainingSlots), orDash(r.Serial))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// What each key cannot take, one line per key that lacks something.
+	for _, r := range rows {
+		if r.Unavailable != "" {
+			fmt.Fprintf(g.io.Out, "%s: %s\n", r.Path, r.Unavailable)
+		}
+	}
+	return nil
+}
+
+// features are the keyprep features a key with this getInfo can take, and
+// the one-line summary of what it cannot.
+func features(info *hid.Info) ([]keycaps.Feature, string) {
+	gi := info.GetInfo()
+	c := keycaps.Of(&gi)
+	return c.Features(), c.Unavailable()
 }
 
 func summarize(ctx context.Context, g *globals, di hid.DeviceInfo) keySummary {
 	s := keySummary{Path: di.Path, VendorID: fmt.Sprintf("%04x", di.VendorID), ProductID: fmt.Sprintf("%04x", di.ProductID),
-		Manufacturer: di.Manufacturer, Product: di.Product, Model: modelName([16]byte{}, di.Product)}
+		Manufacturer: di.Manufacturer, Product: di.Product, Serial: di.Serial, Model: modelName([16]byte{}, di.Product)}
 	d, err := hid.Open(ctx, di.Path, hid.WithTimeout(g.Timeout))
 	if err != nil {
 		s.Error = classify(err).Msg
@@ -175,6 +199,7 @@ func summarize(ctx context.Context, g *globals, di hid.DeviceInfo) keySummary {
 		v := info.RemainingResidentKeys
 		s.RemainingSlots = &v
 	}
+	s.Features, s.Unavailable = features(info)
 	if s.PINSet {
 		if n, err := d.PINRetries(ctx); err == nil {
 			s.PINRetries = &n
@@ -208,12 +233,30 @@ func int64OrDash(p *int64) string {
 
 // infoOutput is `keyprep info --json`.
 type infoOutput struct {
-	Path       string    `json:"path"`
-	Model      string    `json:"model"`
-	AAGUID     string    `json:"aaguid"`
-	PINSet     bool      `json:"pinSet"`
-	PINRetries *int      `json:"pinRetries"`
-	Info       *hid.Info `json:"info"`
+	Path        string            `json:"path"`
+	Model       string            `json:"model"`
+	AAGUID      string            `json:"aaguid"`
+	Serial      string            `json:"serial,omitempty"`
+	PINSet      bool              `json:"pinSet"`
+	PINRetries  *int              `json:"pinRetries"`
+	Features    []keycaps.Feature `json:"features"`
+	Unavailable string            `json:"unavailable,omitempty"`
+	Info        *hid.Info         `json:"info"`
+}
+
+// serialOf is the USB serial number string of the key at path ("" when it
+// reports none or is not listed).
+func serialOf(ctx context.Context, path string) string {
+	devs, err := hid.Enumerate(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, d := range devs {
+		if d.Path == path {
+			return d.Serial
+		}
+	}
+	return ""
 }
 
 func newInfoCmd(g *globals) *cobra.Command {
@@ -240,7 +283,9 @@ func runInfo(ctx context.Context, g *globals, key string) error {
 	if err != nil {
 		return fmt.Errorf("read info of %s: %w", d.Path(), err)
 	}
-	out := infoOutput{Path: d.Path(), Model: modelName(info.AAGUID, ""), AAGUID: formatAAGUID(info.AAGUID), Info: info}
+	out := infoOutput{Path: d.Path(), Model: modelName(info.AAGUID, ""), AAGUID: formatAAGUID(info.AAGUID), Info: info,
+		Serial: serialOf(ctx, d.Path())}
+	out.Features, out.Unavailable = features(info)
 	out.PINSet, _ = info.Option("clientPin")
 	if out.PINSet {
 		if n, err := d.PINRetries(ctx); err == nil {
@@ -256,6 +301,9 @@ func runInfo(ctx context.Context, g *globals, key string) error {
 	row("path", out.Path)
 	row("model", out.Model)
 	row("aaguid", out.AAGUID)
+	if out.Serial != "" {
+		row("serial", out.Serial)
+	}
 	row("versions", strings.Join(info.Versions, " "))
 	row("extensions", strings.Join(info.Extensions, " "))
 	row("pin", yesNo(out.PINSet, "set", "not set"))
@@ -283,7 +331,33 @@ func runInfo(ctx context.Context, g *globals, key string) error {
 	if len(info.Certifications) > 0 {
 		row("certifications", fmt.Sprint(info.Certifications))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	printFeatures(w, out.Features, out.Unavailable)
+	return nil
+}
+
+// printFeatures lists what keyprep can do with the key: ✓ or ✗, the
+// feature, its flag and how or why not.
+func printFeatures(w io.Writer, fs []keycaps.Feature, unavailable string) {
+	fmt.Fprintln(w, "\nkeyprep features on this key")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range fs {
+		mark := "✓"
+		if !f.Supported {
+			mark = "✗"
+		}
+		name := f.Name
+		if f.Flag != "" {
+			name += " (" + f.Flag + ")"
+		}
+		fmt.Fprintf(tw, "  %s %s\t%s\n", mark, name, f.Detail)
+	}
+	_ = tw.Flush()
+	if unavailable != "" {
+		fmt.Fprintf(w, "  %s\n", unavailable)
+	}
 }
 
 func formatOptions(opts map[string]bool) string {

@@ -102,10 +102,26 @@ func groupNames(ctx context.Context, c *graph.Client, lists ...[]graph.Target) p
 }
 
 // settingLine is one setting as policy show prints it, without the indent.
-func settingLine(label, text string) string { return fmt.Sprintf("%-22s%s", label, text) }
+func settingLine(label, text string) string {
+	if len(label) >= 22 {
+		return label + "  " + text
+	}
+	return fmt.Sprintf("%-22s%s", label, text)
+}
 
+// printSettings prints settings, those of a passkey profile under its
+// heading.
 func printSettings(w io.Writer, ss []policy.Setting) {
+	group := ""
 	for _, s := range ss {
+		if s.Group != group {
+			group = s.Group
+			fmt.Fprintf(w, "  %s\n", group)
+		}
+		if s.Group != "" {
+			fmt.Fprintf(w, "    %s\n", fmt.Sprintf("%-20s%s", s.Label, s.Text))
+			continue
+		}
 		fmt.Fprintf(w, "  %s\n", settingLine(s.Label, s.Text))
 	}
 }
@@ -113,14 +129,6 @@ func printSettings(w io.Writer, ss []policy.Setting) {
 func printFido2Policy(w io.Writer, p *graph.Fido2Policy, names policy.Names) {
 	fmt.Fprintln(w, "Passkey (FIDO2) policy")
 	printSettings(w, policy.Fido2Settings(p, names))
-	for _, pr := range p.PasskeyProfiles {
-		def := ""
-		if strings.EqualFold(pr.ID, p.DefaultPasskeyProfile) {
-			def = " (default)"
-		}
-		fmt.Fprintf(w, "  %s\n", settingLine("passkey profile", fmt.Sprintf("%q%s: types %s, attestation %s, restrictions %s",
-			pr.Name, def, pr.PasskeyTypes, pr.AttestationEnforcement, policy.RestrictionsText(pr.KeyRestrictions))))
-	}
 }
 
 func printTAPPolicy(w io.Writer, p *graph.TAPPolicy, names policy.Names) {
@@ -134,7 +142,10 @@ type policySetOptions struct {
 	enable, disable            bool
 	includeGroups, excludeGrps []string
 	selfService, enforceAtt    string
+	profile                    string
 	allowAAGUIDs, blockAAGUIDs []string
+	addAAGUIDs, removeAAGUIDs  []string
+	enforceRestrictions        string
 	noRestrictions             bool
 	oneTime                    string
 	defLife, minLife, maxLife  time.Duration
@@ -153,6 +164,15 @@ with minimum ≤ default ≤ maximum, length 8 to 48), shows what changes, and
 applies it after confirmation (--yes without a terminal).
 
   keyprep policy set fido2 --enable --include-group "Passkey Users" --self-service on
+  keyprep policy set fido2 --profile "Default passkey profile" --enforce-attestation off
+  keyprep policy set fido2 --profile Admins --allow-aaguid AAGUID --allow-aaguid AAGUID
+
+In a tenant with passkey profiles the profiles decide attestation and key
+models; --enforce-attestation and the key-restriction flags change the
+passkey profile named by --profile (name or id), and without --profile the
+deprecated policy-wide isAttestationEnforced and keyRestrictions, which then
+decide nothing (keyprep warns and names the profile to change).
+
   keyprep policy set tap --enable --include-group Onboarding --one-time --default-lifetime 1h
   keyprep policy set tap --one-time off`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -174,9 +194,13 @@ applies it after confirmation (--yes without a terminal).
 	f.StringArrayVar(&o.includeGroups, "include-group", nil, "target group (name or object id, or all_users); repeat; replaces the include targets")
 	f.StringArrayVar(&o.excludeGrps, "exclude-group", nil, "excluded group (name or object id); repeat; replaces the exclude targets")
 	f.StringVar(&o.selfService, "self-service", "", "fido2: allow self-service setup (on|off); provisioning needs on")
+	f.StringVar(&o.profile, "profile", "", "fido2: the passkey profile (name or id) that --enforce-attestation and the key-restriction flags change")
 	f.StringVar(&o.enforceAtt, "enforce-attestation", "", "fido2: enforce attestation (on|off)")
-	f.StringArrayVar(&o.allowAAGUIDs, "allow-aaguid", nil, "fido2: allow only these key models (AAGUID); repeat")
-	f.StringArrayVar(&o.blockAAGUIDs, "block-aaguid", nil, "fido2: block these key models (AAGUID); repeat")
+	f.StringArrayVar(&o.allowAAGUIDs, "allow-aaguid", nil, "fido2: allow only these key models (AAGUID); repeat; replaces the list")
+	f.StringArrayVar(&o.blockAAGUIDs, "block-aaguid", nil, "fido2: block these key models (AAGUID); repeat; replaces the list")
+	f.StringArrayVar(&o.addAAGUIDs, "add-aaguid", nil, "fido2: add a key model (AAGUID) to the current allow or block list; repeat")
+	f.StringArrayVar(&o.removeAAGUIDs, "remove-aaguid", nil, "fido2: remove a key model (AAGUID) from the current list; repeat")
+	f.StringVar(&o.enforceRestrictions, "enforce-key-restrictions", "", "fido2: enforce the key restrictions' list (on|off; off keeps the list)")
 	f.BoolVar(&o.noRestrictions, "no-key-restrictions", false, "fido2: remove key restrictions")
 	f.StringVar(&o.oneTime, "one-time", "", "tap: every pass one-time (--one-time, or --one-time off)")
 	// A bare --one-time means on; "--one-time off" (or =off) turns it off.
@@ -255,7 +279,34 @@ type policyEdit struct {
 }
 
 func (o policySetOptions) fido2Only() bool {
-	return o.selfService != "" || o.enforceAtt != "" || len(o.allowAAGUIDs) > 0 || len(o.blockAAGUIDs) > 0 || o.noRestrictions
+	return o.selfService != "" || o.profile != "" || o.enforceAtt != "" || o.restrictionEdits()
+}
+
+// restrictionEdits reports whether a key-restriction flag was given.
+func (o policySetOptions) restrictionEdits() bool {
+	return len(o.allowAAGUIDs) > 0 || len(o.blockAAGUIDs) > 0 || o.noRestrictions ||
+		len(o.addAAGUIDs) > 0 || len(o.removeAAGUIDs) > 0 || o.enforceRestrictions != ""
+}
+
+// restrictionFlags are the key-restriction flags as given, for a warning's
+// command line.
+func (o policySetOptions) restrictionFlags() string {
+	var fs []string
+	for _, l := range []struct {
+		flag string
+		vs   []string
+	}{{"--allow-aaguid", o.allowAAGUIDs}, {"--block-aaguid", o.blockAAGUIDs}, {"--add-aaguid", o.addAAGUIDs}, {"--remove-aaguid", o.removeAAGUIDs}} {
+		for _, v := range l.vs {
+			fs = append(fs, l.flag+" "+v)
+		}
+	}
+	if o.noRestrictions {
+		fs = append(fs, "--no-key-restrictions")
+	}
+	if o.enforceRestrictions != "" {
+		fs = append(fs, "--enforce-key-restrictions "+o.enforceRestrictions)
+	}
+	return strings.Join(fs, " ")
 }
 
 func (o policySetOptions) tapOnly() bool {
@@ -271,7 +322,7 @@ func (o policySetOptions) edit(which string) (*policyEdit, error) {
 		return nil, usageErr("--one-time, --*-lifetime and --length belong to the tap policy")
 	}
 	if which == "tap" && o.fido2Only() {
-		return nil, usageErr("--self-service, --enforce-attestation and key restrictions belong to the fido2 policy")
+		return nil, usageErr("--self-service, --profile, --enforce-attestation and key restrictions belong to the fido2 policy")
 	}
 	e := &policyEdit{includeNames: o.includeGroups, exNames: o.excludeGrps}
 	var err error
@@ -299,10 +350,17 @@ func (o policySetOptions) fido2Edit() (policy.Fido2Edit, error) {
 	if len(o.allowAAGUIDs) > 0 && len(o.blockAAGUIDs) > 0 {
 		return e, usageErr("--allow-aaguid and --block-aaguid exclude each other (key restrictions are either an allow list or a block list)")
 	}
-	if o.noRestrictions && (len(o.allowAAGUIDs) > 0 || len(o.blockAAGUIDs) > 0) {
-		return e, usageErr("--no-key-restrictions and --allow-aaguid/--block-aaguid exclude each other")
+	if o.noRestrictions && (len(o.allowAAGUIDs) > 0 || len(o.blockAAGUIDs) > 0 || len(o.addAAGUIDs) > 0 || o.enforceRestrictions != "") {
+		return e, usageErr("--no-key-restrictions and the other key-restriction flags exclude each other")
 	}
-	for _, a := range append(slices.Clone(o.allowAAGUIDs), o.blockAAGUIDs...) {
+	if o.profile != "" && o.enforceAtt == "" && !o.restrictionEdits() {
+		return e, &Error{Code: ExitUsage, Msg: "--profile selects the passkey profile that --enforce-attestation and the key-restriction flags change; give one of them",
+			Hint: "keyprep policy set fido2 --profile " + policy.ShellQuote(o.profile) + " --enforce-attestation off (keyprep policy show fido2 lists the profiles)"}
+	}
+	if strings.TrimSpace(o.profile) == "" && o.profile != "" {
+		return e, usageErr("--profile: empty profile name")
+	}
+	for _, a := range slices.Concat(o.allowAAGUIDs, o.blockAAGUIDs, o.addAAGUIDs, o.removeAAGUIDs) {
 		if !graph.IsGUID(a) {
 			return e, usageErr("AAGUID %q: want the 8-4-4-4-12 hexadecimal form", a)
 		}
@@ -314,6 +372,11 @@ func (o policySetOptions) fido2Edit() (policy.Fido2Edit, error) {
 	if e.EnforceAtt, err = parseOnOff("enforce-attestation", o.enforceAtt); err != nil {
 		return e, err
 	}
+	if e.EnforceRestrictions, err = parseOnOff("enforce-key-restrictions", o.enforceRestrictions); err != nil {
+		return e, err
+	}
+	e.Profile = o.profile
+	e.AddAAGUIDs, e.RemoveAAGUIDs = o.addAAGUIDs, o.removeAAGUIDs
 	switch {
 	case o.noRestrictions:
 		e.Restrictions = policy.NoRestrictions()
@@ -386,17 +449,23 @@ func (e *policyEdit) resolve(ctx context.Context, c *graph.Client) error {
 // policyPlan is a change computed against the tenant's policy.
 type policyPlan struct {
 	changes []policy.Change
-	apply   func(context.Context) error
+	// warnings say what the change will not do (a policy-wide setting that
+	// the passkey profiles override).
+	warnings []string
+	apply    func(context.Context) error
 }
 
-func planFido2(ctx context.Context, c *graph.Client, e policy.Fido2Edit) (*policyPlan, error) {
+func planFido2(ctx context.Context, c *graph.Client, e policy.Fido2Edit, restrictionFlags string) (*policyPlan, error) {
 	p, err := c.GetFido2Policy(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n := e.Apply(p)
+	n, err := e.Apply(p)
+	if err != nil {
+		return nil, &Error{Code: ExitUsage, Msg: "--profile: " + err.Error(), Hint: "keyprep policy show fido2 lists the passkey profiles", Err: err}
+	}
 	names := groupNames(ctx, c, p.IncludeTargets, p.ExcludeTargets, n.IncludeTargets, n.ExcludeTargets)
-	return &policyPlan{changes: policy.Fido2Changes(p, &n, names),
+	return &policyPlan{changes: policy.Fido2Changes(p, &n, names), warnings: e.Warnings(p, restrictionFlags),
 		apply: func(ctx context.Context) error { return c.UpdateFido2Policy(ctx, &n) }}, nil
 }
 
@@ -456,15 +525,20 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	}
 	var plan *policyPlan
 	if which == "fido2" {
-		plan, err = planFido2(ctx, c, e.fido2)
+		plan, err = planFido2(ctx, c, e.fido2, o.restrictionFlags())
 	} else {
 		plan, err = planTAP(ctx, c, e.tap)
 	}
 	if err != nil {
 		return err
 	}
+	if !g.JSON || !o.yes {
+		for _, w := range plan.warnings {
+			fmt.Fprintf(g.io.ErrOut, "warning: %s\n", w)
+		}
+	}
 	if len(plan.changes) == 0 {
-		return g.done(map[string]any{"policy": which, "changed": false}, "The %s policy already has these settings; nothing sent.", which)
+		return g.done(withWarnings(map[string]any{"policy": which, "changed": false}, plan.warnings), "The %s policy already has these settings; nothing sent.", which)
 	}
 	if !g.JSON || !o.yes {
 		fmt.Fprintf(g.io.ErrOut, "Changes to the %s policy:\n%s", which, changeLines(plan.changes))
@@ -475,7 +549,17 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	if err := plan.apply(ctx); err != nil {
 		return err
 	}
-	return g.done(map[string]any{"policy": which, "changed": true, "changes": plan.changes}, "The %s policy was updated (changes take a few minutes to replicate in Entra).", which)
+	return g.done(withWarnings(map[string]any{"policy": which, "changed": true, "changes": plan.changes}, plan.warnings),
+		"The %s policy was updated (changes take a few minutes to replicate in Entra).", which)
+}
+
+// withWarnings adds a "warnings" member to a --json result when there are
+// any.
+func withWarnings(m map[string]any, ws []string) map[string]any {
+	if len(ws) > 0 {
+		m["warnings"] = ws
+	}
+	return m
 }
 
 // ---- policy check ----------------------------------------------------------
@@ -521,26 +605,41 @@ func verdictJSON(v policy.Verdict) verdict {
 func ptrTo[T any](v T) *T { return &v }
 
 func newPolicyCheckCmd(g *globals) *cobra.Command {
-	var user string
-	var multi bool
+	var user, aaguid string
+	var multi, selfAttesting bool
 	cmd := &cobra.Command{
-		Use:   "check --user UPN [--multi-use]",
+		Use:   "check --user UPN [--multi-use] [--aaguid AAGUID [--self-attesting]]",
 		Short: "Explain whether a user can get a pre-provisioned passkey and sign in with a TAP, and what to change if not",
 		Long: `check reads the user, both method policies, the user's group memberships and the
 permissions of the identity keyprep signs in as, and says in plain words whether
 (a) keyprep can pre-provision a passkey for the user and (b) the user can sign
-in with a Temporary Access Pass — and what to change when not.
+in with a Temporary Access Pass — and what to change when not. It names the
+passkey profiles that apply to the user and their rules; with --aaguid it
+also says whether they take that key model (--self-attesting: a key without
+an attestation certificate the tenant trusts), naming the profile that
+refuses it and the command that would change it.
 Exit status 0 when both are possible, 8 when something is missing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if user == "" {
 				return usageErr("policy check needs --user UPN")
 			}
-			return runPolicyCheck(cmd.Context(), g, user, multi)
+			var key *policy.Key
+			switch {
+			case aaguid != "" && !graph.IsGUID(aaguid):
+				return usageErr("--aaguid %q: want the 8-4-4-4-12 hexadecimal form", aaguid)
+			case aaguid != "":
+				key = &policy.Key{AAGUID: strings.ToLower(aaguid), Attested: !selfAttesting}
+			case selfAttesting:
+				return usageErr("--self-attesting describes the key model of --aaguid; give --aaguid too")
+			}
+			return runPolicyCheck(cmd.Context(), g, user, multi, key)
 		},
 	}
 	cmd.Flags().StringVar(&user, "user", "", "user principal name or object id")
 	cmd.Flags().BoolVar(&multi, "multi-use", false, "the user will need a multi-use Temporary Access Pass (e.g. to set up several devices)")
+	cmd.Flags().StringVar(&aaguid, "aaguid", "", "check this key model (AAGUID) against the passkey profiles that apply to the user")
+	cmd.Flags().BoolVar(&selfAttesting, "self-attesting", false, "with --aaguid: the key attests itself (no certificate the tenant trusts)")
 	return cmd
 }
 
@@ -597,7 +696,7 @@ func (g *globals) checkInput(ctx context.Context, c *graph.Client, u *graph.User
 	return in
 }
 
-func runPolicyCheck(ctx context.Context, g *globals, upn string, multi bool) error {
+func runPolicyCheck(ctx context.Context, g *globals, upn string, multi bool, key *policy.Key) error {
 	c, err := g.graphClient(ctx)
 	if err != nil {
 		return err
@@ -606,7 +705,9 @@ func runPolicyCheck(ctx context.Context, g *globals, upn string, multi bool) err
 	if err != nil {
 		return err
 	}
-	rep := policy.Evaluate(g.checkInput(ctx, c, u))
+	in := g.checkInput(ctx, c, u)
+	in.Key = key
+	rep := policy.Evaluate(in)
 	tapFlow := policy.FlowTAP
 	if multi {
 		tapFlow = policy.FlowMultiUseTAP

@@ -61,7 +61,7 @@ func newSimCmd(g *globals) *cobra.Command {
 		},
 	}
 	replug.Flags().StringVar(&key, "key", "", "virtual key path; default: all virtual keys")
-	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g), newSimKeyCmd(g))
+	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g), newSimKeyCmd(g), newSimModelsCmd(g))
 	return cmd
 }
 
@@ -255,9 +255,9 @@ func newSimUsersCmd(g *globals) *cobra.Command {
 
 func newSimKeyCmd(g *globals) *cobra.Command {
 	var useUHID bool
-	var state, faults string
+	var state, faults, model string
 	cmd := &cobra.Command{
-		Use:   "key --uhid [--state FILE]",
+		Use:   "key --uhid [--model NAME|FILE] [--state FILE]",
 		Short: "(Linux) Expose a virtual key as a real HID device through /dev/uhid until interrupted",
 		Long: `key plugs a virtual key (the same CTAP 2.1 authenticator and CTAPHID framing as
 --sim) into the kernel through /dev/uhid: a USB-bus HID device with the FIDO
@@ -268,7 +268,12 @@ goes away, like an unplugged key.
 
 The key's state (PIN, credentials, settings) is that of the key --sim uses
 (vkey:0, STATE_DIR/sim/keys/0.json; keyprep --sim waits while it is served),
-or lives in --state FILE. KEYPREP_SIM_TOUCH sets the simulated touch as with --sim.
+or lives in --state FILE. --model NAME|FILE (default $KEYPREP_SIM_KEY_MODEL,
+else keyprep-virtual; keyprep sim models lists them) picks the key model: its
+getInfo and behaviour, and on the bus its USB vendor and product ids, product
+string and (when the model has one) USB serial number. A state file keeps the
+model its key was first served with. KEYPREP_SIM_TOUCH sets the simulated
+touch as with --sim.
 Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 (usually root).`,
 		Args: cobra.NoArgs,
@@ -287,11 +292,19 @@ Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 			if err != nil {
 				return usageErr("KEYPREP_SIM_TOUCH: %v", err)
 			}
-			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch}, ctaphid.Config{Faults: fl})
+			if model == "" {
+				model = strings.TrimSpace(os.Getenv("KEYPREP_SIM_KEY_MODEL"))
+			}
+			m, err := lookupModel("--model", model)
+			if err != nil {
+				return err
+			}
+			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Model: m}, ctaphid.Config{Faults: fl})
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&useUHID, "uhid", false, "plug the key in through /dev/uhid (Linux)")
+	f.StringVar(&model, "model", "", "the key model: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else "+softkey.DefaultModelName+")")
 	f.StringVar(&state, "state", "", "the key's state file (default: the key --sim uses, STATE_DIR/sim/keys/0.json)")
 	// TEST ONLY: the end-to-end test's negative run breaks the framing with
 	// it to prove that broken framing is noticed. Hidden from help.
@@ -312,6 +325,7 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 			Hint: "load the module (modprobe uhid) and run as root, or with write access to " + uhid.Path}
 	}
 	var conn hid.ReportConn
+	serial := "" // the model's USB serial number string, when it has one
 	// Until Serve owns f (and conn), an early return closes it.
 	owned := false
 	defer func() {
@@ -325,9 +339,10 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 		dir := filepath.Join(g.StateDir, "sim", "keys")
 		p, err := simkeys.New(simkeys.Options{Dir: dir, Count: 1, Key: keyCfg, HID: hidCfg})
 		if err != nil {
-			return fmt.Errorf("virtual key: %w", err)
+			return modelMismatch(fmt.Errorf("virtual key: %w", err))
 		}
 		defer p.Close()
+		serial = p.List()[0].Serial
 		name := strings.TrimPrefix(p.List()[0].Path, hid.VirtualScheme)
 		state = filepath.Join(dir, name+".json")
 		if conn, err = p.Open(name); err != nil {
@@ -344,7 +359,10 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 		}
 		auth, err := softkey.Open(state, keyCfg)
 		if err != nil {
-			return fmt.Errorf("virtual key %s: %w", state, err)
+			return modelMismatch(fmt.Errorf("virtual key %s: %w", state, err))
+		}
+		if keyCfg.Model.USB.Serial.Reported {
+			serial = auth.USBSerial()
 		}
 		dev := ctaphid.NewDevice(auth, hidCfg)
 		defer dev.Close()
@@ -354,13 +372,35 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 		g.log.Warn("TEST ONLY: the virtual key's CTAPHID framing is broken on purpose", "faults", fmt.Sprintf("%+v", hidCfg.Faults))
 	}
 
-	var nonce [6]byte
-	_, _ = rand.Read(nonce[:])
-	uniq := "keyprep-" + hex.EncodeToString(nonce[:])
+	// HID_UNIQ is the USB serial number string of a real key; a model
+	// without one gets a random keyprep-… so that its hidraw node can
+	// still be told from every other (waitHidraw finds the node by it; a
+	// serial is per virtual key, drawn from its state).
+	uniq := serial
+	if uniq == "" {
+		var nonce [6]byte
+		_, _ = rand.Read(nonce[:])
+		uniq = "keyprep-" + hex.EncodeToString(nonce[:])
+	}
+	m := keyCfg.Model
+	name := m.USB.Product
+	if name == "" {
+		name = softkey.ModelName
+	}
+	if m.USB.Manufacturer != "" && !strings.HasPrefix(name, m.USB.Manufacturer) {
+		name = m.USB.Manufacturer + " " + name // HID_NAME of a USB key: manufacturer and product
+	}
+	var version uint32
+	if v, err := m.DeviceVersion(); err == nil && v != [3]uint8{} {
+		version = uint32(v[0])<<8 | uint32(v[1]&0x0f)<<4 | uint32(v[2]&0x0f) // bcdDevice-like 0xJJMN
+	}
 	ready := make(chan struct{}, 1)
 	dev := uhid.New(f, conn, uhid.Options{
-		Name:    softkey.ModelName,
+		Name:    name,
 		Uniq:    uniq,
+		Vendor:  uint32(m.USB.VendorID),
+		Product: uint32(m.USB.ProductID),
+		Version: version,
 		Log:     func(format string, a ...any) { g.log.Debug(fmt.Sprintf(format, a...)) },
 		Started: func() { ready <- struct{}{} },
 	})
@@ -375,12 +415,13 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 	}
 	node := waitHidraw(ctx, uniq)
 	if g.JSON {
-		_ = g.printJSON(map[string]any{"hidraw": node, "state": state, "aaguid": softkey.AAGUIDString, "uniq": uniq})
+		_ = g.printJSON(map[string]any{"hidraw": node, "state": state, "aaguid": formatAAGUID(m.AAGUID()), "uniq": uniq,
+			"model": m.Name, "serial": serial, "vendorId": fmt.Sprintf("%04x", uint16(m.USB.VendorID)), "productId": fmt.Sprintf("%04x", uint16(m.USB.ProductID))})
 	} else {
 		if node == "" {
 			node = "a hidraw node (not found in /sys/class/hidraw)"
 		}
-		fmt.Fprintf(g.io.Out, "Virtual key (%s, AAGUID %s) plugged in on %s, state %s\n", softkey.ModelName, softkey.AAGUIDString, node, state)
+		fmt.Fprintf(g.io.Out, "Virtual key (model %s, %s, AAGUID %s) plugged in on %s, state %s\n", m.Name, name, formatAAGUID(m.AAGUID()), node, state)
 		fmt.Fprintln(g.io.Out, "Stop with Ctrl-C.")
 	}
 	err = <-served

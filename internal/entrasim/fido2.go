@@ -554,17 +554,16 @@ func (t *Tenant) verifyRegistration(u *userRec, challenge string, pcc *protocol.
 	return cred, nil
 }
 
-// checkPolicies applies the FIDO2 method policy's attestation enforcement
-// and key restrictions, then the user's passkey profiles: with profiles,
-// the credential must satisfy at least one, else the first refusal is the
-// answer.
+// checkPolicies applies the key rules. In a tenant with passkey profiles
+// the user's profiles decide: the credential must satisfy at least one of
+// them, else the first refusal is the answer (it names the profile). The
+// policy-wide isAttestationEnforced and keyRestrictions (deprecated) apply
+// only in a tenant without profiles: migrating to profiles moved them into
+// the default profile (docs/graph.md §6.1).
 func (t *Tenant) checkPolicies(profiles []passkeyProfile, format string, attested bool, aaguid uuid.UUID, be bool) *apiError {
-	if e := checkCredential(profilePolicy{enforce: t.st.Fido2Policy.IsAttestationEnforced, kr: t.st.Fido2Policy.KeyRestrictions},
-		format, attested, aaguid, be); e != nil {
-		return e
-	}
-	if len(profiles) == 0 {
-		return nil
+	if len(t.st.Fido2Policy.PasskeyProfiles) == 0 {
+		return checkCredential(profilePolicy{enforce: t.st.Fido2Policy.IsAttestationEnforced, kr: t.st.Fido2Policy.KeyRestrictions},
+			format, attested, aaguid, be)
 	}
 	var firstErr *apiError
 	for _, pp := range profiles {
@@ -576,6 +575,9 @@ func (t *Tenant) checkPolicies(profiles []passkeyProfile, format string, atteste
 		if firstErr == nil {
 			firstErr = e
 		}
+	}
+	if firstErr == nil { // a tenant with profiles always has one for the user
+		return badRequest(msgNotInScope)
 	}
 	return firstErr
 }
@@ -664,12 +666,21 @@ type profilePolicy struct {
 	profile *passkeyProfile
 }
 
+// who names the rules in a refusal: the passkey profile, or the tenant
+// for the policy-wide settings.
+func (p profilePolicy) who() string {
+	if p.profile != nil {
+		return fmt.Sprintf("the passkey profile '%s'", p.profile.Name)
+	}
+	return "the tenant"
+}
+
 func checkCredential(p profilePolicy, format string, attested bool, aaguid uuid.UUID, backupEligible bool) *apiError {
 	if p.enforce && !attested {
 		if format == "none" {
-			return attestationFailed("the authenticator returned no attestation (fmt none) and the tenant enforces attestation.")
+			return attestationFailed("the authenticator returned no attestation (fmt none) and %s enforces attestation.", p.who())
 		}
-		return attestationFailed("the attestation statement does not chain to a trusted root in the tenant's metadata.")
+		return attestationFailed("the attestation statement does not chain to a trusted root in the tenant's metadata, and %s enforces attestation.", p.who())
 	}
 	if p.kr.IsEnforced {
 		listed := false
@@ -679,6 +690,9 @@ func checkCredential(p profilePolicy, format string, attested bool, aaguid uuid.
 			}
 		}
 		if listed == (p.kr.EnforcementType == "block") {
+			if p.profile != nil {
+				return badRequest("The authenticator model (AAGUID %s) is not allowed by the key restrictions of the passkey profile '%s'.", aaguid, p.profile.Name)
+			}
 			return badRequest("The authenticator model (AAGUID %s) is not allowed by the tenant's key restrictions.", aaguid)
 		}
 	}

@@ -118,18 +118,25 @@ func TestRegisterRejects(t *testing.T) {
 			status: 400, msg: "rpIdHash"},
 		{name: "missing UV", setup: func(f *fixture, a *authenticator) { a.flags &^= flagUV }, status: 400, msg: msgUV},
 		{name: "missing UP", setup: func(f *fixture, a *authenticator) { a.flags &^= flagUP }, status: 400, msg: "User presence is required."},
-		{name: "blocked AAGUID", setup: func(f *fixture, a *authenticator) {
+		{name: "blocked AAGUID, no profiles", setup: func(f *fixture, a *authenticator) {
+			noProfiles(f)
 			f.patch("fido2", map[string]any{"keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "block",
 				"aaGuids": []string{strings.ToUpper(softkey.AAGUIDString)}}})
 		}, status: 400, msg: "The authenticator model (AAGUID " + softkey.AAGUIDString + ") is not allowed by the tenant's key restrictions."},
+		{name: "policy-wide attestation, no profiles", setup: func(f *fixture, a *authenticator) {
+			noProfiles(f)
+			a.format = "none"
+		}, status: 400, msg: "Attestation verification failed: the authenticator returned no attestation (fmt none) and the tenant enforces attestation."},
+		{name: "blocked AAGUID by the profile", setup: func(f *fixture, a *authenticator) {
+			f.patch("fido2", map[string]any{"passkeyProfiles": []any{defaultProfile("registrationOnly",
+				map[string]any{"isEnforced": true, "enforcementType": "block", "aaGuids": []string{strings.ToUpper(softkey.AAGUIDString)}})}})
+		}, status: 400, msg: "The authenticator model (AAGUID " + softkey.AAGUIDString + ") is not allowed by the key restrictions of the passkey profile 'Default passkey profile'."},
 		{name: "allow list without it", setup: func(f *fixture, a *authenticator) {
-			f.patch("fido2", map[string]any{"passkeyProfiles": []any{map[string]any{"id": DefaultPasskeyProfileID,
-				"name": "Default passkey profile", "passkeyTypes": "deviceBound", "attestationEnforcement": "registrationOnly",
-				"keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "allow",
-					"aaGuids": []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}}}}})
-		}, status: 400, msg: "is not allowed by the tenant's key restrictions"},
+			f.patch("fido2", map[string]any{"passkeyProfiles": []any{defaultProfile("registrationOnly",
+				map[string]any{"isEnforced": true, "enforcementType": "allow", "aaGuids": []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}})}})
+		}, status: 400, msg: "is not allowed by the key restrictions of the passkey profile 'Default passkey profile'"},
 		{name: "enforced attestation with none", setup: func(f *fixture, a *authenticator) { a.format = "none" },
-			status: 400, msg: "Attestation verification failed: the authenticator returned no attestation"},
+			status: 400, msg: "Attestation verification failed: the authenticator returned no attestation (fmt none) and the passkey profile 'Default passkey profile' enforces attestation."},
 		{name: "profile enforcement alone refuses none", setup: func(f *fixture, a *authenticator) {
 			a.format = "none"
 			f.patch("fido2", map[string]any{"isAttestationEnforced": false})
@@ -190,6 +197,71 @@ func TestRegisterRejects(t *testing.T) {
 			if l := f.do("GET", fido2Path("v1.0", adele), nil); strings.Contains(string(l.body), `"id":"`) {
 				t.Errorf("a refused registration was stored: %s", l.body)
 			}
+		})
+	}
+}
+
+// noProfiles makes the tenant one that has not moved to passkey profiles:
+// the policy-wide settings decide.
+func noProfiles(f *fixture) {
+	f.patch("fido2", map[string]any{"passkeyProfiles": []any{}, "includeTargets": []any{
+		map[string]any{"id": "all_users", "targetType": "group", "isRegistrationRequired": false, "allowedPasskeyProfiles": []string{}}}})
+}
+
+// defaultProfile is the default passkey profile with the given attestation
+// enforcement and key restrictions (nil: none).
+func defaultProfile(enforcement string, kr map[string]any) map[string]any {
+	if kr == nil {
+		kr = map[string]any{"isEnforced": false, "enforcementType": "block", "aaGuids": []string{}}
+	}
+	return map[string]any{"id": DefaultPasskeyProfileID, "name": "Default passkey profile", "passkeyTypes": "deviceBound",
+		"attestationEnforcement": enforcement, "keyRestrictions": kr}
+}
+
+// TestProfilesDecide: with passkey profiles the policy-wide settings no
+// longer refuse anything, and of a user's profiles one that accepts is
+// enough; without profiles the policy-wide settings decide.
+func TestProfilesDecide(t *testing.T) {
+	blockVirtual := map[string]any{"isEnforced": true, "enforcementType": "block", "aaGuids": []string{softkey.AAGUIDString}}
+	tests := []struct {
+		name  string
+		patch map[string]any
+		none  bool   // the key sends fmt none
+		msg   string // "" accepted
+	}{
+		{name: "policy-wide settings ignored with profiles", none: true,
+			patch: map[string]any{"isAttestationEnforced": true, "keyRestrictions": blockVirtual,
+				"passkeyProfiles": []any{defaultProfile("disabled", nil)}}},
+		{name: "profile attestation off alone suffices", none: true,
+			patch: map[string]any{"isAttestationEnforced": true, "passkeyProfiles": []any{defaultProfile("disabled", nil)}}},
+		{name: "a second profile of the user accepts", none: true,
+			patch: map[string]any{"passkeyProfiles": []any{defaultProfile("registrationOnly", nil),
+				map[string]any{"id": "7b0c4d3e-0000-4000-8000-000000000002", "name": "Self-attesting keys", "passkeyTypes": "deviceBound",
+					"attestationEnforcement": "disabled", "keyRestrictions": map[string]any{"isEnforced": false, "enforcementType": "block", "aaGuids": []string{}}}},
+				"includeTargets": []any{map[string]any{"id": "all_users", "targetType": "group", "isRegistrationRequired": false,
+					"allowedPasskeyProfiles": []string{DefaultPasskeyProfileID, "7b0c4d3e-0000-4000-8000-000000000002"}}}}},
+		{name: "the first refusal names its profile", none: true,
+			patch: map[string]any{"passkeyProfiles": []any{defaultProfile("registrationOnly", nil),
+				map[string]any{"id": "7b0c4d3e-0000-4000-8000-000000000002", "name": "Virtual keys blocked", "passkeyTypes": "deviceBound",
+					"attestationEnforcement": "disabled", "keyRestrictions": blockVirtual}},
+				"includeTargets": []any{map[string]any{"id": "all_users", "targetType": "group", "isRegistrationRequired": false,
+					"allowedPasskeyProfiles": []string{DefaultPasskeyProfileID, "7b0c4d3e-0000-4000-8000-000000000002"}}}},
+			msg: "and the passkey profile 'Default passkey profile' enforces attestation."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.patch("fido2", tt.patch)
+			a := newAuthenticator(t)
+			if tt.none {
+				a.format = "none"
+			}
+			if tt.msg == "" {
+				f.registerOK(a, adele)
+				return
+			}
+			o, _ := f.options("v1.0", adele)
+			f.wantErr(f.do("POST", fido2Path("v1.0", adele), a.register(t, o)), 400, tt.msg)
 		})
 	}
 }

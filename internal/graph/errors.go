@@ -179,6 +179,9 @@ func Hint(err error) string {
 	if err == nil {
 		return ""
 	}
+	if h := profileHint(err); h != "" {
+		return h
+	}
 	for _, h := range hints {
 		if errors.Is(err, h.class) {
 			if h.class == ErrPermission {
@@ -190,6 +193,33 @@ func Hint(err error) string {
 			}
 			return h.hint
 		}
+	}
+	return ""
+}
+
+// reProfile finds the passkey profile a refusal names (the emulated
+// tenant's wording: "the passkey profile 'NAME'").
+var reProfile = regexp.MustCompile(`(?i)passkey profile '([^']{1,256})'`)
+
+// profileHint is the hint for an attestation or key-model refusal that
+// names the passkey profile behind it: the command that changes that
+// profile.
+func profileHint(err error) string {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return ""
+	}
+	m := reProfile.FindStringSubmatch(ge.Message)
+	if m == nil {
+		return ""
+	}
+	switch {
+	case errors.Is(err, ErrAttestationRejected):
+		return fmt.Sprintf("passkey profile %q enforces attestation: use a certified key model, or turn its enforcement off (%s)",
+			m[1], policy.ProfileSetCommand(m[1], "--enforce-attestation off"))
+	case errors.Is(err, ErrKeyModelNotAllowed):
+		return fmt.Sprintf("the key restrictions of passkey profile %q do not accept this key model: use another key, or change them (%s; keyprep policy show fido2)",
+			m[1], policy.ProfileSetCommand(m[1], "--add-aaguid AAGUID (an allow list) or --remove-aaguid AAGUID (a block list)"))
 	}
 	return ""
 }
@@ -297,12 +327,15 @@ var (
 	reChallenge   = regexp.MustCompile(`(?i)challenge[^.]*(expired|is no longer valid|timed? ?out)|expired[^.]*challenge`)
 	reGuest       = regexp.MustCompile(`(?i)\bguest\b|external user|\bb2b\b`)
 	reSelfService = regexp.MustCompile(`(?i)self[- ]?service|isSelfServiceRegistrationAllowed`)
-	reKeyModel    = regexp.MustCompile(`(?i)aa ?guid|key ?restriction|key model|authenticator model|passkey ?profile|not (in the )?allow(ed)? ?list|is blocked`)
-	reAttestation = regexp.MustCompile(`(?i)attestation`)
-	reDisabled    = regexp.MustCompile(`(?i)(method|fido2|passkey)[^.]*(not enabled|disabled|not allowed for)|not (in|within) (the )?(policy )?scope|not targeted|policy does not (allow|apply)`)
-	reUserMissing = regexp.MustCompile(`(?i)(user|resource)[^.]*(does not exist|not found|doesn't exist)|invalid user`)
-	reDuplicate   = regexp.MustCompile(`(?i)already (registered|exists)|duplicate`)
-	reTAPPolicy   = regexp.MustCompile(`(?i)lifetime|usable ?once|one-time|temporary ?access ?pass[^.]*(disabled|not enabled)|disabled by policy`)
+	// An attestation refusal may name the passkey profile that enforces
+	// it, so it is told apart before the key-model words.
+	reAttestationFailed = regexp.MustCompile(`(?i)attestation[^.:]*(failed|rejected|not accepted)|enforces attestation`)
+	reKeyModel          = regexp.MustCompile(`(?i)aa ?guid|key ?restriction|key model|authenticator model|passkey ?profile|not (in the )?allow(ed)? ?list|is blocked`)
+	reAttestation       = regexp.MustCompile(`(?i)attestation`)
+	reDisabled          = regexp.MustCompile(`(?i)(method|fido2|passkey)[^.]*(not enabled|disabled|not allowed for)|not (in|within) (the )?(policy )?scope|not targeted|policy does not (allow|apply)`)
+	reUserMissing       = regexp.MustCompile(`(?i)(user|resource)[^.]*(does not exist|not found|doesn't exist)|invalid user`)
+	reDuplicate         = regexp.MustCompile(`(?i)already (registered|exists)|duplicate`)
+	reTAPPolicy         = regexp.MustCompile(`(?i)lifetime|usable ?once|one-time|temporary ?access ?pass[^.]*(disabled|not enabled)|disabled by policy`)
 )
 
 // classify maps status, code and message to a class (docs/graph.md §5).
@@ -330,6 +363,8 @@ func classify(op string, status int, code, msg string) error {
 		return ErrGuestUser
 	case reSelfService.MatchString(text):
 		return ErrSelfServiceSetupOff
+	case reAttestationFailed.MatchString(text):
+		return ErrAttestationRejected
 	case reKeyModel.MatchString(text):
 		return ErrKeyModelNotAllowed
 	case reAttestation.MatchString(text):

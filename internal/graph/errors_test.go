@@ -40,6 +40,8 @@ func TestErrorMapping(t *testing.T) {
 		{"aaguid blocked", OpRegister, false, 400, envelope("invalidRequest", "The authenticator AAGUID ee882879-721c-4913-9775-3dfcce97072a is blocked by key restrictions."), ErrKeyModelNotAllowed, ""},
 		{"profile", OpRegister, false, 403, envelope("accessDenied", "The passkey profile does not accept this authenticator model."), ErrKeyModelNotAllowed, ""},
 		{"attestation", OpRegister, false, 400, envelope("invalidRequest", "Attestation verification failed: attestation statement of format none is not accepted."), ErrAttestationRejected, ""},
+		{"attestation naming the profile", OpRegister, false, 400, envelope("badRequest", "Attestation verification failed: the authenticator returned no attestation (fmt none) and the passkey profile 'Default passkey profile' enforces attestation."), ErrAttestationRejected, ""},
+		{"restrictions naming the profile", OpRegister, false, 400, envelope("badRequest", "The authenticator model (AAGUID 65bc18f9-32a6-46a3-be99-a753dc433836) is not allowed by the key restrictions of the passkey profile 'Admins'."), ErrKeyModelNotAllowed, ""},
 		{"challenge expired", OpRegister, false, 400, envelope("invalidRequest", "The challenge has expired."), ErrChallengeExpired, ""},
 		{"expired challenge", OpRegister, false, 400, envelope("badRequest", "Registration failed: expired challenge."), ErrChallengeExpired, ""},
 		{"duplicate", OpRegister, false, 409, envelope("conflict", "A credential with this id is already registered."), ErrAlreadyRegistered, ""},
@@ -105,6 +107,23 @@ func TestHintEveryClass(t *testing.T) {
 	}
 	if Hint(errors.New("other")) != "" || Hint(nil) != "" {
 		t.Error("hint for a non-Graph error")
+	}
+}
+
+func TestProfileHint(t *testing.T) {
+	for _, tc := range []struct {
+		msg, want string
+	}{
+		{"Attestation verification failed: the authenticator returned no attestation (fmt none) and the passkey profile 'Default passkey profile' enforces attestation.",
+			`passkey profile "Default passkey profile" enforces attestation: use a certified key model, or turn its enforcement off (keyprep policy set fido2 --profile "Default passkey profile" --enforce-attestation off)`},
+		{"The authenticator model (AAGUID 65bc18f9-32a6-46a3-be99-a753dc433836) is not allowed by the key restrictions of the passkey profile 'Admins'.",
+			`the key restrictions of passkey profile "Admins" do not accept this key model: use another key, or change them (keyprep policy set fido2 --profile Admins --add-aaguid AAGUID`},
+		{"Attestation verification failed: attestation statement of format none is not accepted.", "use a certified key or disable attestation enforcement"},
+	} {
+		e := newHTTPError(OpRegister, false, 400, http.Header{}, envelope("badRequest", tc.msg))
+		if got := Hint(e); !strings.Contains(got, tc.want) {
+			t.Errorf("hint for %q:\n%s\nwant\n%s", tc.msg, got, tc.want)
+		}
 	}
 }
 

@@ -2,12 +2,14 @@ package policy
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 )
 
 // Change is one setting a `policy set` changes: the Graph property (or
-// "lifetime" for the three TAP lifetimes), its old and new value, and both
-// in words as `policy show` prints them.
+// "lifetime" for the three TAP lifetimes; passkeyProfiles[NAME].member for
+// a passkey profile's), its old and new value, and both in words as
+// `policy show` prints them.
 type Change struct {
 	Field   string `json:"field"`
 	Old     any    `json:"old"`
@@ -25,7 +27,11 @@ func diff(before, after []Setting) []Change {
 		if reflect.DeepEqual(b.Value, a.Value) && b.Text == a.Text {
 			continue
 		}
-		out = append(out, Change{Field: b.Field, Old: b.Value, New: a.Value, Label: b.Label, OldText: b.Text, NewText: a.Text})
+		label := b.Label
+		if b.Group != "" {
+			label = b.Group + " " + b.Label
+		}
+		out = append(out, Change{Field: b.Field, Old: b.Value, New: a.Value, Label: label, OldText: b.Text, NewText: a.Text})
 	}
 	return out
 }
@@ -54,16 +60,27 @@ type Fido2Edit struct {
 	// all_users).
 	Include, Exclude []Target
 	SelfService      *bool
-	EnforceAtt       *bool
+	// Profile names the passkey profile (name or id) that EnforceAtt and
+	// the key-restriction edits apply to; "" applies them to the
+	// policy-wide (deprecated) isAttestationEnforced and keyRestrictions.
+	Profile    string
+	EnforceAtt *bool
 	// Restrictions replaces the key restrictions when not nil.
 	Restrictions *KeyRestrictions
+	// AddAAGUIDs and RemoveAAGUIDs edit the current list (allow or block,
+	// whichever it is); EnforceRestrictions turns its enforcement on or
+	// off. They apply after Restrictions.
+	AddAAGUIDs, RemoveAAGUIDs []string
+	EnforceRestrictions       *bool
 }
 
-// Apply returns p with the edit applied. A target that stays keeps its
-// allowed passkey profiles and registration requirement; a new one gets
-// the default passkey profile.
-func (e Fido2Edit) Apply(p *Fido2Policy) Fido2Policy {
+// Apply returns p with the edit applied; p is not changed. A target that
+// stays keeps its allowed passkey profiles and registration requirement; a
+// new one gets the default passkey profile. An unknown Profile is an error
+// that lists the policy's profiles.
+func (e Fido2Edit) Apply(p *Fido2Policy) (Fido2Policy, error) {
 	n := *p
+	n.PasskeyProfiles = slices.Clone(p.PasskeyProfiles)
 	if e.State != "" {
 		n.State = e.State
 	}
@@ -89,11 +106,59 @@ func (e Fido2Edit) Apply(p *Fido2Policy) Fido2Policy {
 	if e.SelfService != nil {
 		n.IsSelfServiceRegistrationAllowed = *e.SelfService
 	}
+	att, kr := &n.IsAttestationEnforced, &n.KeyRestrictions
+	var enforcement *string
+	if e.Profile != "" {
+		pp, err := n.FindProfile(e.Profile)
+		if err != nil {
+			return n, err
+		}
+		enforcement, kr = &pp.AttestationEnforcement, &pp.KeyRestrictions
+		att = nil
+	}
 	if e.EnforceAtt != nil {
-		n.IsAttestationEnforced = *e.EnforceAtt
+		if att != nil {
+			*att = *e.EnforceAtt
+		} else if *e.EnforceAtt {
+			*enforcement = AttestationRegistrationOnly
+		} else {
+			*enforcement = AttestationDisabled
+		}
+	}
+	*kr = e.editRestrictions(*kr)
+	return n, nil
+}
+
+// editRestrictions applies the key-restriction edits to k (not changed);
+// with none, k itself is returned.
+func (e Fido2Edit) editRestrictions(k *KeyRestrictions) *KeyRestrictions {
+	if e.Restrictions == nil && e.AddAAGUIDs == nil && e.RemoveAAGUIDs == nil && e.EnforceRestrictions == nil {
+		return k
+	}
+	n := NoRestrictions()
+	if k != nil {
+		c := *k
+		n = &c
+		n.AAGUIDs = slices.Clone(k.AAGUIDs)
 	}
 	if e.Restrictions != nil {
-		n.KeyRestrictions = e.Restrictions
+		c := *e.Restrictions
+		n = &c
+		n.AAGUIDs = slices.Clone(e.Restrictions.AAGUIDs)
+	}
+	for _, a := range lower(e.AddAAGUIDs) {
+		if !slices.ContainsFunc(n.AAGUIDs, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), a) }) {
+			n.AAGUIDs = append(n.AAGUIDs, a)
+		}
+	}
+	for _, a := range lower(e.RemoveAAGUIDs) {
+		n.AAGUIDs = slices.DeleteFunc(n.AAGUIDs, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), a) })
+	}
+	if n.AAGUIDs == nil {
+		n.AAGUIDs = []string{}
+	}
+	if e.EnforceRestrictions != nil {
+		n.IsEnforced = *e.EnforceRestrictions
 	}
 	return n
 }

@@ -45,17 +45,21 @@ func OnOff(b bool) string {
 
 // RestrictionsText describes key restrictions in words.
 func RestrictionsText(k *KeyRestrictions) string {
-	if k == nil || !k.IsEnforced {
+	if k == nil || (!k.IsEnforced && len(k.AAGUIDs) == 0) {
 		return "none (every key model)"
 	}
 	verb := "block"
 	if k.AllowList() {
 		verb = "allow only"
 	}
-	if len(k.AAGUIDs) == 0 {
-		return verb + " (empty list)"
+	list := verb + " (empty list)"
+	if len(k.AAGUIDs) > 0 {
+		list = verb + " " + strings.Join(k.AAGUIDs, ", ")
 	}
-	return verb + " " + strings.Join(k.AAGUIDs, ", ")
+	if !k.IsEnforced {
+		return "none (every key model; not enforced: " + list + ")"
+	}
+	return list
 }
 
 // Minutes renders a lifetime in minutes the short way: 1d, 8h, 1h30m.
@@ -78,6 +82,9 @@ type Setting struct {
 	Label string
 	Value any
 	Text  string
+	// Group names the passkey profile a setting belongs to, for a heading
+	// (`passkey profile "NAME" (default)`); "" for the policy's own.
+	Group string
 }
 
 // targetIDs are a target list's ids, the part a person sets.
@@ -90,25 +97,59 @@ func targetIDs(ts []Target) []string {
 }
 
 // Fido2Settings lists the Passkey (FIDO2) policy's settings in the order
-// `policy show` prints them (passkey profiles apart).
+// `policy show` prints them, the passkey profiles' last (attestation
+// enforcement and key restrictions, fields named
+// passkeyProfiles[NAME].attestationEnforcement and
+// passkeyProfiles[NAME].keyRestrictions).
 func Fido2Settings(p *Fido2Policy, names Names) []Setting {
 	ss := OnOff(p.IsSelfServiceRegistrationAllowed)
 	if !p.IsSelfServiceRegistrationAllowed {
 		ss += "  (the provisioning API requires it on)"
 	}
-	var kr *KeyRestrictions
-	if p.KeyRestrictions != nil && p.KeyRestrictions.IsEnforced {
-		c := *p.KeyRestrictions
-		kr = &c
+	// With passkey profiles the policy-wide settings no longer decide.
+	deprecated := ""
+	if p.UsesProfiles() {
+		deprecated = "  (deprecated: the passkey profiles decide)"
 	}
-	return []Setting{
-		{"state", "state", p.State, p.State},
-		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets)},
-		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets)},
-		{"isSelfServiceRegistrationAllowed", "self-service setup", p.IsSelfServiceRegistrationAllowed, ss},
-		{"isAttestationEnforced", "enforce attestation", p.IsAttestationEnforced, OnOff(p.IsAttestationEnforced)},
-		{"keyRestrictions", "key restrictions", kr, RestrictionsText(p.KeyRestrictions)},
+	out := []Setting{
+		{"state", "state", p.State, p.State, ""},
+		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets), ""},
+		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets), ""},
+		{"isSelfServiceRegistrationAllowed", "self-service setup", p.IsSelfServiceRegistrationAllowed, ss, ""},
+		{"isAttestationEnforced", "enforce attestation", p.IsAttestationEnforced, OnOff(p.IsAttestationEnforced) + deprecated, ""},
+		{"keyRestrictions", "key restrictions", restrictionsValue(p.KeyRestrictions), RestrictionsText(p.KeyRestrictions) + deprecated, ""},
 	}
+	for i := range p.PasskeyProfiles {
+		pp := &p.PasskeyProfiles[i]
+		field := "passkeyProfiles[" + pp.Label() + "]."
+		group := fmt.Sprintf("passkey profile %q", pp.Label())
+		if strings.EqualFold(pp.ID, p.DefaultPasskeyProfile) {
+			group += " (default)"
+		}
+		out = append(out,
+			Setting{field + "passkeyTypes", "passkey types", pp.PasskeyTypes, pp.PasskeyTypes, group},
+			Setting{field + "attestationEnforcement", "attestation", pp.AttestationEnforcement, AttestationText(pp), group},
+			Setting{field + "keyRestrictions", "key restrictions", restrictionsValue(pp.KeyRestrictions), RestrictionsText(pp.KeyRestrictions), group})
+	}
+	return out
+}
+
+// AttestationText is a profile's attestation enforcement in words.
+func AttestationText(pp *PasskeyProfile) string {
+	if pp.Enforces() {
+		return "enforced (" + pp.AttestationEnforcement + ")"
+	}
+	return "off (" + pp.AttestationEnforcement + ")"
+}
+
+// restrictionsValue is key restrictions as a change set shows them: nil
+// when not enforced and empty, else a copy.
+func restrictionsValue(k *KeyRestrictions) *KeyRestrictions {
+	if k == nil || (!k.IsEnforced && len(k.AAGUIDs) == 0) {
+		return nil
+	}
+	c := *k
+	return &c
 }
 
 // TAPLifetimes are the TAP policy's three lifetimes, which are set and
@@ -127,12 +168,12 @@ func TAPSettings(p *TAPPolicy, names Names) []Setting {
 		once = "yes (every pass is one-time)"
 	}
 	return []Setting{
-		{"state", "state", p.State, p.State},
-		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets)},
-		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets)},
+		{"state", "state", p.State, p.State, ""},
+		{"includeTargets", "include", targetIDs(p.IncludeTargets), names.TargetList(p.IncludeTargets), ""},
+		{"excludeTargets", "exclude", targetIDs(p.ExcludeTargets), names.TargetList(p.ExcludeTargets), ""},
 		{"lifetime", "lifetime", TAPLifetimes{p.DefaultLifetimeInMinutes, p.MinimumLifetimeInMinutes, p.MaximumLifetimeInMinutes},
-			fmt.Sprintf("default %s, minimum %s, maximum %s", Minutes(p.DefaultLifetimeInMinutes), Minutes(p.MinimumLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes))},
-		{"defaultLength", "length", p.DefaultLength, fmt.Sprintf("%d characters", p.DefaultLength)},
-		{"isUsableOnce", "one-time use", p.IsUsableOnce, once},
+			fmt.Sprintf("default %s, minimum %s, maximum %s", Minutes(p.DefaultLifetimeInMinutes), Minutes(p.MinimumLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes)), ""},
+		{"defaultLength", "length", p.DefaultLength, fmt.Sprintf("%d characters", p.DefaultLength), ""},
+		{"isUsableOnce", "one-time use", p.IsUsableOnce, once, ""},
 	}
 }

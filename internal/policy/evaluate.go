@@ -48,6 +48,7 @@ const (
 	CodeLifetimeOutside    Code = "lifetime-outside"      // a pass lifetime outside the tenant's policy
 	CodeStartInPast        Code = "start-in-past"         // a pass start time in the past
 	CodeMultiUseNotAllowed Code = "multi-use-not-allowed" // a multi-use pass asked of a one-time policy
+	CodeKeyModel           Code = "key-model"             // the key model asked about is accepted
 )
 
 // Finding is one thing the policies, the user or the identity say about
@@ -154,6 +155,15 @@ type Input struct {
 	Identity *Identity
 	// Names are display names of target groups, for messages.
 	Names Names
+	// Key is a key model to check against the key rules (nil: none).
+	Key *Key
+}
+
+// Key is a key model to check against the passkey rules: its AAGUID and
+// whether it carries an attestation certificate the tenant trusts.
+type Key struct {
+	AAGUID   string
+	Attested bool
 }
 
 // Report is what Evaluate found.
@@ -170,14 +180,25 @@ type Report struct {
 	user User
 }
 
-// PasskeyRules are the key rules for the user's passkey: the policy's and
-// those of the passkey profile that applies.
+// PasskeyRules are the key rules for the user's passkey: those of the
+// passkey profiles that apply, or the policy-wide settings of a tenant
+// without profiles.
 type PasskeyRules struct {
+	// AttestationEnforced and Restrictions are the rules folded into one
+	// set a preflight checks (every profile that applies enforces
+	// attestation; the key models at least one of them accepts): a key
+	// they refuse, every profile refuses.
 	AttestationEnforced bool
 	// Restrictions are every enforced AAGUID rule; a key must pass all.
 	Restrictions []KeyRestrictions
-	// Profile names the passkey profile that applies ("" when none).
+	// Profile names the passkey profile that applies ("" when none;
+	// several are listed quoted, comma separated).
 	Profile string
+	// Profiles are the rules that apply, one per passkey profile; a key
+	// must satisfy one of them (Entra evaluates a user's profiles
+	// together). Without passkey profiles: one entry, the policy-wide
+	// settings, with no name.
+	Profiles []ProfileRules
 }
 
 // Answer is a flow's verdict.
@@ -331,44 +352,111 @@ func fido2Findings(in Input, r *Report) []Finding {
 			Reason:  "self-service setup is off, and Entra's provisioning API refuses passkeys without it",
 			Fix:     "keyprep policy set fido2 --self-service on"})
 	}
-	att := "attestation not enforced: any key model that passes key restrictions"
-	if p.IsAttestationEnforced {
-		att = "attestation enforced: the key must carry a certified (FIDO metadata) attestation"
+	r.Passkey = passkeyRules(p, u, in.Membership)
+	for _, f := range ruleFindings(r.Passkey, p) {
+		add(f)
 	}
-	add(Finding{Code: CodeAttestation, Status: Info, Message: att})
-	if p.KeyRestrictions != nil && p.KeyRestrictions.IsEnforced {
-		add(Finding{Code: CodeKeyRestrictions, Status: Info, Message: "key restrictions: " + RestrictionsText(p.KeyRestrictions)})
+	for _, f := range keyFindings(r.Passkey, in.Key) {
+		add(f)
 	}
-	r.Passkey = passkeyRules(p, target)
 	return out
 }
 
-// passkeyRules are the key rules for a user taken in by target (nil: by
-// none): the policy's, and those of the target's first allowed passkey
-// profile or else the default profile.
-func passkeyRules(p *Fido2Policy, target *Target) *PasskeyRules {
-	k := &PasskeyRules{AttestationEnforced: p.IsAttestationEnforced}
-	addKR := func(kr *KeyRestrictions) {
-		if kr != nil && kr.IsEnforced {
-			k.Restrictions = append(k.Restrictions, *kr)
+// passkeyRules are the key rules for the user: in a tenant with passkey
+// profiles, those of the profiles the include targets that take the user
+// in allow (the default profile for a target that names none), else the
+// policy-wide isAttestationEnforced and keyRestrictions.
+func passkeyRules(p *Fido2Policy, u User, m Membership) *PasskeyRules {
+	k := &PasskeyRules{}
+	if !p.UsesProfiles() {
+		k.Profiles = []ProfileRules{{AttestationEnforced: p.IsAttestationEnforced, Restrictions: enforced(p.KeyRestrictions)}}
+	} else {
+		var ids []string
+		for _, t := range p.IncludeTargets {
+			if !direct(t, u.ID) && !m.in(t.ID) {
+				continue
+			}
+			allowed := t.AllowedPasskeyProfiles
+			if len(allowed) == 0 {
+				allowed = []string{p.DefaultPasskeyProfile}
+			}
+			for _, id := range allowed {
+				if !slices.ContainsFunc(ids, func(x string) bool { return strings.EqualFold(x, id) }) {
+					ids = append(ids, id)
+				}
+			}
+		}
+		if len(ids) == 0 { // not in the targets: what the default profile would say
+			ids = []string{p.DefaultPasskeyProfile}
+		}
+		var names []string
+		for _, id := range ids {
+			if prof := p.Profile(id); prof != nil {
+				k.Profiles = append(k.Profiles, rulesOf(prof))
+				names = append(names, prof.Label())
+			}
+		}
+		if len(names) == 1 {
+			k.Profile = names[0]
+		} else if len(names) > 1 {
+			for i := range names {
+				names[i] = fmt.Sprintf("%q", names[i])
+			}
+			k.Profile = strings.Join(names, ", ")
 		}
 	}
-	addKR(p.KeyRestrictions)
-	profileID := p.DefaultPasskeyProfile
-	if target != nil && len(target.AllowedPasskeyProfiles) > 0 {
-		profileID = target.AllowedPasskeyProfiles[0]
-	}
-	if prof := p.Profile(profileID); prof != nil {
-		k.Profile = prof.ID
-		if prof.Name != "" {
-			k.Profile = prof.Name
-		}
-		addKR(prof.KeyRestrictions)
-		if strings.EqualFold(prof.AttestationEnforcement, "registrationOnly") {
-			k.AttestationEnforced = true
-		}
+	var kr *KeyRestrictions
+	k.AttestationEnforced, kr = combine(k.Profiles)
+	if kr != nil {
+		k.Restrictions = []KeyRestrictions{*kr}
 	}
 	return k
+}
+
+// ruleFindings describe the key rules that apply, naming each passkey
+// profile and the command that changes it.
+func ruleFindings(k *PasskeyRules, p *Fido2Policy) []Finding {
+	var out []Finding
+	if p.UsesProfiles() && (p.IsAttestationEnforced || (p.KeyRestrictions != nil && p.KeyRestrictions.IsEnforced)) {
+		out = append(out, Finding{Code: CodeAttestation, Status: Info,
+			Message: "the policy-wide attestation and key restriction settings are deprecated and no longer decide: the passkey profiles below do"})
+	}
+	for _, pr := range k.Profiles {
+		who := strings.ToUpper(pr.Label()[:1]) + pr.Label()[1:]
+		if pr.AttestationEnforced {
+			out = append(out, Finding{Code: CodeAttestation, Status: Info,
+				Message: who + ": attestation enforced: the key must carry a certified (FIDO metadata) attestation; to accept self-attesting keys: " +
+					pr.SetCommand("--enforce-attestation off")})
+		} else {
+			out = append(out, Finding{Code: CodeAttestation, Status: Info,
+				Message: who + ": attestation not enforced: any key model that passes key restrictions"})
+		}
+		if pr.Restrictions != nil {
+			out = append(out, Finding{Code: CodeKeyRestrictions, Status: Info,
+				Message: who + ": key restrictions: " + RestrictionsText(pr.Restrictions)})
+		}
+	}
+	return out
+}
+
+// keyFindings say whether the rules take the key model of in.Key.
+func keyFindings(k *PasskeyRules, key *Key) []Finding {
+	if key == nil {
+		return nil
+	}
+	what := "the key model " + strings.ToLower(key.AAGUID)
+	if !key.Attested {
+		what += " (self-attesting)"
+	}
+	refusals := k.Refusals(key.AAGUID, key.Attested)
+	if len(refusals) == 0 {
+		return []Finding{{Code: CodeKeyModel, Status: OK, Message: what + " is accepted"}}
+	}
+	var out []Finding
+	for _, r := range refusals {
+		out = append(out, Finding{Code: r.Code, Status: NotOK, Message: r.Msg, Fix: r.Fix})
+	}
+	return out
 }
 
 func tapFindings(in Input) []Finding {

@@ -79,13 +79,21 @@ func TestEvaluatePasskey(t *testing.T) {
 			reason: "excluded from", hint: "remove the user", rules: PasskeyRules{Profile: "Default"}},
 		{name: "self-service off", user: member, member: in(groupB), edit: func(p *Fido2Policy) { p.IsSelfServiceRegistrationAllowed = false },
 			answer: No, failed: []Code{CodeSelfServiceOff}, reason: "self-service setup is off", hint: "--self-service on", rules: PasskeyRules{Profile: "Default"}},
-		{name: "attestation enforced by the policy", user: member, member: in(groupB), edit: func(p *Fido2Policy) { p.IsAttestationEnforced = true },
-			answer: Yes, rules: PasskeyRules{Profile: "Default", AttestationEnforced: true}},
-		{name: "policy block list", user: member, member: in(groupB),
+		{name: "policy-wide attestation does not decide with profiles", user: member, member: in(groupB), edit: func(p *Fido2Policy) { p.IsAttestationEnforced = true },
+			answer: Yes, rules: PasskeyRules{Profile: "Default"}},
+		{name: "policy-wide block list does not decide with profiles", user: member, member: in(groupB),
 			edit: func(p *Fido2Policy) {
 				p.KeyRestrictions = &KeyRestrictions{IsEnforced: true, EnforcementType: "block", AAGUIDs: []string{other}}
 			},
-			answer: Yes, rules: PasskeyRules{Profile: "Default", Restrictions: []KeyRestrictions{{IsEnforced: true, EnforcementType: "block", AAGUIDs: []string{other}}}}},
+			answer: Yes, rules: PasskeyRules{Profile: "Default"}},
+		{name: "without profiles the policy-wide settings decide", user: member, member: in(groupB),
+			edit: func(p *Fido2Policy) {
+				p.PasskeyProfiles, p.DefaultPasskeyProfile, p.IsAttestationEnforced = nil, "", true
+				p.KeyRestrictions = &KeyRestrictions{IsEnforced: true, EnforcementType: "block", AAGUIDs: []string{other}}
+			},
+			answer: Yes, rules: PasskeyRules{AttestationEnforced: true, Restrictions: []KeyRestrictions{{IsEnforced: true, EnforcementType: "block", AAGUIDs: []string{other}}}}},
+		{name: "two targets, two profiles: a key one of them accepts passes", user: member, member: in(groupA, groupB), answer: Yes,
+			rules: PasskeyRules{Profile: `"Strict", "Default"`}},
 		{name: "unenforced restrictions do not count", user: member, member: in(groupB),
 			edit: func(p *Fido2Policy) {
 				p.KeyRestrictions = &KeyRestrictions{EnforcementType: "block", AAGUIDs: []string{yubi}}
@@ -383,8 +391,30 @@ func TestFido2Changes(t *testing.T) {
 		{name: "self-service off", edit: Fido2Edit{SelfService: &off},
 			want: []string{"isSelfServiceRegistrationAllowed: on → off  (the provisioning API requires it on)"}},
 		{name: "allow list", edit: Fido2Edit{Restrictions: AllowOnly([]string{strings.ToUpper(yubi)})},
-			want: []string{"keyRestrictions: none (every key model) → allow only " + yubi}},
+			want: []string{"keyRestrictions: none (every key model)  (deprecated: the passkey profiles decide) → allow only " + yubi + "  (deprecated: the passkey profiles decide)"}},
 		{name: "no restrictions on none", edit: Fido2Edit{Restrictions: NoRestrictions()}},
+		{name: "profile attestation off, by name", edit: Fido2Edit{Profile: "strict", EnforceAtt: &off},
+			want: []string{`passkeyProfiles[Strict].attestationEnforcement: enforced (registrationOnly) → off (disabled)`},
+			check: func(t *testing.T, n Fido2Policy) {
+				if n.IsAttestationEnforced || n.PasskeyProfiles[0].AttestationEnforcement != "disabled" {
+					t.Errorf("%+v", n)
+				}
+			}},
+		{name: "profile attestation on, by id", edit: Fido2Edit{Profile: "P-DEFAULT", EnforceAtt: &on},
+			want: []string{`passkeyProfiles[Default].attestationEnforcement: off (disabled) → enforced (registrationOnly)`}},
+		{name: "profile allow list grows and shrinks", edit: Fido2Edit{Profile: "Strict", AddAAGUIDs: []string{strings.ToUpper(other), yubi}, RemoveAAGUIDs: []string{yubi}},
+			want: []string{`passkeyProfiles[Strict].keyRestrictions: allow only ` + yubi + ` → allow only ` + other}},
+		{name: "profile restrictions off keep the list", edit: Fido2Edit{Profile: "Strict", EnforceRestrictions: &off},
+			want: []string{`passkeyProfiles[Strict].keyRestrictions: allow only ` + yubi + ` → none (every key model; not enforced: allow only ` + yubi + `)`}},
+		{name: "profile block list replaces", edit: Fido2Edit{Profile: "Default", Restrictions: BlockList([]string{other})},
+			want: []string{`passkeyProfiles[Default].keyRestrictions: none (every key model) → block ` + other},
+			check: func(t *testing.T, n Fido2Policy) {
+				if n.KeyRestrictions != nil {
+					t.Errorf("the policy-wide restrictions changed: %+v", n.KeyRestrictions)
+				}
+			}},
+		{name: "policy-wide add to an empty list", edit: Fido2Edit{AddAAGUIDs: []string{other}, EnforceRestrictions: &on},
+			want: []string{"keyRestrictions: none (every key model)  (deprecated: the passkey profiles decide) → block " + other + "  (deprecated: the passkey profiles decide)"}},
 		{name: "include replaced, profiles kept", edit: Fido2Edit{Include: []Target{{ID: groupA}, {ID: AllUsers}}, State: "disabled"},
 			want: []string{"state: enabled → disabled",
 				`includeTargets: "Passkey Users" (` + groupA + `), ` + groupB + ` → "Passkey Users" (` + groupA + `), all users`},
@@ -397,7 +427,10 @@ func TestFido2Changes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := tt.edit.Apply(p)
+			n, err := tt.edit.Apply(p)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var got []string
 			for _, c := range Fido2Changes(p, &n, names) {
 				got = append(got, c.Field+": "+c.OldText+" → "+c.NewText)
@@ -410,8 +443,16 @@ func TestFido2Changes(t *testing.T) {
 			}
 		})
 	}
-	if p.State != "enabled" || len(p.IncludeTargets) != 2 || p.IncludeTargets[1].AllowedPasskeyProfiles != nil {
+	if p.State != "enabled" || len(p.IncludeTargets) != 2 || p.IncludeTargets[1].AllowedPasskeyProfiles != nil ||
+		p.PasskeyProfiles[1].AttestationEnforcement != "registrationOnly" || !slices.Equal(p.PasskeyProfiles[1].KeyRestrictions.AAGUIDs, []string{yubi}) {
 		t.Errorf("Apply changed its input: %+v", p)
+	}
+	if _, err := (Fido2Edit{Profile: "Nope", EnforceAtt: &off}).Apply(p); err == nil ||
+		!strings.Contains(err.Error(), `no passkey profile "Nope"`) || !strings.Contains(err.Error(), `"Strict" (p-strict)`) {
+		t.Errorf("unknown profile: %v", err)
+	}
+	if _, err := (Fido2Edit{Profile: "Default", EnforceAtt: &off}).Apply(&Fido2Policy{}); err == nil || !strings.Contains(err.Error(), "has no passkey profiles") {
+		t.Errorf("no profiles: %v", err)
 	}
 }
 
