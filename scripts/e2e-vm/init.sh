@@ -36,11 +36,12 @@ done
 
 fail() { echo "check failed: $*"; return 1; }
 
-# plug [STATEFILE]: start the virtual key on uhid (default: the state of
-# the key --sim uses); wait for its hidraw node.
+# plug [STATEFILE [MODEL]]: start the virtual key on uhid (default: the
+# state of the key --sim uses; MODEL: a built-in key model, keyprep sim
+# models); wait for its hidraw node.
 plug() {
 	rm -f $W/key.out
-	set -- ${1:+--state "$1"} ${fault:+--inject-fault "$fault"}
+	set -- ${1:+--state "$1"} ${2:+--model "$2"} ${fault:+--inject-fault "$fault"}
 	keyprep --json sim key --uhid "$@" > $W/key.out 2> $W/key.err &
 	echo $! > $W/key.pid
 	i=0
@@ -254,6 +255,64 @@ step_fido2_token_D() {
 
 step_uhid_unplug() { unplug; }
 
+# Key models other than the default, on real kernel HID: libfido2's tool
+# reads what the model declares, and keyprep enrolls on it with defaults
+# and refuses, before touching it, what the model cannot take.
+
+# model_enroll UPN: enroll with a generated PIN; the result must be verified
+# and carry the model's AAGUID.
+model_enroll() {
+	keyprep $GRAPH enroll --user "$1" --key $DEV --json > $W/enroll-model.json || return 1
+	cat $W/enroll-model.json
+	grep -q '"verified": true' $W/enroll-model.json || fail "enroll: the self-test assertion was not verified"
+	grep -q "\"aaguid\": \"$2\"" $W/enroll-model.json || fail "enroll: not the model's AAGUID $2"
+}
+
+# model_refuses_min_pin UPN: --min-pin-length on a key without
+# authenticatorConfig is refused before any side effect (exit 6, the
+# missing capability named), and the key is left as it was.
+model_refuses_min_pin() {
+	fido2-token -I $DEV > $W/I-before.out || return 1
+	rc=0
+	keyprep $GRAPH enroll --user "$1" --key $DEV --min-pin-length 8 > $W/refused.out 2> $W/refused.err || rc=$?
+	cat $W/refused.err
+	[ $rc -eq 6 ] || fail "enroll --min-pin-length on a key without authenticatorConfig: exit $rc, want 6" || return 1
+	grep -q 'authenticatorConfig' $W/refused.err || fail "the refusal does not name the missing capability"
+	fido2-token -I $DEV > $W/I-after.out || return 1
+	grep -E 'clientPin|pin retries|minpinlen' $W/I-before.out > $W/I-before.k
+	grep -E 'clientPin|pin retries|minpinlen' $W/I-after.out > $W/I-after.k
+	cmp -s $W/I-before.k $W/I-after.k || fail "the refused enrollment changed the key"
+}
+
+step_model_ctap20_titan() {
+	plug /tmp/keys/titan.json google-titan-v2 || return 1
+	fido2-token -I $DEV > $W/I-titan.out || return 1
+	cat $W/I-titan.out
+	grep -q 'aaguid: 42b4fb4a286643b29bf76c6669c2e5d3' $W/I-titan.out || fail "fido2-token -I: not the Titan v2 AAGUID"
+	grep -q 'version strings: U2F_V2, FIDO_2_0$' $W/I-titan.out || grep -q 'version strings: FIDO_2_0, U2F_V2$' $W/I-titan.out ||
+		fail "fido2-token -I: a CTAP 2.0 key must list FIDO_2_0 and no 2.1 version"
+	grep -q 'pin protocols: 1$' $W/I-titan.out || fail "fido2-token -I: PIN protocol 1 only"
+	model_refuses_min_pin megan.bowen@contoso.test || return 1
+	model_enroll megan.bowen@contoso.test 42b4fb4a-2866-43b2-9bf7-6c6669c2e5d3 || return 1
+	unplug
+}
+
+step_model_pin_protocol_1() {
+	plug /tmp/keys/yk52.json yubikey-5.2 || return 1
+	fido2-token -I $DEV > $W/I-yk52.out || return 1
+	cat $W/I-yk52.out
+	grep -q 'FIDO_2_1_PRE' $W/I-yk52.out || fail "fido2-token -I: no FIDO_2_1_PRE"
+	grep -q 'credentialMgmtPreview' $W/I-yk52.out || fail "fido2-token -I: no credentialMgmtPreview"
+	grep -q 'pin protocols: 1$' $W/I-yk52.out || fail "fido2-token -I: PIN protocol 1 only"
+	model_refuses_min_pin lee.gu@contoso.test || return 1
+	model_enroll lee.gu@contoso.test 2fc0579f-8113-47ea-b116-bb5a8db9202a || return 1
+	# The preview command lists the new passkey (libfido2 sends 0x41).
+	keyprep keys --json > $W/keys-yk52.json || return 1
+	cat $W/keys-yk52.json
+	grep -q 'preview' $W/keys-yk52.json || fail "keys does not say credential management is the preview command"
+	unplug
+}
+
 # No PIN and no bearer token in any output of the run (docs/architecture.md §4.1): the
 # step logs are what reaches the console.
 step_no_secrets_in_output() {
@@ -309,7 +368,7 @@ for c in uhid_plug_keyprep_key keyprep_keys keyprep_pin_set keyprep_info keyprep
 	sim_tenant_loopback keyprep_enroll keyprep_methods_list fido2_token_list_rps_after_enroll \
 	keyprep_enroll_fresh_key_generated_pin uhid_plug_fresh_key fido2_token_L fido2_token_I fido2_token_S \
 	fido2_token_C fido2_cred_M fido2_cred_V fido2_assert_G fido2_assert_V fido2_token_D uhid_unplug \
-	no_secrets_in_output; do
+	model_ctap20_titan model_pin_protocol_1 no_secrets_in_output; do
 	check $c
 done
 [ -f $W/tenant.pid ] && kill "$(cat $W/tenant.pid)" 2>/dev/null
