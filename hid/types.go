@@ -71,6 +71,17 @@ const (
 	CredProtectUVRequired           CredProtect = 3
 )
 
+// EffectiveCredProtect is the protection a credential has when the key
+// reported level l in its authData: a key that sent no credProtect output
+// (l == 0) gave the credential the baseline, userVerificationOptional
+// (CTAP 2.1 §12.1), which every credential has without the extension.
+func EffectiveCredProtect(l CredProtect) CredProtect {
+	if l == CredProtectNone {
+		return CredProtectUVOptional
+	}
+	return l
+}
+
 // RelyingParty of a makeCredential request.
 type RelyingParty struct {
 	ID   string
@@ -99,10 +110,11 @@ type MakeCredentialRequest struct {
 	ExcludeList [][]byte
 	CredProtect CredProtect // 0 = not requested
 	// EnforceCredProtect makes MakeCredential refuse keys that do not
-	// advertise credProtect (before sending anything) and fail with
-	// CodeUnsupportedExtension if the key's authData reports a lower level
-	// than requested (the credential then exists; it is returned with the
-	// error).
+	// advertise credProtect when a level above 1 is requested (before
+	// sending anything) and fail with CodeUnsupportedExtension if the
+	// credential's level (EffectiveCredProtect of the authData's output:
+	// none echoed is level 1) is lower than requested (the credential then
+	// exists; it is returned with the error).
 	EnforceCredProtect bool
 	HMACSecret         bool
 	MinPINLengthExt    bool // request the minPinLength extension output
