@@ -171,7 +171,9 @@ func ruleCases() []ruleCase {
 		{name: "arithmetic step 2 wrapping", pol: pKeyRules, pin: "1357913", want: RuleArithmetic},
 		{name: "arithmetic step 3", pol: pKeyRules, pin: "0369258", want: RuleArithmetic},
 		{name: "arithmetic descending", pol: pKeyRules.with(func(p *Policy) { p.NoSequence = false }), pin: "9876543", want: RuleArithmetic},
-		{name: "arithmetic step 0", pol: pKeyRules.with(func(p *Policy) { p.NoRepeat, p.MaxRepeat, p.MinDistinct, p.Blocklist, p.NoPalindrome = false, 0, 0, nil, false }), pin: "5555555", want: RuleArithmetic},
+		{name: "arithmetic step 0", pol: pKeyRules.with(func(p *Policy) {
+			p.NoRepeat, p.MaxRepeat, p.MinDistinct, p.Blocklist, p.NoPalindrome = false, 0, 0, nil, false
+		}), pin: "5555555", want: RuleArithmetic},
 		{name: "almost arithmetic", pol: pKeyRules, pin: "1357914"},
 		{name: "arithmetic off", pol: pRules0, pin: "1357913"},
 		{name: "arithmetic only for digits", pol: pKeyAlnum, pin: "aceg1357Z9"},
