@@ -234,9 +234,9 @@ func TestKeyModels(t *testing.T) {
 			req:     enroll.Request{PINMode: enroll.PINOperator},
 			err:     pin.RulePalindrome, untouched: true},
 		{name: "reset window passed: the replug instruction",
-			key:     enrolltest.KeyConfig{ResetWindowPassed: true},
-			req:     enroll.Request{Reset: true},
-			err:     enroll.ErrResetWindow,
+			key: enrolltest.KeyConfig{ResetWindowPassed: true},
+			req: enroll.Request{Reset: true},
+			err: enroll.ErrResetWindow,
 			check: func(t *testing.T, v *env, _ *enroll.Result, err error) {
 				var ee *enroll.Error
 				if !errors.As(err, &ee) || !strings.Contains(ee.Hint, "unplug the key, plug it back in and run again within 10 seconds") {
