@@ -236,9 +236,7 @@ func (r *run) withOrphans(err error) error {
 // credentials an earlier attempt of this job left on the key.
 func (r *run) removeOrphans(ctx context.Context) {
 	if r.caps.CredMgmt == keycaps.CredMgmtNone || r.pin == nil {
-		for _, id := range r.prev.orphans() {
-			r.orphans = append(r.orphans, id)
-		}
+		r.orphans = append(r.orphans, r.prev.orphans()...)
 		return
 	}
 	for _, id := range r.prev.orphans() {
