@@ -65,7 +65,11 @@ func (r *run) decide() error {
 func (r *run) refusal(rs []keycaps.Refusal) error {
 	msgs := make([]string, 0, len(rs))
 	for _, x := range rs {
-		msgs = append(msgs, x.Msg)
+		m := x.Msg
+		if strings.HasPrefix(m, "no ") || strings.HasPrefix(m, "authenticatorConfig without") {
+			m = "this key has " + m
+		}
+		msgs = append(msgs, m)
 	}
 	first := rs[0]
 	var cause error = hid.ErrUnsupported
@@ -75,7 +79,7 @@ func (r *run) refusal(rs []keycaps.Refusal) error {
 	case r.caps.Remaining == 0 && strings.Contains(first.Missing, "slot"):
 		cause = hid.ErrKeyStoreFull
 	}
-	return stepErr(StepInspect, cause, first.Hint, "%s: this key has %s", r.dev.Path(), strings.Join(msgs, "; "))
+	return stepErr(StepInspect, cause, first.Hint, "%s: %s", r.dev.Path(), strings.Join(msgs, "; "))
 }
 
 // checkSerial refuses, before any side effect, a display name template

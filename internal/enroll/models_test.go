@@ -144,7 +144,7 @@ func TestKeyModels(t *testing.T) {
 			}},
 		{name: "--min-pin-length without authenticatorConfig refused at inspect",
 			key: enrolltest.KeyConfig{Profile: ctap20()}, req: enroll.Request{MinPINLength: 8},
-			err: enroll.ErrUnsupportedSetting, msg: "no authenticatorConfig (CTAP 2.1 §6.11): --min-pin-length cannot be applied", untouched: true},
+			err: enroll.ErrUnsupportedSetting, msg: "this key has no authenticatorConfig (CTAP 2.1 §6.11): --min-pin-length cannot be applied", untouched: true},
 		{name: "--force-pin-change without authenticatorConfig refused at inspect",
 			key: enrolltest.KeyConfig{Profile: titan()}, req: enroll.Request{ForcePINChange: true},
 			err: hid.ErrUnsupported, msg: "--force-pin-change cannot be applied", untouched: true},
