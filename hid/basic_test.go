@@ -366,3 +366,40 @@ func TestEnforceCredProtect(t *testing.T) {
 		t.Error("request sent to a key without credProtect")
 	}
 }
+
+// An enforced credProtect level 1 (userVerificationOptional) is every
+// credential's baseline (CTAP 2.1 §12.1): a key that echoes no output has
+// applied it, and a key without the extension is not refused for it.
+func TestEnforceCredProtectBaseline(t *testing.T) {
+	ctx := context.Background()
+	req := hid.MakeCredentialRequest{
+		ClientDataHash:     make([]byte, 32),
+		RP:                 hid.RelyingParty{ID: "canned.example"},
+		User:               hid.User{ID: []byte{9}},
+		CredProtect:        hid.CredProtectUVOptional,
+		EnforceCredProtect: true,
+	}
+	auth := &fakeAuth{}
+	d := openT(t, plugIn(t, auth))
+	auth.setResponse(0x01, validMakeCredResponse("canned.example", false))
+	c, err := d.MakeCredential(ctx, req, nil)
+	if err != nil || c == nil || c.CredProtect != hid.CredProtectNone {
+		t.Fatalf("level 1 not echoed: %v, %+v", err, c)
+	}
+	if got := hid.EffectiveCredProtect(c.CredProtect); got != hid.CredProtectUVOptional {
+		t.Errorf("effective level %d, want 1", got)
+	}
+	// Level 2 not echoed is a downgrade.
+	req.CredProtect = hid.CredProtectUVOptionalWithCredID
+	if c, err := d.MakeCredential(ctx, req, nil); hid.CodeOf(err) != hid.CodeUnsupportedExtension || c == nil {
+		t.Fatalf("level 2 not echoed: %v, %+v", err, c)
+	}
+	plain := &fakeAuth{}
+	plain.setResponse(0x04, append([]byte{0}, mustCanonical(map[int]any{1: []string{"FIDO_2_0"}, 3: fakeAAGUID[:]})...))
+	plain.setResponse(0x01, validMakeCredResponse("canned.example", false))
+	d2 := openT(t, plugIn(t, plain))
+	req.CredProtect = hid.CredProtectUVOptional
+	if _, err := d2.MakeCredential(ctx, req, nil); err != nil {
+		t.Fatalf("level 1 on a key without credProtect: %v", err)
+	}
+}

@@ -28,7 +28,10 @@ func (d *Device) MakeCredential(ctx context.Context, req MakeCredentialRequest, 
 	if alg == 0 {
 		alg = ES256
 	}
-	if req.EnforceCredProtect && req.CredProtect != CredProtectNone && !d.SupportsCredProtect() {
+	// An enforced level above the baseline needs a key that lists the
+	// extension; level 1 (userVerificationOptional) is what every
+	// credential has without it (CTAP 2.1 §12.1), so it needs nothing.
+	if req.EnforceCredProtect && req.CredProtect > CredProtectUVOptional && !d.SupportsCredProtect() {
 		return nil, &Error{Op: op, Code: CodeUnsupportedExtension, Msg: "key does not support credProtect"}
 	}
 	cred := C.fido_cred_new()
@@ -112,9 +115,9 @@ func (d *Device) MakeCredential(ctx context.Context, req MakeCredentialRequest, 
 		c.MinPINLength = ext.minPINLength
 		c.HMACSecret = ext.hmacSecret
 	}
-	if req.EnforceCredProtect && req.CredProtect != CredProtectNone && c.CredProtect < req.CredProtect {
+	if req.EnforceCredProtect && req.CredProtect != CredProtectNone && EffectiveCredProtect(c.CredProtect) < req.CredProtect {
 		return c, &Error{Op: op, Code: CodeUnsupportedExtension,
-			Msg: fmt.Sprintf("key applied credProtect %d, requested %d (the credential was created)", c.CredProtect, req.CredProtect)}
+			Msg: fmt.Sprintf("key applied credProtect %d, requested %d (the credential was created)", EffectiveCredProtect(c.CredProtect), req.CredProtect)}
 	}
 	return c, nil
 }

@@ -25,9 +25,10 @@ import (
 // Operations on one Device are serialised; Cancel, Path, ReportStats and the
 // cheap capability getters may be called from any goroutine at any time.
 type Device struct {
-	path  string
-	opts  options
-	flags C.int
+	path   string
+	serial string
+	opts   options
+	flags  C.int
 
 	opMu sync.Mutex   // serialises operations and Close
 	mu   sync.RWMutex // guards dev against Close for Cancel and getters
@@ -65,6 +66,7 @@ func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
 			Manufacturer: goString(C.fido_dev_info_manufacturer_string(e)),
 			Product:      goString(C.fido_dev_info_product_string(e)),
 		})
+		out[len(out)-1].Serial = hidrawSerial(out[len(out)-1].Path)
 	}
 	return append(out, listVirtual(ctx)...), nil
 }
@@ -82,7 +84,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Device, error) {
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
 	}
-	d := &Device{path: path, opts: buildOptions(opts)}
+	d := &Device{path: path, opts: buildOptions(opts), serial: serialOf(ctx, path)}
 	d.flags = C.FIDO_DISABLE_U2F_FALLBACK
 	if d.opts.debug {
 		d.flags |= C.FIDO_DEBUG
@@ -131,6 +133,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Device, error) {
 
 // Path returns the path the device was opened with.
 func (d *Device) Path() string { return d.path }
+
+// Serial returns the key's USB serial number string as it was when the
+// device was opened (see DeviceInfo.Serial), "" when it reports none.
+func (d *Device) Serial() string { return d.serial }
 
 // Close cancels a running operation, waits for it to end, and closes the
 // session. It is safe to call more than once.

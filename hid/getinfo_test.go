@@ -1,28 +1,43 @@
-package hid
+package hid_test
 
-import "testing"
+import (
+	"reflect"
+	"testing"
 
-func TestInfoGetInfo(t *testing.T) {
-	i := &Info{Versions: []string{"FIDO_2_0", "FIDO_2_1_PRE"}, Extensions: []string{"credProtect"},
-		AAGUID: [16]byte{0x2f, 0xc0, 15: 0x2a}, Options: map[string]bool{"rk": true, "clientPin": false, "credentialMgmtPreview": true},
-		PINProtocols: []int{1}, MinPINLength: 0, RemainingResidentKeys: -1, FirmwareVersion: 0x050201,
-		Algorithms: []Algorithm{{Type: "public-key", COSE: ES256}}}
-	g := i.GetInfo()
-	if g.AAGUID != "2fc0000000000000000000000000002a" {
-		t.Errorf("AAGUID %q", g.AAGUID)
+	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/keycaps"
+)
+
+// GetInfoOf and InfoOf carry every field both ways, and an unreported
+// remainingDiscoverableCredentials stays unreported.
+func TestGetInfoRoundTrip(t *testing.T) {
+	n := 25
+	cases := []keycaps.GetInfo{
+		{Versions: []string{"FIDO_2_0", "U2F_V2"}, Extensions: []string{"credProtect", "hmac-secret"},
+			AAGUID: "42b4fb4a-2866-43b2-9bf7-6c6669c2e5d3", Options: map[string]bool{"rk": true, "clientPin": false},
+			MaxMsgSize: 2200, PINUVAuthProtocols: []int{1}},
+		{Versions: []string{"FIDO_2_1"}, AAGUID: "ab32f0c6-2239-afbb-c470-d2ef4e254db7",
+			Options:            map[string]bool{"credMgmt": true, "authnrCfg": true, "setMinPINLength": true},
+			PINUVAuthProtocols: []int{2, 1}, MaxCredentialCountInList: 8, MaxCredentialIDLength: 96,
+			Transports: []string{"usb", "nfc"}, Algorithms: []keycaps.Algorithm{{Type: "public-key", Alg: -7}},
+			MaxSerializedLargeBlob: 2048, ForcePINChange: true, MinPINLength: 6, FirmwareVersion: 256,
+			MaxCredBlobLength: 32, MaxRPIDsForSetMinPIN: 6, PreferredPlatformUVTries: 3, UVModality: 2,
+			Certifications: map[string]int{"FIDO": 1}, RemainingDiscoverableCredentials: &n},
 	}
-	if g.RemainingDiscoverableCredentials != nil {
-		t.Error("an unreported remainingDiscoverableCredentials became a number")
+	for _, g := range cases {
+		info, err := hid.InfoOf(&g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.RemainingDiscoverableCredentials == nil && info.RemainingResidentKeys != -1 {
+			t.Errorf("unreported remaining credentials became %d", info.RemainingResidentKeys)
+		}
+		back := hid.GetInfoOf(info)
+		if !reflect.DeepEqual(back, g) {
+			t.Errorf("round trip:\n got %+v\nwant %+v", back, g)
+		}
 	}
-	if g.Algorithms[0].Alg != ES256 || g.FirmwareVersion != 0x050201 || !g.HasExtension("credProtect") {
-		t.Errorf("GetInfo = %+v", g)
-	}
-	i.Options["rk"] = false
-	if !g.Options["rk"] {
-		t.Error("GetInfo shares the options map with Info")
-	}
-	i.RemainingResidentKeys = 0
-	if g := i.GetInfo(); g.RemainingDiscoverableCredentials == nil || *g.RemainingDiscoverableCredentials != 0 {
-		t.Error("a reported 0 was lost")
+	if _, err := hid.InfoOf(&keycaps.GetInfo{AAGUID: "nope"}); err == nil {
+		t.Error("a malformed AAGUID was accepted")
 	}
 }

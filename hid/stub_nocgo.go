@@ -33,6 +33,9 @@ func (d *Device) Path() string {
 	return d.path
 }
 
+// Serial returns "" without cgo.
+func (d *Device) Serial() string { return "" }
+
 // Close is a no-op without cgo.
 func (d *Device) Close() error { return nil }
 

@@ -1,10 +1,5 @@
 package hid
 
-import (
-	"encoding/hex"
-
-	"github.com/keyprep/keyprep/internal/keycaps"
-)
 
 // DeviceInfo describes one attached key as enumeration sees it.
 type DeviceInfo struct {
@@ -77,6 +72,17 @@ const (
 	CredProtectUVRequired           CredProtect = 3
 )
 
+// EffectiveCredProtect is the protection a credential has when the key
+// reported level l in its authData: a key that sent no credProtect output
+// (l == 0) gave the credential the baseline, userVerificationOptional
+// (CTAP 2.1 §12.1), which every credential has without the extension.
+func EffectiveCredProtect(l CredProtect) CredProtect {
+	if l == CredProtectNone {
+		return CredProtectUVOptional
+	}
+	return l
+}
+
 // RelyingParty of a makeCredential request.
 type RelyingParty struct {
 	ID   string
@@ -105,10 +111,11 @@ type MakeCredentialRequest struct {
 	ExcludeList [][]byte
 	CredProtect CredProtect // 0 = not requested
 	// EnforceCredProtect makes MakeCredential refuse keys that do not
-	// advertise credProtect (before sending anything) and fail with
-	// CodeUnsupportedExtension if the key's authData reports a lower level
-	// than requested (the credential then exists; it is returned with the
-	// error).
+	// advertise credProtect when a level above 1 is requested (before
+	// sending anything) and fail with CodeUnsupportedExtension if the
+	// credential's level (EffectiveCredProtect of the authData's output:
+	// none echoed is level 1) is lower than requested (the credential then
+	// exists; it is returned with the error).
 	EnforceCredProtect bool
 	HMACSecret         bool
 	MinPINLengthExt    bool // request the minPinLength extension output
@@ -199,36 +206,3 @@ type CTAPHIDInfo struct {
 	Capabilities uint8 // CAPABILITY_WINK 0x01, CBOR 0x04, NMSG 0x08
 }
 
-// GetInfo returns the getInfo in the FIDO metadata member names that
-// internal/keycaps decides on.
-func (i *Info) GetInfo() keycaps.GetInfo {
-	g := keycaps.GetInfo{
-		Versions: append([]string(nil), i.Versions...), Extensions: append([]string(nil), i.Extensions...),
-		AAGUID: hex.EncodeToString(i.AAGUID[:]), MaxMsgSize: int(i.MaxMsgSize),
-		PINUVAuthProtocols: append([]int(nil), i.PINProtocols...), MaxCredentialCountInList: int(i.MaxCredCountInList),
-		MaxCredentialIDLength: int(i.MaxCredIDLength), Transports: append([]string(nil), i.Transports...),
-		MaxSerializedLargeBlob: int(i.MaxLargeBlob), ForcePINChange: i.ForcePINChange, MinPINLength: int(i.MinPINLength),
-		FirmwareVersion: int64(i.FirmwareVersion), MaxCredBlobLength: int(i.MaxCredBlobLength),
-		MaxRPIDsForSetMinPIN: int(i.MaxRPIDsMinPINLength), PreferredPlatformUVTries: int(i.UVAttempts), UVModality: int(i.UVModality),
-	}
-	if len(i.Options) > 0 {
-		g.Options = make(map[string]bool, len(i.Options))
-		for k, v := range i.Options {
-			g.Options[k] = v
-		}
-	}
-	for _, a := range i.Algorithms {
-		g.Algorithms = append(g.Algorithms, keycaps.Algorithm{Type: a.Type, Alg: a.COSE})
-	}
-	if len(i.Certifications) > 0 {
-		g.Certifications = make(map[string]int, len(i.Certifications))
-		for k, v := range i.Certifications {
-			g.Certifications[k] = int(v)
-		}
-	}
-	if i.RemainingResidentKeys >= 0 {
-		n := int(i.RemainingResidentKeys)
-		g.RemainingDiscoverableCredentials = &n
-	}
-	return g
-}

@@ -170,7 +170,7 @@ func runKeys(ctx context.Context, g *globals) error {
 // features are the keyprep features a key with this getInfo can take, and
 // the one-line summary of what it cannot.
 func features(info *hid.Info) ([]keycaps.Feature, string) {
-	gi := info.GetInfo()
+	gi := hid.GetInfoOf(info)
 	c := keycaps.Of(&gi)
 	return c.Features(), c.Unavailable()
 }

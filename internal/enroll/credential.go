@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/keycaps"
 	"github.com/keyprep/keyprep/internal/store"
 	"github.com/keyprep/keyprep/internal/webauthn"
 )
@@ -70,7 +71,7 @@ func (r *run) credential(ctx context.Context) error {
 // makeCredential only if Entra does not know it — the exclude list stops
 // it otherwise).
 func (r *run) listExisting(ctx context.Context) error {
-	if cm, ok := r.info.Option("credMgmt"); !ok || !cm {
+	if r.caps.CredMgmt == keycaps.CredMgmtNone {
 		return nil
 	}
 	creds, err := r.dev.Credentials(ctx, r.rpID(), r.pin)
@@ -84,12 +85,20 @@ func (r *run) listExisting(ctx context.Context) error {
 		}
 		return nil
 	}
-	var users []string
+	var users, ids []string
 	same := false
 	for _, c := range creds {
 		users = append(users, c.UserName)
+		ids = append(ids, b64.EncodeToString(c.ID))
 		if strings.EqualFold(c.UserName, r.user.UPN) {
 			same = true
+		}
+	}
+	if len(ids) > 0 {
+		// A key keyprep recorded for another user is recognised by the
+		// passkeys it holds.
+		if rs, err := r.e.Store.Results(ctx, store.ResultFilter{CredentialIDs: ids}); err == nil {
+			r.noteKnown(rs, "credential")
 		}
 	}
 	if len(creds) > 0 {
@@ -149,6 +158,11 @@ func (r *run) creationOptions(ctx context.Context, attempt int) (*creation, erro
 	if c.params, err = webauthn.MakeCredentialParams(opts, c.cdh, allow...); err != nil {
 		return nil, stepErr(StepOptions, err, "", "the creation options cannot be used")
 	}
+	// Ask only for what the key lists; the checks of its answer follow
+	// what was sent.
+	if c.params, err = r.fitExtensions(c.params); err != nil {
+		return nil, err
+	}
 	r.journal(StepOptions, phaseDone, store.OptionsDone{Attempt: attempt, ChallengeExpiry: opts.ChallengeExpiry,
 		ExcludeCredentials: len(c.params.ExcludeList), RPID: opts.RP.ID})
 	if opts.ChallengeExpired(r.e.now()) {
@@ -180,6 +194,13 @@ func (r *run) makeCredential(ctx context.Context, c *creation) (*hid.Credential,
 	}
 	r.emit(StepMakeCred, EventTouch, "touch the key %s now: creating the passkey for %s", r.dev.Path(), r.user.UPN)
 	cred, err := r.dev.MakeCredential(ctx, req, r.pin)
+	if err != nil && cred != nil && len(cred.ID) > 0 {
+		// The key created the credential and the binding refused its
+		// answer (an enforced credProtect level it did not apply).
+		r.cleanup(ctx, cred.ID, "the key's answer failed the binding's checks")
+		return nil, nil, stepErr(StepMakeCred, err, "this key does not behave as Entra requires; try another key",
+			"%s: the new passkey failed keyprep's checks", r.dev.Path())
+	}
 	if err != nil {
 		if errors.Is(err, hid.ErrCredentialExcluded) {
 			return nil, nil, stepErr(StepMakeCred, fmt.Errorf("%w: %w", ErrExcluded, err),
@@ -193,6 +214,8 @@ func (r *run) makeCredential(ctx context.Context, c *creation) (*hid.Credential,
 		return nil, nil, err
 	}
 	r.credID, r.coseKey, r.credAAG = cred.ID, ad.PublicKeyCOSE, ad.AAGUID.String()
+	cid := b64.EncodeToString(cred.ID)
+	r.later(func(tx *store.Tx) error { return tx.UpdateJob(r.job.ID, store.JobUpdate{CredentialID: &cid}) })
 	r.done(StepMakeCred, store.MakeCredDone{CredentialID: b64.EncodeToString(cred.ID), PublicKey: b64.EncodeToString(ad.PublicKeyCOSE),
 		AAGUID: r.credAAG, Alg: ad.Algorithm, Flags: byte(ad.Flags), CredProtect: ad.Extensions.CredProtect})
 	return cred, ad, nil
@@ -295,23 +318,6 @@ func (r *run) pickAlgorithm(offered []int) int {
 		return offered[0]
 	}
 	return hid.ES256
-}
-
-// cleanup deletes a credential Entra will not know from the key, so the
-// key does not carry an orphan (best effort, journaled).
-func (r *run) cleanup(ctx context.Context, credID []byte, why string) {
-	if cm, ok := r.info.Option("credMgmt"); !ok || !cm || r.pin == nil {
-		return
-	}
-	err := r.dev.DeleteCredential(ctx, credID, r.pin)
-	data := store.CleanupDone{CredentialID: b64.EncodeToString(credID), Why: why}
-	if err != nil {
-		data.Error = err.Error()
-		r.e.log().Warn("could not remove the unregistered passkey from the key", "key", r.dev.Path(), "err", err)
-	} else {
-		r.emit(StepCleanup, phaseInfo, "removed the unregistered passkey from the key (%s)", why)
-	}
-	r.journal(StepCleanup, phaseDone, data)
 }
 
 // reconcileRegistration decides whether a registration that was in flight
@@ -434,6 +440,7 @@ func (r *run) record(ctx context.Context) (*Result, error) {
 		MethodID: r.method.ID, CredentialID: b64.EncodeToString(r.credID), AAGUID: r.credAAG, Model: r.req.Model,
 		DisplayName: r.method.DisplayName, Verified: r.verified, PINEscrow: r.escrow, ForcePINChange: r.req.ForcePINChange,
 		CreatedDateTime: r.method.CreatedDateTime, KeyPath: r.dev.Path(), Reconciled: r.method.Reconciled,
+		Serial: r.req.Serial, Firmware: int64(r.info.FirmwareVersion), Skipped: r.skipped,
 	}
 	if res.AAGUID == "" {
 		res.AAGUID = r.aaguid
@@ -446,7 +453,8 @@ func (r *run) record(ctx context.Context) (*Result, error) {
 	}
 	sr := &store.Result{JobID: r.job.ID, UPN: res.UPN, UserID: res.UserID, MethodID: res.MethodID, CredentialID: res.CredentialID,
 		AAGUID: res.AAGUID, Model: res.Model, DisplayName: res.DisplayName, KeyPath: res.KeyPath, Verified: res.Verified,
-		ForcePINChange: res.ForcePINChange, Reconciled: res.Reconciled, CreatedDateTime: res.CreatedDateTime}
+		ForcePINChange: res.ForcePINChange, Reconciled: res.Reconciled, CreatedDateTime: res.CreatedDateTime,
+		Serial: res.Serial, Firmware: res.Firmware}
 	if r.escrow != nil {
 		sr.EscrowID = r.escrow.ID
 		sr.PINEscrow = r.escrow.Kind

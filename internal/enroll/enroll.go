@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/keycaps"
 	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/store"
 )
@@ -25,7 +26,9 @@ type Request struct {
 	KeyPath string `json:"keyPath"`
 	// Model is the key's model name for the display name template.
 	Model string `json:"model,omitempty"`
-	// Serial fills {serial} in the display name template.
+	// Serial fills {serial} in the display name template and identifies
+	// the key in the job and the result; empty: the Device's
+	// (SerialReporter), if it has one.
 	Serial  string  `json:"serial,omitempty"`
 	PINMode PINMode `json:"pinMode"`
 	// PINLength is the generated PIN's length (0: the policy default);
@@ -37,7 +40,16 @@ type Request struct {
 	MinPINLength     int  `json:"minPinLength,omitempty"`
 	MinPINLengthRPID bool `json:"minPinLengthRpId,omitempty"`
 	ForcePINChange   bool `json:"forcePinChange,omitempty"`
-	Reset            bool `json:"reset,omitempty"`
+	// AlwaysUV turns the key's alwaysUv option on (authenticatorConfig
+	// toggleAlwaysUv, CTAP 2.1 §6.11.2); the Device must be an
+	// AlwaysUVToggler.
+	AlwaysUV bool `json:"alwaysUv,omitempty"`
+	// SkipUnsupported lets the enrollment go on without the requested
+	// settings the key cannot take (MinPINLength, MinPINLengthRPID,
+	// ForcePINChange, AlwaysUV), recording them in Result.Skipped and the
+	// journal; without it such a key is refused at inspect.
+	SkipUnsupported bool `json:"skipUnsupported,omitempty"`
+	Reset           bool `json:"reset,omitempty"`
 	// DisplayNameTemplate: {model}, {serial}, {date}; default "{model} {date}".
 	DisplayNameTemplate string        `json:"displayNameTemplate,omitempty"`
 	ChallengeTimeout    time.Duration `json:"challengeTimeout,omitempty"`
@@ -53,14 +65,18 @@ type Request struct {
 
 // Result is what an enrollment produced (the --json output).
 type Result struct {
-	JobID           string     `json:"jobId"`
-	User            string     `json:"user"` // display name
-	UPN             string     `json:"upn"`
-	UserID          string     `json:"userId"`
-	MethodID        string     `json:"methodId"`
-	CredentialID    string     `json:"credentialId"`
-	AAGUID          string     `json:"aaguid"`
-	Model           string     `json:"model"`
+	JobID        string `json:"jobId"`
+	User         string `json:"user"` // display name
+	UPN          string `json:"upn"`
+	UserID       string `json:"userId"`
+	MethodID     string `json:"methodId"`
+	CredentialID string `json:"credentialId"`
+	AAGUID       string `json:"aaguid"`
+	Model        string `json:"model"`
+	// Serial is the key's USB serial number string ("" when none);
+	// Firmware its getInfo firmwareVersion (0 when not reported).
+	Serial          string     `json:"serial,omitempty"`
+	Firmware        int64      `json:"firmware,omitempty"`
 	DisplayName     string     `json:"displayName"`
 	Verified        bool       `json:"verified"`
 	PINEscrow       *EscrowRef `json:"pinEscrow"`
@@ -69,6 +85,9 @@ type Result struct {
 	KeyPath         string     `json:"keyPath"`
 	Reconciled      bool       `json:"reconciled,omitempty"`
 	Resumed         bool       `json:"resumed,omitempty"`
+	// Skipped are the requested settings the key could not take, skipped
+	// under Request.SkipUnsupported ("flag: why").
+	Skipped []string `json:"skipped,omitempty"`
 	// PIN is the PIN set in this run, for the CLI to show on a terminal
 	// only; the caller wipes it. Never serialised.
 	PIN []byte `json:"-"`
@@ -150,13 +169,18 @@ type run struct {
 	// pending are store writes queued for the next transaction (journal).
 	pending []func(*store.Tx) error
 
-	user   *User
-	elig   *Eligibility
-	info   *hid.Info
-	aaguid string
-	pin    []byte
-	pinSet bool // this run set the PIN (r.pin is then new)
-	escrow *EscrowRef
+	user     *User
+	elig     *Eligibility
+	info     *hid.Info
+	caps     keycaps.Capabilities
+	decision keycaps.Decision
+	skipped  []string
+	orphans  []string        // credentials left on the key (base64url)
+	known    map[string]bool // jobs of other users this key was recognised from
+	aaguid   string
+	pin      []byte
+	pinSet   bool // this run set the PIN (r.pin is then new)
+	escrow   *EscrowRef
 
 	credID   []byte
 	coseKey  []byte
@@ -284,6 +308,8 @@ func stepDoneText(s Step) string {
 		return "self-test passed: the key signs with the new passkey"
 	case StepForcePIN:
 		return "the key will ask for a new PIN at first use"
+	case StepAlwaysUV:
+		return "alwaysUv on: the key verifies the user for every use"
 	case StepRecord:
 		return "result recorded"
 	}
@@ -299,6 +325,10 @@ func (e *Enroller) Enroll(ctx context.Context, dev Device, req Request) (*Result
 	if req.KeyPath == "" {
 		req.KeyPath = dev.Path()
 	}
+	req.Serial = hid.CleanSerial(req.Serial)
+	if sr, ok := dev.(SerialReporter); ok && req.Serial == "" {
+		req.Serial = hid.CleanSerial(sr.Serial())
+	}
 	r := &run{e: e, dev: dev, req: req, prev: &history{}}
 	defer r.wipe()
 	if req.DryRun {
@@ -313,7 +343,7 @@ func (e *Enroller) Enroll(ctx context.Context, dev Device, req Request) (*Result
 	// "begin" before a side effect, or the failure of a job that stops
 	// before any. A crash before that leaves no job, and nothing on the key
 	// or in Entra to reconcile (docs/architecture.md §4.2).
-	job := &store.Job{ID: store.NewID(), Kind: JobKind, UPN: req.UPN, KeyPath: req.KeyPath, Params: params}
+	job := &store.Job{ID: store.NewID(), Kind: JobKind, UPN: req.UPN, KeyPath: req.KeyPath, Serial: req.Serial, Params: params}
 	r.job = job
 	r.later(func(tx *store.Tx) error {
 		if err := tx.CreateJob(job); err != nil {
@@ -322,7 +352,7 @@ func (e *Enroller) Enroll(ctx context.Context, dev Device, req Request) (*Result
 		return nil
 	})
 	res, err := r.execute(ctx)
-	return res, nil, r.finish(ctx, err)
+	return res, nil, r.finish(ctx, r.withOrphans(err))
 }
 
 // finish records a failure in the job. A failure whose outcome is unknown
@@ -380,7 +410,11 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	if err := r.setupPIN(ctx); err != nil {
 		return nil, err
 	}
+	r.removeOrphans(ctx)
 	if err := r.minPIN(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.alwaysUV(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.credential(ctx); err != nil {
@@ -438,6 +472,8 @@ func (r *run) readInfo(ctx context.Context) error {
 		return stepErr(StepInspect, err, "", "%s: cannot read the key", r.dev.Path())
 	}
 	r.info = info
+	g := hid.GetInfoOf(info)
+	r.caps = keycaps.Of(&g)
 	r.aaguid = uuid.UUID(info.AAGUID).String()
 	if r.req.Model == "" && r.e.ModelName != nil {
 		r.req.Model = r.e.ModelName(info.AAGUID)
@@ -450,7 +486,9 @@ func (r *run) readInfo(ctx context.Context) error {
 
 func (r *run) keyState(ctx context.Context) KeyState {
 	ks := KeyState{Path: r.dev.Path(), AAGUID: r.aaguid, MinPINLength: int(r.info.MinPINLength),
-		ForcePINChange: r.info.ForcePINChange, Remaining: r.info.RemainingResidentKeys}
+		ForcePINChange: r.info.ForcePINChange, Remaining: r.info.RemainingResidentKeys,
+		Serial: r.req.Serial, Model: r.req.Model, Firmware: int64(r.info.FirmwareVersion),
+		CredMgmt: r.caps.CredMgmt.String(), PINProtocols: r.caps.PINProtocols}
 	ks.PINSet, _ = r.info.Option("clientPin")
 	if ks.PINSet {
 		ks.PINRetries = -1 // unknown
@@ -473,33 +511,30 @@ func (r *run) inspect(ctx context.Context) error {
 	if err := r.checkKey(ks); err != nil {
 		return err
 	}
-	if r.job != nil && r.job.AAGUID == "" {
-		a := r.aaguid
-		r.later(func(tx *store.Tx) error { return tx.UpdateJob(r.job.ID, store.JobUpdate{AAGUID: &a}) })
-		r.job.AAGUID = a
+	ks.Skipped = r.skipped
+	if r.job != nil && (r.job.AAGUID == "" || r.job.Serial != r.req.Serial || r.job.Model != r.req.Model ||
+		r.job.Firmware != ks.Firmware) {
+		a, serial, model, fw := r.aaguid, r.req.Serial, r.req.Model, ks.Firmware
+		r.later(func(tx *store.Tx) error {
+			return tx.UpdateJob(r.job.ID, store.JobUpdate{AAGUID: &a, Serial: &serial, Model: &model, Firmware: &fw})
+		})
+		r.job.AAGUID, r.job.Serial, r.job.Model, r.job.Firmware = a, serial, model, fw
 	}
+	r.recogniseBySerial(ctx)
 	r.journal(StepInspect, phaseDone, ks)
 	return nil
 }
 
 // checkKey refuses keys that cannot work before anything is changed.
 func (r *run) checkKey(ks KeyState) error {
-	info := r.info
 	path := r.dev.Path()
-	fido2 := false
-	for _, v := range info.Versions {
-		if strings.HasPrefix(v, "FIDO_2") {
-			fido2 = true
-		}
+	// What the key can do at all, and whether it can take every setting
+	// asked for: one decision from its getInfo (internal/keycaps).
+	if err := r.decide(); err != nil {
+		return err
 	}
-	if !fido2 {
-		return stepErr(StepInspect, hid.ErrUnsupported, "use a FIDO2 (CTAP 2) security key", "%s is not a FIDO2 key (versions %v)", path, info.Versions)
-	}
-	if rk, ok := info.Option("rk"); ok && !rk {
-		return stepErr(StepInspect, hid.ErrUnsupported, "Entra passkeys are discoverable credentials; use a key that stores them", "%s cannot store discoverable credentials", path)
-	}
-	if _, ok := info.Option("clientPin"); !ok {
-		return stepErr(StepInspect, hid.ErrUnsupported, "use a key with PIN support", "%s does not support a PIN", path)
+	if err := r.checkSerial(); err != nil {
+		return err
 	}
 	for _, kr := range r.elig.Restrictions {
 		if kr.Allows(r.aaguid) {
@@ -515,10 +550,6 @@ func (r *run) checkKey(ks KeyState) error {
 	if r.elig.AttestationEnforced && r.aaguid == "00000000-0000-0000-0000-000000000000" {
 		return stepErr(StepInspect, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
 			"attestation is enforced and %s has no model identity (zero AAGUID)", path)
-	}
-	if ks.Remaining == 0 {
-		return stepErr(StepInspect, hid.ErrKeyStoreFull, "delete a passkey from the key or use another key",
-			"%s has no free slot for another passkey", path)
 	}
 	if ks.PINSet && ks.PINRetries == 0 {
 		return stepErr(StepInspect, hid.ErrPINBlocked, "no PIN retries left: only a factory reset makes it usable again (--reset, which deletes every credential on the key)",
@@ -556,6 +587,13 @@ func (r *run) reset(ctx context.Context) error {
 	}
 	r.emit(StepReset, EventTouch, "touch the key %s now to reset it (keys accept a reset only within about 10 seconds of being plugged in; replug it first if needed)", r.dev.Path())
 	if err := r.dev.Reset(ctx); err != nil {
+		if errors.Is(err, hid.ErrNotAllowed) || errors.Is(err, hid.ErrPINAuthBlocked) {
+			// Keys accept a reset only within a few seconds of power-up
+			// (CTAP 2.1 §6.6): nothing was changed.
+			return stepErr(StepReset, fmt.Errorf("%w: %w", ErrResetWindow, err),
+				"unplug the key, plug it back in and run again within 10 seconds",
+				"%s refused the reset: its reset window after power-up has passed", r.dev.Path())
+		}
 		return stepErr(StepReset, err, "", "%s: reset", r.dev.Path())
 	}
 	r.done(StepReset, nil)

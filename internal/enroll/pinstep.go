@@ -132,20 +132,11 @@ func (r *run) jobEscrow(ctx context.Context) (*store.Escrow, error) {
 	return &es[0], nil
 }
 
-// newPIN generates a PIN or takes the operator's new PIN, under the policy
-// and the key's minimum length.
+// newPIN generates a PIN or takes the operator's new PIN, under the policy,
+// the key's minimum length and the key's own rules where known
+// (pinPolicy).
 func (r *run) newPIN(ctx context.Context) ([]byte, error) {
-	pol := r.e.Policy
-	if pol.Length == 0 {
-		pol = pin.Default()
-	}
-	if r.req.PINLength > 0 {
-		pol.Length = r.req.PINLength
-		if pol.MinLength > pol.Length {
-			pol.MinLength = pol.Length
-		}
-	}
-	pol.KeyMinPINLength = max(int(r.info.MinPINLength), r.req.MinPINLength)
+	pol := r.pinPolicy(false)
 	if r.req.PINMode == PINOperator {
 		p, err := r.e.PINs.New(ctx, r.dev.Path())
 		if err != nil {
@@ -153,10 +144,18 @@ func (r *run) newPIN(ctx context.Context) ([]byte, error) {
 		}
 		if err := pol.Validate(p); err != nil {
 			pin.Wipe(p)
-			return nil, stepErr(StepPIN, err, "", "the PIN does not meet the policy")
+			hint := ""
+			if rules := r.caps.PINRules(); rules.Known {
+				hint = "this key model applies its own PIN rules: " + rules.Source
+			}
+			return nil, stepErr(StepPIN, err, hint, "the PIN does not meet the policy")
 		}
 		return p, nil
 	}
+	return r.generatePIN(pol)
+}
+
+func (r *run) generatePIN(pol pin.Policy) ([]byte, error) {
 	if err := pol.Check(); err != nil {
 		return nil, stepErr(StepPIN, err, "", "PIN policy")
 	}
@@ -237,15 +236,61 @@ func (r *run) recipients() ([]age.Recipient, []string, error) {
 	return []age.Recipient{id.Recipient()}, []string{"bench:" + rec}, nil
 }
 
-// applyPIN sets p on the key, journaled around the side effect.
+// maxPINTries bounds the PINs tried when the key refuses generated ones
+// under its own rules.
+const maxPINTries = 3
+
+// applyPIN sets p on the key, journaled around the side effect. A key
+// that refuses the PIN under its own rules (CTAP2_ERR_PIN_POLICY_VIOLATION:
+// no PIN set, no retry spent) gets another generated PIN under stricter
+// rules, escrowed first like the first one (the refused escrow is
+// superseded in the same transaction as the new one's "pin" begin, so the
+// live escrow always holds the PIN being set, docs/architecture.md §4.1);
+// an operator's PIN is not replaced: the job stops with nothing changed.
 func (r *run) applyPIN(ctx context.Context, p []byte, esc *store.Escrow) error {
-	if err := r.begin(ctx, StepPIN, store.PINBegin{EscrowID: esc.ID}); err != nil {
+	for attempt := 1; ; attempt++ {
+		if err := r.begin(ctx, StepPIN, store.PINBegin{EscrowID: esc.ID}); err != nil {
+			pin.Wipe(p)
+			return err
+		}
+		err := r.dev.SetPIN(ctx, p)
+		if err == nil {
+			break
+		}
 		pin.Wipe(p)
-		return err
-	}
-	if err := r.dev.SetPIN(ctx, p); err != nil {
-		pin.Wipe(p)
-		return stepErr(StepPIN, err, "", "%s: set PIN", r.dev.Path())
+		if !errors.Is(err, hid.ErrPINPolicyViolation) {
+			return stepErr(StepPIN, err, "", "%s: set PIN", r.dev.Path())
+		}
+		r.journal(StepPIN, phaseInfo, store.PINRefused{EscrowID: esc.ID, Attempt: attempt})
+		hint := "choose another PIN"
+		if rules := r.caps.PINRules(); rules.Known {
+			hint += " (this model's rules: " + rules.Source + ")"
+		} else {
+			hint += ": longer, with no sequence, repetition or palindrome"
+		}
+		switch {
+		case r.req.PINMode == PINOperator:
+			r.setEscrowState(esc.ID, store.EscrowUnused)
+			return stepErr(StepPIN, fmt.Errorf("%w: %w", ErrKeyPINRules, err), hint,
+				"%s refused the new PIN under its own PIN rules; nothing was changed on the key", r.dev.Path())
+		case r.req.PINOut != "":
+			r.setEscrowState(esc.ID, store.EscrowUnused)
+			return stepErr(StepPIN, fmt.Errorf("%w: %w", ErrKeyPINRules, err), "run again with a new --pin-out file (it is written once)",
+				"%s refused the generated PIN under its own PIN rules; nothing was changed on the key, and %s holds a PIN that was never set", r.dev.Path(), r.req.PINOut)
+		case attempt >= maxPINTries:
+			r.setEscrowState(esc.ID, store.EscrowUnused)
+			return stepErr(StepPIN, fmt.Errorf("%w: %w", ErrKeyPINRules, err), "set the PIN yourself (--pin prompt) following the key vendor's PIN rules",
+				"%s refused %d generated PINs under its own PIN rules; nothing was changed on the key", r.dev.Path(), attempt)
+		}
+		r.emit(StepPIN, phaseInfo, "the key refused the generated PIN under its own PIN rules; generating another under stricter rules")
+		r.setEscrowState(esc.ID, store.EscrowSuperseded)
+		if p, err = r.generatePIN(r.pinPolicy(true)); err != nil {
+			return err
+		}
+		if esc, err = r.writeEscrow(ctx, p); err != nil {
+			pin.Wipe(p)
+			return err
+		}
 	}
 	r.pin, r.pinSet = p, true
 	r.done(StepPIN, store.PINDone{EscrowID: esc.ID})
@@ -377,6 +422,36 @@ func (r *run) minPIN(ctx context.Context) error {
 		}
 	}
 	r.done(StepMinPIN, store.MinPINDone{MinPINLength: want, RPID: setRP})
+	return r.readInfo(ctx)
+}
+
+// ---- alwaysUv ----------------------------------------------------------------
+
+// alwaysUV turns the key's alwaysUv option on (toggleAlwaysUv, CTAP 2.1
+// §6.11.2). The command is a toggle, so it is sent only while getInfo
+// says alwaysUv is off: a resumed job whose toggle landed finds it on.
+func (r *run) alwaysUV(ctx context.Context) error {
+	if !r.req.AlwaysUV {
+		return nil
+	}
+	if on, _ := r.info.Option("alwaysUv"); on {
+		if r.prev.has(StepAlwaysUV) {
+			r.journal(StepAlwaysUV, phaseSkipped, store.AlwaysUVDone{On: true})
+		}
+		return nil
+	}
+	t, ok := r.dev.(AlwaysUVToggler)
+	if !ok {
+		return stepErr(StepAlwaysUV, fmt.Errorf("%w: %w", ErrUnsupportedSetting, hid.ErrUnsupported), "drop --always-uv",
+			"%s: this key connection cannot send toggleAlwaysUv", r.dev.Path())
+	}
+	if err := r.begin(ctx, StepAlwaysUV, nil); err != nil {
+		return err
+	}
+	if err := t.ToggleAlwaysUV(ctx, r.pin); err != nil {
+		return stepErr(StepAlwaysUV, err, "", "%s: turn alwaysUv on", r.dev.Path())
+	}
+	r.done(StepAlwaysUV, store.AlwaysUVDone{On: true})
 	return r.readInfo(ctx)
 }
 

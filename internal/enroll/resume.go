@@ -13,6 +13,32 @@ type history struct {
 	seen  map[Step]bool        // began or finished in an earlier attempt
 	begun map[Step]*store.Step // the "begin" row of a step with no "done" after it
 	done  map[Step]*store.Step // the last "done" row per step
+	// cleanups are the cleanup rows in order (the latest per credential
+	// says whether it is still on the key).
+	cleanups []store.CleanupDone
+}
+
+// orphans are the credentials earlier attempts left on the key and no
+// later cleanup removed (base64url ids, in the order they were left).
+func (h *history) orphans() []string {
+	if h == nil {
+		return nil
+	}
+	state := map[string]bool{}
+	var order []string
+	for _, c := range h.cleanups {
+		if _, seen := state[c.CredentialID]; !seen {
+			order = append(order, c.CredentialID)
+		}
+		state[c.CredentialID] = c.Orphaned
+	}
+	var out []string
+	for _, id := range order {
+		if state[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (h *history) has(s Step) bool {
@@ -63,6 +89,11 @@ func loadHistory(steps []store.Step) *history {
 			h.seen[s] = true
 			h.done[s] = st
 			delete(h.begun, s)
+			if s == StepCleanup {
+				if c, err := store.DecodeStep[store.CleanupDone](st); err == nil && c.CredentialID != "" {
+					h.cleanups = append(h.cleanups, c)
+				}
+			}
 		}
 	}
 	return h
@@ -117,7 +148,7 @@ func (e *Enroller) Resume(ctx context.Context, dev Device, job *store.Job) (*Res
 	if res != nil {
 		res.Resumed = true
 	}
-	return res, r.finish(ctx, err)
+	return res, r.finish(ctx, r.withOrphans(err))
 }
 
 // dryRun resolves the user and inspects the key without changing anything.
@@ -154,6 +185,13 @@ func (r *run) dryRun(ctx context.Context) (*Plan, error) {
 	if r.req.MinPINLength > ks.MinPINLength {
 		a("raise the key's minimum PIN length to %d", r.req.MinPINLength)
 	}
+	if r.req.AlwaysUV {
+		a("turn alwaysUv on")
+	}
+	for _, s := range r.skipped {
+		a("skip %s (--skip-unsupported)", s)
+	}
+	plan.Key.Skipped = r.skipped
 	a("fetch creation options for %s and create the passkey (touch)", r.user.UPN)
 	a("register it with Entra, then verify it with a signed assertion")
 	if r.req.ForcePINChange {

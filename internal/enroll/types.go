@@ -36,6 +36,20 @@ type Device interface {
 	DeleteCredential(ctx context.Context, credID []byte, pin []byte) error
 }
 
+// AlwaysUVToggler is what --always-uv needs of a key besides Device
+// (authenticatorConfig toggleAlwaysUv, CTAP 2.1 §6.11.2); *hid.Device has
+// it. A Device without it cannot take --always-uv.
+type AlwaysUVToggler interface {
+	ToggleAlwaysUV(ctx context.Context, pin []byte) error
+}
+
+// SerialReporter is a Device that knows its key's USB serial number
+// string ("" when the key reports none); *hid.Device is one. Enroll fills
+// Request.Serial from it when the caller left it empty.
+type SerialReporter interface {
+	Serial() string
+}
+
 // User is the directory's view of the person a key is for.
 type User struct {
 	ID          string
@@ -140,6 +154,7 @@ const (
 	StepEscrow   Step = "escrow"   // PIN escrow written before the PIN is set
 	StepPIN      Step = "pin"      // set the PIN
 	StepMinPIN   Step = "minpin"   // minimum PIN length (+ RP ID list)
+	StepAlwaysUV Step = "alwaysuv" // toggleAlwaysUv (only with --always-uv)
 	StepOptions  Step = "options"  // creationOptions from Graph
 	StepMakeCred Step = "makecred" // makeCredential on the key
 	StepRegister Step = "register" // POST fido2Methods
@@ -156,7 +171,7 @@ const (
 )
 
 // Steps lists the steps in workflow order.
-var Steps = []Step{StepResolve, StepInspect, StepReset, StepEscrow, StepPIN, StepMinPIN, StepOptions,
+var Steps = []Step{StepResolve, StepInspect, StepReset, StepEscrow, StepPIN, StepMinPIN, StepAlwaysUV, StepOptions,
 	StepMakeCred, StepRegister, StepSelfTest, StepForcePIN, StepRecord}
 
 // SideEffectSteps are the steps whose side effect sits between "begin" and
@@ -238,6 +253,20 @@ var (
 	ErrEscrow = errors.New("PIN escrow")
 	// ErrJob: a journal job cannot be resumed as asked.
 	ErrJob = errors.New("job")
+	// ErrUnsupportedSetting: a requested setting (--min-pin-length,
+	// --force-pin-change, --always-uv, …) or an extension Entra enforces
+	// needs a capability the key lacks; refused before any side effect.
+	// It also matches hid.ErrUnsupported.
+	ErrUnsupportedSetting = errors.New("the key cannot take a requested setting")
+	// ErrNoSerial: the display name template asks for {serial} and the
+	// key reports no serial number.
+	ErrNoSerial = errors.New("the key reports no serial number")
+	// ErrResetWindow: the key refused the reset because its reset window
+	// after power-up has passed (it also matches the hid error).
+	ErrResetWindow = errors.New("reset window passed")
+	// ErrKeyPINRules: the key refused the operator's new PIN under its own
+	// rules (CTAP2_ERR_PIN_POLICY_VIOLATION); nothing was changed.
+	ErrKeyPINRules = errors.New("the key refused the PIN under its own rules")
 )
 
 // Error is a workflow failure with a message and a hint for the operator.
@@ -249,6 +278,10 @@ type Error struct {
 	Msg   string
 	Hint  string
 	Err   error
+	// Orphans are credentials (base64url ids) this failed enrollment left
+	// on the key because the key cannot delete them; they are journaled
+	// (cleanup step) and journal resume removes them where it can.
+	Orphans []string
 }
 
 func (e *Error) Error() string {

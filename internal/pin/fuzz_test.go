@@ -12,6 +12,8 @@ var fuzzPolicies = []Policy{
 	withPolicy(func(p *Policy) { p.Alphabet, p.NoLeadingZero, p.MinLength = Alphanumeric, true, 4 }),
 	withPolicy(func(p *Policy) { p.Alphabet, p.KeyMinPINLength = Unicode, 10 }),
 	pUni,
+	pKeyRules,
+	pKeyAlnum,
 }
 
 func FuzzValidate(f *testing.F) {
@@ -37,6 +39,16 @@ func FuzzValidate(f *testing.F) {
 			if err == nil {
 				if len(nfc) > MaxPINBytes || len([]rune(string(nfc))) < p.EffectiveMinLength() {
 					t.Fatalf("accepted a PIN of %d bytes", len(nfc))
+				}
+				rs := []rune(string(nfc))
+				if p.NoPalindrome && palindrome(rs) {
+					t.Fatal("accepted a palindrome")
+				}
+				if p.NoArithmeticSequence && allDigits(rs) && arithmetic(rs) {
+					t.Fatal("accepted an arithmetic sequence")
+				}
+				if !allDigits(rs) && (len(rs) < p.NonNumericMinLength || classes(rs) < p.NonNumericMinClasses) {
+					t.Fatal("accepted a short or one-class PIN with letters")
 				}
 				continue
 			}

@@ -191,3 +191,26 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// Generated PINs under a key's own rules (Token2 PIN+ style) break none
+// of them, and a policy that cannot generate PINs the key accepts is
+// refused.
+func TestGenerateUnderKeyRules(t *testing.T) {
+	for _, p := range []Policy{pKeyRules, pKeyAlnum, pKeyRules.with(func(p *Policy) { p.Length = 6 })} {
+		for range 2000 {
+			b, err := p.Generate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := []rune(string(b))
+			if palindrome(rs) && p.NoPalindrome || allDigits(rs) && arithmetic(rs) || longestRun(rs, func(a, b rune) bool { return a == b }) > 2 ||
+				!allDigits(rs) && (len(rs) < p.NonNumericMinLength || classes(rs) < p.NonNumericMinClasses) {
+				t.Fatalf("generated PIN breaks a key rule (length %d)", len(rs))
+			}
+		}
+	}
+	short := pKeyAlnum.with(func(p *Policy) { p.Length = 8 })
+	if _, err := short.Generate(); !errors.Is(err, ErrInvalidPolicy) {
+		t.Errorf("alphanumeric PINs shorter than NonNumericMinLength: %v", err)
+	}
+}

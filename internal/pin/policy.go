@@ -106,6 +106,21 @@ type Policy struct {
 	Blocklist []string
 	// NoLeadingZero rejects PINs whose first character is the digit 0.
 	NoLeadingZero bool
+	// MaxRepeat, when above 0, rejects runs of more than MaxRepeat
+	// identical characters (a key's own rule, e.g. 3 on the Token2 PIN+;
+	// NoRepeat's MaxIdenticalRun applies as well when set).
+	MaxRepeat int
+	// NoPalindrome rejects PINs that read the same backwards (321123).
+	NoPalindrome bool
+	// NoArithmeticSequence rejects all-digit PINs whose digits follow one
+	// constant step modulo 10 (123456, 654321, 135791, 111111).
+	NoArithmeticSequence bool
+	// NonNumericMinLength and NonNumericMinClasses apply to PINs with a
+	// character other than a digit: at least that many characters, from
+	// at least that many of the classes upper case, lower case, digits
+	// and other characters (0: no requirement).
+	NonNumericMinLength  int
+	NonNumericMinClasses int
 	// KeyMinPINLength is the authenticator's minPINLength from
 	// authenticatorGetInfo (0..63; 0 when unknown or no key is involved).
 	// Validate rejects shorter PINs and Generate produces PINs at least
@@ -194,6 +209,21 @@ func (p Policy) Check() error {
 	gl := p.GeneratedLength()
 	if p.MinDistinct > gl {
 		return policyErr("MinDistinct", "%d exceeds the generated length %d", p.MinDistinct, gl)
+	}
+	if p.MaxRepeat < 0 || p.MaxRepeat > MaxPINBytes {
+		return policyErr("MaxRepeat", "%d is outside 0..%d", p.MaxRepeat, MaxPINBytes)
+	}
+	if p.NonNumericMinLength < 0 || p.NonNumericMinLength > MaxPINBytes {
+		return policyErr("NonNumericMinLength", "%d is outside 0..%d", p.NonNumericMinLength, MaxPINBytes)
+	}
+	if p.NonNumericMinClasses < 0 || p.NonNumericMinClasses > 4 {
+		return policyErr("NonNumericMinClasses", "%d is outside 0..4", p.NonNumericMinClasses)
+	}
+	if p.Alphabet == Alphanumeric && gl < p.NonNumericMinLength {
+		return policyErr("Length", "generated alphanumeric PINs of %d characters are shorter than NonNumericMinLength %d", gl, p.NonNumericMinLength)
+	}
+	if p.Alphabet == Alphanumeric && p.NonNumericMinClasses > 3 {
+		return policyErr("NonNumericMinClasses", "%d classes cannot be generated from letters and digits", p.NonNumericMinClasses)
 	}
 	if n := p.Alphabet.size(); n > 0 {
 		if pr := probDistinctAtLeast(gl, n, p.MinDistinct); pr < minAcceptance {

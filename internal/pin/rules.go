@@ -44,6 +44,17 @@ const (
 	RuleDistinct
 	// RuleBlocklist: the PIN is on the policy's Blocklist.
 	RuleBlocklist
+	// RulePalindrome: NoPalindrome is set and the PIN reads the same
+	// backwards.
+	RulePalindrome
+	// RuleArithmetic: NoArithmeticSequence is set and the all-digit PIN
+	// follows one constant step.
+	RuleArithmetic
+	// RuleClasses: a PIN with a non-digit is shorter than
+	// NonNumericMinLength (Limit that length, Actual the PIN's) or uses
+	// fewer than NonNumericMinClasses character classes (Limit the
+	// classes, Actual the PIN's; detailClasses).
+	RuleClasses
 )
 
 var ruleNames = [...]string{
@@ -57,6 +68,9 @@ var ruleNames = [...]string{
 	RuleSequence:    "sequence",
 	RuleDistinct:    "distinct",
 	RuleBlocklist:   "blocklist",
+	RulePalindrome:  "palindrome",
+	RuleArithmetic:  "arithmetic",
+	RuleClasses:     "classes",
 }
 
 // String returns the rule's short name, e.g. "repeat".
@@ -81,6 +95,7 @@ const (
 	detailDigits
 	detailAlphanumeric
 	detailControl
+	detailClasses
 )
 
 // RuleError reports the first rule a PIN breaks. Its fields and message
@@ -130,6 +145,15 @@ func (e *RuleError) Error() string {
 		return fmt.Sprintf("PIN has %d distinct characters (at least %d required)", e.Actual, e.Limit)
 	case RuleBlocklist:
 		return "PIN is on the list of commonly used PINs"
+	case RulePalindrome:
+		return "PIN reads the same backwards (a palindrome is not allowed)"
+	case RuleArithmetic:
+		return "PIN's digits follow one constant step (an arithmetic sequence is not allowed)"
+	case RuleClasses:
+		if e.detail == detailClasses {
+			return fmt.Sprintf("PIN with letters or symbols uses %d kinds of characters (at least %d of upper case, lower case, digits, symbols required)", e.Actual, e.Limit)
+		}
+		return fmt.Sprintf("PIN with letters or symbols is %d characters long (minimum %d)", e.Actual, e.Limit)
 	}
 	return "PIN breaks " + e.Rule.String() + " rule"
 }
@@ -201,9 +225,13 @@ func (p Policy) validate(pin []byte) *RuleError {
 	if p.NoLeadingZero && rs[0] == '0' {
 		return &RuleError{Rule: RuleLeadingZero}
 	}
-	if p.NoRepeat {
-		if run := longestRun(rs, func(a, b rune) bool { return a == b }); run > MaxIdenticalRun {
-			return &RuleError{Rule: RuleRepeat, Limit: MaxIdenticalRun, Actual: run}
+	if p.NoRepeat || p.MaxRepeat > 0 {
+		limit := p.MaxRepeat
+		if p.NoRepeat && (limit == 0 || limit > MaxIdenticalRun) {
+			limit = MaxIdenticalRun
+		}
+		if run := longestRun(rs, func(a, b rune) bool { return a == b }); run > limit {
+			return &RuleError{Rule: RuleRepeat, Limit: limit, Actual: run}
 		}
 	}
 	if p.NoSequence {
@@ -223,7 +251,81 @@ func (p Policy) validate(pin []byte) *RuleError {
 			return &RuleError{Rule: RuleBlocklist}
 		}
 	}
+	if p.NoPalindrome && palindrome(rs) {
+		return &RuleError{Rule: RulePalindrome}
+	}
+	numeric := allDigits(rs)
+	if p.NoArithmeticSequence && numeric && arithmetic(rs) {
+		return &RuleError{Rule: RuleArithmetic}
+	}
+	if !numeric {
+		if n := len(rs); n < p.NonNumericMinLength {
+			return &RuleError{Rule: RuleClasses, Limit: p.NonNumericMinLength, Actual: n}
+		}
+		if c := classes(rs); c < p.NonNumericMinClasses {
+			return &RuleError{Rule: RuleClasses, Limit: p.NonNumericMinClasses, Actual: c, detail: detailClasses}
+		}
+	}
 	return nil
+}
+
+// palindrome reports whether rs reads the same backwards.
+func palindrome(rs []rune) bool {
+	for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+		if rs[i] != rs[j] {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(rs []rune) bool {
+	for _, r := range rs {
+		if !isDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// arithmetic reports whether the digits rs (at least two) follow one
+// constant step modulo 10.
+func arithmetic(rs []rune) bool {
+	if len(rs) < 2 {
+		return false
+	}
+	step := (rs[1] - rs[0] + 10) % 10
+	for i := 2; i < len(rs); i++ {
+		if (rs[i]-rs[i-1]+10)%10 != step {
+			return false
+		}
+	}
+	return true
+}
+
+// classes counts the character classes in rs: upper case, lower case,
+// digits, anything else.
+func classes(rs []rune) int {
+	var upper, lower, digit, other bool
+	for _, r := range rs {
+		switch {
+		case unicode.IsUpper(r):
+			upper = true
+		case unicode.IsLower(r):
+			lower = true
+		case isDigit(r):
+			digit = true
+		default:
+			other = true
+		}
+	}
+	n := 0
+	for _, b := range []bool{upper, lower, digit, other} {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // reject returns why r is outside the alphabet, or detailNone.

@@ -163,6 +163,28 @@ func ruleCases() []ruleCase {
 		{name: "custom blocklist NFD input", pol: pUni.with(func(p *Policy) { p.Blocklist = []string{"caf" + eNFC + "1"} }),
 			pin: "caf" + eNFD + "1", want: RuleBlocklist},
 
+		// A key's own rules (Token2 PIN+ style: pKeyRules).
+		{name: "palindrome", pol: pKeyRules, pin: "3217123", want: RulePalindrome},
+		{name: "even palindrome", pol: pKeyRules, pin: "32711723", want: RulePalindrome},
+		{name: "not a palindrome", pol: pKeyRules, pin: "32711724"},
+		{name: "palindrome off", pol: pRules0, pin: "3217123"},
+		{name: "arithmetic step 2 wrapping", pol: pKeyRules, pin: "1357913", want: RuleArithmetic},
+		{name: "arithmetic step 3", pol: pKeyRules, pin: "0369258", want: RuleArithmetic},
+		{name: "arithmetic descending", pol: pKeyRules.with(func(p *Policy) { p.NoSequence = false }), pin: "9876543", want: RuleArithmetic},
+		{name: "arithmetic step 0", pol: pKeyRules.with(func(p *Policy) {
+			p.NoRepeat, p.MaxRepeat, p.MinDistinct, p.Blocklist, p.NoPalindrome = false, 0, 0, nil, false
+		}), pin: "5555555", want: RuleArithmetic},
+		{name: "almost arithmetic", pol: pKeyRules, pin: "1357914"},
+		{name: "arithmetic off", pol: pRules0, pin: "1357913"},
+		{name: "arithmetic only for digits", pol: pKeyAlnum, pin: "aceg1357Z9"},
+		{name: "run of 4 over MaxRepeat 3", pol: pRules0.with(func(p *Policy) { p.MaxRepeat = 3 }), pin: "99904444", want: RuleRepeat, limit: 3, actual: 4},
+		{name: "run of 3 within MaxRepeat 3", pol: pRules0.with(func(p *Policy) { p.MaxRepeat = 3 }), pin: "99904441"},
+		{name: "NoRepeat stricter than MaxRepeat", pol: pKeyRules, pin: "9990417", want: RuleRepeat, limit: 2, actual: 3},
+		{name: "non-numeric too short", pol: pKeyAlnum, pin: "ab3De6g8j", want: RuleClasses, limit: 10, actual: 9},
+		{name: "non-numeric one class", pol: pKeyAlnum, pin: "abkdefhgjw", want: RuleClasses, limit: 2, actual: 1},
+		{name: "non-numeric two classes", pol: pKeyAlnum, pin: "abkdefhg7w"},
+		{name: "numeric ignores classes", pol: pKeyAlnum, pin: "27495813"},
+
 		// Precedence: the first rule in Rule order is reported.
 		{name: "sequence before blocklist", pol: pDefault, pin: "12345678", want: RuleSequence},
 		{name: "repeat before blocklist", pol: pDefault, pin: "11111111", want: RuleRepeat},
@@ -177,7 +199,20 @@ func (p Policy) with(f func(*Policy)) Policy {
 }
 
 var allRules = []Rule{RuleEncoding, RuleTooLong, RuleCharset, RuleTooShort, RuleKeyMinimum,
-	RuleLeadingZero, RuleRepeat, RuleSequence, RuleDistinct, RuleBlocklist}
+	RuleLeadingZero, RuleRepeat, RuleSequence, RuleDistinct, RuleBlocklist, RulePalindrome, RuleArithmetic, RuleClasses}
+
+var (
+	// pKeyRules: keyprep's default with a key's numeric rules.
+	pKeyRules = withPolicy(func(p *Policy) {
+		p.MinLength, p.NoPalindrome, p.NoArithmeticSequence, p.MaxRepeat = 6, true, true, 3
+	})
+	// pKeyAlnum: alphanumeric with a key's rules for PINs with letters.
+	pKeyAlnum = withPolicy(func(p *Policy) {
+		p.Alphabet, p.Length, p.NoArithmeticSequence, p.NonNumericMinLength, p.NonNumericMinClasses = Alphanumeric, 10, true, 10, 2
+	})
+	// pRules0: length and charset only.
+	pRules0 = Policy{Length: 8, MinLength: 4}
+)
 
 func TestValidateRules(t *testing.T) {
 	for _, tc := range ruleCases() {

@@ -119,7 +119,7 @@ func TestLibfido2FollowsModel(t *testing.T) {
 				t.Fatalf("info %v %v", info, err)
 			}
 			// What libfido2 reads is the profile's getInfo (factory state).
-			got, want := info.GetInfo(), m.GetInfo
+			got, want := hid.GetInfoOf(info), m.GetInfo
 			if !slices.Equal(got.Versions, want.Versions) || !slices.Equal(got.Extensions, want.Extensions) ||
 				!maps.Equal(got.Options, want.Options) || !slices.Equal(got.PINUVAuthProtocols, want.PINUVAuthProtocols) ||
 				got.MaxMsgSize != want.MaxMsgSize || got.MaxRPIDsForSetMinPIN != want.MaxRPIDsForSetMinPIN ||

@@ -32,13 +32,21 @@ func (st JobState) Valid() bool {
 
 // Job is one unit of work (an enrollment, a reset, ...) and where it got to.
 type Job struct {
-	ID      string   `json:"id"`
-	Kind    string   `json:"kind"`
-	UPN     string   `json:"upn"`
-	UserID  string   `json:"userId,omitempty"`
-	KeyPath string   `json:"keyPath,omitempty"`
-	AAGUID  string   `json:"aaguid,omitempty"`
-	State   JobState `json:"state"`
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	UPN     string `json:"upn"`
+	UserID  string `json:"userId,omitempty"`
+	KeyPath string `json:"keyPath,omitempty"`
+	AAGUID  string `json:"aaguid,omitempty"`
+	// Serial, Model and Firmware identify the physical key (its USB
+	// serial number string, "" when it reports none; its model name;
+	// getInfo's firmwareVersion, 0 when unknown); CredentialID is the
+	// credential the job created on it (base64url).
+	Serial       string   `json:"serial,omitempty"`
+	Model        string   `json:"model,omitempty"`
+	Firmware     int64    `json:"firmware,omitempty"`
+	CredentialID string   `json:"credentialId,omitempty"`
+	State        JobState `json:"state"`
 	// Step and Phase are the name and phase of the last recorded step.
 	Step  string `json:"step,omitempty"`
 	Phase string `json:"phase,omitempty"`
@@ -64,12 +72,18 @@ type JobUpdate struct {
 	AAGUID  *string
 	State   *JobState
 	Error   *string
+	// Key identity (see Job).
+	Serial       *string
+	Model        *string
+	Firmware     *int64
+	CredentialID *string
 }
 
 // minPrefix is the shortest ID prefix Job accepts.
 const minPrefix = 6
 
-const jobCols = `id, kind, upn, user_id, key_path, aaguid, state, step, phase, error, params, created_at, updated_at`
+const jobCols = `id, kind, upn, user_id, key_path, aaguid, state, step, phase, error, params, created_at, updated_at,
+	serial, model, firmware, credential_id`
 
 // CreateJob records a new job. It fills j.ID (a random 128-bit hex string)
 // if empty, j.State (running) if empty, and j.CreatedAt/j.UpdatedAt if zero,
@@ -122,9 +136,9 @@ func (t *Tx) CreateJob(j *Job) error {
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	_, err = t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Kind, j.UPN, j.UserID, j.KeyPath, j.AAGUID, string(j.State), j.Step, j.Phase, j.Error,
-		params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt))
+		params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt), j.Serial, j.Model, j.Firmware, j.CredentialID)
 	if err == nil {
 		err = t.appendAudit("job.created", j.ID, audit)
 	}
@@ -248,6 +262,20 @@ func (t *Tx) updateJob(id string, u JobUpdate) error {
 	if u.Error != nil {
 		add("error", "error", *u.Error)
 	}
+	if u.Serial != nil {
+		add("serial", "serial", *u.Serial)
+	}
+	if u.Model != nil {
+		add("model", "model", *u.Model)
+	}
+	if u.Firmware != nil {
+		sets = append(sets, "firmware = ?")
+		args = append(args, *u.Firmware)
+		fields = append(fields, "firmware")
+	}
+	if u.CredentialID != nil {
+		add("credential_id", "credentialId", *u.CredentialID)
+	}
 	var state string
 	err := t.queryRow(`SELECT state FROM jobs WHERE id = ?`, []any{id}, &state)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -293,7 +321,7 @@ func scanJob(sc scanner) (*Job, error) {
 		updated string
 	)
 	if err := sc.Scan(&j.ID, &j.Kind, &j.UPN, &j.UserID, &j.KeyPath, &j.AAGUID, &state, &j.Step, &j.Phase,
-		&j.Error, &params, &created, &updated); err != nil {
+		&j.Error, &params, &created, &updated, &j.Serial, &j.Model, &j.Firmware, &j.CredentialID); err != nil {
 		return nil, err
 	}
 	j.State = JobState(state)
@@ -445,9 +473,14 @@ type Result struct {
 	CredentialID string `json:"credentialId"` // base64url
 	AAGUID       string `json:"aaguid"`
 	Model        string `json:"model,omitempty"`
-	DisplayName  string `json:"displayName,omitempty"`
-	KeyPath      string `json:"keyPath,omitempty"`
-	EscrowID     string `json:"escrowId,omitempty"`
+	// Serial is the key's USB serial number string ("" when it reports
+	// none or the result predates schema 2); Firmware its getInfo
+	// firmwareVersion (0: unknown).
+	Serial      string `json:"serial,omitempty"`
+	Firmware    int64  `json:"firmware,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+	KeyPath     string `json:"keyPath,omitempty"`
+	EscrowID    string `json:"escrowId,omitempty"`
 	// PINEscrow says how the PIN was escrowed (for example "age", "file"
 	// or "none"); never the PIN.
 	PINEscrow       string    `json:"pinEscrow,omitempty"`
@@ -463,11 +496,15 @@ type ResultFilter struct {
 	UPN    string // case-insensitive (ASCII) exact match
 	UserID string
 	JobID  string
-	Limit  int // <= 0: no limit
+	// Serial matches the key's serial number exactly ("" does not filter).
+	Serial string
+	// CredentialIDs matches any of these credential ids (base64url).
+	CredentialIDs []string
+	Limit         int // <= 0: no limit
 }
 
 const resultCols = `job_id, upn, user_id, method_id, credential_id, aaguid, model, display_name, key_path,
-	escrow_id, pin_escrow, verified, force_pin_change, reconciled, created_date_time, recorded_at`
+	escrow_id, pin_escrow, verified, force_pin_change, reconciled, created_date_time, recorded_at, serial, firmware`
 
 // RecordResult records the result of job r.JobID in one transaction: it
 // stores r (replacing an earlier result of the same job), marks the job
@@ -530,10 +567,10 @@ func (t *Tx) recordResult(r *Result) error {
 	// INSERT OR REPLACE deletes the old row, so the replacement also
 	// gets a new rowid and sorts as the newest.
 	_, err = t.exec(`INSERT OR REPLACE INTO results (`+resultCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.JobID, r.UPN, r.UserID, r.MethodID, r.CredentialID, r.AAGUID, r.Model, r.DisplayName, r.KeyPath,
 		r.EscrowID, r.PINEscrow, r.Verified, r.ForcePINChange, r.Reconciled,
-		fmtTime(r.CreatedDateTime), fmtTime(r.RecordedAt))
+		fmtTime(r.CreatedDateTime), fmtTime(r.RecordedAt), r.Serial, r.Firmware)
 	if err != nil {
 		return err
 	}
@@ -563,6 +600,16 @@ func (s *Store) Results(ctx context.Context, f ResultFilter) ([]Result, error) {
 	if f.JobID != "" {
 		where = append(where, "job_id = ?")
 		args = append(args, f.JobID)
+	}
+	if f.Serial != "" {
+		where = append(where, "serial = ?")
+		args = append(args, f.Serial)
+	}
+	if len(f.CredentialIDs) > 0 {
+		where = append(where, inClause("credential_id", len(f.CredentialIDs)))
+		for _, id := range f.CredentialIDs {
+			args = append(args, id)
+		}
 	}
 	out, err := queryAll(ctx, s.db, `SELECT `+resultCols+` FROM results`+whereClause(where)+
 		` ORDER BY recorded_at DESC, rowid DESC`+limitClause(f.Limit), args, scanResult)
@@ -594,7 +641,7 @@ func scanResult(sc scanner) (*Result, error) {
 	)
 	if err := sc.Scan(&r.JobID, &r.UPN, &r.UserID, &r.MethodID, &r.CredentialID, &r.AAGUID, &r.Model,
 		&r.DisplayName, &r.KeyPath, &r.EscrowID, &r.PINEscrow, &r.Verified, &r.ForcePINChange, &r.Reconciled,
-		&created, &recorded); err != nil {
+		&created, &recorded, &r.Serial, &r.Firmware); err != nil {
 		return nil, err
 	}
 	var err error

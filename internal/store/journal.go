@@ -47,12 +47,32 @@ type InspectDone struct {
 	MinPINLength   int    `json:"minPinLength"`
 	ForcePINChange bool   `json:"forcePinChange"`
 	Remaining      int64  `json:"remainingDiscoverableCredentials"`
+	// Key identity: the USB serial number string ("" when none), the
+	// model name and getInfo's firmwareVersion (0: not reported).
+	Serial   string `json:"serial,omitempty"`
+	Model    string `json:"model,omitempty"`
+	Firmware int64  `json:"firmware,omitempty"`
+	// CredMgmt is how the key's credentials can be deleted ("full",
+	// "preview" or "none"); PINProtocols the PIN/UV auth protocols it
+	// lists.
+	CredMgmt     string `json:"credMgmt,omitempty"`
+	PINProtocols []int  `json:"pinProtocols,omitempty"`
+	// Skipped are the requested settings the key cannot take that the
+	// operator allowed keyprep to skip (--skip-unsupported), each as
+	// "flag: why".
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // InspectInfo: the passkeys for the RP the key already holds.
 type InspectInfo struct {
 	ResidentCredentials int  `json:"residentCredentials"`
 	SameUser            bool `json:"sameUser"`
+	// EnrolledFor, EnrolledJob and EnrolledAt: keyprep recorded this key
+	// (by serial number or by a credential it holds) for another user.
+	EnrolledFor string    `json:"enrolledFor,omitempty"`
+	EnrolledJob string    `json:"enrolledJob,omitempty"`
+	EnrolledAt  time.Time `json:"enrolledAt,omitempty"`
+	By          string    `json:"by,omitempty"` // "serial" or "credential"
 }
 
 // EscrowBegin: the PIN is about to be escrowed.
@@ -151,6 +171,23 @@ type CleanupDone struct {
 	CredentialID string `json:"credentialId"`
 	Why          string `json:"why"`
 	Error        string `json:"error,omitempty"`
+	// Orphaned: the credential is still on the key (it has no credential
+	// management, or the deletion failed); journal resume removes it when
+	// the key can.
+	Orphaned bool `json:"orphaned,omitempty"`
+}
+
+// AlwaysUVDone: toggleAlwaysUv turned alwaysUv on (CTAP 2.1 §6.11.2).
+type AlwaysUVDone struct {
+	On bool `json:"on"`
+}
+
+// PINRefused: the key refused a new PIN under its own rules
+// (CTAP2_ERR_PIN_POLICY_VIOLATION) before anything changed; escrow
+// EscrowID is superseded and another PIN is tried (Attempt counts them).
+type PINRefused struct {
+	EscrowID string `json:"escrowId"`
+	Attempt  int    `json:"attempt"`
 }
 
 // StepFailed: the error that stopped the job (a message, never a secret).
@@ -176,6 +213,8 @@ func (RegisterDone) stepData()    {}
 func (SelfTestDone) stepData()    {}
 func (ForcePINSkipped) stepData() {}
 func (CleanupDone) stepData()     {}
+func (AlwaysUVDone) stepData()    {}
+func (PINRefused) stepData()      {}
 func (StepFailed) stepData()      {}
 
 // encodeStepData encodes d for a journal row (nil: null) and refuses a

@@ -163,6 +163,20 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_job ON audit (job_id);
 `,
+	// 2: key identity (docs/architecture.md §4.4): the USB serial number
+	// string, the model name and getInfo's firmwareVersion of the key a
+	// job used, and the credential it created. Rows written before carry
+	// the defaults ('' and 0: unknown).
+	`
+ALTER TABLE jobs ADD COLUMN serial TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN model TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN firmware INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN credential_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE results ADD COLUMN serial TEXT NOT NULL DEFAULT '';
+ALTER TABLE results ADD COLUMN firmware INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX results_serial ON results (serial) WHERE serial != '';
+CREATE INDEX results_credential ON results (credential_id);
+`,
 }
 
 // Open opens (creating it if needed) the state database at path, brings its

@@ -99,6 +99,16 @@ type Directory struct {
 	failures   map[string][]error
 	challenges map[string]challenge
 	seq        int
+	extensions map[string]any
+}
+
+// SetExtensions replaces the extensions of the creation options the
+// directory issues (default: credentialProtectionPolicy
+// userVerificationOptional, not enforced, and hmacCreateSecret).
+func (d *Directory) SetExtensions(x map[string]any) {
+	d.mu.Lock()
+	d.extensions = x
+	d.mu.Unlock()
 }
 
 // NewDirectory returns a directory without users whose policy lets every
@@ -264,6 +274,11 @@ func (d *Directory) CreationOptions(ctx context.Context, userID string, challeng
 		Type string `json:"type"`
 		ID   string `json:"id"`
 	}
+	ext := map[string]any{"credentialProtectionPolicy": "userVerificationOptional",
+		"enforceCredentialProtectionPolicy": false, "hmacCreateSecret": true}
+	if d.extensions != nil {
+		ext = d.extensions
+	}
 	exclude := []desc{}
 	for _, m := range u.methods {
 		exclude = append(exclude, desc{"public-key", b64.EncodeToString(m.credID)})
@@ -281,8 +296,7 @@ func (d *Directory) CreationOptions(ctx context.Context, userID string, challeng
 			"authenticatorSelection": map[string]any{"authenticatorAttachment": "cross-platform", "requireResidentKey": true,
 				"residentKey": "required", "userVerification": "required"},
 			"attestation": "direct",
-			"extensions": map[string]any{"credentialProtectionPolicy": "userVerificationOptional",
-				"enforceCredentialProtectionPolicy": false, "hmacCreateSecret": true},
+			"extensions":  ext,
 		},
 	}
 	return json.Marshal(body)

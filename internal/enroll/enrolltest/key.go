@@ -29,6 +29,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/keycaps"
 )
 
 // Operations of a Key, as named by Calls and the fault scripts.
@@ -44,6 +45,7 @@ const (
 	OpGetAssertion         = "getassertion"
 	OpCredentials          = "credentials"
 	OpDeleteCredential     = "deletecredential"
+	OpToggleAlwaysUV       = "togglealwaysuv"
 )
 
 // Attestation formats a Key answers makeCredential with.
@@ -64,8 +66,31 @@ type KeyConfig struct {
 	Slots int
 	// Attestation is AttestPacked (default), AttestSelf or AttestNone.
 	Attestation string
-	// MinPINLength is the factory minimum (0: 4).
+	// MinPINLength is the factory minimum (0: 4; a Profile's minPINLength
+	// when it has one).
 	MinPINLength int
+	// Profile, when set, is the key's model as getInfo declares it
+	// (keycaps.GetInfo, as FIDO metadata and the virtual key's model
+	// profiles write it): its versions, extensions, options, PIN
+	// protocols, firmware and AAGUID replace the default CTAP 2.1 key's,
+	// and the key behaves by them: without authnrCfg the
+	// authenticatorConfig commands answer INVALID_COMMAND, without
+	// credMgmt or credentialMgmtPreview so does credential management, an
+	// extension it does not list gets no output. Its
+	// remainingDiscoverableCredentials, when set, makes the key report
+	// the slots left (Slots still bounds them).
+	Profile *keycaps.GetInfo
+	// Serial is the key's USB serial number string ("" when none).
+	Serial string
+	// NoCredProtectEcho: the key sends no credProtect output when level 1
+	// is requested (as some CTAP 2.0 keys do).
+	NoCredProtectEcho bool
+	// RefusePIN, when set, is the key's own PIN complexity: setPIN with a
+	// PIN it returns true for answers CTAP2_ERR_PIN_POLICY_VIOLATION.
+	RefusePIN func(pin string) bool
+	// ResetWindowPassed: the key answers a reset with NOT_ALLOWED (its
+	// window after power-up has passed) until it is replugged.
+	ResetWindowPassed bool
 }
 
 // KeyState is a key's state as a test sets it up or checks it.
@@ -113,6 +138,12 @@ type Key struct {
 	aaguid      [16]byte
 	slots       int
 	attestation string
+	profile     *keycaps.GetInfo
+	serial      string
+	noEcho1     bool
+	refusePIN   func(string) bool
+	resetLate   bool
+	alwaysUV    bool
 
 	// OnCall, when set, runs at the start of every operation (outside the
 	// key's lock): a test can act in the middle of a step there, such as
@@ -140,7 +171,19 @@ type Key struct {
 // NewKey returns a factory-fresh key: no PIN, 8 retries.
 func NewKey(c KeyConfig) *Key {
 	k := &Key{path: c.Path, aaguid: c.AAGUID, slots: c.Slots, attestation: c.Attestation, factoryMin: c.MinPINLength,
-		calls: map[string]int{}}
+		calls: map[string]int{}, profile: c.Profile, serial: c.Serial, noEcho1: c.NoCredProtectEcho, refusePIN: c.RefusePIN,
+		resetLate: c.ResetWindowPassed}
+	if p := c.Profile; p != nil {
+		if a, err := p.AAGUIDBytes(); err == nil && k.aaguid == ([16]byte{}) {
+			k.aaguid = a
+		}
+		if k.factoryMin <= 0 {
+			k.factoryMin = p.MinPINLength
+		}
+		if k.slots <= 0 && p.RemainingDiscoverableCredentials != nil {
+			k.slots = *p.RemainingDiscoverableCredentials
+		}
+	}
 	if k.aaguid == ([16]byte{}) {
 		k.aaguid = DefaultAAGUID
 	}
@@ -160,6 +203,42 @@ func NewKey(c KeyConfig) *Key {
 func (k *Key) factoryReset() {
 	k.pin, k.retries, k.inARow, k.authBlocked = nil, 8, 0, false
 	k.minPIN, k.forceChange, k.rpIDs, k.creds = k.factoryMin, false, nil, nil
+	k.alwaysUV = false
+	if k.profile != nil {
+		k.alwaysUV, _ = k.profile.Option("alwaysUv")
+	}
+}
+
+// Serial implements enroll.SerialReporter: the USB serial number string.
+func (k *Key) Serial() string { return k.serial }
+
+// has reports whether the key's model lists option name as supported
+// (the default key has every option).
+func (k *Key) has(option string) bool {
+	if k.profile == nil {
+		return true
+	}
+	_, ok := k.profile.Options[option]
+	return ok
+}
+
+func (k *Key) hasExt(x string) bool { return k.profile == nil || k.profile.HasExtension(x) }
+
+func (k *Key) config() bool {
+	if k.profile == nil {
+		return true
+	}
+	v, _ := k.profile.Option("authnrCfg")
+	return v
+}
+
+func (k *Key) credMgmt() bool {
+	if k.profile == nil {
+		return true
+	}
+	a, _ := k.profile.Option("credMgmt")
+	b, _ := k.profile.Option("credentialMgmtPreview")
+	return a || b
 }
 
 // Path implements enroll.Device.
@@ -236,7 +315,7 @@ func (k *Key) Unplug() {
 // locked after three wrong attempts).
 func (k *Key) Replug() {
 	k.mu.Lock()
-	k.unplugged, k.inARow, k.authBlocked = false, 0, false
+	k.unplugged, k.inARow, k.authBlocked, k.resetLate = false, 0, false, false
 	k.mu.Unlock()
 }
 
@@ -307,6 +386,24 @@ func (k *Key) Info(ctx context.Context) (*hid.Info, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k.profile != nil {
+		info, err := hid.InfoOf(k.profile)
+		if err != nil {
+			return nil, done(err)
+		}
+		info.AAGUID = k.aaguid
+		if _, ok := info.Options["clientPin"]; ok {
+			info.Options["clientPin"] = k.pin != nil
+		}
+		if _, ok := info.Options["alwaysUv"]; ok {
+			info.Options["alwaysUv"] = k.alwaysUV
+		}
+		info.ForcePINChange, info.MinPINLength = k.forceChange, uint64(k.minPIN)
+		if info.RemainingResidentKeys >= 0 {
+			info.RemainingResidentKeys = int64(k.slots - len(k.creds))
+		}
+		return info, done(nil)
+	}
 	info := &hid.Info{
 		Versions:   []string{"U2F_V2", "FIDO_2_0", "FIDO_2_1"},
 		Extensions: []string{"credProtect", "hmac-secret", "minPinLength"},
@@ -349,6 +446,8 @@ func (k *Key) SetPIN(ctx context.Context, p []byte) error {
 	case k.pin != nil:
 		return done(Err(OpSetPIN, hid.CodeNotAllowed))
 	case len([]rune(string(p))) < k.minPIN || len(p) > 63:
+		return done(Err(OpSetPIN, hid.CodePINPolicyViolation))
+	case k.refusePIN != nil && k.refusePIN(string(p)):
 		return done(Err(OpSetPIN, hid.CodePINPolicyViolation))
 	}
 	k.pin, k.retries = slices.Clone(p), 8
@@ -393,6 +492,9 @@ func (k *Key) Reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if k.resetLate {
+		return done(Err(OpReset, hid.CodeNotAllowed))
+	}
 	k.factoryReset()
 	return done(nil)
 }
@@ -402,6 +504,9 @@ func (k *Key) SetMinPINLength(ctx context.Context, n int, p []byte) error {
 	done, err := k.enter(OpSetMinPINLength)
 	if err != nil {
 		return err
+	}
+	if !k.config() {
+		return done(Err(OpSetMinPINLength, hid.CodeInvalidCommand))
 	}
 	if err := k.verify(OpSetMinPINLength, p); err != nil {
 		return done(err)
@@ -422,6 +527,9 @@ func (k *Key) SetMinPINLengthRPIDs(ctx context.Context, rpIDs []string, p []byte
 	if err != nil {
 		return err
 	}
+	if !k.config() {
+		return done(Err(OpSetMinPINLengthRPIDs, hid.CodeInvalidCommand))
+	}
 	if err := k.verify(OpSetMinPINLengthRPIDs, p); err != nil {
 		return done(err)
 	}
@@ -437,6 +545,9 @@ func (k *Key) ForcePINChange(ctx context.Context, p []byte) error {
 	done, err := k.enter(OpForcePINChange)
 	if err != nil {
 		return err
+	}
+	if !k.config() {
+		return done(Err(OpForcePINChange, hid.CodeInvalidCommand))
 	}
 	if err := k.verify(OpForcePINChange, p); err != nil {
 		return done(err)
@@ -494,10 +605,14 @@ func (k *Key) MakeCredential(ctx context.Context, req hid.MakeCredentialRequest,
 		flags |= 0x04
 	}
 	ext := map[string]any{}
-	if req.CredProtect != 0 {
+	if req.CredProtect != 0 && k.hasExt("credProtect") && !(k.noEcho1 && req.CredProtect == 1) {
 		ext["credProtect"] = uint8(req.CredProtect)
 	}
-	if req.HMACSecret {
+	if !k.hasExt("credProtect") {
+		c.credProtect = 1
+	}
+	hmac := req.HMACSecret && k.hasExt("hmac-secret")
+	if hmac {
 		ext["hmac-secret"] = true
 	}
 	if len(ext) > 0 {
@@ -521,7 +636,10 @@ func (k *Key) MakeCredential(ctx context.Context, req hid.MakeCredentialRequest,
 	}
 	signed := append(slices.Clone(ad), req.ClientDataHash...)
 	cred := &hid.Credential{Format: "packed", AuthData: ad, ID: slices.Clone(c.id), PublicKey: pub, AAGUID: slices.Clone(k.aaguid[:]),
-		Flags: flags, CredProtect: req.CredProtect, Algorithm: hid.ES256, HMACSecret: req.HMACSecret}
+		Flags: flags, Algorithm: hid.ES256, HMACSecret: hmac}
+	if v, ok := ext["credProtect"].(uint8); ok {
+		cred.CredProtect = hid.CredProtect(v)
+	}
 	switch k.attestation {
 	case AttestNone:
 		cred.Format, cred.AttStmt = "none", []byte{0xa0}
@@ -598,6 +716,9 @@ func (k *Key) Credentials(ctx context.Context, rpID string, p []byte) ([]hid.Res
 	if err != nil {
 		return nil, err
 	}
+	if !k.credMgmt() {
+		return nil, done(Err(OpCredentials, hid.CodeInvalidCommand))
+	}
 	if err := k.verify(OpCredentials, p); err != nil {
 		return nil, done(err)
 	}
@@ -620,6 +741,9 @@ func (k *Key) DeleteCredential(ctx context.Context, id []byte, p []byte) error {
 	if err != nil {
 		return err
 	}
+	if !k.credMgmt() {
+		return done(Err(OpDeleteCredential, hid.CodeInvalidCommand))
+	}
 	if err := k.verify(OpDeleteCredential, p); err != nil {
 		return done(err)
 	}
@@ -629,6 +753,30 @@ func (k *Key) DeleteCredential(ctx context.Context, id []byte, p []byte) error {
 		return done(Err(OpDeleteCredential, hid.CodeNoCredentials))
 	}
 	return done(nil)
+}
+
+// ToggleAlwaysUV implements enroll.AlwaysUVToggler (authenticatorConfig
+// toggleAlwaysUv, CTAP 2.1 §6.11.2).
+func (k *Key) ToggleAlwaysUV(ctx context.Context, p []byte) error {
+	done, err := k.enter(OpToggleAlwaysUV)
+	if err != nil {
+		return err
+	}
+	if !k.config() || !k.has("alwaysUv") {
+		return done(Err(OpToggleAlwaysUV, hid.CodeInvalidCommand))
+	}
+	if err := k.verify(OpToggleAlwaysUV, p); err != nil {
+		return done(err)
+	}
+	k.alwaysUV = !k.alwaysUV
+	return done(nil)
+}
+
+// AlwaysUV reports the key's alwaysUv option.
+func (k *Key) AlwaysUV() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.alwaysUV
 }
 
 // ---- encoding ----------------------------------------------------------------
