@@ -1,6 +1,5 @@
 package hid
 
-
 // DeviceInfo describes one attached key as enumeration sees it.
 type DeviceInfo struct {
 	Path         string `json:"path"`
@@ -205,4 +204,3 @@ type CTAPHIDInfo struct {
 	Build        uint8
 	Capabilities uint8 // CAPABILITY_WINK 0x01, CBOR 0x04, NMSG 0x08
 }
-
