@@ -123,7 +123,8 @@ func modelRowOf(m *softkey.Model) modelRow {
 }
 
 func newSimModelsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var markdown bool
+	cmd := &cobra.Command{
 		Use:   "models",
 		Short: "List the built-in key models the virtual keys can follow (--sim-key-model NAME)",
 		Long: `models lists the built-in key models: capability profiles of public security
@@ -134,6 +135,10 @@ Choose one with --sim-key-model NAME (or a profile FILE), a mix per port with
 The last column says what keyprep cannot do with a key of that model.`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
+			if markdown {
+				_, err := fmt.Fprint(g.io.Out, modelsMarkdown(softkey.Models()))
+				return err
+			}
 			var rows []modelRow
 			for _, m := range softkey.Models() {
 				rows = append(rows, modelRowOf(m))
@@ -160,4 +165,67 @@ The last column says what keyprep cannot do with a key of that model.`,
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the supported-model table as Markdown (the README's)")
+	return cmd
+}
+
+// modelsMarkdown is the supported-model table: per built-in model, its
+// capabilities and what keyprep does with it, decided by internal/keycaps
+// from the model's getInfo as it decides for a real key. The README holds
+// it between "models" markers; TestREADMEModelTable keeps it in step.
+func modelsMarkdown(models []*softkey.Model) string {
+	var b strings.Builder
+	b.WriteString("| Model (`--sim-key-model`) | Modeled on | CTAP | PIN protocols | Credential management | Slots | Min PIN | Attestation | Enroll with defaults | `--min-pin-length`, `--force-pin-change` | `--always-uv` |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, m := range models {
+		r := modelRowOf(m)
+		c := keycaps.Of(&m.GetInfo)
+		ctap := strings.ReplaceAll(strings.ReplaceAll(strings.Join(r.CTAP, ", "), "FIDO_", ""), "_", ".")
+		prot := make([]string, len(r.PINProtocols))
+		for i, p := range r.PINProtocols {
+			prot[i] = fmt.Sprint(p)
+		}
+		minPIN := fmt.Sprint(c.MinPINLength)
+		if m.Behaviour.PINComplexity != "" && m.Behaviour.PINComplexity != softkey.PINComplexityNone {
+			minPIN += " + on-key rules"
+		}
+		att := r.Attestation
+		enroll := "yes"
+		if d := keycaps.Decide(c, keycaps.Want{}, false); !d.Enrollable {
+			enroll = "refused: " + d.Refusals[0].Msg
+		} else if r.Attestation != softkey.AttestationPacked {
+			enroll = "yes, where attestation is not enforced (no certificate)"
+		}
+		settings, uv := "", ""
+		for _, f := range c.Features() {
+			switch f.Flag {
+			case keycaps.FlagMinPINLength:
+				settings = "yes"
+				if !f.Supported {
+					settings = "refused before any change: " + f.Detail
+				}
+			case keycaps.FlagAlwaysUV:
+				switch {
+				case f.Supported && f.Detail == "on":
+					uv = "always on"
+				case f.Supported:
+					uv = "yes"
+				default:
+					uv = "refused: " + f.Detail
+				}
+			}
+		}
+		name := "`" + m.Name + "`"
+		if m.Name == softkey.DefaultModelName {
+			name += " (default)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", name, mdCell(m.ModeledOn), ctap,
+			strings.Join(prot, ", "), r.CredMgmt, r.Slots, minPIN, att, enroll, mdCell(settings), mdCell(uv))
+	}
+	return b.String()
+}
+
+// mdCell keeps a table cell on one line and its pipes literal.
+func mdCell(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ")
 }
