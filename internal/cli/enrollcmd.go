@@ -488,7 +488,7 @@ func keyIdentity(serial string, firmware int64) string {
 		parts = append(parts, "serial "+serial)
 	}
 	if firmware != 0 {
-		parts = append(parts, fmt.Sprintf("firmware %d", firmware))
+		parts = append(parts, fmt.Sprintf("firmware 0x%x", firmware))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -306,7 +306,7 @@ Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 	}
 	f := cmd.Flags()
 	f.BoolVar(&useUHID, "uhid", false, "plug the key in through /dev/uhid (Linux)")
-	f.StringVar(&model, "model", "", "the key model: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else "+softkey.DefaultModelName+")")
+	f.StringVar(&model, "model", "", "the key model: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else the model the key already is, else "+softkey.DefaultModelName+")")
 	f.StringVar(&state, "state", "", "the key's state file (default: the key --sim uses, STATE_DIR/sim/keys/0.json)")
 	// TEST ONLY: the end-to-end test's negative run breaks the framing with
 	// it to prove that broken framing is noticed. Hidden from help.
