@@ -358,7 +358,7 @@ func (r *Runner) succeeded(s *slot, it *Item, res *enroll.Result) {
 	delete(r.bound, strings.ToLower(it.UPN))
 	out := Result{UPN: res.UPN, User: res.User, UserID: res.UserID, MethodID: res.MethodID, CredentialID: res.CredentialID,
 		AAGUID: res.AAGUID, Model: res.Model, Key: res.KeyPath, JobID: res.JobID, Verified: res.Verified,
-		CreatedDateTime: res.CreatedDateTime}
+		CreatedDateTime: res.CreatedDateTime, Serial: res.Serial, Skipped: res.Skipped}
 	if res.PINEscrow != nil {
 		out.PINEscrow = res.PINEscrow.ID
 	}

@@ -99,6 +99,11 @@ type Result struct {
 	Verified        bool      `json:"verified"`
 	PINEscrow       string    `json:"pinEscrow,omitempty"` // escrow id
 	CreatedDateTime time.Time `json:"createdDateTime"`
+	// Serial is the key's USB serial number string ("" when none).
+	Serial string `json:"serial,omitempty"`
+	// Skipped are the requested settings the key could not take
+	// (--skip-unsupported), "flag: why".
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // Counts summarise the queue.

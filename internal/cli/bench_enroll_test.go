@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/enroll/enrolltest"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/pin"
@@ -311,4 +313,51 @@ func (t timedDevice) Credentials(ctx context.Context, rpID string, pin []byte) (
 func (t timedDevice) DeleteCredential(ctx context.Context, credID []byte, pin []byte) error {
 	defer t.since(time.Now())
 	return t.d.DeleteCredential(ctx, credID, pin)
+}
+
+// ToggleAlwaysUV forwards to the key (enroll.AlwaysUVToggler), so
+// --always-uv behaves as on the real device; a key without it is refused
+// as unsupported.
+func (t timedDevice) ToggleAlwaysUV(ctx context.Context, pin []byte) error {
+	defer t.since(time.Now())
+	if a, ok := t.d.(enroll.AlwaysUVToggler); ok {
+		return a.ToggleAlwaysUV(ctx, pin)
+	}
+	return fmt.Errorf("%s: toggleAlwaysUv: %w", t.d.Path(), hid.ErrUnsupported)
+}
+
+// Serial forwards the key's USB serial number string
+// (enroll.SerialReporter; "" when the key has none).
+func (t timedDevice) Serial() string {
+	if s, ok := t.d.(enroll.SerialReporter); ok {
+		return s.Serial()
+	}
+	return ""
+}
+
+// TestTimedDeviceForwards: the benchmark's wrapper passes on the optional
+// interfaces enroll uses, and does not claim them for a key without them.
+func TestTimedDeviceForwards(t *testing.T) {
+	var spent time.Duration
+	key := enrolltest.NewKey(enrolltest.KeyConfig{Serial: "SN-0042"})
+	key.Edit(func(s *enrolltest.KeyState) { s.PIN = "27495813" })
+	var dev enroll.Device = timedDevice{d: key, spent: &spent}
+	if s, ok := dev.(enroll.SerialReporter); !ok || s.Serial() != "SN-0042" {
+		t.Fatalf("serial not forwarded (%v)", ok)
+	}
+	a, ok := dev.(enroll.AlwaysUVToggler)
+	if !ok {
+		t.Fatal("timedDevice is no AlwaysUVToggler")
+	}
+	if err := a.ToggleAlwaysUV(context.Background(), []byte("27495813")); err != nil || !key.AlwaysUV() || key.Calls(enrolltest.OpToggleAlwaysUV) != 1 {
+		t.Fatalf("toggleAlwaysUv: %v, alwaysUv %v", err, key.AlwaysUV())
+	}
+	// A Device with neither: no serial, and --always-uv unsupported.
+	bare := timedDevice{d: struct{ enroll.Device }{key}, spent: &spent}
+	if bare.Serial() != "" {
+		t.Errorf("serial %q from a device without one", bare.Serial())
+	}
+	if err := bare.ToggleAlwaysUV(context.Background(), []byte("27495813")); !errors.Is(err, hid.ErrUnsupported) {
+		t.Errorf("toggleAlwaysUv on a device without it: %v", err)
+	}
 }

@@ -90,6 +90,11 @@ func (k hidKeys) List(ctx context.Context) ([]bench.KeyInfo, error) {
 // of messages and exit codes.
 func explainBench(err error) (string, string, bench.Outcome) {
 	e := classify(err)
+	if errors.Is(err, enroll.ErrNoSerial) {
+		// The template is fine for keys that report a serial: the user
+		// waits for another key.
+		return e.Msg, e.Hint, bench.FailKey
+	}
 	switch e.Code {
 	case ExitKeyRefused, ExitPIN, ExitNoKey, ExitUnsupported:
 		var re *pin.RuleError
@@ -458,6 +463,9 @@ func (d *benchDisplay) final(s bench.Snapshot, rowErrs []*userlist.RowError) {
 		detail, verified := it.Error, "-"
 		if res, ok := byUPN[strings.ToLower(it.UPN)]; ok && it.State == bench.ItemDone {
 			detail, verified = shortID(res.JobID), yesNo(res.Verified, "yes", "NO")
+			if len(res.Skipped) > 0 {
+				detail += "; skipped " + strings.Join(res.Skipped, "; ")
+			}
 		}
 		rows = append(rows, row{it.Line, fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", it.Line, it.UPN, it.State, orDash(it.Key), verified, detail)})
 	}

@@ -145,7 +145,7 @@ so consecutive commands see each other's effects as with a real key.`,
 	pf.BoolVar(&g.JSON, "json", false, "machine output on stdout (logs stay on stderr)")
 	pf.BoolVar(&g.Sim, "sim", false, "use the built-in simulation: the emulated tenant and one virtual key (--sim-tenant --sim-keys 1)")
 	pf.IntVar(&g.SimKeys, "sim-keys", 0, "plug in N virtual keys (state kept in the state directory)")
-	pf.StringVar(&g.SimKeyModel, "sim-key-model", "", "the key model of the virtual keys: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else "+softkey.DefaultModelName+")")
+	pf.StringVar(&g.SimKeyModel, "sim-key-model", "", "the key model of the virtual keys: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else the model each key already is, else "+softkey.DefaultModelName+")")
 	pf.StringSliceVar(&g.SimKeyModels, "sim-key-models", nil, "one key model per virtual key, e.g. yubikey-5.4,solokey-v2 (a bench of mixed models); sets --sim-keys, or must name as many models")
 	pf.BoolVar(&g.gf.SimTenant, "sim-tenant", false, "talk to the built-in emulated Entra tenant (state kept in the state directory) instead of Microsoft Graph")
 	pf.StringVar(&g.gf.GraphURL, "graph-url", "", "Microsoft Graph root URL (default $KEYPREP_GRAPH_URL, else https://graph.microsoft.com); http only on loopback")

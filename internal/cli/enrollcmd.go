@@ -30,6 +30,8 @@ type enrollOptions struct {
 	minPINLength     int
 	minPINLengthRP   bool
 	forcePINChange   bool
+	alwaysUV         bool
+	skipUnsupported  bool
 	reset            bool
 	displayName      string
 	challengeTimeout time.Duration
@@ -84,6 +86,7 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	f.IntVar(&o.minPINLength, "min-pin-length", 0, "raise the key's minimum PIN length to N (CTAP 2.1)")
 	f.BoolVar(&o.minPINLengthRP, "min-pin-length-rp", false, "also let login.microsoft.com read the minimum PIN length (minPinLength RP ID list)")
 	f.BoolVar(&o.forcePINChange, "force-pin-change", false, "make the key ask for a new PIN at first use (applied last)")
+	addKeySettingFlags(f, &o)
 	f.BoolVar(&o.reset, "reset", false, "factory-reset the key first (deletes every credential; touch within the key's reset window)")
 	f.StringVar(&o.displayName, "display-name", "", "passkey name in Entra: template with {model}, {serial}, {date} (default \"{model} {date}\", at most 30 characters)")
 	f.DurationVar(&o.challengeTimeout, "challenge-timeout", 0, "challenge lifetime to ask Graph for (5m to 30 days; default Graph's 5 minutes)")
@@ -100,6 +103,13 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	return cmd
 }
 
+// addKeySettingFlags adds the key settings that need a capability some
+// keys lack (enroll and serve).
+func addKeySettingFlags(f flagSet, o *enrollOptions) {
+	f.BoolVar(&o.alwaysUV, "always-uv", false, "turn the key's alwaysUv option on: the PIN for every use (CTAP 2.1 authenticatorConfig)")
+	f.BoolVar(&o.skipUnsupported, "skip-unsupported", false, "enroll a key that cannot take --min-pin-length, --force-pin-change or --always-uv without that setting, recording it as skipped (default: refuse the key before touching it)")
+}
+
 func (o *enrollOptions) request() (enroll.Request, error) {
 	if strings.TrimSpace(o.user) == "" {
 		return enroll.Request{}, usageErr("enroll needs --user UPN")
@@ -113,7 +123,8 @@ func (o *enrollOptions) request() (enroll.Request, error) {
 // request without a user (a bench run fills it per job).
 func (o *enrollOptions) template() (enroll.Request, error) {
 	req := enroll.Request{KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
-		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, Reset: o.reset, DisplayNameTemplate: o.displayName,
+		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, AlwaysUV: o.alwaysUV,
+		SkipUnsupported: o.skipUnsupported, Reset: o.reset, DisplayNameTemplate: o.displayName,
 		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun}
 	switch o.pinMode {
 	case "generate":
@@ -440,12 +451,18 @@ func (g *globals) printResult(res *enroll.Result, tap *tapJSON) error {
 	fmt.Fprintf(w, "  passkey      %q, method %s\n", res.DisplayName, res.MethodID)
 	fmt.Fprintf(w, "  credential   %s\n", res.CredentialID)
 	fmt.Fprintf(w, "  model        %s (AAGUID %s)\n", res.Model, res.AAGUID)
+	if res.Serial != "" || res.Firmware != 0 {
+		fmt.Fprintf(w, "  key          %s\n", keyIdentity(res.Serial, res.Firmware))
+	}
 	fmt.Fprintf(w, "  verified     %s\n", yesNo(res.Verified, "yes: the key signed a test assertion with the new passkey", "NO"))
 	if res.Reconciled {
 		fmt.Fprintf(w, "  note         the registration was confirmed by listing the user's passkeys\n")
 	}
 	fmt.Fprintf(w, "  PIN escrow   %s\n", escrowText(res.PINEscrow))
 	fmt.Fprintf(w, "  PIN change   %s\n", yesNo(res.ForcePINChange, "required at first use", "not required"))
+	for _, s := range res.Skipped {
+		fmt.Fprintf(w, "  skipped      %s\n", s)
+	}
 	if len(res.PIN) > 0 {
 		if f, ok := g.io.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			fmt.Fprintf(w, "  PIN          %s   (shown once; hand it over with the key)\n", res.PIN)
@@ -460,6 +477,20 @@ func (g *globals) printResult(res *enroll.Result, tap *tapJSON) error {
 	}
 	fmt.Fprintf(w, "  job          %s\n", res.JobID)
 	return nil
+}
+
+// keyIdentity is what identifies the physical key besides its model: the
+// USB serial number string and the firmware version (getInfo
+// firmwareVersion), each when the key reports it.
+func keyIdentity(serial string, firmware int64) string {
+	var parts []string
+	if serial != "" {
+		parts = append(parts, "serial "+serial)
+	}
+	if firmware != 0 {
+		parts = append(parts, fmt.Sprintf("firmware 0x%x", firmware))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func escrowText(e *enroll.EscrowRef) string {

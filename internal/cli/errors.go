@@ -41,11 +41,11 @@ var exitCodes = []struct {
 }{
 	{ExitOK, "success"},
 	{ExitFailure, "failure without a more specific class"},
-	{ExitUsage, "bad command line or input (flags, PIN format, confirmation missing)"},
+	{ExitUsage, "bad command line or input (flags, PIN format, confirmation missing, a {serial} display name for a key that reports no serial number)"},
 	{ExitNoKey, "no key found, the named key is absent, or several keys and no --key"},
-	{ExitPIN, "PIN wrong, blocked, too weak for the policy or the key, or not set"},
-	{ExitKeyRefused, "the key refused: touch denied or timed out, operation not allowed now, credential excluded, store full"},
-	{ExitUnsupported, "the key or this build lacks a needed feature (e.g. built without libfido2)"},
+	{ExitPIN, "PIN wrong, blocked, too weak for the policy or the key (including a PIN the key refused under its own rules), or not set"},
+	{ExitKeyRefused, "the key refused: touch denied or timed out, operation not allowed now (e.g. a reset after the key's reset window), credential excluded, store full"},
+	{ExitUnsupported, "the key or this build lacks a needed feature (e.g. a key without authenticatorConfig asked for --min-pin-length, --force-pin-change or --always-uv without --skip-unsupported; built without libfido2)"},
 	{ExitAuth, "Graph sign-in failed, is not configured, or a Graph permission is missing (the message names it)"},
 	{ExitDirectory, "Entra refused: user or group not found, guest user, method disabled or user outside the policy, self-service setup off, key model or attestation not accepted, TAP outside the policy, challenge expired"},
 	{ExitService, "Microsoft Graph is unavailable or throttling, or the network failed: retrying later may succeed"},
@@ -62,6 +62,9 @@ type Error struct {
 	Msg  string
 	Hint string
 	Err  error // underlying cause, for --log-level debug
+	// Orphans are passkeys (credential ids, base64url) a failed enrollment
+	// left on the key because the key could not delete them.
+	Orphans []string
 	// resultPrinted: the command already wrote its (negative) result on
 	// stdout; with --json no error object follows it.
 	resultPrinted bool
@@ -71,12 +74,13 @@ func (e *Error) Error() string { return e.Msg }
 
 // errorJSON is how a failure appears in --json output.
 type errorJSON struct {
-	Message  string `json:"message"`
-	Hint     string `json:"hint"`
-	ExitCode int    `json:"exitCode"`
+	Message  string   `json:"message"`
+	Hint     string   `json:"hint"`
+	ExitCode int      `json:"exitCode"`
+	Orphans  []string `json:"orphans,omitempty"`
 }
 
-func (e *Error) json() *errorJSON { return &errorJSON{e.Msg, e.Hint, int(e.Code)} }
+func (e *Error) json() *errorJSON { return &errorJSON{e.Msg, e.Hint, int(e.Code), e.Orphans} }
 func (e *Error) Unwrap() error    { return e.Err }
 
 func usageErr(format string, a ...any) *Error {
@@ -174,22 +178,32 @@ func classify(err error) *Error {
 
 // enrollSentinels are the workflow's own classes and their exit codes.
 // quiet: the workflow's message says it all; the cause stays for
-// --log-level debug.
+// --log-level debug. hint is used when the workflow gave none.
 var enrollSentinels = []struct {
 	err   error
 	code  ExitCode
 	quiet bool
+	hint  string
 }{
-	{enroll.ErrIneligible, ExitDirectory, true},
-	{enroll.ErrKeyModel, ExitDirectory, true},
-	{enroll.ErrAttestation, ExitDirectory, true},
-	{enroll.ErrChallengeExpired, ExitDirectory, false},
-	{enroll.ErrOutcomeUnknown, ExitUnknown, false},
-	{enroll.ErrKeyHasPIN, ExitPIN, true},
-	{enroll.ErrExcluded, ExitKeyRefused, true},
-	{enroll.ErrKeyState, ExitKeyRefused, true},
-	{enroll.ErrSelfTest, ExitKeyRefused, false},
-	{enroll.ErrJob, ExitUsage, true},
+	{enroll.ErrIneligible, ExitDirectory, true, ""},
+	{enroll.ErrKeyModel, ExitDirectory, true, ""},
+	{enroll.ErrAttestation, ExitDirectory, true, ""},
+	{enroll.ErrChallengeExpired, ExitDirectory, false, ""},
+	{enroll.ErrOutcomeUnknown, ExitUnknown, false, ""},
+	{enroll.ErrKeyHasPIN, ExitPIN, true, ""},
+	{enroll.ErrExcluded, ExitKeyRefused, true, ""},
+	{enroll.ErrKeyState, ExitKeyRefused, true, ""},
+	{enroll.ErrSelfTest, ExitKeyRefused, false, ""},
+	{enroll.ErrJob, ExitUsage, true, ""},
+	// Refused at inspect, before any side effect: the key cannot take a
+	// setting asked for.
+	{enroll.ErrUnsupportedSetting, ExitUnsupported, true,
+		"keyprep info --key K shows what the key supports; drop the setting, use another key, or add --skip-unsupported to enroll without it"},
+	// A {serial} display name template is the operator's input, and the
+	// key is fine as it is: a usage error (documented with exit code 2).
+	{enroll.ErrNoSerial, ExitUsage, true, "use a display name template without {serial} (e.g. --display-name \"{model} {date}\")"},
+	{enroll.ErrResetWindow, ExitKeyRefused, true, "unplug the key, plug it back in and run again within 10 seconds"},
+	{enroll.ErrKeyPINRules, ExitPIN, true, "choose a PIN that follows the key vendor's PIN rules, or let keyprep generate one (--pin generate)"},
 }
 
 // classifyEnroll keeps the workflow's message and hint and takes the exit
@@ -201,6 +215,9 @@ func classifyEnroll(ee *enroll.Error) *Error {
 		if errors.Is(ee, s.err) {
 			e.Code = s.code
 			bare = s.quiet || ee.Err == s.err
+			if e.Hint == "" {
+				e.Hint = s.hint
+			}
 			break
 		}
 	}
@@ -214,6 +231,16 @@ func classifyEnroll(ee *enroll.Error) *Error {
 		}
 		if !bare {
 			e.Msg += ": " + inner.Msg
+		}
+	}
+	if len(ee.Orphans) > 0 {
+		e.Orphans = ee.Orphans
+		note := fmt.Sprintf("the key keeps the unregistered passkey %s (journaled): keyprep journal resume removes it if the key can delete passkeys; otherwise only a factory reset (keyprep reset) does",
+			strings.Join(ee.Orphans, ", "))
+		if e.Hint == "" {
+			e.Hint = note
+		} else {
+			e.Hint += "; " + note
 		}
 	}
 	if e.Code == ExitCancelled {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/keycaps"
+	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
 
@@ -70,6 +71,13 @@ func (g *globals) openHID(ctx context.Context, path string) (*hid.Device, error)
 		if hid.IsVirtualPath(path) && g.keys == nil {
 			return nil, &Error{Code: ExitNoKey, Msg: fmt.Sprintf("no virtual key %s: virtual keys need --sim or --sim-keys N", path), Err: err}
 		}
+		if hid.IsVirtualPath(path) {
+			// hid keeps only the text of a provider's error: ask the
+			// provider for the typed one.
+			if _, aerr := g.keys.Authenticator(path); errors.Is(aerr, simkeys.ErrModelMismatch) {
+				return nil, modelMismatch(aerr)
+			}
+		}
 		return nil, modelMismatch(fmt.Errorf("%s: %w", path, err))
 	}
 	return d, nil
@@ -106,7 +114,11 @@ type keySummary struct {
 	Versions       []string `json:"versions"`
 	PINSet         bool     `json:"pinSet"`
 	PINRetries     *int     `json:"pinRetries"`
-	MinPINLength   uint64   `json:"minPINLength"`
+	// MinPINLength is the key's minimum PIN length: what getInfo reports,
+	// or CTAP's default of 4 for a key that reports none (CTAP 2.0;
+	// MinPINLengthDefault is then true).
+	MinPINLength        uint64 `json:"minPINLength"`
+	MinPINLengthDefault bool   `json:"minPINLengthDefault,omitempty"`
 	ForcePINChange bool     `json:"forcePINChange"`
 	RemainingSlots *int64   `json:"remainingResidentSlots"`
 	// Features says which keyprep features the key can take;
@@ -151,8 +163,8 @@ func runKeys(ctx context.Context, g *globals) error {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t- (%s)\t%s\n", r.Path, r.Model, r.Error, orDash(r.Serial))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Path, r.Model, r.AAGUID,
-			yesNo(r.PINSet, "set", "not set"), intOrDash(r.PINRetries), r.MinPINLength,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Path, r.Model, r.AAGUID,
+			yesNo(r.PINSet, "set", "not set"), intOrDash(r.PINRetries), minPINText(r.MinPINLength, r.MinPINLengthDefault),
 			yesNo(r.ForcePINChange, "yes", "no"), int64OrDash(r.RemainingSlots), orDash(r.Serial))
 	}
 	if err := tw.Flush(); err != nil {
@@ -165,6 +177,22 @@ func runKeys(ctx context.Context, g *globals) error {
 		}
 	}
 	return nil
+}
+
+// minPINLength is the key's minimum PIN length as keyprep applies it
+// (keycaps: CTAP's default of 4 when getInfo reports none), and whether
+// it is that default.
+func minPINLength(info *hid.Info) (n uint64, isDefault bool) {
+	gi := hid.GetInfoOf(info)
+	return uint64(keycaps.Of(&gi).MinPINLength), info.MinPINLength == 0
+}
+
+// minPINText shows a minimum PIN length, marking CTAP's default.
+func minPINText(n uint64, isDefault bool) string {
+	if isDefault {
+		return fmt.Sprintf("%d (default)", n)
+	}
+	return fmt.Sprint(n)
 }
 
 // features are the keyprep features a key with this getInfo can take, and
@@ -193,7 +221,7 @@ func summarize(ctx context.Context, g *globals, di hid.DeviceInfo) keySummary {
 	s.Model = modelName(info.AAGUID, di.Product)
 	s.Versions = info.Versions
 	s.PINSet, _ = info.Option("clientPin")
-	s.MinPINLength = info.MinPINLength
+	s.MinPINLength, s.MinPINLengthDefault = minPINLength(info)
 	s.ForcePINChange = info.ForcePINChange
 	if info.RemainingResidentKeys >= 0 {
 		v := info.RemainingResidentKeys
@@ -308,7 +336,7 @@ func runInfo(ctx context.Context, g *globals, key string) error {
 	row("extensions", strings.Join(info.Extensions, " "))
 	row("pin", yesNo(out.PINSet, "set", "not set"))
 	row("pin retries", intOrDash(out.PINRetries))
-	row("min pin length", info.MinPINLength)
+	row("min pin length", minPINText(minPINLength(info)))
 	row("force pin change", yesNo(info.ForcePINChange, "yes", "no"))
 	row("options", formatOptions(info.Options))
 	row("pin protocols", fmt.Sprint(info.PINProtocols))

@@ -44,3 +44,19 @@ func TestFeatures(t *testing.T) {
 		})
 	}
 }
+
+// TestMinPINLengthShown: a key that does not report minPINLength (CTAP
+// 2.0) has CTAP's default of 4, shown as such, never 0.
+func TestMinPINLengthShown(t *testing.T) {
+	tests := []struct {
+		reported uint64
+		want     string
+		def      bool
+	}{{0, "4 (default)", true}, {6, "6", false}, {4, "4", false}}
+	for _, tt := range tests {
+		n, def := minPINLength(&hid.Info{Versions: []string{"FIDO_2_0"}, MinPINLength: tt.reported})
+		if got := minPINText(n, def); got != tt.want || def != tt.def {
+			t.Errorf("reported %d: %q (default %v), want %q", tt.reported, got, def, tt.want)
+		}
+	}
+}

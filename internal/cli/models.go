@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/internal/keycaps"
+	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
 
@@ -79,9 +81,16 @@ func (g *globals) simModels(explicitKeys, keys int) ([]*softkey.Model, int, erro
 // modelMismatch gives a virtual key opened as another model than the one
 // its state file records a hint; other errors pass unchanged.
 func modelMismatch(err error) error {
-	if err != nil && strings.Contains(err.Error(), "holds a key of model") {
+	var me *simkeys.ModelMismatchError
+	switch {
+	case errors.As(err, &me) && me.Asked == "":
+		return &Error{Code: ExitUsage, Msg: err.Error(), Err: err, Hint: modelsHint}
+	case errors.As(err, &me):
 		return &Error{Code: ExitUsage, Msg: err.Error(), Err: err,
-			Hint: "a virtual key keeps the model it was first plugged in with: use another --state-dir (or remove STATE_DIR/sim/keys for factory-new keys)"}
+			Hint: fmt.Sprintf("a virtual key keeps the model it was first plugged in with: leave out --sim-key-model (and KEYPREP_SIM_KEY_MODEL) to use it as %s, use another --state-dir, or remove STATE_DIR/sim/keys for factory-new keys", me.Stored)}
+	case err != nil && strings.Contains(err.Error(), "holds a key of model"): // softkey.Open on a --state FILE
+		return &Error{Code: ExitUsage, Msg: err.Error(), Err: err,
+			Hint: "a virtual key keeps the model it was first plugged in with: name that model, or use another state file"}
 	}
 	return err
 }

@@ -56,6 +56,7 @@ refused. A PIN reaches the browser only when the operator reveals it.`,
 	f.IntVar(&o.minPINLength, "min-pin-length", 0, "raise each key's minimum PIN length to N (CTAP 2.1)")
 	f.BoolVar(&o.minPINLengthRP, "min-pin-length-rp", false, "also let login.microsoft.com read the minimum PIN length")
 	f.BoolVar(&o.forcePINChange, "force-pin-change", false, "make each key ask for a new PIN at first use")
+	addKeySettingFlags(f, &o.enrollOptions)
 	f.StringVar(&o.displayName, "display-name", "", "passkey name template: {model}, {serial}, {date}")
 	f.DurationVar(&o.challengeTimeout, "challenge-timeout", 0, "challenge lifetime to ask Graph for (5m to 30 days)")
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt every PIN escrow to this age recipient; repeatable")

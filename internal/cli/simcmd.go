@@ -295,16 +295,18 @@ Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 			if model == "" {
 				model = strings.TrimSpace(os.Getenv("KEYPREP_SIM_KEY_MODEL"))
 			}
-			m, err := lookupModel("--model", model)
-			if err != nil {
-				return err
+			var m *softkey.Model // none asked for: the key stays what it is
+			if model != "" {
+				if m, err = lookupModel("--model", model); err != nil {
+					return err
+				}
 			}
 			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Model: m}, ctaphid.Config{Faults: fl})
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&useUHID, "uhid", false, "plug the key in through /dev/uhid (Linux)")
-	f.StringVar(&model, "model", "", "the key model: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else "+softkey.DefaultModelName+")")
+	f.StringVar(&model, "model", "", "the key model: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else the model the key already is, else "+softkey.DefaultModelName+")")
 	f.StringVar(&state, "state", "", "the key's state file (default: the key --sim uses, STATE_DIR/sim/keys/0.json)")
 	// TEST ONLY: the end-to-end test's negative run breaks the framing with
 	// it to prove that broken framing is noticed. Hidden from help.
@@ -344,6 +346,10 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 		defer p.Close()
 		serial = p.List()[0].Serial
 		name := strings.TrimPrefix(p.List()[0].Path, hid.VirtualScheme)
+		if _, err := p.Authenticator(p.List()[0].Path); err != nil {
+			return modelMismatch(fmt.Errorf("virtual key: %w", err))
+		}
+		keyCfg.Model = p.Model(p.List()[0].Path)
 		state = filepath.Join(dir, name+".json")
 		if conn, err = p.Open(name); err != nil {
 			return err
@@ -354,6 +360,9 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 			return usageErr("--state: %v", err)
 		}
 		state = abs
+		if keyCfg.Model == nil {
+			keyCfg.Model = softkey.DefaultModel()
+		}
 		if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
 			return fmt.Errorf("virtual key: %w", err)
 		}

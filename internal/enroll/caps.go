@@ -42,8 +42,8 @@ func (r *run) decide() error {
 	}
 	r.skipped = r.skipped[:0]
 	for _, s := range d.Skipped {
-		r.skipped = append(r.skipped, s.Flag+": "+s.Msg)
-		r.emit(StepInspect, phaseInfo, "skipped %s: %s (--skip-unsupported)", s.Flag, s.Msg)
+		r.skipped = append(r.skipped, s.Flag+": "+keyMsg(s.Msg))
+		r.emit(StepInspect, phaseInfo, "skipped %s: %s (--skip-unsupported)", s.Flag, keyMsg(s.Msg))
 		switch s.Flag {
 		case keycaps.FlagMinPINLength:
 			r.req.MinPINLength = 0
@@ -65,11 +65,7 @@ func (r *run) decide() error {
 func (r *run) refusal(rs []keycaps.Refusal) error {
 	msgs := make([]string, 0, len(rs))
 	for _, x := range rs {
-		m := x.Msg
-		if strings.HasPrefix(m, "no ") || strings.HasPrefix(m, "authenticatorConfig without") {
-			m = "this key has " + m
-		}
-		msgs = append(msgs, m)
+		msgs = append(msgs, keyMsg(x.Msg))
 	}
 	first := rs[0]
 	var cause error = hid.ErrUnsupported
@@ -80,6 +76,16 @@ func (r *run) refusal(rs []keycaps.Refusal) error {
 		cause = hid.ErrKeyStoreFull
 	}
 	return stepErr(StepInspect, cause, first.Hint, "%s: %s", r.dev.Path(), strings.Join(msgs, "; "))
+}
+
+// keyMsg makes a decision's message about what the key lacks a sentence
+// about this key ("no authenticatorConfig …" → "this key has no
+// authenticatorConfig …").
+func keyMsg(m string) string {
+	if strings.HasPrefix(m, "no ") || strings.HasPrefix(m, "authenticatorConfig without") {
+		return "this key has " + m
+	}
+	return m
 }
 
 // checkSerial refuses, before any side effect, a display name template
@@ -219,20 +225,14 @@ func (r *run) cleanup(ctx context.Context, credID []byte, why string) {
 }
 
 // withOrphans names the credentials this run left on the key in a
-// failure, so the operator knows exactly what stays there.
+// failure (Error.Orphans), so the operator learns exactly what stays there
+// and what to do about it (the CLI words it).
 func (r *run) withOrphans(err error) error {
 	var ee *Error
 	if len(r.orphans) == 0 || !errors.As(err, &ee) {
 		return err
 	}
 	ee.Orphans = append(ee.Orphans[:0], r.orphans...)
-	note := fmt.Sprintf("the key keeps the unregistered passkey %s (journaled; keyprep journal resume removes it if the key can, otherwise only a reset does)",
-		strings.Join(r.orphans, ", "))
-	if ee.Hint == "" {
-		ee.Hint = note
-	} else {
-		ee.Hint += "; " + note
-	}
 	return err
 }
 

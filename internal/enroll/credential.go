@@ -235,8 +235,7 @@ func (r *run) checkCredential(ctx context.Context, c *creation, cred *hid.Creden
 	}
 	if r.elig.AttestationEnforced && !webauthn.HasAttestationCertificate(cred.Format, cred.AttStmt) {
 		r.cleanup(ctx, cred.ID, "attestation enforced and the key sent no certificate")
-		return nil, stepErr(StepMakeCred, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
-			"attestation is enforced and %s attests itself without a certificate", r.dev.Path())
+		return nil, r.attestationRefused(StepMakeCred, "attests itself without a certificate", true)
 	}
 	return ad, nil
 }

@@ -537,19 +537,12 @@ func (r *run) checkKey(ks KeyState) error {
 		return err
 	}
 	for _, kr := range r.elig.Restrictions {
-		if kr.Allows(r.aaguid) {
-			continue
+		if !kr.Allows(r.aaguid) {
+			return r.keyModelRefused(kr)
 		}
-		kind := "is not on the allow list"
-		if !kr.Allow {
-			kind = "is on the block list"
-		}
-		return stepErr(StepInspect, ErrKeyModel, "use a key model the policy allows (keyprep policy show fido2), or change the key restrictions",
-			"the key model %s (AAGUID %s) %s of the Passkey (FIDO2) policy for %s", r.req.Model, r.aaguid, kind, r.user.UPN)
 	}
 	if r.elig.AttestationEnforced && r.aaguid == "00000000-0000-0000-0000-000000000000" {
-		return stepErr(StepInspect, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
-			"attestation is enforced and %s has no model identity (zero AAGUID)", path)
+		return r.attestationRefused(StepInspect, "has no model identity (zero AAGUID)", false)
 	}
 	if ks.PINSet && ks.PINRetries == 0 {
 		return stepErr(StepInspect, hid.ErrPINBlocked, "no PIN retries left: only a factory reset makes it usable again (--reset, which deletes every credential on the key)",
@@ -566,6 +559,58 @@ func (r *run) checkKey(ks KeyState) error {
 			"%s requires a PIN change before it can be used", path)
 	}
 	return nil
+}
+
+// ---- refusals caused by the policy or a passkey profile ----------------------
+
+// profileNames says which passkey profile the refusal comes from:
+// Eligibility.Profile is one name, or several quoted and comma separated
+// ("" without passkey profiles).
+func (r *run) profileNames() (names string, several bool) {
+	p := r.elig.Profile
+	return p, strings.HasPrefix(p, `"`) && strings.Contains(p, `", "`)
+}
+
+// keyModelRefused is the refusal of a key model by key restrictions,
+// naming the passkey profile and the command that changes it.
+func (r *run) keyModelRefused(kr KeyRestrictions) error {
+	kind, flag, hint := "is not on the allow list", "--add-aaguid", "use a key model the profile allows, or add it"
+	if !kr.Allow {
+		kind, flag, hint = "is on the block list", "--remove-aaguid", "use a key model the profile does not block, or unblock it"
+	}
+	names, several := r.profileNames()
+	switch {
+	case names == "":
+		return stepErr(StepInspect, ErrKeyModel, "use a key model the policy allows (keyprep policy show fido2), or change the key restrictions",
+			"the key model %s (AAGUID %s) %s of the Passkey (FIDO2) policy for %s", r.req.Model, r.aaguid, kind, r.user.UPN)
+	case several:
+		return stepErr(StepInspect, ErrKeyModel,
+			fmt.Sprintf("keyprep policy check --user %s --aaguid %s names the profile that refuses it and the command", r.user.UPN, r.aaguid),
+			"the key model %s (AAGUID %s) %s of passkey profiles %s (Passkey (FIDO2) policy) for %s", r.req.Model, r.aaguid, kind, names, r.user.UPN)
+	}
+	return stepErr(StepInspect, ErrKeyModel, fmt.Sprintf("%s: keyprep policy set fido2 --profile %q %s %s", hint, names, flag, r.aaguid),
+		"the key model %s (AAGUID %s) %s of passkey profile %q (Passkey (FIDO2) policy) for %s", r.req.Model, r.aaguid, kind, names, r.user.UPN)
+}
+
+// attestationRefused is the refusal of a key that cannot satisfy enforced
+// attestation (why: what the key lacks; selfAttesting: it sent no
+// certificate), naming the passkey profile that enforces it and the
+// command that turns it off.
+func (r *run) attestationRefused(step Step, why string, selfAttesting bool) error {
+	names, several := r.profileNames()
+	switch {
+	case names == "":
+		return stepErr(step, ErrAttestation, "use a certified key model, or turn attestation enforcement off (keyprep policy set fido2 --enforce-attestation off)",
+			"attestation is enforced and %s %s", r.dev.Path(), why)
+	case several:
+		return stepErr(step, ErrAttestation,
+			fmt.Sprintf("use a certified key model; keyprep policy check --user %s --aaguid %s%s names the profiles that enforce attestation and the command",
+				r.user.UPN, r.aaguid, map[bool]string{true: " --self-attesting"}[selfAttesting]),
+			"attestation is enforced by passkey profiles %s and %s %s", names, r.dev.Path(), why)
+	}
+	return stepErr(step, ErrAttestation,
+		fmt.Sprintf("use a certified key model, or turn the profile's attestation enforcement off: keyprep policy set fido2 --profile %q --enforce-attestation off", names),
+		"attestation is enforced by passkey profile %q and %s %s", names, r.dev.Path(), why)
 }
 
 // ---- reset -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 package enroll_test
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -155,7 +156,7 @@ func TestKeyModels(t *testing.T) {
 			key: enrolltest.KeyConfig{Profile: ctap20()},
 			req: enroll.Request{MinPINLength: 8, ForcePINChange: true, SkipUnsupported: true},
 			check: func(t *testing.T, v *env, res *enroll.Result, _ error) {
-				if len(res.Skipped) != 2 || !strings.HasPrefix(res.Skipped[0], "--min-pin-length") || res.ForcePINChange {
+				if len(res.Skipped) != 2 || !strings.HasPrefix(res.Skipped[0], "--min-pin-length: this key has no authenticatorConfig") || res.ForcePINChange {
 					t.Errorf("skipped %q, force change %v", res.Skipped, res.ForcePINChange)
 				}
 				if s := v.key.State(); s.ForcePINChange || s.MinPINLength != 4 {
@@ -180,7 +181,7 @@ func TestKeyModels(t *testing.T) {
 			check: func(t *testing.T, v *env, _ *enroll.Result, err error) {
 				var ee *enroll.Error
 				creds := v.key.State().Credentials
-				if !errors.As(err, &ee) || len(ee.Orphans) != 1 || len(creds) != 1 || !strings.Contains(ee.Hint, ee.Orphans[0]) {
+				if !errors.As(err, &ee) || len(ee.Orphans) != 1 || len(creds) != 1 || b64(creds[0].ID) != ee.Orphans[0] {
 					t.Fatalf("orphans %v, hint %q, %d passkeys on the key", ee.Orphans, ee.Hint, len(creds))
 				}
 				rows := journal(v, ee.JobID, string(enroll.StepCleanup), store.PhaseDone)
@@ -370,4 +371,99 @@ func TestResumeRemovesOrphan(t *testing.T) {
 		t.Errorf("cleanup journal %v, %d deletions", rows, v.key.Calls(enrolltest.OpDeleteCredential))
 	}
 	v.finished(adele)
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// zeroAAGUIDKey is a key without a model identity (all-zero AAGUID in
+// getInfo), as uncertified keys report.
+type zeroAAGUIDKey struct{ *enrolltest.Key }
+
+func (k zeroAAGUIDKey) Info(ctx context.Context) (*hid.Info, error) {
+	info, err := k.Key.Info(ctx)
+	if err == nil {
+		info.AAGUID = [16]byte{}
+	}
+	return info, err
+}
+
+// A refusal caused by a passkey profile names the profile in its message
+// and gives the command that changes that profile (issue 15); without
+// passkey profiles the policy-wide wording stays.
+func TestProfileRefusals(t *testing.T) {
+	const def = "Default passkey profile"
+	model := strings.ToLower(uuidString(enrolltest.DefaultAAGUID))
+	allow := []enroll.KeyRestrictions{{Enforced: true, Allow: true, AAGUIDs: []string{"00000000-0000-0000-0000-0000000000aa"}}}
+	block := []enroll.KeyRestrictions{{Enforced: true, Allow: false, AAGUIDs: []string{model}}}
+	cases := []struct {
+		name     string
+		key      enrolltest.KeyConfig
+		zero     bool // the key reports the zero AAGUID
+		elig     enroll.Eligibility
+		err      error
+		msg      string
+		hint     string
+		touched  bool // the refusal comes after the passkey was made
+		notInMsg string
+	}{
+		{name: "allow list of one profile",
+			elig: enroll.Eligibility{Allowed: true, Profile: "Admins", Restrictions: allow}, err: enroll.ErrKeyModel,
+			msg:  `the key model Security key (AAGUID ` + model + `) is not on the allow list of passkey profile "Admins" (Passkey (FIDO2) policy) for ` + adele,
+			hint: `use a key model the profile allows, or add it: keyprep policy set fido2 --profile "Admins" --add-aaguid ` + model},
+		{name: "block list of one profile",
+			elig: enroll.Eligibility{Allowed: true, Profile: def, Restrictions: block}, err: enroll.ErrKeyModel,
+			msg:  `is on the block list of passkey profile "Default passkey profile" (Passkey (FIDO2) policy)`,
+			hint: `keyprep policy set fido2 --profile "Default passkey profile" --remove-aaguid ` + model},
+		{name: "key restrictions of several profiles",
+			elig: enroll.Eligibility{Allowed: true, Profile: `"Admins", "Default passkey profile"`, Restrictions: allow}, err: enroll.ErrKeyModel,
+			msg:  `is not on the allow list of passkey profiles "Admins", "Default passkey profile" (Passkey (FIDO2) policy)`,
+			hint: `keyprep policy check --user ` + adele + ` --aaguid ` + model + ` names the profile that refuses it and the command`},
+		{name: "key restrictions without passkey profiles",
+			elig: enroll.Eligibility{Allowed: true, Restrictions: block}, err: enroll.ErrKeyModel,
+			msg: "is on the block list of the Passkey (FIDO2) policy", hint: "keyprep policy show fido2", notInMsg: "passkey profile"},
+		{name: "zero AAGUID under a profile's enforcement",
+			zero: true, elig: enroll.Eligibility{Allowed: true, Profile: def, AttestationEnforced: true}, err: enroll.ErrAttestation,
+			msg:  `attestation is enforced by passkey profile "Default passkey profile" and fake:0 has no model identity (zero AAGUID)`,
+			hint: `use a certified key model, or turn the profile's attestation enforcement off: keyprep policy set fido2 --profile "Default passkey profile" --enforce-attestation off`},
+		{name: "self attestation under a profile's enforcement",
+			key:  enrolltest.KeyConfig{Attestation: enrolltest.AttestSelf},
+			elig: enroll.Eligibility{Allowed: true, Profile: def, AttestationEnforced: true}, err: enroll.ErrAttestation, touched: true,
+			msg:  `attestation is enforced by passkey profile "Default passkey profile" and fake:0 attests itself without a certificate`,
+			hint: `keyprep policy set fido2 --profile "Default passkey profile" --enforce-attestation off`},
+		{name: "self attestation under several profiles",
+			key:  enrolltest.KeyConfig{Attestation: enrolltest.AttestSelf},
+			elig: enroll.Eligibility{Allowed: true, Profile: `"A", "B"`, AttestationEnforced: true}, err: enroll.ErrAttestation, touched: true,
+			msg:  `attestation is enforced by passkey profiles "A", "B" and fake:0 attests itself`,
+			hint: `--aaguid ` + model + ` --self-attesting names the profiles`},
+		{name: "self attestation without passkey profiles",
+			key:  enrolltest.KeyConfig{Attestation: enrolltest.AttestSelf},
+			elig: enroll.Eligibility{Allowed: true, AttestationEnforced: true}, err: enroll.ErrAttestation, touched: true,
+			msg: "attestation is enforced and fake:0 attests itself without a certificate", hint: "keyprep policy set fido2 --enforce-attestation off"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newEnv(t, tc.key)
+			v.dir.SetPolicy(tc.elig)
+			var dev enroll.Device = v.key
+			if tc.zero {
+				dev = zeroAAGUIDKey{v.key}
+			}
+			_, _, err := v.e.Enroll(v.ctx, dev, enroll.Request{UPN: adele})
+			wantErr(t, err, tc.err)
+			var ee *enroll.Error
+			if !errors.As(err, &ee) {
+				t.Fatalf("error %T %v", err, err)
+			}
+			if !strings.Contains(ee.Msg, tc.msg) || (tc.notInMsg != "" && strings.Contains(ee.Msg, tc.notInMsg)) {
+				t.Errorf("message %q, want %q", ee.Msg, tc.msg)
+			}
+			if !strings.Contains(ee.Hint, tc.hint) {
+				t.Errorf("hint %q, want %q", ee.Hint, tc.hint)
+			}
+			if made := v.key.Calls(enrolltest.OpMakeCredential) > 0; made != tc.touched {
+				t.Errorf("makeCredential called %v, want %v", made, tc.touched)
+			}
+			v.invariants()
+		})
+	}
 }

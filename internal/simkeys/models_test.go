@@ -1,6 +1,9 @@
 package simkeys
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -118,5 +121,78 @@ func TestDefaultModelList(t *testing.T) {
 	p, _ = New(Options{Count: 1, InMemory: true, Models: []*softkey.Model{lookup(t, "yubikey-5.4")}})
 	if _, hc := p.keyConfig(0); hc.VersionMajor != 5 || hc.VersionMinor != 4 || hc.VersionBuild != 3 {
 		t.Fatalf("INIT version %d.%d.%d", hc.VersionMajor, hc.VersionMinor, hc.VersionBuild)
+	}
+}
+
+// A key stays the model it was first plugged in as when no model is asked
+// for; only an explicitly different model is refused, naming both.
+func TestStoredModelStays(t *testing.T) {
+	dir := t.TempDir()
+	yk, solo := lookup(t, "yubikey-5.4"), lookup(t, "solo-1")
+	first, err := New(Options{Dir: dir, Count: 1, Models: []*softkey.Model{yk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Authenticator("vkey:0"); err != nil {
+		t.Fatal(err)
+	}
+	serial := first.List()[0].Serial
+	first.Close()
+
+	// No model asked for: the stored one, in the listing and on the key;
+	// a port without a state file is keyprep-virtual.
+	p, err := New(Options{Dir: dir, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := p.List()
+	if l[0].Product != yk.USB.Product || l[0].VendorID != uint16(yk.USB.VendorID) || l[0].Serial != serial || p.Model("vkey:0") != yk {
+		t.Fatalf("vkey:0 listed as %+v, model %v", l[0], p.Model("vkey:0").Name)
+	}
+	a, err := p.Authenticator("vkey:0")
+	if err != nil || a.Model() != yk {
+		t.Fatalf("vkey:0 opened as %v: %v", a, err)
+	}
+	if m := p.Model("vkey:1"); m == nil || m.Name != softkey.DefaultModelName {
+		t.Fatalf("vkey:1 is %v", m)
+	}
+	if kc, hc := p.keyConfig(0); kc.Model != yk || hc.VersionMajor != 5 || hc.VersionMinor != 4 {
+		t.Fatalf("config %s %d.%d", kc.Model.Name, hc.VersionMajor, hc.VersionMinor)
+	}
+	p.Close()
+
+	// Another model asked for, per port or for every key: refused.
+	for _, opts := range []Options{
+		{Dir: dir, Count: 1, Models: []*softkey.Model{solo}},
+		{Dir: dir, Count: 1, Key: softkey.Config{Model: softkey.DefaultModel()}},
+	} {
+		q, err := New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = q.Authenticator("vkey:0")
+		var me *ModelMismatchError
+		if !errors.Is(err, ErrModelMismatch) || !errors.As(err, &me) || me.Stored != "yubikey-5.4" || me.Asked == "" ||
+			!strings.Contains(err.Error(), "yubikey-5.4") || !strings.Contains(err.Error(), me.Asked) {
+			t.Fatalf("reopened as another model: %v", err)
+		}
+		q.Close()
+	}
+
+	// A stored model that is not built in, none asked for: refused, not
+	// silently another model.
+	if err := os.WriteFile(filepath.Join(dir, "1.json"), []byte(`{"model":"custom-key"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Options{Dir: dir, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_ = r.List()
+	_, err = r.Authenticator("vkey:1")
+	var me *ModelMismatchError
+	if !errors.As(err, &me) || me.Stored != "custom-key" || me.Asked != "" {
+		t.Fatalf("custom stored model: %v", err)
 	}
 }

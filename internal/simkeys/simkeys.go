@@ -6,11 +6,13 @@ package simkeys
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/keyprep/keyprep/hid"
@@ -29,9 +31,11 @@ type Options struct {
 	Key softkey.Config
 	// Models are the key models per port: the key in port i (vkey:i, and
 	// whatever key a swap plugs into that port later) is Models[i %
-	// len(Models)]. Empty: every key is Key.Model (nil = keyprep-virtual).
-	// A key's state file records its model; reopening it as another model
-	// is refused (softkey.Open).
+	// len(Models)]. A key's state file records its model. When the caller
+	// names no model (Models empty and Key.Model nil), a key whose state
+	// file exists stays what it is, as a plugged-in key does; a new key is
+	// keyprep-virtual. Reopening a key as another model than its file
+	// records is refused (*ModelMismatchError).
 	Models []*softkey.Model
 	// HID is the CTAPHID framing configuration; zero is the defaults.
 	HID ctaphid.Config
@@ -62,7 +66,40 @@ type Provider struct {
 	// replaces one with a factory-fresh key numbered next.
 	ports []int
 	next  int
+	// stored caches the model each key's state file records (by key
+	// number), read when the caller named no model.
+	stored map[int]storedModel
 }
+
+// storedModel is the model a key's state file records: its name ("" when
+// there is no file), and the built-in model of that name (nil when it is
+// not built in).
+type storedModel struct {
+	name  string
+	model *softkey.Model
+}
+
+// ErrModelMismatch is matched by a *ModelMismatchError.
+var ErrModelMismatch = errors.New("virtual key of another model")
+
+// ModelMismatchError: a virtual key's state file records another model
+// than the one asked for, or a model that is not built in while none was
+// asked for (a profile FILE's model: give the file again).
+type ModelMismatchError struct {
+	Path   string // "vkey:N"
+	Stored string // the model the key was first plugged in as
+	Asked  string // "" when no model was asked for
+}
+
+func (e *ModelMismatchError) Error() string {
+	if e.Asked == "" {
+		return fmt.Sprintf("%s holds a key of model %s, which is not built in: name its profile FILE with --sim-key-model", e.Path, e.Stored)
+	}
+	return fmt.Sprintf("%s holds a key of model %s, not %s (a key's model is fixed when it is first plugged in)", e.Path, e.Stored, e.Asked)
+}
+
+// Is matches ErrModelMismatch.
+func (e *ModelMismatchError) Is(target error) bool { return target == ErrModelMismatch }
 
 // portsFile remembers which keys are plugged in after a swap, so the next
 // run with the same --sim-keys sees the same keys (a bench whose operator
@@ -85,7 +122,8 @@ func New(opts Options) (*Provider, error) {
 	if opts.Count < 1 {
 		return nil, fmt.Errorf("simkeys: count %d: need at least one key", opts.Count)
 	}
-	p := &Provider{opts: opts, keys: map[string]*vkey{}, mem: map[string]*softkey.Authenticator{}, next: opts.Count}
+	p := &Provider{opts: opts, keys: map[string]*vkey{}, mem: map[string]*softkey.Authenticator{}, next: opts.Count,
+		stored: map[int]storedModel{}}
 	for i := 0; i < opts.Count; i++ {
 		p.ports = append(p.ports, i)
 	}
@@ -125,6 +163,9 @@ func (p *Provider) List() []hid.DeviceInfo {
 	var serials []int
 	for i, n := range p.ports {
 		m := p.modelAt(i)
+		if m == nil { // a stored model that is not built in: opening it says so
+			m = softkey.DefaultModel()
+		}
 		out[i] = hid.DeviceInfo{
 			Path:         hid.VirtualScheme + strconv.Itoa(n),
 			VendorID:     uint16(m.USB.VendorID),
@@ -159,16 +200,56 @@ func (p *Provider) Model(path string) *softkey.Model {
 	return nil
 }
 
-// modelAt returns the model of port i. Called with p.mu held.
+// modelAt returns the model of port i: the one asked for, else the one
+// its key's state file records, else keyprep-virtual; nil when the state
+// file records a model that is not built in. Called with p.mu held.
 func (p *Provider) modelAt(i int) *softkey.Model {
-	if len(p.opts.Models) > 0 {
-		if m := p.opts.Models[i%len(p.opts.Models)]; m != nil {
-			return m
-		}
-	} else if p.opts.Key.Model != nil {
-		return p.opts.Key.Model
+	if m := p.askedAt(i); m != nil {
+		return m
+	}
+	if st := p.storedAt(p.ports[i]); st.name != "" {
+		return st.model
 	}
 	return softkey.DefaultModel()
+}
+
+// askedAt is the model the caller asked for port i (nil: none). Called
+// with p.mu held.
+func (p *Provider) askedAt(i int) *softkey.Model {
+	if len(p.opts.Models) > 0 {
+		return p.opts.Models[i%len(p.opts.Models)]
+	}
+	return p.opts.Key.Model
+}
+
+// storedAt reads (once) the model key number n's state file records
+// (softkey's state file: a JSON object whose "model" member names the
+// model, absent for keyprep-virtual). No file, or in-memory keys: none.
+// Called with p.mu held.
+func (p *Provider) storedAt(n int) storedModel {
+	if p.opts.InMemory {
+		return storedModel{}
+	}
+	if st, ok := p.stored[n]; ok {
+		return st
+	}
+	var st storedModel
+	if b, err := os.ReadFile(filepath.Join(p.opts.Dir, strconv.Itoa(n)+".json")); err == nil {
+		var f struct {
+			Model string `json:"model"`
+		}
+		if json.Unmarshal(b, &f) == nil {
+			st.name = f.Model
+			if st.name == "" {
+				st.name = softkey.DefaultModelName
+			}
+			if m, err := softkey.LookupModel(st.name); err == nil && !strings.ContainsAny(st.name, "/\\") && !strings.HasSuffix(st.name, ".json") {
+				st.model = m
+			}
+		}
+	}
+	p.stored[n] = st
+	return st
 }
 
 // keyConfig returns the softkey and CTAPHID configuration of key number
@@ -179,6 +260,9 @@ func (p *Provider) keyConfig(n int) (softkey.Config, ctaphid.Config) {
 		if m == n {
 			kc.Model = p.modelAt(i)
 		}
+	}
+	if kc.Model == nil { // a stored model that is not built in (key refuses it)
+		return kc, hc
 	}
 	if kc.Model == nil {
 		kc.Model = softkey.DefaultModel()
@@ -225,6 +309,9 @@ func (p *Provider) Swap(path string) (string, error) {
 		return hid.VirtualScheme + strconv.Itoa(n), nil
 	}
 	_ = os.Remove(filepath.Join(p.opts.Dir, strconv.Itoa(n)+".json")) // factory-fresh
+	p.mu.Lock()
+	delete(p.stored, n)
+	p.mu.Unlock()
 	b, _ := json.Marshal(st)
 	if err := writeFileAtomic(filepath.Join(p.opts.Dir, portsFile), b); err != nil {
 		return "", fmt.Errorf("simkeys: swap: %w", err)
@@ -320,6 +407,9 @@ func (p *Provider) key(name string) (*vkey, error) {
 	if p.closed {
 		return nil, fmt.Errorf("simkeys: provider closed")
 	}
+	if err := p.checkModel(i); err != nil {
+		return nil, err
+	}
 	kc, hc := p.keyConfig(i)
 	auth, err := p.authenticator(name, kc)
 	if err != nil {
@@ -352,6 +442,30 @@ func (p *Provider) authenticator(name string, kc softkey.Config) (*softkey.Authe
 		p.lock = l
 	}
 	return softkey.Open(filepath.Join(p.opts.Dir, name+".json"), kc)
+}
+
+// checkModel refuses to open key number n as another model than its
+// state file records, or, when no model was asked for, a key of a model
+// that is not built in. Called with p.mu held.
+func (p *Provider) checkModel(n int) error {
+	st := p.storedAt(n)
+	if st.name == "" {
+		return nil
+	}
+	path := hid.VirtualScheme + strconv.Itoa(n)
+	for i, m := range p.ports {
+		if m != n {
+			continue
+		}
+		asked := p.askedAt(i)
+		switch {
+		case asked == nil && st.model == nil:
+			return &ModelMismatchError{Path: path, Stored: st.name}
+		case asked != nil && asked.Name != st.name:
+			return &ModelMismatchError{Path: path, Stored: st.name, Asked: asked.Name}
+		}
+	}
+	return nil
 }
 
 func (p *Provider) plugged(n int) bool {
