@@ -103,24 +103,24 @@ func formatAAGUID(a [16]byte) string {
 
 // keySummary is one row of `keyprep keys`.
 type keySummary struct {
-	Path           string   `json:"path"`
-	VendorID       string   `json:"vendorId"`
-	ProductID      string   `json:"productId"`
-	Manufacturer   string   `json:"manufacturer"`
-	Product        string   `json:"product"`
-	Serial         string   `json:"serial,omitempty"`
-	AAGUID         string   `json:"aaguid"`
-	Model          string   `json:"model"`
-	Versions       []string `json:"versions"`
-	PINSet         bool     `json:"pinSet"`
-	PINRetries     *int     `json:"pinRetries"`
+	Path         string   `json:"path"`
+	VendorID     string   `json:"vendorId"`
+	ProductID    string   `json:"productId"`
+	Manufacturer string   `json:"manufacturer"`
+	Product      string   `json:"product"`
+	Serial       string   `json:"serial,omitempty"`
+	AAGUID       string   `json:"aaguid"`
+	Model        string   `json:"model"`
+	Versions     []string `json:"versions"`
+	PINSet       bool     `json:"pinSet"`
+	PINRetries   *int     `json:"pinRetries"`
 	// MinPINLength is the key's minimum PIN length: what getInfo reports,
 	// or CTAP's default of 4 for a key that reports none (CTAP 2.0;
 	// MinPINLengthDefault is then true).
 	MinPINLength        uint64 `json:"minPINLength"`
 	MinPINLengthDefault bool   `json:"minPINLengthDefault,omitempty"`
-	ForcePINChange bool     `json:"forcePINChange"`
-	RemainingSlots *int64   `json:"remainingResidentSlots"`
+	ForcePINChange      bool   `json:"forcePINChange"`
+	RemainingSlots      *int64 `json:"remainingResidentSlots"`
 	// Features says which keyprep features the key can take;
 	// Unavailable sums up what it cannot ("" when nothing).
 	Features    []keycaps.Feature `json:"features,omitempty"`

@@ -42,8 +42,8 @@ func (r *run) decide() error {
 	}
 	r.skipped = r.skipped[:0]
 	for _, s := range d.Skipped {
-		r.skipped = append(r.skipped, s.Flag+": "+keyMsg(s.Msg))
-		r.emit(StepInspect, phaseInfo, "skipped %s: %s (--skip-unsupported)", s.Flag, keyMsg(s.Msg))
+		r.skipped = append(r.skipped, s.Flag+": "+s.Msg)
+		r.emit(StepInspect, phaseInfo, "skipped %s: %s (--skip-unsupported)", s.Flag, s.Msg)
 		switch s.Flag {
 		case keycaps.FlagMinPINLength:
 			r.req.MinPINLength = 0
@@ -65,7 +65,7 @@ func (r *run) decide() error {
 func (r *run) refusal(rs []keycaps.Refusal) error {
 	msgs := make([]string, 0, len(rs))
 	for _, x := range rs {
-		msgs = append(msgs, keyMsg(x.Msg))
+		msgs = append(msgs, x.Msg)
 	}
 	first := rs[0]
 	var cause error = hid.ErrUnsupported
@@ -76,16 +76,6 @@ func (r *run) refusal(rs []keycaps.Refusal) error {
 		cause = hid.ErrKeyStoreFull
 	}
 	return stepErr(StepInspect, cause, first.Hint, "%s: %s", r.dev.Path(), strings.Join(msgs, "; "))
-}
-
-// keyMsg makes a decision's message about what the key lacks a sentence
-// about this key ("no authenticatorConfig …" → "this key has no
-// authenticatorConfig …").
-func keyMsg(m string) string {
-	if strings.HasPrefix(m, "no ") || strings.HasPrefix(m, "authenticatorConfig without") {
-		return "this key has " + m
-	}
-	return m
 }
 
 // checkSerial refuses, before any side effect, a display name template

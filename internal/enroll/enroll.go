@@ -492,11 +492,24 @@ func (r *run) keyState(ctx context.Context) KeyState {
 	ks.PINSet, _ = r.info.Option("clientPin")
 	if ks.PINSet {
 		ks.PINRetries = -1 // unknown
+		if r.resetPending() {
+			// A reset comes first: the PIN and its retries go with it, and
+			// some keys (OpenSK) take a reset only when nothing but getInfo
+			// or selection came since power-up (CTAP 2.1 §6.6 lets them
+			// refuse it otherwise), so no clientPIN command is sent before.
+			return ks
+		}
 		if n, err := r.dev.PINRetries(ctx); err == nil {
 			ks.PINRetries = n
 		}
 	}
 	return ks
+}
+
+// resetPending: this run will reset the key before anything else changes
+// it (--reset, and no reset journaled yet).
+func (r *run) resetPending() bool {
+	return r.req.Reset && !r.prev.has(StepReset)
 }
 
 func (r *run) inspect(ctx context.Context) error {
@@ -554,7 +567,7 @@ func (r *run) checkKey(ks KeyState) error {
 				"%s has only %d PIN retries left; keyprep will not risk blocking it", path, ks.PINRetries)
 		}
 	}
-	if ks.ForcePINChange && !(r.req.ForcePINChange && r.prev.has(StepForcePIN)) {
+	if ks.ForcePINChange && !r.resetPending() && !(r.req.ForcePINChange && r.prev.has(StepForcePIN)) {
 		return stepErr(StepInspect, ErrKeyState, "change the PIN first (keyprep pin change --key "+path+"), or reset the key (--reset)",
 			"%s requires a PIN change before it can be used", path)
 	}

@@ -244,6 +244,20 @@ func TestKeyModels(t *testing.T) {
 					t.Errorf("hint %q", ee.Hint)
 				}
 			}},
+		{name: "reset first on a key that takes a reset only as the first command (OpenSK)",
+			key: enrolltest.KeyConfig{ResetOnlyFirst: true},
+			prepare: func(v *env) {
+				v.key.Edit(func(s *enrolltest.KeyState) { s.PIN, s.Retries = "48213957", 8; s.ForcePINChange = true })
+			},
+			req: enroll.Request{Reset: true},
+			check: func(t *testing.T, v *env, res *enroll.Result, _ error) {
+				if n := v.key.Calls(enrolltest.OpPINRetries); n != 0 {
+					t.Errorf("%d getRetries before the reset: a clientPIN command voids the reset on such keys", n)
+				}
+				if !res.Verified || v.key.State().PIN == "48213957" {
+					t.Errorf("verified %v; the key still has its old PIN", res.Verified)
+				}
+			}},
 		{name: "{serial} without a serial refused up front",
 			req: enroll.Request{DisplayNameTemplate: "{model} {serial}"},
 			err: enroll.ErrNoSerial, msg: "{serial}", untouched: true},

@@ -270,14 +270,14 @@ func Decide(c Capabilities, w Want, skipUnsupported bool) Decision {
 			d.Notes = append(d.Notes, fmt.Sprintf("the key's minimum PIN length is already %d (%s %d changes nothing)", c.MinPINLength, FlagMinPINLength, w.MinPINLength))
 		case !c.SetMinPINLength:
 			soft(FlagMinPINLength, cfgMissing, skipHint(FlagMinPINLength),
-				"%s: %s cannot be applied", cfgWhy, FlagMinPINLength)
+				"this key has %s: %s cannot be applied", cfgWhy, FlagMinPINLength)
 		}
 	}
 	if w.MinPINLengthRPID {
 		switch {
 		case !c.SetMinPINLength:
 			soft(FlagMinPINLengthRP, cfgMissing, skipHint(FlagMinPINLengthRP),
-				"%s: %s cannot be applied", cfgWhy, FlagMinPINLengthRP)
+				"this key has %s: %s cannot be applied", cfgWhy, FlagMinPINLengthRP)
 		case c.MaxRPIDs < 1:
 			soft(FlagMinPINLengthRP, "maxRPIDsForSetMinPINLength", skipHint(FlagMinPINLengthRP),
 				"the key cannot tell any RP its minimum PIN length (maxRPIDsForSetMinPINLength 0): %s cannot be applied", FlagMinPINLengthRP)
@@ -285,7 +285,7 @@ func Decide(c Capabilities, w Want, skipUnsupported bool) Decision {
 	}
 	if w.ForcePINChange && !c.SetMinPINLength {
 		soft(FlagForcePINChange, cfgMissing, skipHint(FlagForcePINChange),
-			"%s: %s cannot be applied", cfgWhy, FlagForcePINChange)
+			"this key has %s: %s cannot be applied", cfgWhy, FlagForcePINChange)
 	}
 	if w.AlwaysUV {
 		switch {
@@ -296,7 +296,7 @@ func Decide(c Capabilities, w Want, skipUnsupported bool) Decision {
 			if c.Config {
 				why, missing = "no alwaysUv option (toggleAlwaysUv, CTAP 2.1 §6.11.2)", "toggleAlwaysUv"
 			}
-			soft(FlagAlwaysUV, missing, skipHint(FlagAlwaysUV), "%s: %s cannot be applied", why, FlagAlwaysUV)
+			soft(FlagAlwaysUV, missing, skipHint(FlagAlwaysUV), "this key has %s: %s cannot be applied", why, FlagAlwaysUV)
 		}
 	}
 	if w.Reset {

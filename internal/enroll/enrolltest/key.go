@@ -91,6 +91,10 @@ type KeyConfig struct {
 	// ResetWindowPassed: the key answers a reset with NOT_ALLOWED (its
 	// window after power-up has passed) until it is replugged.
 	ResetWindowPassed bool
+	// ResetOnlyFirst: any operation other than getInfo since the key was
+	// plugged in makes it answer a reset with NOT_ALLOWED, as OpenSK does
+	// (a reset must come first after power-up).
+	ResetOnlyFirst bool
 }
 
 // KeyState is a key's state as a test sets it up or checks it.
@@ -143,6 +147,8 @@ type Key struct {
 	noEcho1     bool
 	refusePIN   func(string) bool
 	resetLate   bool
+	resetFirst  bool
+	resetVoid   bool // an operation other than getInfo came since power-up
 	alwaysUV    bool
 
 	// OnCall, when set, runs at the start of every operation (outside the
@@ -172,7 +178,7 @@ type Key struct {
 func NewKey(c KeyConfig) *Key {
 	k := &Key{path: c.Path, aaguid: c.AAGUID, slots: c.Slots, attestation: c.Attestation, factoryMin: c.MinPINLength,
 		calls: map[string]int{}, profile: c.Profile, serial: c.Serial, noEcho1: c.NoCredProtectEcho, refusePIN: c.RefusePIN,
-		resetLate: c.ResetWindowPassed}
+		resetLate: c.ResetWindowPassed, resetFirst: c.ResetOnlyFirst}
 	if p := c.Profile; p != nil {
 		if a, err := p.AAGUIDBytes(); err == nil && k.aaguid == ([16]byte{}) {
 			k.aaguid = a
@@ -315,7 +321,7 @@ func (k *Key) Unplug() {
 // locked after three wrong attempts).
 func (k *Key) Replug() {
 	k.mu.Lock()
-	k.unplugged, k.inARow, k.authBlocked, k.resetLate = false, 0, false, false
+	k.unplugged, k.inARow, k.authBlocked, k.resetLate, k.resetVoid = false, 0, false, false, false
 	k.mu.Unlock()
 }
 
@@ -348,6 +354,9 @@ func (k *Key) enter(op string) (done func(error) error, err error) {
 	k.mu.Lock()
 	k.calls[op]++
 	n := k.calls[op]
+	if op != OpInfo && op != OpReset {
+		k.resetVoid = true
+	}
 	if k.unplugged {
 		k.mu.Unlock()
 		return nil, Err(op, hid.CodeTX)
@@ -492,7 +501,7 @@ func (k *Key) Reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if k.resetLate {
+	if k.resetLate || (k.resetFirst && k.resetVoid) {
 		return done(Err(OpReset, hid.CodeNotAllowed))
 	}
 	k.factoryReset()
