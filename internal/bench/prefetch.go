@@ -21,6 +21,11 @@ type prefetchDir struct {
 	enroll.Directory
 	maxAge time.Duration
 	now    func() time.Time
+	// gate, when set, says whether a user's options are worth fetching
+	// ahead (not for a user who cannot be enrolled).
+	gate func(ctx context.Context, u *enroll.User) bool
+	// unknown, when set, names users not worth looking up ahead.
+	unknown func(upn string) bool
 
 	mu       sync.Mutex
 	users    map[string]*enroll.User // lower-case UPN or id as asked → user
@@ -33,6 +38,7 @@ type prefetchDir struct {
 type prefetched struct {
 	opts []byte
 	at   time.Time
+	own  bool // fetched by the user's own skip check, not ahead of their turn
 }
 
 func newPrefetchDir(d enroll.Directory, challenge time.Duration, now func() time.Time) *prefetchDir {
@@ -72,7 +78,9 @@ func (p *prefetchDir) CreationOptions(ctx context.Context, userID string, timeou
 	e, ok := p.byUser[userID]
 	delete(p.byUser, userID)
 	if ok && p.now().Sub(e.at) <= p.maxAge {
-		p.hits++
+		if !e.own {
+			p.hits++
+		}
 		p.mu.Unlock()
 		return e.opts, nil
 	}
@@ -84,6 +92,9 @@ func (p *prefetchDir) CreationOptions(ctx context.Context, userID string, timeou
 // are ignored: the enrollment asks Graph itself.
 func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Duration) {
 	k := strings.ToLower(upn)
+	if p.unknown != nil && p.unknown(upn) {
+		return
+	}
 	p.mu.Lock()
 	if p.inflight[k] {
 		p.mu.Unlock()
@@ -98,7 +109,7 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 			p.mu.Unlock()
 		}()
 		u, err := p.User(ctx, upn)
-		if err != nil {
+		if err != nil || (p.gate != nil && !p.gate(ctx, u)) {
 			return
 		}
 		p.mu.Lock()
@@ -116,6 +127,32 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 		p.fetched++
 		p.mu.Unlock()
 	}()
+}
+
+// optionsNow returns the user's creationOptions, fetched now unless young
+// ones are waiting, and keeps them for the user's enrollment.
+func (p *prefetchDir) optionsNow(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {
+	p.mu.Lock()
+	e, ok := p.byUser[userID]
+	p.mu.Unlock()
+	if ok && p.now().Sub(e.at) <= p.maxAge {
+		return e.opts, nil
+	}
+	opts, err := p.Directory.CreationOptions(ctx, userID, timeout)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.byUser[userID] = prefetched{opts: opts, at: p.now(), own: true}
+	p.mu.Unlock()
+	return opts, nil
+}
+
+// drop forgets the user's waiting options.
+func (p *prefetchDir) drop(userID string) {
+	p.mu.Lock()
+	delete(p.byUser, userID)
+	p.mu.Unlock()
 }
 
 func (p *prefetchDir) stats() (hits, fetched int) {
