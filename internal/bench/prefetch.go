@@ -28,9 +28,10 @@ type prefetchDir struct {
 	unknown func(upn string) bool
 
 	mu       sync.Mutex
-	users    map[string]*enroll.User // lower-case UPN or id as asked → user
-	byUser   map[string]prefetched   // user id → options
-	inflight map[string]bool         // lower-case UPN
+	users    map[string]*enroll.User  // lower-case UPN or id as asked → user
+	byUser   map[string]prefetched    // user id → options
+	inflight map[string]bool          // lower-case UPN
+	fetching map[string]chan struct{} // user id → closed when a prefetch of their options ends
 	hits     int
 	fetched  int
 }
@@ -46,7 +47,7 @@ func newPrefetchDir(d enroll.Directory, challenge time.Duration, now func() time
 		challenge = 5 * time.Minute // Graph v1.0's fixed lifetime
 	}
 	return &prefetchDir{Directory: d, maxAge: challenge / 3, now: now, users: map[string]*enroll.User{},
-		byUser: map[string]prefetched{}, inflight: map[string]bool{}}
+		byUser: map[string]prefetched{}, inflight: map[string]bool{}, fetching: map[string]chan struct{}{}}
 }
 
 // User implements enroll.Directory, asking Graph once per user and run.
@@ -75,6 +76,16 @@ func (p *prefetchDir) User(ctx context.Context, idOrUPN string) (*enroll.User, e
 // for the user, else a fresh one.
 func (p *prefetchDir) CreationOptions(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {
 	p.mu.Lock()
+	if ch := p.fetching[userID]; ch != nil {
+		// A prefetch is under way: wait for it rather than ask twice.
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+	}
 	e, ok := p.byUser[userID]
 	delete(p.byUser, userID)
 	if ok && p.now().Sub(e.at) <= p.maxAge {
@@ -114,17 +125,21 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 		}
 		p.mu.Lock()
 		_, have := p.byUser[u.ID]
+		if have || p.fetching[u.ID] != nil {
+			p.mu.Unlock()
+			return
+		}
+		ch := make(chan struct{})
+		p.fetching[u.ID] = ch
 		p.mu.Unlock()
-		if have {
-			return
-		}
 		opts, err := p.Directory.CreationOptions(ctx, u.ID, timeout)
-		if err != nil {
-			return
-		}
 		p.mu.Lock()
-		p.byUser[u.ID] = prefetched{opts: opts, at: p.now()}
-		p.fetched++
+		delete(p.fetching, u.ID)
+		close(ch)
+		if err == nil {
+			p.byUser[u.ID] = prefetched{opts: opts, at: p.now()}
+			p.fetched++
+		}
 		p.mu.Unlock()
 	}()
 }
@@ -133,6 +148,16 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 // ones are waiting, and keeps them for the user's enrollment.
 func (p *prefetchDir) optionsNow(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {
 	p.mu.Lock()
+	if ch := p.fetching[userID]; ch != nil {
+		// A prefetch is under way: its answer will do.
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+	}
 	e, ok := p.byUser[userID]
 	p.mu.Unlock()
 	if ok && p.now().Sub(e.at) <= p.maxAge {
