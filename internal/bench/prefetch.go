@@ -21,11 +21,17 @@ type prefetchDir struct {
 	enroll.Directory
 	maxAge time.Duration
 	now    func() time.Time
+	// gate, when set, says whether a user's options are worth fetching
+	// ahead (not for a user who cannot be enrolled).
+	gate func(ctx context.Context, u *enroll.User) bool
+	// unknown, when set, names users not worth looking up ahead.
+	unknown func(upn string) bool
 
 	mu       sync.Mutex
-	users    map[string]*enroll.User // lower-case UPN or id as asked → user
-	byUser   map[string]prefetched   // user id → options
-	inflight map[string]bool         // lower-case UPN
+	users    map[string]*enroll.User  // lower-case UPN or id as asked → user
+	byUser   map[string]prefetched    // user id → options
+	inflight map[string]bool          // lower-case UPN
+	fetching map[string]chan struct{} // user id → closed when a prefetch of their options ends
 	hits     int
 	fetched  int
 }
@@ -33,6 +39,7 @@ type prefetchDir struct {
 type prefetched struct {
 	opts []byte
 	at   time.Time
+	own  bool // fetched by the user's own skip check, not ahead of their turn
 }
 
 func newPrefetchDir(d enroll.Directory, challenge time.Duration, now func() time.Time) *prefetchDir {
@@ -40,7 +47,7 @@ func newPrefetchDir(d enroll.Directory, challenge time.Duration, now func() time
 		challenge = 5 * time.Minute // Graph v1.0's fixed lifetime
 	}
 	return &prefetchDir{Directory: d, maxAge: challenge / 3, now: now, users: map[string]*enroll.User{},
-		byUser: map[string]prefetched{}, inflight: map[string]bool{}}
+		byUser: map[string]prefetched{}, inflight: map[string]bool{}, fetching: map[string]chan struct{}{}}
 }
 
 // User implements enroll.Directory, asking Graph once per user and run.
@@ -69,10 +76,22 @@ func (p *prefetchDir) User(ctx context.Context, idOrUPN string) (*enroll.User, e
 // for the user, else a fresh one.
 func (p *prefetchDir) CreationOptions(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {
 	p.mu.Lock()
+	if ch := p.fetching[userID]; ch != nil {
+		// A prefetch is under way: wait for it rather than ask twice.
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+	}
 	e, ok := p.byUser[userID]
 	delete(p.byUser, userID)
 	if ok && p.now().Sub(e.at) <= p.maxAge {
-		p.hits++
+		if !e.own {
+			p.hits++
+		}
 		p.mu.Unlock()
 		return e.opts, nil
 	}
@@ -84,6 +103,9 @@ func (p *prefetchDir) CreationOptions(ctx context.Context, userID string, timeou
 // are ignored: the enrollment asks Graph itself.
 func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Duration) {
 	k := strings.ToLower(upn)
+	if p.unknown != nil && p.unknown(upn) {
+		return
+	}
 	p.mu.Lock()
 	if p.inflight[k] {
 		p.mu.Unlock()
@@ -98,24 +120,64 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 			p.mu.Unlock()
 		}()
 		u, err := p.User(ctx, upn)
-		if err != nil {
+		if err != nil || (p.gate != nil && !p.gate(ctx, u)) {
 			return
 		}
 		p.mu.Lock()
 		_, have := p.byUser[u.ID]
+		if have || p.fetching[u.ID] != nil {
+			p.mu.Unlock()
+			return
+		}
+		ch := make(chan struct{})
+		p.fetching[u.ID] = ch
 		p.mu.Unlock()
-		if have {
-			return
-		}
 		opts, err := p.Directory.CreationOptions(ctx, u.ID, timeout)
-		if err != nil {
-			return
-		}
 		p.mu.Lock()
-		p.byUser[u.ID] = prefetched{opts: opts, at: p.now()}
-		p.fetched++
+		delete(p.fetching, u.ID)
+		close(ch)
+		if err == nil {
+			p.byUser[u.ID] = prefetched{opts: opts, at: p.now()}
+			p.fetched++
+		}
 		p.mu.Unlock()
 	}()
+}
+
+// optionsNow returns the user's creationOptions, fetched now unless young
+// ones are waiting, and keeps them for the user's enrollment.
+func (p *prefetchDir) optionsNow(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {
+	p.mu.Lock()
+	if ch := p.fetching[userID]; ch != nil {
+		// A prefetch is under way: its answer will do.
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+	}
+	e, ok := p.byUser[userID]
+	p.mu.Unlock()
+	if ok && p.now().Sub(e.at) <= p.maxAge {
+		return e.opts, nil
+	}
+	opts, err := p.Directory.CreationOptions(ctx, userID, timeout)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.byUser[userID] = prefetched{opts: opts, at: p.now(), own: true}
+	p.mu.Unlock()
+	return opts, nil
+}
+
+// drop forgets the user's waiting options.
+func (p *prefetchDir) drop(userID string) {
+	p.mu.Lock()
+	delete(p.byUser, userID)
+	p.mu.Unlock()
 }
 
 func (p *prefetchDir) stats() (hits, fetched int) {

@@ -87,8 +87,16 @@ type Options struct {
 	// NoPrefetch turns off fetching the next user's creationOptions while
 	// a key waits for its touch.
 	NoPrefetch bool
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Resolver, when set, resolves the run's users in bulk (users looked
+	// up LookupBatch at a time, the policy and its groups' members read
+	// once): a bulk run then costs little more than the creationOptions
+	// and the registration per enrollment (docs/graph.md §6.3). With it
+	// the skip check (SkipExisting) reads the user's creationOptions,
+	// which the enrollment then uses, instead of listing their passkeys.
+	// nil: every user is resolved on their own, as `enroll --user` does.
+	Resolver Resolver
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Runner is the bench: slots over attached keys working one queue.
@@ -113,6 +121,7 @@ type Runner struct {
 	slotSeq   int
 	present   map[string]bool
 	pre       *prefetchDir
+	bulk      *bulkDir // nil without Options.Resolver
 	runCtx    context.Context
 	preDone   map[string]bool // UPNs whose options were prefetched
 }
@@ -154,7 +163,15 @@ func New(o Options) (*Runner, error) {
 		subs: map[chan Event]struct{}{}, wake: make(chan struct{}), present: map[string]bool{}, preDone: map[string]bool{},
 		runCtx: context.Background()}
 	e := *o.Enroller
-	r.pre = newPrefetchDir(e.Directory, o.Request.ChallengeTimeout, o.Now)
+	dir := e.Directory
+	if o.Resolver != nil {
+		r.bulk = newBulkDir(dir, o.Resolver)
+		dir = r.bulk
+	}
+	r.pre = newPrefetchDir(dir, o.Request.ChallengeTimeout, o.Now)
+	if r.bulk != nil {
+		r.pre.gate, r.pre.unknown = r.mayEnroll, r.bulk.notFound
+	}
 	e.Directory = r.pre
 	r.o.Enroller = &e
 	if o.MaxParallel > 0 {
@@ -289,6 +306,34 @@ func (r *Runner) batchName(name string) string {
 // row check before any key is touched) are not asked for again.
 func (r *Runner) Directory() enroll.Directory { return r.pre }
 
+// Expect announces users about to be looked up (a list's rows before the
+// row check), so that bulk resolution asks for them LookupBatch at a time.
+// Add does it for the users it queues.
+func (r *Runner) Expect(upns []string) {
+	if r.bulk != nil {
+		r.bulk.expect(upns)
+	}
+}
+
+// BulkStats says what bulk resolution did in this run (zero without a
+// Resolver).
+func (r *Runner) BulkStats() BulkStats {
+	if r.bulk == nil {
+		return BulkStats{}
+	}
+	return r.bulk.stats()
+}
+
+// mayEnroll: a user whose creationOptions are worth fetching ahead (bulk
+// resolution answers this from its caches).
+func (r *Runner) mayEnroll(ctx context.Context, u *enroll.User) bool {
+	if u.Guest {
+		return false
+	}
+	el, err := r.pre.Eligibility(ctx, u)
+	return err == nil && el.Allowed
+}
+
 // Add queues users. A user already queued (or done) in this run is not
 // added twice. Users with an unfinished job in the store are bound to it:
 // the job is resumed on its key (docs/architecture.md §4.4: nothing half-done is lost).
@@ -325,6 +370,13 @@ func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (ad
 		}
 		ps = append(ps, p)
 	}
+	var upns []string
+	for _, p := range ps {
+		if p.job == nil {
+			upns = append(upns, p.row.UPN)
+		}
+	}
+	r.Expect(upns)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.batches++
@@ -358,6 +410,9 @@ func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (ad
 
 // RetryFailed implements Engine.
 func (r *Runner) RetryFailed(context.Context) (int, error) {
+	if r.bulk != nil {
+		r.bulk.forget()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0

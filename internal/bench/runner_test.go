@@ -69,6 +69,12 @@ func (b *benchEnv) waitFor(r *bench.Runner, what string, ok func(bench.Snapshot)
 func newBench(t *testing.T, users int) *benchEnv {
 	t.Helper()
 	t.Parallel()
+	return newBenchEnv(t, users)
+}
+
+// newBenchEnv is newBench for a test that needs more than one.
+func newBenchEnv(t *testing.T, users int) *benchEnv {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	tmp := t.TempDir()

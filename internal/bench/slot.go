@@ -11,6 +11,7 @@ import (
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/store"
+	"github.com/keyprep/keyprep/internal/webauthn"
 )
 
 func (r *Runner) setSlot(s *slot, st SlotState, upn, step, msg, hint string) {
@@ -421,6 +422,9 @@ func (r *Runner) enrolledBefore(ctx context.Context, it *Item) string {
 	if !r.o.SkipExisting {
 		return ""
 	}
+	if r.bulk != nil {
+		return r.existingPasskeys(ctx, it)
+	}
 	d := r.o.Enroller.Directory
 	u, err := d.User(ctx, it.UPN)
 	if err != nil {
@@ -431,6 +435,31 @@ func (r *Runner) enrolledBefore(ctx context.Context, it *Item) string {
 		return ""
 	}
 	return fmt.Sprintf("already has %d passkey(s) in Entra (keyprep methods list --user %s); --include-existing provisions another", len(ms), it.UPN)
+}
+
+// existingPasskeys is the skip check of a bulk run without a request of
+// its own: the user's creationOptions list every passkey the user already
+// has in excludeCredentials (docs/graph.md §2), and the enrollment uses the
+// same options. Users who cannot be enrolled are left to the enrollment,
+// which says why.
+func (r *Runner) existingPasskeys(ctx context.Context, it *Item) string {
+	if r.bulk.notFound(it.UPN) {
+		return ""
+	}
+	u, err := r.pre.User(ctx, it.UPN)
+	if err != nil || !r.mayEnroll(ctx, u) {
+		return ""
+	}
+	raw, err := r.pre.optionsNow(ctx, u.ID, r.o.Request.ChallengeTimeout)
+	if err != nil {
+		return ""
+	}
+	co, err := webauthn.ParseCreationOptions(raw)
+	if err != nil || len(co.ExcludeCredentials) == 0 {
+		return ""
+	}
+	r.pre.drop(u.ID)
+	return fmt.Sprintf("already has %d passkey(s) in Entra (keyprep methods list --user %s); --include-existing provisions another", len(co.ExcludeCredentials), it.UPN)
 }
 
 // Keys implements Engine.

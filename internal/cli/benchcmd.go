@@ -150,6 +150,11 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 			}
 			return hid.Open(ctx, path, hid.WithTimeout(g.Timeout))
 		}}
+	if gd, ok := e.Directory.(*graphDirectory); ok {
+		// A bench run resolves its users in bulk: one Graph budget for the
+		// fleet (docs/graph.md §6.3).
+		opts.Resolver = gd
+	}
 	if g.keys != nil {
 		// The simulation's operator: a finished key, or one that needs
 		// attention, is swapped for a factory-fresh one after a moment, as
@@ -234,6 +239,11 @@ func runBench(ctx context.Context, g *globals, o enrollOptions, b benchOptions) 
 	if err != nil {
 		return err
 	}
+	upns := make([]string, len(rows))
+	for i := range rows {
+		upns[i] = rows[i].UPN
+	}
+	r.Expect(upns)
 	good, bad := g.preflightRows(ctx, r.Directory(), rows)
 	rowErrs = append(rowErrs, bad...)
 	if ctx.Err() != nil {

@@ -8,19 +8,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyprep/keyprep/internal/bench"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/policy"
 )
 
-// graphDirectory adapts the Graph client to the workflow's Directory port.
-// The FIDO2 policy is read once per run and cached; group memberships are
-// cached per user.
+// graphDirectory adapts the Graph client to the workflow's Directory port
+// and to the bench's bulk resolution (bench.Resolver). The FIDO2 policy is
+// read once per run and cached.
 type graphDirectory struct {
 	c      *graph.Client
 	mu     sync.Mutex // parallel bench slots share the adapter
 	policy *graph.Fido2Policy
 }
+
+var _ bench.Resolver = (*graphDirectory)(nil)
 
 func (d *graphDirectory) User(ctx context.Context, upn string) (*enroll.User, error) {
 	u, err := d.c.GetUser(ctx, upn)
@@ -44,32 +47,48 @@ func (d *graphDirectory) fido2Policy(ctx context.Context) (*graph.Fido2Policy, e
 	return p, nil
 }
 
-// Eligibility applies the Passkey (FIDO2) policy to the user through
-// internal/policy, the same evaluation `policy check` makes: method
-// enabled, user in an include target and in no exclude target, self-service
-// setup on (the provisioning API refuses without it), and the key rules of
-// the passkey profile that applies. A policy or membership that cannot be
-// read is an error.
+// Eligibility applies the Passkey (FIDO2) policy to the user
+// (bench.EligibilityOf, through internal/policy) with the user's
+// memberships among the policy's target groups, checked for this user
+// (checkMemberGroups). A policy or membership that cannot be read is an
+// error.
 func (d *graphDirectory) Eligibility(ctx context.Context, u *enroll.User) (*enroll.Eligibility, error) {
 	p, err := d.fido2Policy(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pu := policy.User{ID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName, Guest: u.Guest}
-	var m policy.Membership
-	if groups := policy.GroupsToCheck(u.ID, p.IncludeTargets, p.ExcludeTargets); len(groups) > 0 {
-		if m.Groups, err = d.c.CheckMemberGroups(ctx, u.ID, groups); err != nil {
+	var groups []string
+	if check := policy.GroupsToCheck(u.ID, p.IncludeTargets, p.ExcludeTargets); len(check) > 0 {
+		if groups, err = d.c.CheckMemberGroups(ctx, u.ID, check); err != nil {
 			return nil, err
 		}
 	}
-	rep := policy.Evaluate(policy.Input{User: pu, Fido2: p, Membership: m})
-	pe := rep.Eligibility()
-	el := &enroll.Eligibility{Allowed: pe.Allowed, Reasons: pe.Reasons, Hint: pe.Hint,
-		AttestationEnforced: pe.AttestationEnforced, Profile: pe.Profile}
-	for _, kr := range pe.Restrictions {
-		el.Restrictions = append(el.Restrictions, enroll.KeyRestrictions{Enforced: kr.IsEnforced, Allow: kr.AllowList(), AAGUIDs: kr.AAGUIDs})
+	return bench.EligibilityOf(p, u, groups), nil
+}
+
+// The bench's bulk resolution (bench.Resolver, docs/graph.md §6.3).
+
+// UsersByUPN looks users up many at a time ($filter=userPrincipalName in …).
+func (d *graphDirectory) UsersByUPN(ctx context.Context, upns []string) ([]enroll.User, error) {
+	us, err := d.c.FindUsersByUPN(ctx, upns)
+	if err != nil {
+		return nil, err
 	}
-	return el, nil
+	out := make([]enroll.User, len(us))
+	for i, u := range us {
+		out[i] = enroll.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Guest: u.IsGuest()}
+	}
+	return out, nil
+}
+
+// Fido2Policy is the run's Passkey (FIDO2) policy (read once).
+func (d *graphDirectory) Fido2Policy(ctx context.Context) (*policy.Fido2Policy, error) {
+	return d.fido2Policy(ctx)
+}
+
+// GroupUserIDs lists a group's users (transitive members).
+func (d *graphDirectory) GroupUserIDs(ctx context.Context, groupID string) ([]string, error) {
+	return d.c.GroupUserIDs(ctx, groupID)
 }
 
 func (d *graphDirectory) CreationOptions(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {

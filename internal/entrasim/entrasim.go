@@ -7,9 +7,11 @@
 // Routes (the table graphPaths in routes.go; prefix /v1.0 or /beta; {id} is
 // an object id or a UPN, path-escaped, case-insensitive):
 //
+//	GET    /users[?$filter=userPrincipalName in ('a','b',…)]            listUsers (eq or in on id or UPN, 15 values at most; paged)
 //	GET    /users/{id}                                                  getUser
 //	POST   /users/{id}/checkMemberGroups                                checkMemberGroups
 //	GET    /groups[?$filter=displayName eq 'Name'], /groups/{id}        listGroups
+//	GET    /groups/{id}/transitiveMembers[/microsoft.graph.user]        groupTransitiveMembers (paged; the cast needs ConsistencyLevel: eventual and $count=true)
 //	GET    /users/{id}/authentication/fido2Methods/creationOptions      creationOptions (beta: creationOptions(challengeTimeoutInMinutes=N))
 //	POST   /users/{id}/authentication/fido2Methods                      registerFido2
 //	GET    /users/{id}/authentication/fido2Methods[/{methodId}]         listFido2, getFido2
@@ -76,6 +78,10 @@ type Options struct {
 	// Quirks reproduce live encoding variants of creationOptions
 	// (docs/graph.md).
 	Quirks Quirks
+	// MaxPageSize caps the pages of paged collections (users,
+	// transitiveMembers) below Graph's own limit of 999, so that tests see
+	// @odata.nextLink with few users; 0 means no extra cap.
+	MaxPageSize int
 }
 
 // Quirks select the creationOptions variants seen live (docs/graph.md).
@@ -145,8 +151,13 @@ const (
 	EPPatchPolicy       = "patchPolicy"
 	EPListGroups        = "listGroups"
 	EPCheckMemberGroups = "checkMemberGroups"
+	EPListUsers         = "listUsers"
+	EPGroupMembers      = "groupTransitiveMembers"
 	EPSimUseTAP         = "simUseTAP"
 )
+
+// KindOther is the RequestRecord.Kind of a request no route matches.
+const KindOther = "other"
 
 // User is a tenant user as the operator sees it.
 type User struct {
@@ -165,8 +176,12 @@ type Group struct {
 type RequestRecord struct {
 	Method, Path string // path without query
 	Status       int    // 0 when the connection was dropped
-	Endpoint     string // "" for unknown routes
-	Time         time.Time
+	Endpoint     string // "" for unknown routes, and for requests refused before routing (401, 429)
+	// Kind is the route the request was for, an EP* name, even when it was
+	// refused before routing (a 429 counts against the budget too);
+	// KindOther when no route matches. RequestCounts counts by Kind.
+	Kind string
+	Time time.Time
 }
 
 // Tenant is an emulated Entra tenant. It is safe for concurrent use.
@@ -360,6 +375,19 @@ func (t *Tenant) Requests() []RequestRecord {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]RequestRecord(nil), t.records...)
+}
+
+// RequestCounts returns how many requests of each kind (RequestRecord.Kind:
+// the EP* names, KindOther) the tenant has received, whatever their answer.
+// Tests assert Graph budgets with it (docs/graph.md §9).
+func (t *Tenant) RequestCounts() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]int{}
+	for _, r := range t.records {
+		out[r.Kind]++
+	}
+	return out
 }
 
 // UseTAP makes a user sign in with their Temporary Access Pass: it fails

@@ -33,6 +33,8 @@ var (
 // answered 405; a path that matches no pattern is answered 400 naming a
 // segment (see routeError).
 var graphPaths = []*pathSpec{
+	{pattern: "users", methods: map[string]route{
+		http.MethodGet: {endpoint: EPListUsers, perms: permUserRead, handle: (*Tenant).hListUsers}}},
 	{pattern: "users/{user}", methods: map[string]route{
 		http.MethodGet: {endpoint: EPGetUser, perms: permUserRead, handle: (*Tenant).hGetUser}}},
 	{pattern: "users/{user}/checkMemberGroups", extra: nameLeaf, methods: map[string]route{
@@ -58,6 +60,10 @@ var graphPaths = []*pathSpec{
 		http.MethodGet: {endpoint: EPListGroups, perms: permGroupRead, handle: (*Tenant).hGroups}}},
 	{pattern: "groups/{group}", methods: map[string]route{
 		http.MethodGet: {endpoint: EPListGroups, perms: permGroupRead, handle: (*Tenant).hGroups}}},
+	{pattern: "groups/{group}/transitiveMembers", methods: map[string]route{
+		http.MethodGet: {endpoint: EPGroupMembers, perms: permGroupRead, handle: (*Tenant).hGroupMembers}}},
+	{pattern: "groups/{group}/transitiveMembers/microsoft.graph.user", methods: map[string]route{
+		http.MethodGet: {endpoint: EPGroupMembers, perms: permGroupRead, handle: (*Tenant).hGroupMembers}}},
 
 	{pattern: "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{policy}", extra: nameLast,
 		check: deleteOnlyTAPPolicy, methods: map[string]route{
@@ -272,6 +278,13 @@ func routeError(segs []string) *apiError {
 	if best == len(rest) {
 		return segmentError(segs[len(segs)-1])
 	}
+	if rest[best] == "" {
+		for _, p := range graphPaths {
+			if len(p.segs) > best && p.matched(rest) == best && p.segs[best].capture != "" && captures[p.segs[best].capture].nonEmpty {
+				return segmentError(rest[best-1])
+			}
+		}
+	}
 	var leaf *pathSpec
 	for _, p := range graphPaths {
 		if len(p.segs) == best && p.matched(rest) == best && (leaf == nil || p.rank() > leaf.rank()) {
@@ -286,13 +299,6 @@ func routeError(segs []string) *apiError {
 			return segmentError(rest[len(rest)-1])
 		}
 		return segmentError(rest[best])
-	}
-	if rest[best] == "" {
-		for _, p := range graphPaths {
-			if len(p.segs) > best && p.matched(rest) == best && p.segs[best].capture != "" && captures[p.segs[best].capture].nonEmpty {
-				return segmentError(rest[best-1])
-			}
-		}
 	}
 	return segmentError(rest[best])
 }

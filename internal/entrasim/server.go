@@ -361,9 +361,18 @@ func (t *Tenant) writeError(w http.ResponseWriter, e *apiError, reqID, clientReq
 }
 
 func (t *Tenant) record(r *http.Request, endpoint string, status int, start time.Time, reqID string) {
+	kind := endpoint
+	if kind == "" {
+		// Refused before routing (or unroutable): route it now, for its kind.
+		if rt, e := routeRequest(r, &call{r: r}); e == nil {
+			kind = rt.endpoint
+		} else {
+			kind = KindOther
+		}
+	}
 	t.mu.Lock()
 	t.records = append(t.records, RequestRecord{Method: r.Method, Path: r.URL.EscapedPath(), Status: status,
-		Endpoint: endpoint, Time: t.now()})
+		Endpoint: endpoint, Kind: kind, Time: t.now()})
 	t.mu.Unlock()
 	st := strconv.Itoa(status)
 	if status == 0 {

@@ -442,7 +442,11 @@ func TestRouteTable(t *testing.T) {
 
 		{method: "GET", path: "/", status: 400},
 		{method: "GET", path: "/v1.0", status: 400, seg: "v1.0"},
-		{method: "GET", path: "/v1.0/users", status: 400, seg: "users"},
+		{method: "GET", path: "/v1.0/users", endpoint: EPListUsers, want: call{version: "v1.0"}},
+		{method: "GET", path: "/v1.0/groups/g1/transitiveMembers", endpoint: EPGroupMembers, want: call{version: "v1.0", methodID: "g1"}},
+		{method: "GET", path: "/v1.0/groups/g1/TransitiveMembers/microsoft.graph.user", endpoint: EPGroupMembers, want: call{version: "v1.0", methodID: "g1"}},
+		{method: "GET", path: "/v1.0/groups/g1/transitiveMembers/microsoft.graph.group", status: 400, seg: "microsoft.graph.group"},
+		{method: "POST", path: "/v1.0/users", status: 405},
 		{method: "GET", path: "/v1.0/users//authentication", status: 400, seg: "users"},
 		{method: "GET", path: "/v1.0/users/x/authentication", status: 400, seg: "authentication"},
 		{method: "POST", path: "/v1.0/users/x/checkMemberGroups/more", status: 400, seg: "checkMemberGroups"},
