@@ -167,8 +167,12 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 		}
 		keys := g.keys
 		opts.OnNeedsOperator = func(s bench.Slot) {
-			go func() {
-				time.Sleep(delay)
+			g.goBackground(func(ctx context.Context) {
+				select {
+				case <-time.After(delay):
+				case <-ctx.Done():
+					return // the command ended: nobody is at the bench any more
+				}
 				if np, err := keys.Swap(s.Key); err == nil && !g.JSON {
 					msg := fmt.Sprintf("   (simulation) the operator swaps %s for a factory-fresh key %s", s.Key, np)
 					if g.benchNote != nil {
@@ -177,7 +181,7 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 						g.infof("%s", msg)
 					}
 				}
-			}()
+			})
 		}
 	}
 	return bench.New(opts)

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -65,9 +66,15 @@ type globals struct {
 	authMethod string            // how this run signs in to Graph
 	simTenant  *entrasim.Tenant  // non-nil with --sim/--sim-tenant
 	closers    []func() error    // run when the command ends
-	st         *store.Store      // opened on first use (openStore)
-	benchNote  func(string)      // a line above the bench's live display
-	wire       wiring            // the tests' reach into this run (zero in production)
+	// background runs the simulation's own goroutines (the simulated
+	// operator's key swaps); run stops and waits for them before it
+	// closes the keys and prints anything more.
+	background   sync.WaitGroup
+	bgCtx        context.Context
+	stopBackgrnd context.CancelFunc
+	st           *store.Store // opened on first use (openStore)
+	benchNote    func(string) // a line above the bench's live display
+	wire         wiring       // the tests' reach into this run (zero in production)
 }
 
 // Main runs keyprep with args (without the program name) and returns the
@@ -81,12 +88,15 @@ func Main(args []string, stdio IO) int {
 // run is one invocation of keyprep; w is the tests' wiring for it.
 func run(ctx context.Context, args []string, stdio IO, w wiring) int {
 	g := &globals{io: stdio, wire: w}
+	g.bgCtx, g.stopBackgrnd = context.WithCancel(ctx)
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.ErrOut)
 	err := root.ExecuteContext(ctx)
+	g.stopBackgrnd()
+	g.background.Wait()
 	for i := len(g.closers) - 1; i >= 0; i-- {
 		if cerr := g.closers[i](); cerr != nil && err == nil {
 			err = cerr
@@ -106,6 +116,16 @@ func run(ctx context.Context, args []string, stdio IO, w wiring) int {
 	e := classify(err)
 	g.report(e)
 	return int(e.Code)
+}
+
+// goBackground runs f in a goroutine that run stops (its context is
+// cancelled when the command ends) and waits for.
+func (g *globals) goBackground(f func(ctx context.Context)) {
+	g.background.Add(1)
+	go func() {
+		defer g.background.Done()
+		f(g.bgCtx)
+	}()
 }
 
 // report prints a failure: a message and a hint on stderr, and with --json

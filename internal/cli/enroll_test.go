@@ -58,7 +58,7 @@ func scanSecrets() []string {
 	var bad []string
 	for _, s := range secrets {
 		for _, c := range collected {
-			if strings.Contains(c, s) {
+			if containsSecret(c, s) {
 				bad = append(bad, "a secret of "+strconv.Itoa(len(s))+" characters appears in: "+firstLineWith(c, s))
 				break
 			}
@@ -66,6 +66,27 @@ func scanSecrets() []string {
 	}
 	return bad
 }
+
+// containsSecret reports whether c holds the secret s. A numeric secret
+// (a generated PIN) counts only where it is not part of a longer run of
+// digits: an 8-digit PIN turns up by chance inside a timestamp's
+// nanoseconds or an ID now and then, and that is not a leak.
+func containsSecret(c, s string) bool {
+	numeric := strings.Trim(s, "0123456789") == ""
+	for from := 0; ; {
+		i := strings.Index(c[from:], s)
+		if i < 0 {
+			return false
+		}
+		i += from
+		if !numeric || ((i == 0 || !isDigit(c[i-1])) && (i+len(s) == len(c) || !isDigit(c[i+len(s)]))) {
+			return true
+		}
+		from = i + 1
+	}
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 
 func firstLineWith(c, s string) string {
 	for _, l := range strings.Split(c, "\n") {
@@ -594,5 +615,25 @@ func expiringClock(n int) hooks {
 				mu.Unlock()
 			}
 		},
+	}
+}
+
+func TestContainsSecret(t *testing.T) {
+	for _, tc := range []struct {
+		c, s string
+		want bool
+	}{
+		{"PIN 84203917 set", "84203917", true},
+		{`"pin":"84203917"`, "84203917", true},
+		{"84203917", "84203917", true},
+		{"2026-12-05T09:36:26.184203917Z", "84203917", false},
+		{"2026-12-05T09:36:26.184203917Z and 84203917.", "84203917", true},
+		{"token abcDEF123 in a line", "abcDEF123", true},
+		{"xabcDEF123y", "abcDEF123", true},
+		{"nothing here", "84203917", false},
+	} {
+		if got := containsSecret(tc.c, tc.s); got != tc.want {
+			t.Errorf("containsSecret(%q, %q) = %v, want %v", tc.c, tc.s, got, tc.want)
+		}
 	}
 }
