@@ -13,7 +13,7 @@ func TestMigrateKeyIdentity(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "keyprep.db")
 	db := rawDB(t, path)
-	if _, err := db.Exec(migrations[0]); err != nil {
+	if _, err := db.Exec(sqliteMigrations[0]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec("PRAGMA user_version = 1"); err != nil {
