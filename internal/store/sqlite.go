@@ -147,7 +147,6 @@ func userVersion(ctx context.Context, q queryer) (int, error) {
 	return v, nil
 }
 
-
 // sqliteMigrations[i] moves the schema from user_version i to i+1 (see
 // dialect.migrations; pgMigrations[i] is the same change for PostgreSQL).
 // Entries are append-only: never edit one that has shipped. SQLite types:
@@ -254,4 +253,3 @@ CREATE INDEX results_serial ON results (serial) WHERE serial != '';
 CREATE INDEX results_credential ON results (credential_id);
 `,
 }
-

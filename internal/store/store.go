@@ -30,7 +30,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
 )
 
 // ErrNotFound is returned (wrapped) when a job, step, result or escrow
