@@ -404,4 +404,3 @@ func TestNumberPlaceholders(t *testing.T) {
 		}
 	}
 }
-
