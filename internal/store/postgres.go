@@ -62,13 +62,13 @@ const pgMaxConns = 8
 
 // ErrUnavailable is returned (wrapped) by Open when the database server
 // cannot be reached.
-var ErrUnavailable = errors.New("store: the database server cannot be reached")
+var ErrUnavailable = errors.New("the database server cannot be reached")
 
 // ErrAccessDenied is returned (wrapped) by Open when the database server
 // refuses the credentials (wrong or missing password, no such role, or
 // pg_hba.conf rejects the connection) or the role may not use the
 // database.
-var ErrAccessDenied = errors.New("store: the database refused the connection")
+var ErrAccessDenied = errors.New("the database refused the connection")
 
 const writeLockSQL = `SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))`
 
