@@ -40,12 +40,18 @@ build: deps ## build bin/keyprep
 RACE_PLAIN := github.com/microsoftgraph/... github.com/microsoft/kiota-...
 RACE := -race $(foreach p,$(RACE_PLAIN),-gcflags=$(p)=-race=false)
 #
+# The store's tests run on SQLite and on PostgreSQL: scripts/pg.sh starts a
+# throwaway cluster (installing Debian's postgresql when missing), exports
+# KEYPREP_TEST_POSTGRES for the run and removes the cluster afterwards.
+# KEYPREP_TEST_POSTGRES=postgres://... uses that server instead (password
+# in PGPASSWORD or ~/.pgpass); KEYPREP_TEST_POSTGRES=off skips PostgreSQL.
+#
 # go test runs go vet's high-confidence checks on every package it tests;
 # the full go vet (and staticcheck) is make lint's, which make check and CI
 # run too. Without a separate vet pass first, the small packages' tests run
 # while the Graph SDK still compiles.
-test: deps ## run every test under -race (no key, no network, no root needed)
-	$(GO) test -count=1 $(RACE) $(PKGS)
+test: deps ## run every test under -race, the store's on SQLite and on a throwaway PostgreSQL (no key, no network)
+	scripts/pg.sh $(GO) test -count=1 $(RACE) $(PKGS)
 
 .PHONY: e2e-vm
 e2e-vm: ## boot a qemu VM where the virtual key is real kernel HID (uhid); keyprep and libfido2's tools use /dev/hidraw0

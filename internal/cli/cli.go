@@ -50,6 +50,7 @@ type globals struct {
 	SimKeyModel  string
 	SimKeyModels []string
 	StateDir     string
+	Store        string // --store: see storeLocation
 	LogLevel     string
 	LogFormat    string
 	Timeout      time.Duration
@@ -175,6 +176,7 @@ so consecutive commands see each other's effects as with a real key.`,
 	pf.StringVar(&g.gf.Certificate, "certificate", "", "certificate file for --auth certificate (PEM with key, or PKCS#12; password in $AZURE_CLIENT_CERTIFICATE_PASSWORD)")
 	pf.StringVar(&g.gf.ConfigFile, "config", "", "config file (default $XDG_CONFIG_HOME/keyprep/config.json)")
 	pf.StringVar(&g.StateDir, "state-dir", "", "state directory (default $KEYPREP_STATE_DIR, else $XDG_STATE_HOME/keyprep)")
+	pf.StringVar(&g.Store, "store", "", "the store: a file path or sqlite:PATH, or postgres://[user@]host[:port]/database for one shared by several benches (password in PGPASSWORD or ~/.pgpass, never in the URL) (default $KEYPREP_STORE, else STATE_DIR/keyprep.db)")
 	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
 	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "how long to wait for a key to answer (and for a touch)")
@@ -195,6 +197,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		newPINsCmd(g),
 		newTAPCmd(g),
 		newServeCmd(g),
+		newStoreCmd(g),
 	)
 	return root
 }

@@ -166,14 +166,14 @@ func (o *enrollOptions) template() (enroll.Request, error) {
 	return req, nil
 }
 
-// openStore opens the embedded store in the state directory for this run.
+// openStore opens this run's store (--store; storecmd.go) on first use.
 func (g *globals) openStore(ctx context.Context) (*store.Store, error) {
 	if g.st != nil {
 		return g.st, nil
 	}
-	s, err := store.Open(ctx, filepath.Join(g.StateDir, "keyprep.db"), store.Options{})
+	s, err := g.openStoreAt(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open the store: %w", err)
+		return nil, storeOpenError(err)
 	}
 	g.st = s
 	g.closers = append(g.closers, s.Close)

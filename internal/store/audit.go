@@ -75,7 +75,7 @@ func (s *Store) Audit(ctx context.Context, event, jobID string, data any) error 
 // AuditEvents returns up to limit events (all if limit <= 0) with Seq
 // greater than afterSeq, in Seq order. Pass the last Seq seen to page on.
 func (s *Store) AuditEvents(ctx context.Context, afterSeq int64, limit int) ([]AuditEvent, error) {
-	out, err := queryAll(ctx, s.db, `SELECT seq, time, actor, event, job_id, data, prev_hash, hash
+	out, err := queryAll(ctx, s, `SELECT seq, time, actor, event, job_id, data, prev_hash, hash
 		   FROM audit WHERE seq > ? ORDER BY seq`+limitClause(limit), []any{afterSeq}, scanAudit)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit events: %w", err)

@@ -214,7 +214,7 @@ const escrowCols = `id, job_id, upn, user_id, key_path, aaguid, kind, location, 
 // Escrow returns escrow record id, ciphertext included, or an error
 // wrapping ErrNotFound.
 func (s *Store) Escrow(ctx context.Context, id string) (*Escrow, error) {
-	e, err := scanEscrow(s.db.QueryRowContext(ctx, `SELECT `+escrowCols+` FROM escrows WHERE id = ?`, id))
+	e, err := scanEscrow(s.queryRow(ctx, `SELECT `+escrowCols+` FROM escrows WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: escrow %s: %w", id, ErrNotFound)
 	}
@@ -232,7 +232,7 @@ func (s *Store) Escrows(ctx context.Context, f EscrowFilter) ([]Escrow, error) {
 		args  []any
 	)
 	if f.UPN != "" {
-		where = append(where, "upn = ? COLLATE NOCASE")
+		where = append(where, s.d.ciEq("upn"))
 		args = append(args, f.UPN)
 	}
 	if f.JobID != "" {
@@ -249,7 +249,7 @@ func (s *Store) Escrows(ctx context.Context, f EscrowFilter) ([]Escrow, error) {
 			args = append(args, st)
 		}
 	}
-	out, err := queryAll(ctx, s.db, `SELECT `+escrowCols+` FROM escrows`+whereClause(where)+
+	out, err := queryAll(ctx, s, `SELECT `+escrowCols+` FROM escrows`+whereClause(where)+
 		` ORDER BY created_at DESC, rowid DESC`, args, scanEscrow)
 	if err != nil {
 		return nil, fmt.Errorf("store: escrows: %w", err)

@@ -167,7 +167,7 @@ func (s *Store) Job(ctx context.Context, id string) (*Job, error) {
 	if id == "" {
 		return nil, fmt.Errorf("store: job: empty ID: %w", ErrNotFound)
 	}
-	j, err := scanJob(s.db.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	j, err := scanJob(s.queryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
 	if err == nil {
 		return j, nil
 	}
@@ -177,7 +177,7 @@ func (s *Store) Job(ctx context.Context, id string) (*Job, error) {
 	if len(id) < minPrefix {
 		return nil, fmt.Errorf("store: job %q (a prefix needs at least %d characters): %w", id, minPrefix, ErrNotFound)
 	}
-	found, err := queryAll(ctx, s.db, `SELECT `+jobCols+` FROM jobs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2`,
+	found, err := queryAll(ctx, s, `SELECT `+jobCols+` FROM jobs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2`,
 		[]any{len([]rune(id)), id}, scanJob)
 	if err != nil {
 		return nil, fmt.Errorf("store: job %q: %w", id, err)
@@ -206,11 +206,11 @@ func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 		}
 	}
 	if f.UPN != "" {
-		where = append(where, "upn = ? COLLATE NOCASE")
+		where = append(where, s.d.ciEq("upn"))
 		args = append(args, f.UPN)
 	}
 	q := `SELECT ` + jobCols + ` FROM jobs` + whereClause(where) + ` ORDER BY created_at DESC, rowid DESC` + limitClause(f.Limit)
-	out, err := queryAll(ctx, s.db, q, args, scanJob)
+	out, err := queryAll(ctx, s, q, args, scanJob)
 	if err != nil {
 		return nil, fmt.Errorf("store: jobs: %w", err)
 	}
@@ -424,7 +424,7 @@ const stepCols = `job_id, seq, name, phase, data, time`
 // Steps returns the steps of job jobID in sequence order (none for an
 // unknown job).
 func (s *Store) Steps(ctx context.Context, jobID string) ([]Step, error) {
-	out, err := queryAll(ctx, s.db, `SELECT `+stepCols+` FROM steps WHERE job_id = ? ORDER BY seq`, []any{jobID}, scanStep)
+	out, err := queryAll(ctx, s, `SELECT `+stepCols+` FROM steps WHERE job_id = ? ORDER BY seq`, []any{jobID}, scanStep)
 	if err != nil {
 		return nil, fmt.Errorf("store: steps of job %s: %w", jobID, err)
 	}
@@ -434,7 +434,7 @@ func (s *Store) Steps(ctx context.Context, jobID string) ([]Step, error) {
 // LastStep returns the latest recorded step called name of job jobID, or an
 // error wrapping ErrNotFound if there is none.
 func (s *Store) LastStep(ctx context.Context, jobID, name string) (*Step, error) {
-	st, err := scanStep(s.db.QueryRowContext(ctx,
+	st, err := scanStep(s.queryRow(ctx,
 		`SELECT `+stepCols+` FROM steps WHERE job_id = ? AND name = ? ORDER BY seq DESC LIMIT 1`, jobID, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: step %s of job %s: %w", name, jobID, ErrNotFound)
@@ -560,13 +560,18 @@ func (t *Tx) recordResult(r *Result) error {
 	} else if n == 0 {
 		return ErrNotFound
 	}
-	var replaced bool
-	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM results WHERE job_id = ?)`, []any{r.JobID}, &replaced); err != nil {
+	// Delete and insert (rather than an upsert) so that the replacement
+	// gets a new rowid and sorts as the newest, on both backends.
+	res, err = t.exec(`DELETE FROM results WHERE job_id = ?`, r.JobID)
+	if err != nil {
 		return err
 	}
-	// INSERT OR REPLACE deletes the old row, so the replacement also
-	// gets a new rowid and sorts as the newest.
-	_, err = t.exec(`INSERT OR REPLACE INTO results (`+resultCols+`)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	replaced := n > 0
+	_, err = t.exec(`INSERT INTO results (`+resultCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.JobID, r.UPN, r.UserID, r.MethodID, r.CredentialID, r.AAGUID, r.Model, r.DisplayName, r.KeyPath,
 		r.EscrowID, r.PINEscrow, r.Verified, r.ForcePINChange, r.Reconciled,
@@ -590,7 +595,7 @@ func (s *Store) Results(ctx context.Context, f ResultFilter) ([]Result, error) {
 		args  []any
 	)
 	if f.UPN != "" {
-		where = append(where, "upn = ? COLLATE NOCASE")
+		where = append(where, s.d.ciEq("upn"))
 		args = append(args, f.UPN)
 	}
 	if f.UserID != "" {
@@ -611,7 +616,7 @@ func (s *Store) Results(ctx context.Context, f ResultFilter) ([]Result, error) {
 			args = append(args, id)
 		}
 	}
-	out, err := queryAll(ctx, s.db, `SELECT `+resultCols+` FROM results`+whereClause(where)+
+	out, err := queryAll(ctx, s, `SELECT `+resultCols+` FROM results`+whereClause(where)+
 		` ORDER BY recorded_at DESC, rowid DESC`+limitClause(f.Limit), args, scanResult)
 	if err != nil {
 		return nil, fmt.Errorf("store: results: %w", err)
@@ -623,7 +628,7 @@ func (s *Store) Results(ctx context.Context, f ResultFilter) ([]Result, error) {
 // fido2AuthenticationMethod methodID for user userID, or an error wrapping
 // ErrNotFound.
 func (s *Store) ResultForMethod(ctx context.Context, userID, methodID string) (*Result, error) {
-	r, err := scanResult(s.db.QueryRowContext(ctx, `SELECT `+resultCols+` FROM results
+	r, err := scanResult(s.queryRow(ctx, `SELECT `+resultCols+` FROM results
 		WHERE user_id = ? AND method_id = ? ORDER BY recorded_at DESC, rowid DESC LIMIT 1`, userID, methodID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: result for method %s of user %s: %w", methodID, userID, ErrNotFound)

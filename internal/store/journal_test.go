@@ -11,9 +11,9 @@ import (
 // wrote them (maps encoded with sorted keys, times as RFC 3339) into the
 // typed step data, through the database, so that jobs interrupted before an
 // upgrade still resume.
-func TestDecodeStepLegacyRows(t *testing.T) {
+func testDecodeStepLegacyRows(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	j := mustJob(t, s, nil)
 	started := time.Date(2026, 12, 5, 6, 1, 2, 345678900, time.UTC)
 	rows := []struct {
@@ -37,7 +37,7 @@ func TestDecodeStepLegacyRows(t *testing.T) {
 		{"result", "failed", `{"error":"cannot record the result"}`, dec[StepFailed], StepFailed{Error: "cannot record the result"}},
 	}
 	for i, r := range rows {
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO steps (job_id, seq, name, phase, data, time) VALUES (?, ?, ?, ?, ?, ?)`,
+		if _, err := s.db.ExecContext(ctx, s.d.q(`INSERT INTO steps (job_id, seq, name, phase, data, time) VALUES (?, ?, ?, ?, ?, ?)`),
 			j.ID, i+1, r.name, r.phase, r.data, fmtTime(started)); err != nil {
 			t.Fatal(err)
 		}
@@ -65,9 +65,9 @@ func dec[T StepData](st *Step) (any, error) { return DecodeStep[T](st) }
 
 // TestUpdateCommitsTogether checks that the writes of one Update land
 // together or not at all.
-func TestUpdateCommitsTogether(t *testing.T) {
+func testUpdateCommitsTogether(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	j := mustJob(t, s, nil)
 	uid := "u-1"
 	err := s.Update(ctx, func(tx *Tx) error {

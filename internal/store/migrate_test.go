@@ -2,38 +2,42 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 )
 
 // A database at schema 1 (before key identity) opens with the new
 // columns: its rows read back with the defaults, and the new fields are
 // written and found.
-func TestMigrateKeyIdentity(t *testing.T) {
+func testMigrateKeyIdentity(t *testing.T, b backend) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "keyprep.db")
-	db := rawDB(t, path)
-	if _, err := db.Exec(migrations[0]); err != nil {
+	loc := b.fresh(t)
+	old, err := Open(ctx, loc, Options{schemaVersion: 1})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("PRAGMA user_version = 1"); err != nil {
-		t.Fatal(err)
+	if from, to := old.Schema(); from != 0 || to != 1 {
+		t.Fatalf("schema at version 1: Schema() = %d, %d", from, to)
 	}
 	const ts = "2024-05-01T10:00:00Z"
-	if _, err := db.Exec(`INSERT INTO jobs (id, kind, upn, aaguid, state, created_at, updated_at)
-		VALUES ('old-job', 'enroll', 'adele@contoso.test', 'aa', 'done', ?, ?)`, ts, ts); err != nil {
+	if _, err := old.db.Exec(old.d.q(`INSERT INTO jobs (id, kind, upn, aaguid, state, created_at, updated_at)
+		VALUES ('old-job', 'enroll', 'adele@contoso.test', 'aa', 'done', ?, ?)`), ts, ts); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`INSERT INTO results (job_id, upn, user_id, method_id, credential_id, aaguid, model, recorded_at)
-		VALUES ('old-job', 'adele@contoso.test', 'u1', 'm1', 'Y3JlZA', 'aa', 'Old model', ?)`, ts); err != nil {
+	if _, err := old.db.Exec(old.d.q(`INSERT INTO results (job_id, upn, user_id, method_id, credential_id, aaguid, model, recorded_at)
+		VALUES ('old-job', 'adele@contoso.test', 'u1', 'm1', 'Y3JlZA', 'aa', 'Old model', ?)`), ts); err != nil {
 		t.Fatal(err)
 	}
-	_ = db.Close()
+	if _, err := old.db.Exec(`SELECT serial FROM results`); err == nil {
+		t.Fatal("a schema 1 database already has results.serial")
+	}
+	_ = old.Close()
 
-	s := openTest(t, path)
-	var v int
-	if err := s.db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != schemaVersion || schemaVersion < 2 {
-		t.Fatalf("user_version = %d, %v; want %d (≥ 2)", v, err, schemaVersion)
+	s := b.openAt(t, loc)
+	if from, to := s.Schema(); from != 1 || to != schemaVersion {
+		t.Errorf("Schema() = %d, %d; want 1, %d", from, to, schemaVersion)
+	}
+	if v, err := s.d.version(ctx, s.db); err != nil || v != schemaVersion || schemaVersion < 2 {
+		t.Fatalf("schema version = %d, %v; want %d (≥ 2)", v, err, schemaVersion)
 	}
 	j, err := s.Job(ctx, "old-job")
 	if err != nil {

@@ -2,14 +2,13 @@
 // journaled steps, results (who got which key), PIN escrow records and a
 // hash-chained audit log.
 //
-// The embedded implementation keeps everything in one SQLite database
-// (modernc.org/sqlite, pure Go, so CGO_ENABLED=0 builds still work) in the
-// state directory. The file and its -wal/-shm companions are mode 0600.
-// Every connection runs with journal_mode=WAL, synchronous=FULL (a commit is
-// on disk when the call returns), busy_timeout=10000 and foreign_keys=on,
-// and every write transaction starts with BEGIN IMMEDIATE, so several
-// keyprep processes may share one database: they serialise on SQLite's
-// write lock instead of forking the audit chain.
+// It has two backends behind the one Store type: the embedded SQLite
+// database in the state directory (the default; sqlite.go) and a
+// PostgreSQL database that several benches share (postgres.go). The
+// queries are shared; dialect.go holds what differs. Writers are
+// serialised on both (SQLite's write lock; a transaction-scoped advisory
+// lock on PostgreSQL), so the audit chain stays linear however many
+// processes write.
 //
 // Every change is recorded in the same transaction as the audit event that
 // describes it. Nothing the store records may carry a secret: RecordStep,
@@ -28,12 +27,9 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // ErrNotFound is returned (wrapped) when a job, step, result or escrow
@@ -56,211 +52,104 @@ type Options struct {
 	// Actor names who made each audited change. Default "user@host" from
 	// the current OS user and host name.
 	Actor string
+
+	// schemaVersion, when positive, is the version Open migrates to
+	// instead of the newest (tests build older databases with it).
+	schemaVersion int
 }
 
 // Store is an open keyprep state database. It is safe for concurrent use by
-// several goroutines, and several Stores (in one or more processes) may use
-// the same file at once.
+// several goroutines, and several Stores (in one or more processes, on one
+// or more machines for PostgreSQL) may use the same database at once.
 type Store struct {
 	db    *sql.DB
-	path  string
+	d     *dialect
+	loc   Location
+	path  string // loc.String()
 	now   func() time.Time
 	actor string
+
+	fromVersion, toVersion int // see Schema
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // see prepared
 }
 
-// schemaVersion is the PRAGMA user_version this build writes: the number of
-// entries in migrations.
-var schemaVersion = len(migrations)
+// schemaVersion is the schema version this build writes: the number of
+// migrations (the same on both backends).
+var schemaVersion = len(sqliteMigrations)
 
-// migrations[i] moves the schema from user_version i to i+1. Entries are
-// append-only: never edit one that has shipped.
-var migrations = []string{
-	// 1: initial schema.
-	`
-CREATE TABLE jobs (
-	id         TEXT PRIMARY KEY NOT NULL,
-	kind       TEXT NOT NULL,
-	upn        TEXT NOT NULL DEFAULT '',
-	user_id    TEXT NOT NULL DEFAULT '',
-	key_path   TEXT NOT NULL DEFAULT '',
-	aaguid     TEXT NOT NULL DEFAULT '',
-	state      TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed', 'abandoned')),
-	step       TEXT NOT NULL DEFAULT '',
-	phase      TEXT NOT NULL DEFAULT '',
-	error      TEXT NOT NULL DEFAULT '',
-	params     TEXT,
-	created_at TEXT NOT NULL,
-	updated_at TEXT NOT NULL
-);
-CREATE INDEX jobs_created ON jobs (created_at);
-CREATE INDEX jobs_state ON jobs (state);
-CREATE INDEX jobs_upn ON jobs (upn COLLATE NOCASE);
-
-CREATE TABLE steps (
-	job_id TEXT NOT NULL REFERENCES jobs (id),
-	seq    INTEGER NOT NULL,
-	name   TEXT NOT NULL,
-	phase  TEXT NOT NULL,
-	data   TEXT NOT NULL,
-	time   TEXT NOT NULL,
-	PRIMARY KEY (job_id, seq)
-);
-CREATE INDEX steps_name ON steps (job_id, name, seq);
-
-CREATE TABLE results (
-	job_id            TEXT PRIMARY KEY NOT NULL REFERENCES jobs (id),
-	upn               TEXT NOT NULL DEFAULT '',
-	user_id           TEXT NOT NULL DEFAULT '',
-	method_id         TEXT NOT NULL DEFAULT '',
-	credential_id     TEXT NOT NULL DEFAULT '',
-	aaguid            TEXT NOT NULL DEFAULT '',
-	model             TEXT NOT NULL DEFAULT '',
-	display_name      TEXT NOT NULL DEFAULT '',
-	key_path          TEXT NOT NULL DEFAULT '',
-	escrow_id         TEXT NOT NULL DEFAULT '',
-	pin_escrow        TEXT NOT NULL DEFAULT '',
-	verified          INTEGER NOT NULL DEFAULT 0,
-	force_pin_change  INTEGER NOT NULL DEFAULT 0,
-	reconciled        INTEGER NOT NULL DEFAULT 0,
-	created_date_time TEXT NOT NULL DEFAULT '',
-	recorded_at       TEXT NOT NULL
-);
-CREATE INDEX results_method ON results (user_id, method_id);
-CREATE INDEX results_upn ON results (upn COLLATE NOCASE);
-CREATE INDEX results_recorded ON results (recorded_at);
-
-CREATE TABLE escrows (
-	id         TEXT PRIMARY KEY NOT NULL,
-	job_id     TEXT REFERENCES jobs (id),
-	upn        TEXT NOT NULL DEFAULT '',
-	user_id    TEXT NOT NULL DEFAULT '',
-	key_path   TEXT NOT NULL DEFAULT '',
-	aaguid     TEXT NOT NULL DEFAULT '',
-	kind       TEXT NOT NULL CHECK (kind IN ('age', 'file')),
-	location   TEXT NOT NULL DEFAULT '',
-	state      TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'unused', 'superseded')),
-	recipients TEXT NOT NULL DEFAULT '[]',
-	ciphertext BLOB,
-	created_at TEXT NOT NULL,
-	updated_at TEXT NOT NULL
-);
-CREATE INDEX escrows_job ON escrows (job_id);
-CREATE INDEX escrows_upn ON escrows (upn COLLATE NOCASE);
-CREATE INDEX escrows_created ON escrows (created_at);
-
-CREATE TABLE audit (
-	seq       INTEGER PRIMARY KEY NOT NULL,
-	time      TEXT NOT NULL,
-	actor     TEXT NOT NULL,
-	event     TEXT NOT NULL,
-	job_id    TEXT NOT NULL DEFAULT '',
-	data      TEXT NOT NULL,
-	prev_hash TEXT NOT NULL,
-	hash      TEXT NOT NULL
-);
-CREATE INDEX audit_job ON audit (job_id);
-`,
-	// 2: key identity (docs/architecture.md §4.4): the USB serial number
-	// string, the model name and getInfo's firmwareVersion of the key a
-	// job used, and the credential it created. Rows written before carry
-	// the defaults ('' and 0: unknown).
-	`
-ALTER TABLE jobs ADD COLUMN serial TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN model TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN firmware INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE jobs ADD COLUMN credential_id TEXT NOT NULL DEFAULT '';
-ALTER TABLE results ADD COLUMN serial TEXT NOT NULL DEFAULT '';
-ALTER TABLE results ADD COLUMN firmware INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX results_serial ON results (serial) WHERE serial != '';
-CREATE INDEX results_credential ON results (credential_id);
-`,
+// Open opens the store at location (see ParseLocation: a file path,
+// sqlite:PATH or a postgres:// URL), brings its schema up to date (under
+// the backend's lock, so that several keyprep processes starting together
+// do not race) and returns a Store.
+//
+// An SQLite file is created if needed; its parent directory is created
+// with mode 0700 if missing, and the database file and its -wal and -shm
+// companions are mode 0600. A PostgreSQL database must exist; Open
+// connects once, so an unreachable server gives an error wrapping
+// ErrUnavailable and refused credentials one wrapping ErrAccessDenied. A
+// database written by a newer keyprep (a higher schema version) is refused
+// with an error wrapping ErrNewerSchema.
+func Open(ctx context.Context, location string, opts Options) (*Store, error) {
+	loc, err := ParseLocation(location)
+	if err != nil {
+		return nil, err
+	}
+	return OpenLocation(ctx, loc, opts)
 }
 
-// Open opens (creating it if needed) the state database at path, brings its
-// schema up to date and returns a Store. The parent directory is created
-// with mode 0700 if missing; the database file and its -wal and -shm
-// companions are mode 0600. A database written by a newer keyprep (a higher
-// schema version) is refused with an error wrapping ErrNewerSchema.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("store: open: empty database path")
+// OpenLocation is Open for a parsed location.
+func OpenLocation(ctx context.Context, loc Location, opts Options) (*Store, error) {
+	var (
+		db  *sql.DB
+		d   *dialect
+		err error
+	)
+	switch loc.Backend {
+	case BackendSQLite:
+		d = sqliteDialect
+		db, err = openSQLite(loc.Path)
+	case BackendPostgres:
+		d = pgDialect
+		db, err = openPostgres(ctx, loc.URL)
+	default:
+		err = fmt.Errorf("unknown backend %q", loc.Backend)
 	}
-	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: open %s: %w", loc, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, fmt.Errorf("store: open %s: create directory: %w", abs, err)
-	}
-	// Create the file ourselves so that it is never, even briefly, readable
-	// by others; SQLite gives the -wal and -shm files the database file's
-	// permissions.
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
-	}
-	if err := os.Chmod(abs, 0o600); err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
-	}
-
-	db, err := sql.Open("sqlite", dsn(abs))
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
-	}
-	s := &Store{db: db, path: abs, now: opts.Now, actor: opts.Actor}
+	s := &Store{db: db, d: d, loc: loc, path: loc.String(), now: opts.Now, actor: opts.Actor}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.actor == "" {
 		s.actor = defaultActor()
 	}
-	if err := s.migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	target := schemaVersion
+	if opts.schemaVersion > 0 {
+		target = opts.schemaVersion
 	}
-	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
-		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
-			_ = db.Close()
-			return nil, fmt.Errorf("store: open %s: %w", abs, err)
-		}
+	s.fromVersion, s.toVersion, err = d.migrate(ctx, db, d, target)
+	if err == nil && loc.Backend == BackendSQLite {
+		err = sqliteModes(loc.Path)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", loc, err)
 	}
 	return s, nil
 }
 
-// dsn builds the driver's data source name for an absolute file path: a
-// SQLite "file:" URI (so that '?', '#' and '%' in the path are escaped, not
-// taken for URI syntax) with the per-connection PRAGMAs and BEGIN IMMEDIATE
-// for every read-write transaction.
-func dsn(abs string) string {
-	path := filepath.ToSlash(abs)
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path // Windows drive letter: file:/C:/...
-	}
-	var b strings.Builder
-	b.WriteString("file:")
-	for i := 0; i < len(path); i++ {
-		switch c := path[i]; c {
-		case '?', '#', '%':
-			fmt.Fprintf(&b, "%%%02X", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	// busy_timeout first, so that a concurrent opener waits rather than
-	// failing while another connection converts the file to WAL.
-	b.WriteString("?_pragma=busy_timeout(10000)" +
-		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(1)" +
-		"&_txlock=immediate")
-	return b.String()
-}
+// Schema returns the schema version Open found and the one it left (equal
+// when nothing needed migrating).
+func (s *Store) Schema() (from, to int) { return s.fromVersion, s.toVersion }
+
+// Backend returns BackendSQLite or BackendPostgres.
+func (s *Store) Backend() string { return s.d.name }
+
+// Location returns where the store lives.
+func (s *Store) Location() Location { return s.loc }
 
 // defaultActor returns "user@host" for the current process, with "unknown"
 // standing in for a part that cannot be determined.
@@ -282,63 +171,13 @@ func defaultActor() string {
 	return name + "@" + host
 }
 
-// migrate applies the missing migrations, each in its own write
-// transaction, and refuses a schema newer than this build's.
-func (s *Store) migrate(ctx context.Context) error {
-	v, err := userVersion(ctx, s.db)
-	if err != nil {
-		return err
-	}
-	if v > schemaVersion {
-		return newerSchemaError(v)
-	}
-	for v < schemaVersion {
-		err := s.withTx(ctx, func(tx *sql.Tx) error {
-			// Re-read under the write lock: another process may have
-			// migrated since.
-			cur, err := userVersion(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if cur > schemaVersion {
-				return newerSchemaError(cur)
-			}
-			if cur != v {
-				v = cur
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
-			}
-			// PRAGMA takes no bound parameters; v+1 is an int.
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
-			}
-			v++
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func newerSchemaError(v int) error {
-	return fmt.Errorf("%w: the database has schema version %d, this keyprep understands up to %d; upgrade keyprep (or use another --state-dir)",
+	return fmt.Errorf("%w: the database has schema version %d, this keyprep understands up to %d; upgrade keyprep (or use another --state-dir or --store)",
 		ErrNewerSchema, v, schemaVersion)
 }
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func userVersion(ctx context.Context, q queryer) (int, error) {
-	var v int
-	if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
-	}
-	return v, nil
 }
 
 // Close closes the database. The Store must not be used afterwards.
@@ -355,14 +194,14 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Path returns the absolute path of the database file.
+// Path returns the absolute path of the SQLite database file, or the
+// PostgreSQL URL (redacted) of a PostgreSQL store: where the store is, for
+// people.
 func (s *Store) Path() string { return s.path }
 
-// withTx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN's
-// _txlock) and commits it if fn returns nil. The commit is durable
-// (synchronous=FULL) when withTx returns.
-func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// withTx runs fn in a transaction on db and commits it if fn returns nil.
+func withTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -442,9 +281,15 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-// queryAll runs q and scans every row with scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, q string, args []any, scan func(scanner) (*T, error)) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
+// queryRow runs the query q (in the shared spelling) outside a
+// transaction.
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.d.q(q), args...)
+}
+
+// queryAll runs q (in the shared spelling) and scans every row with scan.
+func queryAll[T any](ctx context.Context, s *Store, q string, args []any, scan func(scanner) (*T, error)) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.q(q), args...)
 	if err != nil {
 		return nil, err
 	}

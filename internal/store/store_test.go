@@ -180,14 +180,14 @@ func TestOpenChmodsExistingFile(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesNewerSchema(t *testing.T) {
+func testOpenRefusesNewerSchema(t *testing.T, b backend) {
 	tests := []struct {
 		name  string
-		setup func(t *testing.T, path string)
+		setup func(t *testing.T, loc string)
 	}{
-		{"fresh file from the future", func(t *testing.T, path string) {}},
-		{"migrated then bumped", func(t *testing.T, path string) {
-			s, err := Open(context.Background(), path, Options{})
+		{"fresh database from the future", func(t *testing.T, loc string) {}},
+		{"migrated then bumped", func(t *testing.T, loc string) {
+			s, err := Open(context.Background(), loc, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,14 +199,10 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "keyprep.db")
-			tc.setup(t, path)
-			db := rawDB(t, path)
-			if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion+1)); err != nil {
-				t.Fatal(err)
-			}
-			_ = db.Close()
-			s, err := Open(context.Background(), path, Options{})
+			loc := b.fresh(t)
+			tc.setup(t, loc)
+			b.setVersion(t, loc, schemaVersion+1)
+			s, err := Open(context.Background(), loc, Options{})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open accepted a newer schema")
@@ -229,9 +225,9 @@ func TestOpenRejectsNonDatabase(t *testing.T) {
 	}
 }
 
-func TestTimeRoundTrip(t *testing.T) {
+func testTimeRoundTrip(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	loc := time.FixedZone("x", -7*3600)
 	created := time.Date(2024, 2, 29, 23, 59, 59, 1, loc)
 	j := mustJob(t, s, &Job{Kind: "enroll", CreatedAt: created})
@@ -265,9 +261,9 @@ func TestTimeRoundTrip(t *testing.T) {
 	}
 }
 
-func TestJobCRUD(t *testing.T) {
+func testJobCRUD(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	params := json.RawMessage(`{ "upn": "adele.vance@contoso.test", "forcePinChange": true }`)
 	j := &Job{Kind: "enroll", UPN: "adele.vance@contoso.test", KeyPath: "vkey:one", Params: params}
 	mustJob(t, s, j)
@@ -370,9 +366,9 @@ func TestJobCRUD(t *testing.T) {
 	}
 }
 
-func TestJobPrefixLookup(t *testing.T) {
+func testJobPrefixLookup(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	for _, id := range []string{"abcdef0011", "abcdef0022", "123456789a", "short"} {
 		mustJob(t, s, &Job{ID: id, Kind: "enroll"})
 	}
@@ -410,9 +406,9 @@ func TestJobPrefixLookup(t *testing.T) {
 	}
 }
 
-func TestJobsFilterAndOrder(t *testing.T) {
+func testJobsFilterAndOrder(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	// Two jobs share a creation time: insertion order breaks the tie.
 	same := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	jobs := []*Job{
@@ -455,9 +451,9 @@ func TestJobsFilterAndOrder(t *testing.T) {
 	}
 }
 
-func TestSteps(t *testing.T) {
+func testSteps(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	j := mustJob(t, s, nil)
 	other := mustJob(t, s, &Job{Kind: "enroll"})
 	type step struct {
@@ -551,9 +547,9 @@ func TestSteps(t *testing.T) {
 	verify(t, s)
 }
 
-func TestSecretFieldRefusal(t *testing.T) {
+func testSecretFieldRefusal(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	j := mustJob(t, s, nil)
 	tests := []struct {
 		name   string
@@ -622,9 +618,9 @@ func TestSecretFieldRefusal(t *testing.T) {
 	}
 }
 
-func TestResults(t *testing.T) {
+func testResults(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	j1 := mustJob(t, s, &Job{Kind: "enroll", UPN: "adele.vance@contoso.test"})
 	j2 := mustJob(t, s, &Job{Kind: "enroll", UPN: "alex.wilber@contoso.test"})
 	j3 := mustJob(t, s, &Job{Kind: "enroll", UPN: "adele.vance@contoso.test"})
@@ -721,9 +717,9 @@ func TestResults(t *testing.T) {
 
 var testCiphertext = []byte("-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBmYWtlCg==\n-----END AGE ENCRYPTED FILE-----\n")
 
-func TestEscrowLifecycle(t *testing.T) {
+func testEscrowLifecycle(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	j := mustJob(t, s, nil)
 
 	age := &Escrow{JobID: j.ID, UPN: j.UPN, UserID: "u-1", KeyPath: "vkey:one", AAGUID: "aa", Kind: EscrowAge,
@@ -795,9 +791,9 @@ func TestEscrowLifecycle(t *testing.T) {
 	}
 
 	// The JSON form and the audit log never carry the ciphertext.
-	b, _ := json.Marshal(got)
-	if strings.Contains(string(b), "AGE ENCRYPTED") || strings.Contains(strings.ToLower(string(b)), "ciphertext") {
-		t.Errorf("escrow JSON carries the ciphertext: %s", b)
+	js, _ := json.Marshal(got)
+	if strings.Contains(string(js), "AGE ENCRYPTED") || strings.Contains(strings.ToLower(string(js)), "ciphertext") {
+		t.Errorf("escrow JSON carries the ciphertext: %s", js)
 	}
 	evs, _ := s.AuditEvents(ctx, 0, 0)
 	var escrowEvents []string
@@ -860,9 +856,9 @@ func TestEscrowLifecycle(t *testing.T) {
 	}
 }
 
-func TestAuditChain(t *testing.T) {
+func testAuditChain(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openTest(t, "")
+	s := b.open(t)
 	if n := verify(t, s); n != 0 {
 		t.Fatalf("empty store has %d audit events", n)
 	}
@@ -921,7 +917,7 @@ func TestAuditChain(t *testing.T) {
 	for _, tc := range tamper {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each case works on its own copy of a freshly built chain.
-			s := openTest(t, "")
+			s := b.open(t)
 			j := mustJob(t, s, nil)
 			for i := range 5 {
 				if err := s.Audit(ctx, "probe", "", map[string]any{"i": i}); err != nil {
@@ -931,9 +927,8 @@ func TestAuditChain(t *testing.T) {
 			if err := s.RecordStep(ctx, j.ID, "user", "begin", nil); err != nil {
 				t.Fatal(err)
 			}
-			db := rawDB(t, s.Path())
 			if tc.sql != "" {
-				if _, err := db.Exec(tc.sql, tc.args...); err != nil {
+				if _, err := s.db.Exec(s.d.q(tc.sql), tc.args...); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -944,7 +939,7 @@ func TestAuditChain(t *testing.T) {
 				e := ev[0]
 				e.Data = json.RawMessage(`{"i":42}`)
 				h := auditHash(e.PrevHash, e.Seq, e.Time, e.Actor, e.Event, e.JobID, e.Data)
-				if _, err := db.Exec(`UPDATE audit SET data = ?, hash = ? WHERE seq = ?`, string(e.Data), h, e.Seq); err != nil {
+				if _, err := s.db.Exec(s.d.q(`UPDATE audit SET data = ?, hash = ? WHERE seq = ?`), string(e.Data), h, e.Seq); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -962,13 +957,13 @@ func TestAuditChain(t *testing.T) {
 	}
 }
 
-func TestConcurrentAppendTwoHandles(t *testing.T) {
+func testConcurrentAppendTwoHandles(t *testing.T, b backend) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "keyprep.db")
+	loc := b.fresh(t)
 	const handles, workers, each = 2, 3, 15
 	stores := make([]*Store, handles)
 	for i := range stores {
-		s, err := Open(ctx, path, Options{Actor: fmt.Sprintf("bench%d@host", i)})
+		s, err := Open(ctx, loc, Options{Actor: fmt.Sprintf("bench%d@host", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1020,14 +1015,14 @@ func TestConcurrentAppendTwoHandles(t *testing.T) {
 	}
 }
 
-func TestContextCanceled(t *testing.T) {
-	s := openTest(t, "")
+func testContextCanceled(t *testing.T, b backend) {
+	s := b.open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.CreateJob(ctx, &Job{Kind: "enroll"}); err == nil {
 		t.Error("CreateJob succeeded with a canceled context")
 	}
-	if _, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"), Options{}); err == nil {
+	if _, err := Open(ctx, b.fresh(t), Options{}); err == nil {
 		t.Error("Open succeeded with a canceled context")
 	}
 }

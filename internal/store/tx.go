@@ -19,8 +19,8 @@ type Tx struct {
 	ctx context.Context
 
 	// The audit chain's head and each job's next step number, read once
-	// per transaction: the write lock (BEGIN IMMEDIATE) keeps them valid
-	// until it ends.
+	// per transaction: the write lock (BEGIN IMMEDIATE on SQLite, the
+	// advisory write lock on PostgreSQL) keeps them valid until it ends.
 	headRead bool
 	headSeq  int64
 	headHash string
@@ -60,8 +60,11 @@ func (t *Tx) stmt(q string) (*sql.Stmt, error) {
 	return t.tx.StmtContext(t.ctx, st), nil
 }
 
-// exec runs the statement q in t.
+// exec runs the statement q (in the shared spelling, see dialect) in t.
 func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
+	if !t.s.d.prepare {
+		return t.tx.ExecContext(t.ctx, t.s.d.q(q), args...)
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return nil, err
@@ -71,6 +74,9 @@ func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 
 // queryRow runs the query q in t and scans its first row into dest.
 func (t *Tx) queryRow(q string, args []any, dest ...any) error {
+	if !t.s.d.prepare {
+		return t.tx.QueryRowContext(t.ctx, t.s.d.q(q), args...).Scan(dest...)
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return err
@@ -87,7 +93,7 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := s.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, q)
+	st, err := s.db.PrepareContext(ctx, s.d.q(q))
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +104,8 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// Update runs fn in one write transaction (BEGIN IMMEDIATE) and commits it,
+// Update runs fn in one write transaction (BEGIN IMMEDIATE on SQLite; on
+// PostgreSQL READ COMMITTED, holding the store's write lock) and commits it,
 // durably, if fn returns nil; otherwise it rolls back and returns fn's
 // error as it is (the Tx methods' errors name the store and the
 // operation; a failed begin or commit is wrapped). Several journal rows
@@ -110,9 +117,13 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // update is Update, for the Store methods that wrap one Tx method.
 func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, s.d.writeTx)
 	if err != nil {
 		return fmt.Errorf("store: begin transaction: %w", err)
+	}
+	if err := s.d.beginWrite(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("store: %w", err)
 	}
 	t := &Tx{s: s, tx: tx, ctx: ctx}
 	err = fn(t)
