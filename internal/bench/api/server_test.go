@@ -742,8 +742,16 @@ func TestEventsEnd(t *testing.T) {
 		{"engine drops a slow subscriber", func(e *env) { e.engine.dropSubscribers() }},
 		{"server closed", func(e *env) { e.srv.Close() }},
 		{"subscriber falls behind", func(e *env) {
-			for i := 0; i < e.engine.buffer+10; i++ {
-				e.engine.setSlot(bench.Slot{ID: "slot-0", Key: "vkey:0", State: bench.SlotWorking, Step: strings.Repeat("x", 8<<10)})
+			// Nobody reads the stream yet: once the connection's buffers
+			// are full the handler stops draining its subscription, which
+			// then overflows and is dropped. How many events that takes
+			// depends on the socket buffers, so emit until it happens.
+			step := strings.Repeat("x", 8<<10)
+			for i := 0; i < 1<<16 && e.engine.subscribers() > 0; i++ {
+				e.engine.setSlot(bench.Slot{ID: "slot-0", Key: "vkey:0", State: bench.SlotWorking, Step: step})
+			}
+			if e.engine.subscribers() > 0 {
+				e.t.Fatal("the subscription was never dropped")
 			}
 		}},
 	} {
