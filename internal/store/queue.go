@@ -340,12 +340,13 @@ type queueBegunEvent struct {
 
 // BeginClaim binds the claimed row id to job (its key's serial and path)
 // in t, the transaction that makes the job durable with its first
-// journal row: the row becomes begun only if bench still holds it, and
+// journal row: the row becomes begun only if bench still holds it
+// (claimed, or begun by an earlier job of the user that was abandoned), and
 // otherwise the whole transaction fails with an error wrapping
 // ErrLeaseLost, so a bench whose claim was taken over never begins a
 // side effect on that user. It also records bench on the job.
 func (t *Tx) BeginClaim(id int64, bench string, job *Job) error {
-	if err := t.bindRow(id, bench, job, QueueClaimed); err != nil {
+	if err := t.bindRow(id, bench, job, true); err != nil {
 		return fmt.Errorf("store: begin queue row %d: %w", id, err)
 	}
 	return nil
@@ -358,7 +359,7 @@ func (t *Tx) BeginClaim(id int64, bench string, job *Job) error {
 // job's key is not on this bench and the row waits for it.
 func (s *Store) BindJob(ctx context.Context, id int64, bench string, job *Job, release bool) error {
 	return s.update(ctx, func(t *Tx) error {
-		if err := t.bindRow(id, bench, job, ""); err != nil {
+		if err := t.bindRow(id, bench, job, false); err != nil {
 			return fmt.Errorf("store: bind queue row %d to job %s: %w", id, job.ID, err)
 		}
 		if release {
@@ -369,14 +370,11 @@ func (s *Store) BindJob(ctx context.Context, id int64, bench string, job *Job, r
 	})
 }
 
-func (t *Tx) bindRow(id int64, bench string, job *Job, from QueueState) error {
+func (t *Tx) bindRow(id int64, bench string, job *Job, recordBench bool) error {
 	if job == nil || job.ID == "" {
 		return errors.New("no job")
 	}
 	cond := `state IN ('claimed', 'begun')`
-	if from != "" {
-		cond = `state = '` + string(from) + `'`
-	}
 	now := fmtTime(t.s.nowUTC())
 	// One conditional statement: under PostgreSQL's READ COMMITTED it
 	// re-checks the row's latest version once it holds the row's lock,
@@ -395,7 +393,7 @@ func (t *Tx) bindRow(id int64, bench string, job *Job, from QueueState) error {
 	if err := t.queryRow(`SELECT upn FROM queue WHERE id = ?`, []any{id}, &upn); err != nil {
 		return err
 	}
-	if job.Bench == "" && from != "" {
+	if recordBench {
 		job.Bench = bench
 		if _, err := t.exec(`UPDATE jobs SET bench = ? WHERE id = ?`, bench, job.ID); err != nil {
 			return err
@@ -626,4 +624,32 @@ func (s *Store) FinishedSince(ctx context.Context, t time.Time) (int, error) {
 		return 0, fmt.Errorf("store: enrollments since %s: %w", t.Format(time.RFC3339), err)
 	}
 	return n, nil
+}
+
+// Requeue puts the settled (failed or skipped) row id back in the queue.
+func (s *Store) Requeue(ctx context.Context, id int64) error {
+	err := s.leaseTx(ctx, func(t *Tx) error {
+		_, err := t.exec(`UPDATE queue SET state = 'queued', bench = '', lease_until = '', error = '', updated_at = ?
+			WHERE id = ? AND state IN ('failed', 'skipped')`, fmtTime(t.s.nowUTC()), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: requeue row %d: %w", id, err)
+	}
+	return nil
+}
+
+// Unbind puts row id, which bench holds, back in the queue as a fresh
+// user: its job was abandoned before anything reached the directory, so
+// any key may start the user afresh.
+func (s *Store) Unbind(ctx context.Context, id int64, bench, why string) error {
+	err := s.leaseTx(ctx, func(t *Tx) error {
+		_, err := t.exec(`UPDATE queue SET state = 'queued', lease_until = '', job_id = '', key_serial = '', key_path = '',
+			error = ?, updated_at = ? WHERE id = ? AND bench = ? AND state IN ('claimed', 'begun')`, why, fmtTime(t.s.nowUTC()), id, bench)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: unbind queue row %d: %w", id, err)
+	}
+	return nil
 }
