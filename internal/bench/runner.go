@@ -137,6 +137,8 @@ type Runner struct {
 	preDone   map[string]bool // UPNs whose options were prefetched
 	// rows are the queue rows this bench holds, by lower-case UPN.
 	rows map[string]*store.QueueItem
+	// claiming counts slots asking the store for work (see finishedLocked).
+	claiming int
 	// retried are the users the operator retried (RetryFailed) in this run.
 	retried map[string]bool
 }
@@ -529,6 +531,14 @@ func (r *Runner) claim(ctx context.Context, s *slot) *Item {
 
 // claimOnce asks the store once; nil when there is nothing for the slot.
 func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
+	r.mu.Lock()
+	r.claiming++
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.claiming--
+		r.mu.Unlock()
+	}()
 	st := r.o.Enroller.Store
 	if ctx.Err() != nil {
 		return nil
@@ -694,7 +704,9 @@ func (r *Runner) storeTrouble(err error) {
 // holds r.mu.
 func (r *Runner) finishedLocked(settle bool, pending int) bool {
 	c := r.counts()
-	if c.Active > 0 || pending > 0 {
+	if c.Active > 0 || pending > 0 || r.claiming > 0 {
+		// A slot between its claim in the store and its item: the
+		// store's count did not see that user as pending.
 		return false
 	}
 	for _, it := range r.items {
