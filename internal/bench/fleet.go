@@ -199,3 +199,9 @@ func FleetStatus(ctx context.Context, st FleetStore, now time.Time, window, leas
 	}
 	return f, nil
 }
+
+// Fleet implements the dashboard's fleet view (api.FleetSource): the
+// store's view of every bench, over the last 10 minutes for the rate.
+func (r *Runner) Fleet(ctx context.Context) (*Fleet, error) {
+	return FleetStatus(ctx, r.o.Enroller.Store, r.o.Now(), 10*time.Minute, r.o.Lease)
+}
