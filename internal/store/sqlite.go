@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -104,44 +105,79 @@ func dsn(abs string) string {
 // second process from migrating at the same time), and refuses a schema
 // newer than this build's.
 func sqliteMigrate(ctx context.Context, db *sql.DB, d *dialect, target int) (from, to int, err error) {
-	v, err := userVersion(ctx, db)
-	if err != nil {
-		return 0, 0, err
-	}
-	from = v
-	if v > len(d.migrations) {
-		return from, v, newerSchemaError(v)
-	}
-	for v < target {
+	// Every read of the version happens under the write lock too: a
+	// plain read racing an opener that is converting the file to WAL can
+	// get SQLITE_BUSY without the busy handler being asked (seen once
+	// with six openers), while BEGIN IMMEDIATE waits busy_timeout.
+	from = -1
+	v := 0
+	var waited time.Duration
+	for {
+		done := false
 		err := withTx(ctx, db, nil, func(tx *sql.Tx) error {
-			// Re-read under the write lock: another process may have
-			// migrated since.
 			cur, err := userVersion(ctx, tx)
 			if err != nil {
 				return err
 			}
+			if from < 0 {
+				from = cur
+			}
+			v = cur
 			if cur > len(d.migrations) {
 				return newerSchemaError(cur)
 			}
-			if cur != v {
-				v = cur
+			if cur >= target {
+				done = true
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, d.migrations[v]); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			if _, err := tx.ExecContext(ctx, d.migrations[cur]); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", cur+1, err)
 			}
-			// PRAGMA takes no bound parameters; v+1 is an int.
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			// PRAGMA takes no bound parameters; cur+1 is an int.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", cur+1)); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", cur+1, err)
 			}
-			v++
+			v = cur + 1
 			return nil
 		})
 		if err != nil {
-			return from, v, err
+			if sqliteBusy(err) && busyWait(ctx, &waited) {
+				continue
+			}
+			return max(from, 0), v, err
+		}
+		if done {
+			return from, v, nil
 		}
 	}
-	return from, v, nil
+}
+
+// sqliteBusy reports SQLITE_BUSY (5, in the primary code's low byte).
+// SQLite answers it without calling the busy handler where waiting could
+// deadlock, e.g. while another opener turns the file into WAL mode.
+func sqliteBusy(err error) bool {
+	var c interface{ Code() int }
+	return errors.As(err, &c) && c.Code()&0xff == 5
+}
+
+// busyWait sleeps before the next attempt of a transaction SQLite refused
+// as busy, for up to the busy_timeout in all (10 s); false when that is
+// spent or ctx ends.
+func busyWait(ctx context.Context, waited *time.Duration) bool {
+	const limit = 10 * time.Second
+	d := min(25*time.Millisecond, limit-*waited)
+	if d <= 0 {
+		return false
+	}
+	*waited += d
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func userVersion(ctx context.Context, q queryer) (int, error) {
