@@ -464,7 +464,11 @@ func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (ad
 			it.Error += ": " + why
 			it.Hint = "fix the cause and run again with --retry-failed"
 		case store.QueueBegun:
-			if p.job != nil {
+			// Only this bench's own begun users (from a process of the
+			// same name that stopped) are bound here; another bench's
+			// stay with it, or go to the bench their key turns up on
+			// (ClaimBegun, by serial).
+			if p.job != nil && strings.EqualFold(p.q.Bench, r.o.Bench) {
 				r.bound[k] = p.job
 				it.JobID, it.Key = p.job.ID, p.job.KeyPath
 				it.Error = "interrupted earlier at " + p.job.Step + ": resumed on " + p.job.KeyPath
@@ -609,7 +613,7 @@ func (r *Runner) vet(ctx context.Context, q *store.QueueItem, s *slot) *Item {
 	case running != nil:
 		here := (running.Serial != "" && running.Serial == s.Serial) ||
 			(running.Serial == "" && running.KeyPath == s.Key && (running.Bench == "" || running.Bench == r.o.Bench))
-		if err := st.BindJob(ctx, q.ID, r.o.Bench, running, !here); err != nil {
+		if err := st.BindJob(ctx, q, running, !here); err != nil {
 			r.storeTrouble(err)
 			return nil
 		}

@@ -323,9 +323,9 @@ func (r *Runner) enrollOnce(ctx context.Context, s *slot, dev Device, it *Item, 
 	if q := r.heldRow(it.UPN); q != nil {
 		// The claim becomes "begun" in the transaction that makes the job
 		// durable, and only if this bench still holds it.
-		bench := r.o.Bench
+		claim := *q
 		e.JobCreated = func(tx *store.Tx, j *store.Job) error {
-			if err := tx.BeginClaim(q.ID, bench, j); err != nil {
+			if err := tx.BeginClaim(&claim, j); err != nil {
 				return err
 			}
 			r.mu.Lock()

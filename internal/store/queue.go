@@ -345,9 +345,9 @@ type queueBegunEvent struct {
 // otherwise the whole transaction fails with an error wrapping
 // ErrLeaseLost, so a bench whose claim was taken over never begins a
 // side effect on that user. It also records bench on the job.
-func (t *Tx) BeginClaim(id int64, bench string, job *Job) error {
-	if err := t.bindRow(id, bench, job, true); err != nil {
-		return fmt.Errorf("store: begin queue row %d: %w", id, err)
+func (t *Tx) BeginClaim(claim *QueueItem, job *Job) error {
+	if err := t.bindRow(claim, job, true); err != nil {
+		return fmt.Errorf("store: begin queue row %d: %w", claim.ID, err)
 	}
 	return nil
 }
@@ -357,30 +357,35 @@ func (t *Tx) BeginClaim(id int64, bench string, job *Job) error {
 // died between making the job durable and marking the row begun, or the
 // job predates the queue). With release the lease ends at once: the
 // job's key is not on this bench and the row waits for it.
-func (s *Store) BindJob(ctx context.Context, id int64, bench string, job *Job, release bool) error {
+func (s *Store) BindJob(ctx context.Context, claim *QueueItem, job *Job, release bool) error {
 	return s.update(ctx, func(t *Tx) error {
-		if err := t.bindRow(id, bench, job, false); err != nil {
-			return fmt.Errorf("store: bind queue row %d to job %s: %w", id, job.ID, err)
+		if err := t.bindRow(claim, job, false); err != nil {
+			return fmt.Errorf("store: bind queue row %d to job %s: %w", claim.ID, job.ID, err)
 		}
 		if release {
-			_, err := t.exec(`UPDATE queue SET lease_until = '' WHERE id = ?`, id)
+			_, err := t.exec(`UPDATE queue SET lease_until = '' WHERE id = ?`, claim.ID)
 			return err
 		}
 		return nil
 	})
 }
 
-func (t *Tx) bindRow(id int64, bench string, job *Job, recordBench bool) error {
+// bindRow binds the row of claim — this very claim: its bench and its
+// attempt number, which every claim of the row increments, so a claim
+// that ran out and was taken again, even by another slot of the same
+// bench, is never bound — to job.
+func (t *Tx) bindRow(claim *QueueItem, job *Job, recordBench bool) error {
 	if job == nil || job.ID == "" {
 		return errors.New("no job")
 	}
+	id, bench := claim.ID, claim.Bench
 	cond := `state IN ('claimed', 'begun')`
 	now := fmtTime(t.s.nowUTC())
 	// One conditional statement: under PostgreSQL's READ COMMITTED it
 	// re-checks the row's latest version once it holds the row's lock,
 	// so a claim that changed hands since is never bound.
 	res, err := t.exec(`UPDATE queue SET state = 'begun', job_id = ?, key_serial = ?, key_path = ?, updated_at = ?
-		WHERE id = ? AND bench = ? AND `+cond, job.ID, job.Serial, job.KeyPath, now, id, bench)
+		WHERE id = ? AND bench = ? AND attempts = ? AND `+cond, job.ID, job.Serial, job.KeyPath, now, id, bench, claim.Attempts)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ func init() {
 		{"QueueOneHolderPerUser", testQueueOneHolderPerUser},
 		{"QueueBegunWaitsForKey", testQueueBegunWaitsForKey},
 		{"QueueBeginAfterLeaseLost", testQueueBeginAfterLeaseLost},
+		{"QueueBeginAfterSameBenchReclaim", testQueueBeginAfterSameBenchReclaim},
 		{"QueueBindFoundJob", testQueueBindFoundJob},
 		{"QueueFinishAndRequeue", testQueueFinishAndRequeue},
 	}...)
@@ -270,7 +271,7 @@ func beginOn(t *testing.T, s *Store, q *QueueItem, bench, serial, path string) (
 		if err := tx.RecordStep(j.ID, "pin", PhaseBegin, nil); err != nil {
 			return err
 		}
-		return tx.BeginClaim(q.ID, bench, j)
+		return tx.BeginClaim(q, j)
 	})
 	return j, err
 }
@@ -371,6 +372,32 @@ func testQueueBeginAfterLeaseLost(t *testing.T, b backend) {
 	}
 }
 
+// testQueueBeginAfterSameBenchReclaim: a slot whose claim ran out (the
+// database was away longer than the lease) and was taken again by another
+// slot of the same bench cannot begin on it: a claim is that claim, not
+// any claim of the bench. (The multi-process fleet test saw two passkeys
+// for one user when only the bench name was compared.)
+func testQueueBeginAfterSameBenchReclaim(t *testing.T, b backend) {
+	clk := newClock()
+	loc := b.fresh(t)
+	s1 := openClocked(t, loc, clk, "one@host")
+	if _, _, err := s1.LoadQueue(context.Background(), "list", entries("a@contoso.test")); err != nil {
+		t.Fatal(err)
+	}
+	first := mustClaim(t, s1, "bench-1", 10*time.Second)
+	clk.advance(time.Minute)
+	second := mustClaim(t, s1, "bench-1", 10*time.Second)
+	if second == nil || second.ID != first.ID {
+		t.Fatalf("reclaim = %+v", second)
+	}
+	if _, err := beginOn(t, s1, first, "bench-1", "SN-A", "vkey:5"); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("begin on the claim that ran out = %v, want ErrLeaseLost", err)
+	}
+	if _, err := beginOn(t, s1, second, "bench-1", "SN-B", "vkey:7"); err != nil {
+		t.Fatalf("begin on the live claim = %v", err)
+	}
+}
+
 // testQueueBindFoundJob: a claimed user with an unfinished job (its bench
 // died between the job and the queue row) is bound to the job's key; when
 // the key is elsewhere the lease is released and the user waits for it.
@@ -382,7 +409,7 @@ func testQueueBindFoundJob(t *testing.T, b backend) {
 	}
 	j := mustJob(t, s, &Job{Kind: "enroll", UPN: "a@contoso.test", Serial: "SN-A", KeyPath: "vkey:0"})
 	q := mustClaim(t, s, "bench-2", time.Minute)
-	if err := s.BindJob(ctx, q.ID, "bench-2", j, true); err != nil {
+	if err := s.BindJob(ctx, q, j, true); err != nil {
 		t.Fatal(err)
 	}
 	rows, _ := s.Queue(ctx, QueueFilter{UPN: "A@contoso.test"})
@@ -392,7 +419,9 @@ func testQueueBindFoundJob(t *testing.T, b backend) {
 	if c := counts(t, s); c.Waiting != 1 {
 		t.Errorf("counts = %+v, want 1 waiting", c)
 	}
-	if err := s.BindJob(ctx, q.ID, "bench-3", j, false); !errors.Is(err, ErrLeaseLost) {
+	other := *q
+	other.Bench = "bench-3"
+	if err := s.BindJob(ctx, &other, j, false); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("BindJob by a bench that does not hold the row = %v", err)
 	}
 }
