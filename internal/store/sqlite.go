@@ -28,8 +28,13 @@ var sqliteDialect = &dialect{
 	prepare:    true,
 	beginWrite: func(context.Context, *sql.Tx) error { return nil }, // BEGIN IMMEDIATE (dsn)
 	ciEq:       func(col string) string { return col + " = ? COLLATE NOCASE" },
-	migrate:    sqliteMigrate,
-	version:    func(ctx context.Context, db *sql.DB) (int, error) { return userVersion(ctx, db) },
+	ciSame:     func(a, b string) string { return a + " = " + b + " COLLATE NOCASE" },
+	unique: func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	},
+	connLost: func(error) bool { return false }, // a file: there is no connection to lose
+	migrate:  sqliteMigrate,
+	version:  func(ctx context.Context, db *sql.DB) (int, error) { return userVersion(ctx, db) },
 }
 
 // openSQLite opens (creating it, mode 0600, if needed) the database file
@@ -251,5 +256,42 @@ ALTER TABLE results ADD COLUMN serial TEXT NOT NULL DEFAULT '';
 ALTER TABLE results ADD COLUMN firmware INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX results_serial ON results (serial) WHERE serial != '';
 CREATE INDEX results_credential ON results (credential_id);
+`,
+	// 3: the fleet's shared queue (docs/architecture.md §3.2): one row
+	// per user of a loaded list (unique per batch and UPN, ignoring ASCII
+	// case); at most one row per user held (claimed or begun) at a time,
+	// whatever the batch (queue_held); the benches' heartbeats; and the
+	// bench that began each job.
+	`
+CREATE TABLE queue (
+	id           INTEGER PRIMARY KEY NOT NULL,
+	batch        TEXT NOT NULL,
+	upn          TEXT NOT NULL,
+	display_name TEXT NOT NULL DEFAULT '',
+	line         INTEGER NOT NULL DEFAULT 0,
+	state        TEXT NOT NULL CHECK (state IN ('queued', 'claimed', 'begun', 'done', 'skipped', 'failed')),
+	bench        TEXT NOT NULL DEFAULT '',
+	lease_until  TEXT NOT NULL DEFAULT '',
+	job_id       TEXT NOT NULL DEFAULT '',
+	key_serial   TEXT NOT NULL DEFAULT '',
+	key_path     TEXT NOT NULL DEFAULT '',
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	error        TEXT NOT NULL DEFAULT '',
+	created_at   TEXT NOT NULL,
+	updated_at   TEXT NOT NULL
+);
+CREATE UNIQUE INDEX queue_batch_upn ON queue (batch, upn COLLATE NOCASE);
+CREATE UNIQUE INDEX queue_held ON queue (upn COLLATE NOCASE) WHERE state IN ('claimed', 'begun');
+CREATE INDEX queue_state ON queue (state, id);
+CREATE INDEX queue_upn ON queue (upn COLLATE NOCASE);
+
+CREATE TABLE benches (
+	id         TEXT PRIMARY KEY NOT NULL,
+	started_at TEXT NOT NULL,
+	last_seen  TEXT NOT NULL,
+	info       TEXT NOT NULL DEFAULT '{}'
+);
+
+ALTER TABLE jobs ADD COLUMN bench TEXT NOT NULL DEFAULT '';
 `,
 }
