@@ -41,6 +41,11 @@ type fleet struct {
 	tenant   *proc
 	identity string // the helpdesk's age identity file
 	recip    string // its recipient
+	// The fleet's key: every PIN is escrowed to it too, and every bench
+	// holds its identity, so that a bench can resume an enrollment another
+	// bench (or itself, before a crash) began: resuming needs the PIN.
+	fleetKey   string
+	fleetRecip string
 
 	mu      sync.Mutex
 	benches map[string]string // bench name → state directory
@@ -78,6 +83,11 @@ func newFleet(t *testing.T, storeURL string, n int) *fleet {
 	f.identity = filepath.Join(f.dir, "helpdesk.key")
 	f.recip = id.Recipient().String()
 	must(t, os.WriteFile(f.identity, []byte(id.String()+"\n"), 0o600))
+	fid, err := age.GenerateX25519Identity()
+	must(t, err)
+	f.fleetKey = filepath.Join(f.dir, "fleet.key")
+	f.fleetRecip = fid.Recipient().String()
+	must(t, os.WriteFile(f.fleetKey, []byte(fid.String()+"\n"), 0o600))
 
 	tdir := filepath.Join(f.dir, "tenant")
 	f.token = filepath.Join(tdir, "tenant.token")
@@ -130,10 +140,25 @@ func (f *fleet) startBench(name string, extraEnv ...string) *benchRun {
 	r := &benchRun{bench: name, proc: start(f.t, "bench "+name, append(f.env(), extraEnv...),
 		"--store", f.store, "--state-dir", dir, "--sim-keys", fmt.Sprint(keysPerBench),
 		"--graph-url", f.graphURL, "--auth", "token",
-		"enroll", "--csv", f.csv, "--bench", name, "--json", "--age-recipient", f.recip)}
+		"enroll", "--csv", f.csv, "--bench", name, "--json",
+		"--age-recipient", f.recip, "--age-recipient", f.fleetRecip, "--identity", f.fleetKey)}
 	f.mu.Lock()
 	f.runs = append(f.runs, r)
 	f.mu.Unlock()
+	f.t.Cleanup(func() {
+		if !f.t.Failed() {
+			return
+		}
+		for _, m := range jsonLines(r.stdout.String()) {
+			if it, _ := m["item"].(map[string]any); it != nil && it["state"] == "failed" {
+				f.t.Logf("bench %s: %v failed on %v: %v (%v)", name, it["upn"], it["key"], it["error"], it["hint"])
+			}
+		}
+		if d := os.Getenv("DEBUGDIR"); d != "" {
+			_ = os.WriteFile(filepath.Join(d, name+fmt.Sprint(len(f.runs))+".out"), []byte(r.stdout.String()), 0o644)
+			_ = os.WriteFile(filepath.Join(d, name+fmt.Sprint(len(f.runs))+".err"), []byte(r.stderr.String()), 0o644)
+		}
+	})
 	return r
 }
 
@@ -169,22 +194,12 @@ type benchResult struct {
 	JobID string `json:"jobId"`
 }
 
-// began reports whether the run has reported a user at a step past the
-// point where nothing has reached the key yet.
-func (r *benchRun) began() bool {
+// atTouch reports whether the run has reported a slot waiting for the
+// touch that creates the passkey: its user's enrollment has begun (PIN
+// escrowed and set on the key).
+func (r *benchRun) atTouch() bool {
 	for _, m := range jsonLines(r.stdout.String()) {
-		if m["type"] != "slot" {
-			continue
-		}
-		s, _ := m["slot"].(map[string]any)
-		if s == nil || s["upn"] == nil {
-			continue
-		}
-		switch s["step"] {
-		case "pin", "minpin", "options", "makecred", "register", "selftest", "forcepin", "result":
-			return true
-		}
-		if s["state"] == "touch" {
+		if s, _ := m["slot"].(map[string]any); s != nil && s["upn"] != nil && s["state"] == "touch" {
 			return true
 		}
 	}
@@ -360,6 +375,20 @@ func (f *fleet) checkOutcome(helpdesk ...string) {
 				}
 			}
 		}
+		for _, j := range js {
+			if j.ID == res.JobID {
+				if w, ok := jobs[j.ID]; ok && j.Bench != w.bench {
+					t.Errorf("%s: job %s is bench %s's in the store, bench %s reported it", upn, j.ID, j.Bench, w.bench)
+				}
+			}
+		}
+		qs, err := st.Queue(ctx, store.QueueFilter{UPN: upn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(qs) != 1 || qs[0].State != store.QueueDone || qs[0].JobID != res.JobID {
+			t.Errorf("%s: queue rows %+v, want one, done, with the result's job %s", upn, qs, res.JobID)
+		}
 		if began != 1 {
 			t.Errorf("%s: %d jobs began (of %d), want exactly 1", upn, began, len(js))
 		}
@@ -368,7 +397,12 @@ func (f *fleet) checkOutcome(helpdesk ...string) {
 			t.Fatal(err)
 		}
 		if len(es) != 1 || es[0].ID != res.EscrowID {
-			t.Errorf("%s: %d applied escrows, want 1, the result's %s", upn, len(es), res.EscrowID)
+			what := "missing"
+			if e, err := st.Escrow(ctx, res.EscrowID); err == nil {
+				what = fmt.Sprintf("%s's on %s, %s", e.UPN, e.KeyPath, e.State)
+			}
+			t.Errorf("%s (job %s on %s of bench %s): %d applied escrows, want 1, the result's %s (%s)", upn, res.JobID, res.KeyPath, jobs[res.JobID].bench,
+				len(es), res.EscrowID, what)
 			continue
 		}
 		p, err := escrow.Open(es[0].Ciphertext, ids)

@@ -3,6 +3,7 @@
 package fleettest
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"sort"
@@ -10,17 +11,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyprep/keyprep/internal/store"
 )
 
 // fleetUsers is the size of the tests' user list.
 const fleetUsers = 60
 
-// What a bench prints on stderr when the database goes away and when it
-// is back.
-var (
-	pauseMsg  = regexp.MustCompile(`(?i)paus`)
-	resumeMsg = regexp.MustCompile(`(?i)(resum|carr(y|ies) on|back)`)
-)
+// What a bench prints on stderr while the database is away.
+var pauseMsg = regexp.MustCompile(`store unavailable: .*; retrying`)
 
 // loadList loads the fleet's list with `keyprep fleet load` and returns
 // the added and duplicate counts.
@@ -81,33 +80,31 @@ func TestFleetThreeBenches(t *testing.T) {
 // plugged in.
 func TestFleetBenchKilled(t *testing.T) {
 	f := newFleet(t, newSchema(t, needPostgres(t)), fleetUsers)
+	st, err := store.Open(context.Background(), f.store, store.Options{Actor: "fleettest"})
+	must(t, err)
+	defer st.Close()
 	a, b := f.startBench("a"), f.startBench("b")
-	// The person at bench c is slow to touch: its enrollments sit at the
-	// touch, PIN set and escrowed, when it is killed.
-	c := f.startBench("c", "KEYPREP_SIM_TOUCH=delay=3s")
-	eventually(t, 90*time.Second, "bench c to begin an enrollment", c.began)
+	// Bench c's keys are slow (every command takes 300 ms) and its
+	// person slow to touch: it holds users it claimed and has not begun
+	// yet, and users it began (PIN escrowed and set) waiting for the
+	// touch, when it is killed.
+	c := f.startBench("c", "KEYPREP_SIM_TOUCH=delay=3s", "KEYPREP_SIM_KEY_LATENCY=300ms")
+	var claimed, begun map[string]bool
+	eventually(t, 90*time.Second, "bench c to hold a claim it has not begun and one it has", func() bool {
+		claimed, begun = heldBy(t, st, "c")
+		return len(claimed) > 0 && len(begun) > 0
+	})
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	if code := c.exitCode(); code != -1 {
 		t.Fatalf("bench c was not killed: exit %d", code)
 	}
-	// The users bench c had at the touch: begun, not finished.
-	atTouch := map[string]bool{}
-	finished := map[string]bool{}
-	for _, res := range c.results() {
-		finished[strings.ToLower(res.UPN)] = true
+	claimed, begun = heldBy(t, st, "c")
+	if len(claimed) == 0 || len(begun) == 0 {
+		t.Fatalf("bench c was killed holding %d claims not begun and %d begun: this test needs both", len(claimed), len(begun))
 	}
-	for _, m := range jsonLines(c.stdout.String()) {
-		s, _ := m["slot"].(map[string]any)
-		if upn, _ := s["upn"].(string); upn != "" && s["state"] == "touch" && !finished[strings.ToLower(upn)] {
-			atTouch[strings.ToLower(upn)] = true
-		}
-	}
-	if len(atTouch) == 0 {
-		t.Fatal("bench c had no enrollment at the touch when it was killed")
-	}
-	t.Logf("bench c killed with %d users at the touch, %d enrolled", len(atTouch), len(finished))
+	t.Logf("bench c killed holding %d users claimed, %d begun", len(claimed), len(begun))
 
 	f.waitAll(a, b)
 	s := f.status()
@@ -118,9 +115,22 @@ func TestFleetBenchKilled(t *testing.T) {
 			t.Errorf("waiting %s: key %q, last seen at bench %q; want a key of bench c", w.UPN, w.Key, w.Bench)
 		}
 	}
-	for upn := range atTouch {
+	for upn := range begun {
 		if !waiting[upn] {
 			t.Errorf("%s was begun on bench c and is not waiting for its key (waiting: %v)", upn, keys(waiting))
+		}
+	}
+	if len(waiting) != len(begun) {
+		t.Errorf("waiting for their key: %v; bench c had begun %v", keys(waiting), keys(begun))
+	}
+	// The users bench c had claimed and not begun were taken over.
+	for upn := range claimed {
+		qs, err := st.Queue(context.Background(), store.QueueFilter{UPN: upn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(qs) != 1 || qs[0].State != store.QueueDone || qs[0].Bench == "c" {
+			t.Errorf("%s, claimed by bench c when it died: %+v; want done by another bench", upn, qs)
 		}
 	}
 	if s.Queue.Queued != 0 || s.Queue.Claimed != 0 || s.Queue.Failed != 0 || s.Queue.Done+len(s.Waiting) != fleetUsers {
@@ -154,8 +164,8 @@ func TestFleetBenchKilled(t *testing.T) {
 
 // TestFleetPostgresRestart: PostgreSQL is restarted (a cluster of the
 // test's own, stopped for longer than a lease) while three benches work.
-// Each says it pauses and that it carries on, and the outcome is that of
-// an undisturbed run: nothing lost, nothing done twice.
+// Each says it waits for the store, carries on when it is back, and the
+// outcome is that of an undisturbed run: nothing lost, nothing done twice.
 func TestFleetPostgresRestart(t *testing.T) {
 	needPostgres(t)
 	pg := startCluster(t)
@@ -191,14 +201,29 @@ func TestFleetPostgresRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitAll(runs...)
-	for _, r := range runs {
-		e := r.stderr.String()
-		i := pauseMsg.FindStringIndex(e)
-		if i == nil || !resumeMsg.MatchString(e[i[1]:]) {
-			t.Errorf("bench %s did not say it carries on after the pause:\n%s", r.bench, tail(e, 3000))
+	f.checkOutcome()
+}
+
+// heldBy returns the users bench holds in the store's queue: claimed
+// (nothing done yet) and begun, by lower-case UPN.
+func heldBy(t *testing.T, st *store.Store, bench string) (claimed, begun map[string]bool) {
+	t.Helper()
+	qs, err := st.Queue(context.Background(), store.QueueFilter{States: []store.QueueState{store.QueueClaimed, store.QueueBegun}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, begun = map[string]bool{}, map[string]bool{}
+	for _, q := range qs {
+		if q.Bench != bench {
+			continue
+		}
+		if q.State == store.QueueBegun {
+			begun[strings.ToLower(q.UPN)] = true
+		} else {
+			claimed[strings.ToLower(q.UPN)] = true
 		}
 	}
-	f.checkOutcome()
+	return claimed, begun
 }
 
 func keys(m map[string]bool) []string {
