@@ -78,6 +78,14 @@ func (r *Runner) heartbeats(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			// The last report: the keys as they are now, and the leases
+			// end at once (claims return to the queue, begun users wait
+			// for their keys) instead of when they would have run out.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, err := st.Heartbeat(fctx, r.o.Bench, started, r.report(), 0); err != nil {
+				r.storeTrouble(err)
+			}
 			return
 		case <-t.C:
 		}
@@ -190,4 +198,10 @@ func FleetStatus(ctx context.Context, st FleetStore, now time.Time, window, leas
 		f.Waiting = append(f.Waiting, w)
 	}
 	return f, nil
+}
+
+// Fleet implements the dashboard's fleet view (api.FleetSource): the
+// store's view of every bench, over the last 10 minutes for the rate.
+func (r *Runner) Fleet(ctx context.Context) (*Fleet, error) {
+	return FleetStatus(ctx, r.o.Enroller.Store, r.o.Now(), 10*time.Minute, r.o.Lease)
 }

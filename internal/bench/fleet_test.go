@@ -106,7 +106,8 @@ func TestFleetKeyMovesBench(t *testing.T) {
 	if it := item(bb.Snapshot(), b.upns[0]); it.State == bench.ItemDone || it.State == bench.ItemActive {
 		t.Fatalf("the waiting user was taken without their key: %+v", it)
 	}
-	// The key arrives at bench B (another port).
+	// The key leaves bench A's ports for good and arrives at bench B.
+	portsA.Unplug(key.Path())
 	portsB.Plug(key)
 	s = b.waitFor(bb, "the waiting user done on bench B", func(s bench.Snapshot) bool { return item(s, b.upns[0]).State == bench.ItemDone })
 	for _, res := range s.Results {

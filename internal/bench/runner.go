@@ -758,6 +758,12 @@ func short(id string) string {
 func (r *Runner) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// What an earlier process of this bench held (it died or was killed)
+	// is released first: its claims return to the queue, its begun users
+	// wait for their keys, which this bench's slots take back.
+	if _, err := r.o.Enroller.Store.ReleaseBench(ctx, r.o.Bench); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	r.started = r.o.Now()
 	r.runCtx = ctx

@@ -653,3 +653,25 @@ func (s *Store) Unbind(ctx context.Context, id int64, bench, why string) error {
 	}
 	return nil
 }
+
+// ReleaseBench ends every lease bench holds, as a bench does when it
+// starts: the rows an earlier process of the same bench held (it died or
+// was killed) are its no more. Claimed rows return to the queue; begun
+// rows wait for their keys (and this bench takes back those whose key is
+// attached here). Two running processes must not share a bench name.
+func (s *Store) ReleaseBench(ctx context.Context, bench string) (int, error) {
+	var n int64
+	err := s.leaseTx(ctx, func(t *Tx) error {
+		res, err := t.exec(`UPDATE queue SET state = CASE WHEN state = 'claimed' THEN 'queued' ELSE state END, lease_until = '',
+			updated_at = ? WHERE bench = ? AND state IN ('claimed', 'begun')`, fmtTime(t.s.nowUTC()), bench)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: release the claims of bench %s: %w", bench, err)
+	}
+	return int(n), nil
+}

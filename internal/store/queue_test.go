@@ -426,6 +426,13 @@ func testQueueFinishAndRequeue(t *testing.T, b backend) {
 	if got := counts(t, s); got.Failed != 1 || got.Done != 1 || got.Skipped != 1 || got.Claimed != 1 {
 		t.Errorf("counts = %+v", got)
 	}
+	// The bench restarts: what it held is released.
+	if n, err := s.ReleaseBench(ctx, "other"); err != nil || n != 1 {
+		t.Errorf("ReleaseBench = %d, %v; want 1", n, err)
+	}
+	if q := mustClaim(t, s, "other", time.Minute); q == nil || q.ID != c.ID {
+		t.Fatalf("claim after ReleaseBench = %+v", q)
+	}
 	if n, err := s.RequeueFailed(ctx, "list"); err != nil || n != 1 {
 		t.Fatalf("RequeueFailed = %d, %v", n, err)
 	}
