@@ -55,6 +55,7 @@ type fleet struct {
 // benchRun is one run of a bench process.
 type benchRun struct {
 	bench string
+	seq   int // the fleet's nth run
 	*proc
 }
 
@@ -144,6 +145,7 @@ func (f *fleet) startBench(name string, extraEnv ...string) *benchRun {
 		"--age-recipient", f.recip, "--age-recipient", f.fleetRecip, "--identity", f.fleetKey)}
 	f.mu.Lock()
 	f.runs = append(f.runs, r)
+	r.seq = len(f.runs)
 	f.mu.Unlock()
 	f.t.Cleanup(func() {
 		if !f.t.Failed() {
@@ -154,10 +156,11 @@ func (f *fleet) startBench(name string, extraEnv ...string) *benchRun {
 				f.t.Logf("bench %s: %v failed on %v: %v (%v)", name, it["upn"], it["key"], it["error"], it["hint"])
 			}
 		}
-		if d := os.Getenv("DEBUGDIR"); d != "" {
-			_ = os.WriteFile(filepath.Join(d, name+fmt.Sprint(len(f.runs))+".out"), []byte(r.stdout.String()), 0o644)
-			_ = os.WriteFile(filepath.Join(d, name+fmt.Sprint(len(f.runs))+".err"), []byte(r.stderr.String()), 0o644)
-		}
+		// Every event and log line, for go test -artifacts.
+		d := f.t.ArtifactDir()
+		n := fmt.Sprintf("bench-%s-%d", name, r.seq)
+		_ = os.WriteFile(filepath.Join(d, n+".jsonl"), []byte(r.stdout.String()), 0o600)
+		_ = os.WriteFile(filepath.Join(d, n+".log"), []byte(r.stderr.String()), 0o600)
 	})
 	return r
 }
