@@ -197,18 +197,6 @@ type benchResult struct {
 	JobID string `json:"jobId"`
 }
 
-// atTouch reports whether the run has reported a slot waiting for the
-// touch that creates the passkey: its user's enrollment has begun (PIN
-// escrowed and set on the key).
-func (r *benchRun) atTouch() bool {
-	for _, m := range jsonLines(r.stdout.String()) {
-		if s, _ := m["slot"].(map[string]any); s != nil && s["upn"] != nil && s["state"] == "touch" {
-			return true
-		}
-	}
-	return false
-}
-
 // doneCount is how many enrollments the run has reported.
 func (r *benchRun) doneCount() int { return len(r.results()) }
 
