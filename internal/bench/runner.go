@@ -396,10 +396,9 @@ func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (ad
 		byUPN[strings.ToLower(q.UPN)] = q
 	}
 	type pre struct {
-		row  userlist.Row
-		q    store.QueueItem
-		job  *store.Job // the job that settled or began the row
-		done bool
+		row userlist.Row
+		q   store.QueueItem
+		job *store.Job // the job that settled or began the row
 	}
 	var ps []pre
 	for _, row := range rows {
