@@ -40,8 +40,8 @@ func loadList(f *fleet) (added, dup int) {
 }
 
 // TestFleetThreeBenches: three benches (processes, four virtual keys
-// each) enroll one list of 60 users from one PostgreSQL store against one
-// emulated tenant. Every user ends with exactly one passkey, one job that
+// each; two join while the first is at work) enroll one list of 60 users
+// from one PostgreSQL store against one emulated tenant. Every user ends with exactly one passkey, one job that
 // began, one escrow that opens the key they were enrolled on, never on
 // two benches at once, and the shared audit chain verifies.
 func TestFleetThreeBenches(t *testing.T) {
@@ -52,7 +52,17 @@ func TestFleetThreeBenches(t *testing.T) {
 	if added, dup := loadList(f); added != 0 || dup != fleetUsers {
 		t.Fatalf("fleet load again: %d added, %d duplicate; want 0, %d", added, dup, fleetUsers)
 	}
-	runs := []*benchRun{f.startBench("a"), f.startBench("b"), f.startBench("c")}
+	// Benches join as their operators arrive: b and c once a is at work
+	// (holding users whose enrollment has begun).
+	st, err := store.Open(context.Background(), f.store, store.Options{Actor: "fleettest"})
+	must(t, err)
+	defer st.Close()
+	runs := []*benchRun{f.startBench("a")}
+	eventually(t, 90*time.Second, "bench a to begin enrollments", func() bool {
+		_, begun := heldBy(t, st, "a")
+		return len(begun) > 0
+	})
+	runs = append(runs, f.startBench("b"), f.startBench("c"))
 	f.waitAll(runs...)
 	total := 0
 	for _, r := range runs {
