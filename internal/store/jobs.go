@@ -587,6 +587,13 @@ func (t *Tx) recordResult(r *Result) error {
 	if err != nil {
 		return err
 	}
+	// The user's row of the shared queue is done with the result, in the
+	// same transaction: a bench that loses the database right after it
+	// never leaves a recorded user "begun" (docs/architecture.md §3.2).
+	if _, err := t.exec(`UPDATE queue SET state = 'done', lease_until = '', error = '', updated_at = ? WHERE job_id = ? AND state = 'begun'`,
+		fmtTime(now), r.JobID); err != nil {
+		return err
+	}
 	raw, err := marshalData(resultEvent{UPN: r.UPN, UserID: r.UserID, MethodID: r.MethodID, AAGUID: r.AAGUID,
 		EscrowID: r.EscrowID, Verified: r.Verified, Reconciled: r.Reconciled, Replaced: replaced})
 	if err != nil {

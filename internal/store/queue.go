@@ -446,10 +446,17 @@ func (s *Store) FinishClaim(ctx context.Context, id int64, bench string, state Q
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
-		} else if n == 0 {
-			return ErrLeaseLost
+		} else if n > 0 {
+			return nil
 		}
-		return nil
+		// Already settled as asked: RecordResult marks a begun row done
+		// with its job's result.
+		var cur, job string
+		if err := t.queryRow(`SELECT state, job_id FROM queue WHERE id = ?`, []any{id}, &cur, &job); err == nil &&
+			cur == string(state) && (jobID == "" || job == jobID) {
+			return nil
+		}
+		return ErrLeaseLost
 	})
 	if err != nil {
 		return fmt.Errorf("store: finish queue row %d: %w", id, err)

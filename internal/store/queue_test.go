@@ -23,6 +23,7 @@ func init() {
 		{"QueueBegunWaitsForKey", testQueueBegunWaitsForKey},
 		{"QueueBeginAfterLeaseLost", testQueueBeginAfterLeaseLost},
 		{"QueueBeginAfterSameBenchReclaim", testQueueBeginAfterSameBenchReclaim},
+		{"QueueDoneWithResult", testQueueDoneWithResult},
 		{"QueueBindFoundJob", testQueueBindFoundJob},
 		{"QueueFinishAndRequeue", testQueueFinishAndRequeue},
 	}...)
@@ -395,6 +396,38 @@ func testQueueBeginAfterSameBenchReclaim(t *testing.T, b backend) {
 	}
 	if _, err := beginOn(t, s1, second, "bench-1", "SN-B", "vkey:7"); err != nil {
 		t.Fatalf("begin on the live claim = %v", err)
+	}
+}
+
+// testQueueDoneWithResult: recording a job's result settles its begun
+// queue row in the same transaction (a bench that loses the database right
+// after it leaves nothing "begun"), and the bench's own settling of the
+// row afterwards is no error.
+func testQueueDoneWithResult(t *testing.T, b backend) {
+	ctx := context.Background()
+	s := b.open(t)
+	if _, _, err := s.LoadQueue(ctx, "list", entries("a@contoso.test")); err != nil {
+		t.Fatal(err)
+	}
+	q := mustClaim(t, s, "bench-1", time.Minute)
+	j, err := beginOn(t, s, q, "bench-1", "SN-A", "vkey:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		return tx.RecordResult(&Result{JobID: j.ID, UPN: q.UPN, UserID: "u1", MethodID: "m1"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := s.Queue(ctx, QueueFilter{UPN: q.UPN})
+	if len(rows) != 1 || rows[0].State != QueueDone || rows[0].JobID != j.ID {
+		t.Fatalf("queue row after the result = %+v, want done with job %s", rows, j.ID)
+	}
+	if err := s.FinishClaim(ctx, q.ID, "bench-1", QueueDone, j.ID, ""); err != nil {
+		t.Errorf("settling the row the result settled = %v", err)
+	}
+	if err := s.FinishClaim(ctx, q.ID, "bench-1", QueueFailed, j.ID, "x"); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("failing a row that is done = %v, want ErrLeaseLost", err)
 	}
 }
 
