@@ -198,7 +198,10 @@ so consecutive commands see each other's effects as with a real key.`,
 		newTAPCmd(g),
 		newServeCmd(g),
 		newStoreCmd(g),
+		newVersionCmd(g),
 	)
+	root.SetVersionTemplate(currentVersion().short() + "\n")
+	registerCompletions(root, g)
 	return root
 }
 
