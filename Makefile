@@ -82,8 +82,12 @@ release: deb ## dist/: the .deb, the bare binary and SHA256SUMS; the same commit
 	cd $(DIST) && sha256sum keyprep_$(VERSION)_* >SHA256SUMS && cat SHA256SUMS
 
 .PHONY: deb-test
-deb-test: deb ## lintian, contents, modes, the packaged binary run from the unpacked tree, systemd-analyze verify; then reproducibility
+# install-test.sh installs, upgrades and purges the package: only with
+# CI=true (a throwaway machine) or KEYPREP_DEB_INSTALL_TEST=1; else it says
+# that it skipped.
+deb-test: deb ## lintian, contents, modes, the packaged binary run unpacked, systemd-analyze verify; install/upgrade/purge (CI); two builds identical
 	scripts/deb/test.sh $(DIST)/keyprep_$(VERSION)_$(shell dpkg --print-architecture).deb
+	scripts/deb/install-test.sh $(DIST)/keyprep_$(VERSION)_$(shell dpkg --print-architecture).deb
 	scripts/deb/repro-test.sh
 
 .PHONY: test
