@@ -131,8 +131,10 @@ demo: build ## run the main job on the built-in simulation (virtual keys, fresh 
 	@scripts/demo.sh $(BIN)
 
 .PHONY: bench
-bench: deps ## benchmarks: µs per operation and HID reports per operation
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./hid/... ./internal/...
+# The store's and the fleet's benchmarks need PostgreSQL: scripts/pg.sh
+# starts a throwaway cluster for them as for make test.
+bench: deps ## benchmarks: µs per operation, HID reports per operation, the fleet's throughput (on a throwaway PostgreSQL)
+	scripts/pg.sh $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./hid/... ./internal/...
 
 .PHONY: fuzz
 fuzz: deps ## run every fuzz target for FUZZTIME each (default 10s)

@@ -95,8 +95,19 @@ type Options struct {
 	// which the enrollment then uses, instead of listing their passkeys.
 	// nil: every user is resolved on their own, as `enroll --user` does.
 	Resolver Resolver
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Bench names this bench in the store's queue (claims, jobs, the
+	// fleet view); default the host name.
+	Bench string
+	// Lease is how long a claim holds without a heartbeat (default 60 s);
+	// Heartbeat how often the bench renews its leases and reports its
+	// keys and slots (default Lease/3).
+	Lease     time.Duration
+	Heartbeat time.Duration
+	// ClaimPoll is how often an idle slot asks the store for work other
+	// benches may have freed (default 1 s).
+	ClaimPoll time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Runner is the bench: slots over attached keys working one queue.
@@ -124,6 +135,12 @@ type Runner struct {
 	bulk      *bulkDir // nil without Options.Resolver
 	runCtx    context.Context
 	preDone   map[string]bool // UPNs whose options were prefetched
+	// rows are the queue rows this bench holds, by lower-case UPN.
+	rows map[string]*store.QueueItem
+	// claiming counts slots asking the store for work (see finishedLocked).
+	claiming int
+	// retried are the users the operator retried (RetryFailed) in this run.
+	retried map[string]bool
 }
 
 type slot struct {
@@ -159,7 +176,22 @@ func New(o Options) (*Runner, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	r := &Runner{o: o, slots: map[string]*slot{}, byUPN: map[string]*Item{}, bound: map[string]*store.Job{},
+	if o.Bench == "" {
+		o.Bench = DefaultBench()
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
+	}
+	if o.Heartbeat <= 0 || o.Heartbeat >= o.Lease {
+		o.Heartbeat = o.Lease / 3
+	}
+	if o.ClaimPoll <= 0 {
+		o.ClaimPoll = time.Second
+		if o.Poll < 100*time.Millisecond {
+			o.ClaimPoll = 10 * o.Poll
+		}
+	}
+	r := &Runner{rows: map[string]*store.QueueItem{}, retried: map[string]bool{}, o: o, slots: map[string]*slot{}, byUPN: map[string]*Item{}, bound: map[string]*store.Job{},
 		subs: map[chan Event]struct{}{}, wake: make(chan struct{}), present: map[string]bool{}, preDone: map[string]bool{},
 		runCtx: context.Background()}
 	e := *o.Enroller
@@ -334,74 +366,117 @@ func (r *Runner) mayEnroll(ctx context.Context, u *enroll.User) bool {
 	return err == nil && el.Allowed
 }
 
-// Add queues users. A user already queued (or done) in this run is not
-// added twice. Users with an unfinished job in the store are bound to it:
-// the job is resumed on its key (docs/architecture.md §4.4: nothing half-done is lost).
+// Add loads users into the store's queue (under batch: a user already in
+// it is not added twice; docs/architecture.md §3.2) and shows them in this
+// run. Slots claim users from the store's queue, so on a shared store the
+// benches share the work. A user of the list whose row is settled shows
+// how: enrolled before (skipped), failed earlier (reported again unless
+// RetryFailed), skipped (queued again: this run decides anew), or begun on
+// a key (resumed on that key when it is attached here).
 func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (added, duplicate int, err error) {
 	st := r.o.Enroller.Store
+	r.mu.Lock()
+	r.batches++
+	name := r.batchName(batch)
+	r.mu.Unlock()
+	es := make([]store.QueueEntry, len(rows))
+	for i, row := range rows {
+		es[i] = store.QueueEntry{UPN: row.UPN, DisplayName: row.DisplayName, Line: row.Line}
+	}
+	added, duplicate, err = st.LoadQueue(ctx, name, es)
+	if err != nil {
+		return 0, 0, err
+	}
+	qrows, err := st.Queue(ctx, store.QueueFilter{Batch: name})
+	if err != nil {
+		return 0, 0, err
+	}
+	byUPN := map[string]store.QueueItem{}
+	for _, q := range qrows {
+		byUPN[strings.ToLower(q.UPN)] = q
+	}
 	type pre struct {
 		row userlist.Row
-		job *store.Job
+		q   store.QueueItem
+		job *store.Job // the job that settled or began the row
 	}
 	var ps []pre
 	for _, row := range rows {
-		p := pre{row: row}
-		// The user's enrollment history, newest first: a finished job means
-		// enrolled (skipped when claimed); otherwise the newest unfinished
-		// job is resumed, or the newest failure reported.
-		jobs, err := st.Jobs(ctx, store.JobFilter{UPN: row.UPN})
-		if err != nil {
-			return 0, 0, err
-		}
-		done := false
-		for i := range jobs {
-			if jobs[i].Kind == enroll.JobKind && jobs[i].State == store.JobDone {
-				done = true
+		p := pre{row: row, q: byUPN[strings.ToLower(row.UPN)]}
+		switch p.q.State {
+		case store.QueueSkipped:
+			if err := st.Requeue(ctx, p.q.ID); err != nil {
+				return 0, 0, err
+			}
+			p.q.State = store.QueueQueued
+		case store.QueueFailed:
+			if r.o.RetryFailed {
+				if err := st.Requeue(ctx, p.q.ID); err != nil {
+					return 0, 0, err
+				}
+				p.q.State = store.QueueQueued
 			}
 		}
-		for i := range jobs {
-			if done || jobs[i].Kind != enroll.JobKind {
-				continue
-			}
-			if jobs[i].State == store.JobRunning || jobs[i].State == store.JobFailed {
-				p.job = &jobs[i]
-				break
+		if p.q.JobID != "" && p.q.State != store.QueueQueued {
+			p.job, _ = st.Job(ctx, p.q.JobID)
+		}
+		if p.q.State == store.QueueDone && p.job == nil {
+			jobs, _ := st.Jobs(ctx, store.JobFilter{UPN: row.UPN, States: []store.JobState{store.JobDone}, Limit: 1})
+			if len(jobs) == 1 {
+				p.job = &jobs[0]
 			}
 		}
 		ps = append(ps, p)
 	}
 	var upns []string
 	for _, p := range ps {
-		if p.job == nil {
+		if p.q.State == store.QueueQueued {
 			upns = append(upns, p.row.UPN)
 		}
 	}
 	r.Expect(upns)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.batches++
-	name := r.batchName(batch)
 	for _, p := range ps {
 		k := strings.ToLower(p.row.UPN)
 		if _, ok := r.byUPN[k]; ok {
-			duplicate++
 			continue
 		}
 		it := &Item{UPN: p.row.UPN, DisplayName: p.row.DisplayName, Batch: name, Line: p.row.Line, State: ItemPending}
-		switch {
-		case p.job != nil && p.job.State == store.JobRunning:
-			r.bound[k] = p.job
-			it.JobID, it.Key = p.job.ID, p.job.KeyPath
-			it.Error = "interrupted earlier at " + p.job.Step + ": resumed on " + p.job.KeyPath
-		case p.job != nil && !r.o.RetryFailed:
-			it.State, it.JobID, it.Key = ItemFailed, p.job.ID, p.job.KeyPath
-			it.Error = "failed earlier (job " + short(p.job.ID) + "): " + p.job.Error
+		switch p.q.State {
+		case store.QueueDone:
+			it.State = ItemSkipped
+			if p.job != nil {
+				it.Error = fmt.Sprintf("enrolled before on %s (job %s)", p.job.KeyPath, short(p.job.ID))
+			} else {
+				it.Error = "enrolled before"
+			}
+		case store.QueueFailed:
+			it.State, it.JobID, it.Key = ItemFailed, p.q.JobID, p.q.KeyPath
+			why := p.q.Error
+			if p.job != nil && p.job.Error != "" {
+				why = p.job.Error
+			}
+			it.Error = "failed earlier"
+			if p.q.JobID != "" {
+				it.Error += " (job " + short(p.q.JobID) + ")"
+			}
+			it.Error += ": " + why
 			it.Hint = "fix the cause and run again with --retry-failed"
+		case store.QueueBegun:
+			// Only this bench's own begun users (from a process of the
+			// same name that stopped) are bound here; another bench's
+			// stay with it, or go to the bench their key turns up on
+			// (ClaimBegun, by serial).
+			if p.job != nil && strings.EqualFold(p.q.Bench, r.o.Bench) {
+				r.bound[k] = p.job
+				it.JobID, it.Key = p.job.ID, p.job.KeyPath
+				it.Error = "interrupted earlier at " + p.job.Step + ": resumed on " + p.job.KeyPath
+			}
 		}
 		r.items = append(r.items, it)
 		r.byUPN[k] = it
 		r.itemEvent(it)
-		added++
 	}
 	r.emit(Event{Type: EventBatch, Message: fmt.Sprintf("%s: %d users queued", name, added)})
 	r.signal()
@@ -409,9 +484,12 @@ func (r *Runner) Add(ctx context.Context, batch string, rows []userlist.Row) (ad
 }
 
 // RetryFailed implements Engine.
-func (r *Runner) RetryFailed(context.Context) (int, error) {
+func (r *Runner) RetryFailed(ctx context.Context) (int, error) {
 	if r.bulk != nil {
 		r.bulk.forget()
+	}
+	if _, err := r.o.Enroller.Store.RequeueFailed(ctx, ""); err != nil {
+		return 0, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -419,6 +497,8 @@ func (r *Runner) RetryFailed(context.Context) (int, error) {
 	for _, it := range r.items {
 		if it.State == ItemFailed {
 			it.State, it.Attempts, it.Error, it.Hint = ItemPending, 0, "", ""
+			delete(r.bound, strings.ToLower(it.UPN))
+			r.retried[strings.ToLower(it.UPN)] = true
 			r.itemEvent(it)
 			n++
 		}
@@ -427,81 +507,244 @@ func (r *Runner) RetryFailed(context.Context) (int, error) {
 	return n, nil
 }
 
-// claim hands the slot the next user it can take: first a user whose
-// interrupted job is on this very key, then the next pending user not bound
-// to another key. It blocks until there is one, and returns nil when the
-// slot's context ends or (foreground) the queue is finished.
+// claim hands the slot the next user it can take, from the store's queue:
+// first a user whose begun job is bound to this very key (recognised by
+// its serial number, or by its path on this bench), then the next queued
+// user. It blocks until there is one, and returns nil when the slot's
+// context ends or (foreground) the queue is finished.
 func (r *Runner) claim(ctx context.Context, s *slot) *Item {
 	for {
+		if it := r.claimOnce(ctx, s); it != nil {
+			return it
+		}
 		r.mu.Lock()
-		var pick *Item
-		for _, it := range r.items {
-			if it.State != ItemPending {
-				continue
-			}
-			if j := r.bound[strings.ToLower(it.UPN)]; j != nil {
-				if j.KeyPath == s.Key {
-					pick = it
-					break
-				}
-				continue
-			}
-			if pick == nil {
-				pick = it
-			}
-		}
-		if pick != nil {
-			pick.State, pick.Key = ItemActive, s.Key
-			pick.Attempts++
-			r.itemEvent(pick)
-			r.mu.Unlock()
-			return pick
-		}
 		wake := r.wake
 		r.mu.Unlock()
+		t := time.NewTimer(r.o.ClaimPoll)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
 		case <-wake:
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 
-// finishedLocked reports whether the queue is finished: nothing active and
-// nothing pending, or only users whose interrupted job waits for a key that
-// is not attached (they are failed with the reason). The caller holds r.mu.
-func (r *Runner) finishedLocked(settle bool) bool {
+// claimOnce asks the store once; nil when there is nothing for the slot.
+func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
+	r.mu.Lock()
+	r.claiming++
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.claiming--
+		r.mu.Unlock()
+	}()
+	st := r.o.Enroller.Store
+	if ctx.Err() != nil {
+		return nil
+	}
+	q, err := st.ClaimBegun(ctx, r.o.Bench, []store.KeyRef{{Serial: s.Serial, Path: s.Key}}, r.o.Lease)
+	if err != nil {
+		r.storeTrouble(err)
+		return nil
+	}
+	if q != nil {
+		job, err := st.Job(ctx, q.JobID)
+		if err != nil {
+			r.storeTrouble(err)
+			_ = st.Release(ctx, q.ID, r.o.Bench, "")
+			return nil
+		}
+		return r.take(q, job, s)
+	}
+	for range 8 { // users settled on the way do not end the slot's turn
+		q, _, err := st.Claim(ctx, r.o.Bench, r.o.Lease)
+		if err != nil {
+			r.storeTrouble(err)
+			return nil
+		}
+		if q == nil {
+			return nil
+		}
+		if it := r.vet(ctx, q, s); it != nil {
+			return it
+		}
+	}
+	return nil
+}
+
+// vet looks at the history of a user just claimed: an unfinished job
+// binds the user to its key (resumed here when it is this slot's key;
+// otherwise the row waits for that key), and a user whose last job
+// failed before this run is reported, not retried, without RetryFailed.
+// It returns the item to work on, or nil when the user was settled.
+func (r *Runner) vet(ctx context.Context, q *store.QueueItem, s *slot) *Item {
+	st := r.o.Enroller.Store
+	jobs, err := st.Jobs(ctx, store.JobFilter{UPN: q.UPN})
+	if err != nil {
+		r.storeTrouble(err)
+		_ = st.Release(ctx, q.ID, r.o.Bench, "")
+		return nil
+	}
+	r.mu.Lock()
+	prior := r.byUPN[strings.ToLower(q.UPN)]
+	tried := (prior != nil && prior.Attempts > 0) || r.retried[strings.ToLower(q.UPN)]
+	r.mu.Unlock()
+	var running, failed *store.Job
+	for i := range jobs {
+		j := &jobs[i]
+		if j.Kind != enroll.JobKind {
+			continue
+		}
+		if j.State == store.JobDone {
+			return r.take(q, nil, s) // work() skips: enrolled before
+		}
+		if j.State == store.JobRunning && running == nil {
+			running = j
+		}
+		if j.State == store.JobFailed && failed == nil && running == nil {
+			failed = j
+		}
+	}
+	switch {
+	case running != nil:
+		here := (running.Serial != "" && running.Serial == s.Serial) ||
+			(running.Serial == "" && running.KeyPath == s.Key && (running.Bench == "" || running.Bench == r.o.Bench))
+		if err := st.BindJob(ctx, q, running, !here); err != nil {
+			r.storeTrouble(err)
+			return nil
+		}
+		if here {
+			return r.take(q, running, s)
+		}
+		r.mu.Lock()
+		it := r.itemLocked(q)
+		r.bound[strings.ToLower(q.UPN)] = running
+		it.State, it.JobID, it.Key = ItemPending, running.ID, running.KeyPath
+		it.Error = "interrupted earlier at " + running.Step + ": waits for its key " + keyName(running)
+		r.itemEvent(it)
+		r.mu.Unlock()
+		return nil
+	case failed != nil && !tried && !r.o.RetryFailed:
+		msg := "failed earlier (job " + short(failed.ID) + "): " + failed.Error
+		_ = st.FinishClaim(ctx, q.ID, r.o.Bench, store.QueueFailed, failed.ID, failed.Error)
+		r.mu.Lock()
+		it := r.itemLocked(q)
+		it.State, it.JobID, it.Key = ItemFailed, failed.ID, failed.KeyPath
+		it.Error, it.Hint = msg, "fix the cause and run again with --retry-failed"
+		r.itemEvent(it)
+		r.mu.Unlock()
+		return nil
+	}
+	return r.take(q, nil, s)
+}
+
+// keyName names a job's key for people: its serial number, else its path.
+func keyName(j *store.Job) string {
+	if j.Serial != "" {
+		return "serial " + j.Serial + " (" + j.KeyPath + ")"
+	}
+	return j.KeyPath
+}
+
+// itemLocked returns the run's item of a queue row, adding one for a user
+// another bench loaded. The caller holds r.mu.
+func (r *Runner) itemLocked(q *store.QueueItem) *Item {
+	k := strings.ToLower(q.UPN)
+	it := r.byUPN[k]
+	if it == nil {
+		it = &Item{UPN: q.UPN, DisplayName: q.DisplayName, Batch: q.Batch, Line: q.Line, State: ItemPending}
+		r.items = append(r.items, it)
+		r.byUPN[k] = it
+	}
+	return it
+}
+
+// take makes the claimed row q the slot's work (job: its begun job to
+// resume, or nil).
+func (r *Runner) take(q *store.QueueItem, job *store.Job, s *slot) *Item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := strings.ToLower(q.UPN)
+	it := r.itemLocked(q)
+	r.rows[k] = q
+	if job != nil {
+		r.bound[k] = job
+		it.JobID = job.ID
+	} else {
+		delete(r.bound, k)
+	}
+	it.State, it.Key = ItemActive, s.Key
+	it.Attempts++
+	r.itemEvent(it)
+	return it
+}
+
+// heldRow returns the queue row this bench holds for a user (nil if none).
+func (r *Runner) heldRow(upn string) *store.QueueItem {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rows[strings.ToLower(upn)]
+}
+
+// storeTrouble logs a failed store call of the queue (the store already
+// retried a lost connection for as long as it was told to).
+func (r *Runner) storeTrouble(err error) {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		r.o.Log.Warn("the store's queue", "err", err)
+	}
+}
+
+// finishedLocked reports whether the run is finished (foreground): no slot
+// at work, and nothing this bench could still claim (pending is the
+// store's count of queued users and of other benches' claims, whose
+// leases may yet expire: begun users of other benches do not count, they
+// wait for their keys). Users of this run whose job waits for a key that
+// is not attached are then reported failed with the reason. The caller
+// holds r.mu.
+func (r *Runner) finishedLocked(settle bool, pending int) bool {
 	c := r.counts()
-	if c.Active > 0 {
+	if c.Active > 0 || pending > 0 || r.claiming > 0 {
+		// A slot between its claim in the store and its item: the
+		// store's count did not see that user as pending.
 		return false
 	}
-	if c.Pending == 0 {
-		return true
-	}
-	// Pending users only for keys that are gone, and no slot could take
-	// any other: report them and finish.
 	for _, it := range r.items {
 		if it.State != ItemPending {
 			continue
 		}
-		j := r.bound[strings.ToLower(it.UPN)]
-		if j == nil || r.present[j.KeyPath] {
-			return false
+		if j := r.bound[strings.ToLower(it.UPN)]; j != nil && r.present[j.KeyPath] && r.localKey(j) {
+			return false // its key is here: a slot takes it
 		}
 	}
 	if !settle {
 		return false
 	}
 	for _, it := range r.items {
-		if it.State == ItemPending {
-			j := r.bound[strings.ToLower(it.UPN)]
-			it.State = ItemFailed
-			it.Error = fmt.Sprintf("interrupted on key %s, which is not attached (job %s at %s)", j.KeyPath, short(j.ID), j.Step)
-			it.Hint = "plug that key back in and run the same command again, or keyprep journal resume " + short(j.ID)
-			r.itemEvent(it)
+		if it.State != ItemPending {
+			continue
 		}
+		j := r.bound[strings.ToLower(it.UPN)]
+		if j == nil {
+			// Another bench took the user: not this run's to report.
+			it.State, it.Error = ItemSkipped, "enrolled by another bench"
+			r.itemEvent(it)
+			continue
+		}
+		it.State = ItemFailed
+		it.Error = fmt.Sprintf("interrupted on key %s, which is not attached (job %s at %s)", keyName(j), short(j.ID), j.Step)
+		it.Hint = "plug that key back in and run the same command again (on any bench sharing this store, for a key with a serial number), or keyprep journal resume " + short(j.ID)
+		r.itemEvent(it)
 	}
 	return true
+}
+
+// localKey reports whether job j's key may be the key at its path here.
+func (r *Runner) localKey(j *store.Job) bool {
+	return j.Bench == "" || j.Bench == r.o.Bench || j.Serial != ""
 }
 
 func short(id string) string {
@@ -518,6 +761,12 @@ func short(id string) string {
 func (r *Runner) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// What an earlier process of this bench held (it died or was killed)
+	// is released first: its claims return to the queue, its begun users
+	// wait for their keys, which this bench's slots take back.
+	if _, err := r.o.Enroller.Store.ReleaseBench(ctx, r.o.Bench); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	r.started = r.o.Now()
 	r.runCtx = ctx
@@ -529,8 +778,27 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(r.o.Poll)
 	defer tick.Stop()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.heartbeats(ctx)
+	}()
 	idleSent := false
+	var (
+		pending   = -1
+		lastCount time.Time
+	)
 	for {
+		if r.o.Foreground && (pending != 0 || time.Since(lastCount) >= r.o.ClaimPoll) && r.idle() {
+			// Only when no slot works: the store's count matters once this
+			// bench has nothing left of its own.
+			n, err := r.o.Enroller.Store.Pending(ctx, r.o.Bench)
+			if err != nil {
+				r.storeTrouble(err)
+				n = 1
+			}
+			pending, lastCount = n, time.Now()
+		}
 		keys, err := r.o.Keys.List(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.o.Log.Warn("listing keys failed", "err", err)
@@ -539,6 +807,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		seen := map[string]bool{}
 		for _, k := range keys {
 			seen[k.Path] = true
+			if cur, ok := r.slots[k.Path]; ok && cur.State == SlotRemoved && isClosed(cur.done) {
+				delete(r.slots, k.Path) // replugged: a new slot
+				for i, p := range r.order {
+					if p == k.Path {
+						r.order = append(r.order[:i], r.order[i+1:]...)
+						break
+					}
+				}
+			}
 			if _, ok := r.slots[k.Path]; !ok {
 				s := r.newSlotLocked(ctx, k)
 				wg.Add(1)
@@ -565,7 +842,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				i--
 			}
 		}
-		finished := r.finishedLocked(r.o.Foreground)
+		finished := pending == 0 && r.finishedLocked(r.o.Foreground, pending)
 		if finished && !idleSent {
 			r.emit(Event{Type: EventIdle, Message: "queue finished"})
 			idleSent = true
@@ -596,7 +873,7 @@ func isClosed(ch chan struct{}) bool {
 func (r *Runner) newSlotLocked(ctx context.Context, k KeyInfo) *slot {
 	sctx, cancel := context.WithCancel(ctx)
 	r.slotSeq++
-	s := &slot{Slot: Slot{ID: fmt.Sprintf("slot-%d", r.slotSeq), Key: k.Path, Model: k.Product, State: SlotWorking,
+	s := &slot{Slot: Slot{ID: fmt.Sprintf("slot-%d", r.slotSeq), Key: k.Path, Model: k.Product, Serial: k.Serial, State: SlotWorking,
 		Message: "checking the key", Since: r.o.Now()}, ctx: sctx, cancel: cancel, done: make(chan struct{})}
 	r.slots[k.Path] = s
 	r.order = append(r.order, k.Path)

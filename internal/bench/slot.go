@@ -71,7 +71,7 @@ func (r *Runner) runSlot(s *slot) {
 		return
 	}
 	pinSet, _ := info.Option("clientPin")
-	if pinSet && !r.o.ReuseKeys && !r.hasBound(s.Key) {
+	if pinSet && !r.o.ReuseKeys && !r.hasBound(s.Key) && !r.boundInStore(ctx, s) {
 		if res := r.finishedOn(ctx, s.Key); res != nil {
 			r.setSlot(s, SlotDone, res.UPN, "", fmt.Sprintf("already provisioned for %s: remove the key and plug in the next", res.UPN), "")
 			r.needOperator(s)
@@ -135,6 +135,54 @@ func (r *Runner) hasBound(key string) bool {
 	return false
 }
 
+// boundInStore reports whether a begun user of the store's queue waits
+// for this slot's key (by serial, or by path on this bench): a key that
+// came from another bench, or from before a restart.
+func (r *Runner) boundInStore(ctx context.Context, s *slot) bool {
+	qs, err := r.o.Enroller.Store.Queue(ctx, store.QueueFilter{States: []store.QueueState{store.QueueBegun}})
+	if err != nil {
+		r.storeTrouble(err)
+		return false
+	}
+	for _, q := range qs {
+		if (s.Serial != "" && q.KeySerial == s.Serial) || (q.KeySerial == "" && q.KeyPath == s.Key && q.Bench == r.o.Bench) {
+			return true
+		}
+	}
+	return false
+}
+
+// settleRow runs f on the queue row this bench holds for upn (if any) and
+// forgets the row; f's store call outlives a cancelled slot.
+func (r *Runner) settleRow(upn string, f func(ctx context.Context, st storeQueue, q *store.QueueItem) error) {
+	r.mu.Lock()
+	k := strings.ToLower(upn)
+	q := r.rows[k]
+	delete(r.rows, k)
+	r.mu.Unlock()
+	if q == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.runCtxNow()), 2*time.Minute)
+	defer cancel()
+	if err := f(ctx, r.o.Enroller.Store, q); err != nil {
+		r.storeTrouble(err)
+	}
+}
+
+func (r *Runner) runCtxNow() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.runCtx
+}
+
+// storeQueue is the store's queue, as the bench settles its rows.
+type storeQueue interface {
+	Release(ctx context.Context, id int64, bench, why string) error
+	Unbind(ctx context.Context, id int64, bench, why string) error
+	FinishClaim(ctx context.Context, id int64, bench string, state store.QueueState, jobID, errText string) error
+}
+
 // finishedOn returns the newest result recorded for a key path, if its
 // job finished in this store (a key this bench provisioned before).
 func (r *Runner) finishedOn(ctx context.Context, key string) *store.Result {
@@ -179,6 +227,9 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 
 	if job == nil {
 		if why := r.enrolledBefore(ctx, it); why != "" {
+			r.settleRow(it.UPN, func(ctx context.Context, st storeQueue, q *store.QueueItem) error {
+				return st.FinishClaim(ctx, q.ID, r.o.Bench, store.QueueSkipped, "", why)
+			})
 			r.mu.Lock()
 			it.State, it.Error, it.Hint, it.Key = ItemSkipped, why, "", ""
 			r.itemEvent(it)
@@ -195,6 +246,17 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 		}
 		if err == nil {
 			err = errors.New("enrollment ended without a result")
+		}
+		if errors.Is(err, store.ErrLeaseLost) {
+			// This bench's claim ran out (no heartbeat for a lease) and
+			// another bench has the user: nothing was done here.
+			r.mu.Lock()
+			delete(r.rows, strings.ToLower(it.UPN))
+			it.State, it.Error, it.Hint, it.Key = ItemSkipped, "taken over by another bench (this bench's claim ran out)", "", ""
+			r.itemEvent(it)
+			r.signal()
+			r.mu.Unlock()
+			return slotContinue
 		}
 		jobID := ""
 		var ee *enroll.Error
@@ -257,6 +319,20 @@ func (r *Runner) enrollOnce(ctx context.Context, s *slot, dev Device, it *Item, 
 	}
 	if job != nil {
 		return e.Resume(ctx, dev, job)
+	}
+	if q := r.heldRow(it.UPN); q != nil {
+		// The claim becomes "begun" in the transaction that makes the job
+		// durable, and only if this bench still holds it.
+		claim := *q
+		e.JobCreated = func(tx *store.Tx, j *store.Job) error {
+			if err := tx.BeginClaim(&claim, j); err != nil {
+				return err
+			}
+			r.mu.Lock()
+			q.State, q.JobID = store.QueueBegun, j.ID
+			r.mu.Unlock()
+			return nil
+		}
 	}
 	req := r.o.Request
 	req.UPN, req.KeyPath = it.UPN, s.Key
@@ -328,6 +404,16 @@ func (r *Runner) interruptedJob(id string, keyLeft bool) *store.Job {
 }
 
 func (r *Runner) requeue(it *Item, job *store.Job, why string) {
+	// In the store: a user not begun goes back to the queue; a begun one
+	// stays bound to its key and waits for it (here or on any bench).
+	r.settleRow(it.UPN, func(ctx context.Context, st storeQueue, q *store.QueueItem) error {
+		if job == nil {
+			// Not begun, or its job was abandoned before anything
+			// reached Entra: any key may start the user afresh.
+			return st.Unbind(ctx, q.ID, r.o.Bench, why)
+		}
+		return st.Release(ctx, q.ID, r.o.Bench, why)
+	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := strings.ToLower(it.UPN)
@@ -344,6 +430,9 @@ func (r *Runner) requeue(it *Item, job *store.Job, why string) {
 }
 
 func (r *Runner) fail(it *Item, msg, hint string) {
+	r.settleRow(it.UPN, func(ctx context.Context, st storeQueue, q *store.QueueItem) error {
+		return st.FinishClaim(ctx, q.ID, r.o.Bench, store.QueueFailed, it.JobID, msg)
+	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.bound, strings.ToLower(it.UPN))
@@ -354,6 +443,9 @@ func (r *Runner) fail(it *Item, msg, hint string) {
 }
 
 func (r *Runner) succeeded(s *slot, it *Item, res *enroll.Result) {
+	r.settleRow(it.UPN, func(ctx context.Context, st storeQueue, q *store.QueueItem) error {
+		return st.FinishClaim(ctx, q.ID, r.o.Bench, store.QueueDone, res.JobID, "")
+	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.bound, strings.ToLower(it.UPN))

@@ -44,9 +44,12 @@ const (
 
 // Slot is one attached key as the bench sees it.
 type Slot struct {
-	ID      string    `json:"id"`  // stable for the key's presence
-	Key     string    `json:"key"` // device path
-	Model   string    `json:"model,omitempty"`
+	ID    string `json:"id"`  // stable for the key's presence
+	Key   string `json:"key"` // device path
+	Model string `json:"model,omitempty"`
+	// Serial is the key's USB serial number string ("" when none): how
+	// another bench recognises the key (docs/architecture.md §3.2).
+	Serial  string    `json:"serial,omitempty"`
 	State   SlotState `json:"state"`
 	UPN     string    `json:"upn,omitempty"`
 	Step    string    `json:"step,omitempty"`
@@ -174,6 +177,7 @@ type Submission struct {
 type KeyInfo struct {
 	Path    string `json:"path"`
 	Product string `json:"product,omitempty"`
+	Serial  string `json:"serial,omitempty"` // USB serial number string
 	Slot    string `json:"slot,omitempty"`
 }
 

@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"log/slog"
+
 	"golang.org/x/term"
 
 	"github.com/keyprep/keyprep/hid"
@@ -32,11 +34,13 @@ type benchOptions struct {
 	reuseKeys       bool
 	includeExisting bool
 	usersPerKey     int
+	bench           string
 }
 
 type flagSet interface {
 	IntVar(p *int, name string, value int, usage string)
 	BoolVar(p *bool, name string, value bool, usage string)
+	StringVar(p *string, name string, value string, usage string)
 }
 
 func addBenchFlags(f flagSet, b *benchOptions) {
@@ -46,6 +50,7 @@ func addBenchFlags(f flagSet, b *benchOptions) {
 	f.BoolVar(&b.reuseKeys, "reuse-keys", false, "bench: also use keys that already have a PIN keyprep escrowed (adds users to them)")
 	f.BoolVar(&b.includeExisting, "include-existing", false, "bench: also provision users who already have a passkey in Entra")
 	f.IntVar(&b.usersPerKey, "users-per-key", 1, "bench: users enrolled on one key before the slot asks for the next key")
+	f.StringVar(&b.bench, "bench", "", "bench: this bench's name in the store's queue, on its claims and jobs (default the host name)")
 }
 
 // lockedPINs serialises PIN prompts of parallel slots (attended mode).
@@ -81,7 +86,7 @@ func (k hidKeys) List(ctx context.Context) ([]bench.KeyInfo, error) {
 	}
 	out := make([]bench.KeyInfo, len(devs))
 	for i, d := range devs {
-		out[i] = bench.KeyInfo{Path: d.Path, Product: d.Product}
+		out[i] = bench.KeyInfo{Path: d.Path, Product: d.Product, Serial: d.Serial}
 	}
 	return out, nil
 }
@@ -127,10 +132,32 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 	if b.maxParallel < 0 || b.usersPerKey < 1 {
 		return nil, usageErr("--max-parallel must be 0 or more and --users-per-key 1 or more")
 	}
+	lease, heartbeat, err := fleetTimings()
+	if err != nil {
+		return nil, err
+	}
 	e, err := g.enroller(ctx, o.identities)
 	if err != nil {
 		return nil, err
 	}
+	// A bench rides out a database that goes away (PostgreSQL
+	// restarting): its store calls wait and retry, saying so.
+	var lastNote time.Time
+	var noteMu sync.Mutex
+	e.Store.SetRetry(storeRetry, func(err error) {
+		noteMu.Lock()
+		defer noteMu.Unlock()
+		if time.Since(lastNote) < 5*time.Second {
+			return
+		}
+		lastNote = time.Now()
+		msg := fmt.Sprintf("store unavailable: %v; retrying", err)
+		if g.benchNote != nil && !g.JSON {
+			g.benchNote(msg)
+		} else {
+			g.infof("%s", msg)
+		}
+	})
 	e.PINs = &lockedPINs{inner: e.PINs}
 	e.Events = func(ev enroll.Event) { // the bench shows progress per slot
 		if g.wire.event != nil {
@@ -143,7 +170,7 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 	}
 	opts := bench.Options{Enroller: e, Keys: hidKeys{virt}, Request: req, MaxParallel: b.maxParallel, UsersPerKey: b.usersPerKey,
 		ReuseKeys: b.reuseKeys, SkipExisting: !b.includeExisting, RetryFailed: b.retryFailed, Explain: explainBench,
-		Foreground: foreground,
+		Foreground: foreground, Bench: b.bench, Lease: lease, Heartbeat: heartbeat, Log: slog.New(g.log),
 		Open: func(ctx context.Context, path string) (bench.Device, error) {
 			if virt != nil {
 				ctx = hid.WithVirtual(ctx, virt)
@@ -264,7 +291,7 @@ func runBench(ctx context.Context, g *globals, o enrollOptions, b benchOptions) 
 		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("%s: no user to enroll (%d row errors)", o.csv, len(rowErrs)),
 			Hint: "fix the rows named above"}
 	}
-	if _, _, err := r.Add(ctx, o.csv, good); err != nil {
+	if _, _, err := r.Add(ctx, batchName("", o.csv), good); err != nil {
 		return err
 	}
 	disp := newBenchDisplay(g)

@@ -198,6 +198,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		newTAPCmd(g),
 		newServeCmd(g),
 		newStoreCmd(g),
+		newFleetCmd(g),
 		newVersionCmd(g),
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")

@@ -165,7 +165,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		if err != nil {
 			return usageErr("--csv: %v", err)
 		}
-		sub, err := r.Submit(ctx, o.csv, f)
+		sub, err := r.Submit(ctx, batchName("", o.csv), f)
 		f.Close()
 		if err != nil {
 			return usageErr("%s: %v", o.csv, err)

@@ -26,7 +26,7 @@ func runStoreCmd(t *testing.T, args ...string) (int, string, string) {
 func TestStoreMigrateSQLite(t *testing.T) {
 	t.Setenv(storeEnv, "")
 	state := t.TempDir()
-	for i, want := range []struct{ from, to int }{{0, 2}, {2, 2}} {
+	for i, want := range []struct{ from, to int }{{0, 3}, {3, 3}} {
 		code, out, errOut := runStoreCmd(t, "--state-dir", state, "--json", "store", "migrate")
 		if code != 0 {
 			t.Fatalf("run %d: exit %d: %s", i, code, errOut)

@@ -137,7 +137,13 @@ type Enroller struct {
 	// "begin" is journaled, and after the side effect before "done"). The
 	// crash test kills the process from it.
 	CrashHook func(step Step, phase string)
-	Log       *slog.Logger
+	// JobCreated, when set, runs in the transaction that makes a new job
+	// durable (with its first journal row, before the first side effect);
+	// an error rolls that transaction back and stops the enrollment with
+	// nothing done. The bench binds its queue claim to the job there
+	// (store.Tx.BeginClaim).
+	JobCreated func(tx *store.Tx, job *store.Job) error
+	Log        *slog.Logger
 	// MaxChallengeAttempts bounds new-challenge retries (default 3).
 	MaxChallengeAttempts int
 	// ModelName names a key model from its AAGUID when the request has no
@@ -348,6 +354,9 @@ func (e *Enroller) Enroll(ctx context.Context, dev Device, req Request) (*Result
 	r.later(func(tx *store.Tx) error {
 		if err := tx.CreateJob(job); err != nil {
 			return stepErr(StepResolve, err, "check the state directory", "cannot create the job in the store")
+		}
+		if e.JobCreated != nil {
+			return e.JobCreated(tx, job)
 		}
 		return nil
 	})

@@ -43,7 +43,7 @@ type env struct {
 func newEnv(t *testing.T, kc enrolltest.KeyConfig) *env {
 	t.Helper()
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	tmp := t.TempDir()
 	st := enrolltest.Store(ctx, t)

@@ -23,7 +23,11 @@ import (
 // Every write goes through Store.update (or Update), which opens the
 // transaction with beginWrite: on PostgreSQL that takes the store's write
 // lock first, so writers are serialised as on SQLite and the audit chain
-// stays linear.
+// stays linear. The one exception is the fleet queue's lease bookkeeping
+// (claims, renewals, releases, heartbeats: Store.leaseTx in queue.go),
+// which writes no audit event and so does not take the write lock: on
+// PostgreSQL claimers pass each other with SELECT … FOR UPDATE SKIP LOCKED
+// (skipLocked) and row locks; SQLite's one writer serialises them anyway.
 type dialect struct {
 	name string // BackendSQLite or BackendPostgres
 
@@ -49,6 +53,25 @@ type dialect struct {
 	// ciEq returns the condition "col equals the next placeholder,
 	// ignoring ASCII case" (the index on col uses the same expression).
 	ciEq func(col string) string
+
+	// ciSame returns the condition "columns a and b are equal, ignoring
+	// ASCII case" (for joins on UPNs).
+	ciSame func(a, b string) string
+
+	// skipLocked ends a SELECT that picks rows to claim: on PostgreSQL
+	// " FOR UPDATE SKIP LOCKED" (a claimer passes over rows another
+	// claimer's transaction holds instead of waiting for it); "" on
+	// SQLite, whose one writer at a time already keeps claimers apart.
+	skipLocked string
+
+	// unique reports whether err is a unique constraint violation.
+	unique func(err error) bool
+
+	// connLost reports whether err means the connection to the database
+	// was lost or could not be made (the server restarting): a
+	// transaction that failed so before its commit changed nothing and
+	// may run again (see Store.update).
+	connLost func(err error) bool
 
 	// migrate brings the schema of db to version target (at most
 	// len(migrations)) under the backend's lock, and returns the

@@ -42,11 +42,14 @@ type Job struct {
 	// serial number string, "" when it reports none; its model name;
 	// getInfo's firmwareVersion, 0 when unknown); CredentialID is the
 	// credential the job created on it (base64url).
-	Serial       string   `json:"serial,omitempty"`
-	Model        string   `json:"model,omitempty"`
-	Firmware     int64    `json:"firmware,omitempty"`
-	CredentialID string   `json:"credentialId,omitempty"`
-	State        JobState `json:"state"`
+	Serial       string `json:"serial,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Firmware     int64  `json:"firmware,omitempty"`
+	CredentialID string `json:"credentialId,omitempty"`
+	// Bench is the bench (--bench) that began the job ("" before the
+	// fleet's queue: schema version 3).
+	Bench string   `json:"bench,omitempty"`
+	State JobState `json:"state"`
 	// Step and Phase are the name and phase of the last recorded step.
 	Step  string `json:"step,omitempty"`
 	Phase string `json:"phase,omitempty"`
@@ -77,13 +80,15 @@ type JobUpdate struct {
 	Model        *string
 	Firmware     *int64
 	CredentialID *string
+	// Bench: the bench now working on the job (a resume on another bench).
+	Bench *string
 }
 
 // minPrefix is the shortest ID prefix Job accepts.
 const minPrefix = 6
 
 const jobCols = `id, kind, upn, user_id, key_path, aaguid, state, step, phase, error, params, created_at, updated_at,
-	serial, model, firmware, credential_id`
+	serial, model, firmware, credential_id, bench`
 
 // CreateJob records a new job. It fills j.ID (a random 128-bit hex string)
 // if empty, j.State (running) if empty, and j.CreatedAt/j.UpdatedAt if zero,
@@ -136,9 +141,9 @@ func (t *Tx) CreateJob(j *Job) error {
 	if err != nil {
 		return fmt.Errorf("store: create job: %w", err)
 	}
-	_, err = t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.exec(`INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Kind, j.UPN, j.UserID, j.KeyPath, j.AAGUID, string(j.State), j.Step, j.Phase, j.Error,
-		params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt), j.Serial, j.Model, j.Firmware, j.CredentialID)
+		params, fmtTime(j.CreatedAt), fmtTime(j.UpdatedAt), j.Serial, j.Model, j.Firmware, j.CredentialID, j.Bench)
 	if err == nil {
 		err = t.appendAudit("job.created", j.ID, audit)
 	}
@@ -276,6 +281,9 @@ func (t *Tx) updateJob(id string, u JobUpdate) error {
 	if u.CredentialID != nil {
 		add("credential_id", "credentialId", *u.CredentialID)
 	}
+	if u.Bench != nil {
+		add("bench", "bench", *u.Bench)
+	}
 	var state string
 	err := t.queryRow(`SELECT state FROM jobs WHERE id = ?`, []any{id}, &state)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -321,7 +329,7 @@ func scanJob(sc scanner) (*Job, error) {
 		updated string
 	)
 	if err := sc.Scan(&j.ID, &j.Kind, &j.UPN, &j.UserID, &j.KeyPath, &j.AAGUID, &state, &j.Step, &j.Phase,
-		&j.Error, &params, &created, &updated, &j.Serial, &j.Model, &j.Firmware, &j.CredentialID); err != nil {
+		&j.Error, &params, &created, &updated, &j.Serial, &j.Model, &j.Firmware, &j.CredentialID, &j.Bench); err != nil {
 		return nil, err
 	}
 	j.State = JobState(state)

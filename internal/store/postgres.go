@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -85,9 +87,35 @@ var pgDialect = &dialect{
 	},
 	// lower() under the "C" collation folds ASCII letters only, as
 	// SQLite's NOCASE does; the indexes use the same expression.
-	ciEq:    func(col string) string { return `lower(` + col + ` COLLATE "C") = lower(CAST(? AS TEXT) COLLATE "C")` },
-	migrate: pgMigrate,
-	version: func(ctx context.Context, db *sql.DB) (int, error) { return pgVersion(ctx, db) },
+	ciEq:       func(col string) string { return `lower(` + col + ` COLLATE "C") = lower(CAST(? AS TEXT) COLLATE "C")` },
+	ciSame:     func(a, b string) string { return `lower(` + a + ` COLLATE "C") = lower(` + b + ` COLLATE "C")` },
+	skipLocked: " FOR UPDATE SKIP LOCKED",
+	unique: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
+	},
+	connLost: pgConnLost,
+	migrate:  pgMigrate,
+	version:  func(ctx context.Context, db *sql.DB) (int, error) { return pgVersion(ctx, db) },
+}
+
+// pgConnLost reports whether err is a lost or refused connection: the
+// driver's bad connection, a network error, a connect error, an
+// unexpected end of the stream, or the server saying it is shutting down
+// or starting up (SQLSTATE class 08, 57P01-57P03).
+func pgConnLost(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, ErrUnavailable) ||
+		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "connection reset")
 }
 
 // openPostgres connects to the database at url (no password in it) and
@@ -322,5 +350,38 @@ ALTER TABLE results ADD COLUMN serial TEXT NOT NULL DEFAULT '';
 ALTER TABLE results ADD COLUMN firmware BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX results_serial ON results (serial) WHERE serial <> '';
 CREATE INDEX results_credential ON results (credential_id);
+`,
+	// 3: the fleet's shared queue (see sqliteMigrations[2]).
+	`
+CREATE TABLE queue (
+	id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	batch        TEXT NOT NULL,
+	upn          TEXT NOT NULL,
+	display_name TEXT NOT NULL DEFAULT '',
+	line         BIGINT NOT NULL DEFAULT 0,
+	state        TEXT NOT NULL CHECK (state IN ('queued', 'claimed', 'begun', 'done', 'skipped', 'failed')),
+	bench        TEXT NOT NULL DEFAULT '',
+	lease_until  TEXT COLLATE "C" NOT NULL DEFAULT '',
+	job_id       TEXT COLLATE "C" NOT NULL DEFAULT '',
+	key_serial   TEXT NOT NULL DEFAULT '',
+	key_path     TEXT NOT NULL DEFAULT '',
+	attempts     BIGINT NOT NULL DEFAULT 0,
+	error        TEXT NOT NULL DEFAULT '',
+	created_at   TEXT COLLATE "C" NOT NULL,
+	updated_at   TEXT COLLATE "C" NOT NULL
+);
+CREATE UNIQUE INDEX queue_batch_upn ON queue (batch, lower(upn COLLATE "C"));
+CREATE UNIQUE INDEX queue_held ON queue (lower(upn COLLATE "C")) WHERE state IN ('claimed', 'begun');
+CREATE INDEX queue_state ON queue (state, id);
+CREATE INDEX queue_upn ON queue (lower(upn COLLATE "C"));
+
+CREATE TABLE benches (
+	id         TEXT PRIMARY KEY NOT NULL,
+	started_at TEXT COLLATE "C" NOT NULL,
+	last_seen  TEXT COLLATE "C" NOT NULL,
+	info       TEXT NOT NULL DEFAULT '{}'
+);
+
+ALTER TABLE jobs ADD COLUMN bench TEXT NOT NULL DEFAULT '';
 `,
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -28,8 +29,13 @@ var sqliteDialect = &dialect{
 	prepare:    true,
 	beginWrite: func(context.Context, *sql.Tx) error { return nil }, // BEGIN IMMEDIATE (dsn)
 	ciEq:       func(col string) string { return col + " = ? COLLATE NOCASE" },
-	migrate:    sqliteMigrate,
-	version:    func(ctx context.Context, db *sql.DB) (int, error) { return userVersion(ctx, db) },
+	ciSame:     func(a, b string) string { return a + " = " + b + " COLLATE NOCASE" },
+	unique: func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	},
+	connLost: func(error) bool { return false }, // a file: there is no connection to lose
+	migrate:  sqliteMigrate,
+	version:  func(ctx context.Context, db *sql.DB) (int, error) { return userVersion(ctx, db) },
 }
 
 // openSQLite opens (creating it, mode 0600, if needed) the database file
@@ -99,44 +105,79 @@ func dsn(abs string) string {
 // second process from migrating at the same time), and refuses a schema
 // newer than this build's.
 func sqliteMigrate(ctx context.Context, db *sql.DB, d *dialect, target int) (from, to int, err error) {
-	v, err := userVersion(ctx, db)
-	if err != nil {
-		return 0, 0, err
-	}
-	from = v
-	if v > len(d.migrations) {
-		return from, v, newerSchemaError(v)
-	}
-	for v < target {
+	// Every read of the version happens under the write lock too: a
+	// plain read racing an opener that is converting the file to WAL can
+	// get SQLITE_BUSY without the busy handler being asked (seen once
+	// with six openers), while BEGIN IMMEDIATE waits busy_timeout.
+	from = -1
+	v := 0
+	var waited time.Duration
+	for {
+		done := false
 		err := withTx(ctx, db, nil, func(tx *sql.Tx) error {
-			// Re-read under the write lock: another process may have
-			// migrated since.
 			cur, err := userVersion(ctx, tx)
 			if err != nil {
 				return err
 			}
+			if from < 0 {
+				from = cur
+			}
+			v = cur
 			if cur > len(d.migrations) {
 				return newerSchemaError(cur)
 			}
-			if cur != v {
-				v = cur
+			if cur >= target {
+				done = true
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, d.migrations[v]); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			if _, err := tx.ExecContext(ctx, d.migrations[cur]); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", cur+1, err)
 			}
-			// PRAGMA takes no bound parameters; v+1 is an int.
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			// PRAGMA takes no bound parameters; cur+1 is an int.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", cur+1)); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", cur+1, err)
 			}
-			v++
+			v = cur + 1
 			return nil
 		})
 		if err != nil {
-			return from, v, err
+			if sqliteBusy(err) && busyWait(ctx, &waited) {
+				continue
+			}
+			return max(from, 0), v, err
+		}
+		if done {
+			return from, v, nil
 		}
 	}
-	return from, v, nil
+}
+
+// sqliteBusy reports SQLITE_BUSY (5, in the primary code's low byte).
+// SQLite answers it without calling the busy handler where waiting could
+// deadlock, e.g. while another opener turns the file into WAL mode.
+func sqliteBusy(err error) bool {
+	var c interface{ Code() int }
+	return errors.As(err, &c) && c.Code()&0xff == 5
+}
+
+// busyWait sleeps before the next attempt of a transaction SQLite refused
+// as busy, for up to the busy_timeout in all (10 s); false when that is
+// spent or ctx ends.
+func busyWait(ctx context.Context, waited *time.Duration) bool {
+	const limit = 10 * time.Second
+	d := min(25*time.Millisecond, limit-*waited)
+	if d <= 0 {
+		return false
+	}
+	*waited += d
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func userVersion(ctx context.Context, q queryer) (int, error) {
@@ -251,5 +292,42 @@ ALTER TABLE results ADD COLUMN serial TEXT NOT NULL DEFAULT '';
 ALTER TABLE results ADD COLUMN firmware INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX results_serial ON results (serial) WHERE serial != '';
 CREATE INDEX results_credential ON results (credential_id);
+`,
+	// 3: the fleet's shared queue (docs/architecture.md §3.2): one row
+	// per user of a loaded list (unique per batch and UPN, ignoring ASCII
+	// case); at most one row per user held (claimed or begun) at a time,
+	// whatever the batch (queue_held); the benches' heartbeats; and the
+	// bench that began each job.
+	`
+CREATE TABLE queue (
+	id           INTEGER PRIMARY KEY NOT NULL,
+	batch        TEXT NOT NULL,
+	upn          TEXT NOT NULL,
+	display_name TEXT NOT NULL DEFAULT '',
+	line         INTEGER NOT NULL DEFAULT 0,
+	state        TEXT NOT NULL CHECK (state IN ('queued', 'claimed', 'begun', 'done', 'skipped', 'failed')),
+	bench        TEXT NOT NULL DEFAULT '',
+	lease_until  TEXT NOT NULL DEFAULT '',
+	job_id       TEXT NOT NULL DEFAULT '',
+	key_serial   TEXT NOT NULL DEFAULT '',
+	key_path     TEXT NOT NULL DEFAULT '',
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	error        TEXT NOT NULL DEFAULT '',
+	created_at   TEXT NOT NULL,
+	updated_at   TEXT NOT NULL
+);
+CREATE UNIQUE INDEX queue_batch_upn ON queue (batch, upn COLLATE NOCASE);
+CREATE UNIQUE INDEX queue_held ON queue (upn COLLATE NOCASE) WHERE state IN ('claimed', 'begun');
+CREATE INDEX queue_state ON queue (state, id);
+CREATE INDEX queue_upn ON queue (upn COLLATE NOCASE);
+
+CREATE TABLE benches (
+	id         TEXT PRIMARY KEY NOT NULL,
+	started_at TEXT NOT NULL,
+	last_seen  TEXT NOT NULL,
+	info       TEXT NOT NULL DEFAULT '{}'
+);
+
+ALTER TABLE jobs ADD COLUMN bench TEXT NOT NULL DEFAULT '';
 `,
 }

@@ -73,6 +73,8 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // see prepared
+
+	rp retryPolicy // see SetRetry
 }
 
 // schemaVersion is the schema version this build writes: the number of
@@ -289,6 +291,16 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // queryAll runs q (in the shared spelling) and scans every row with scan.
 func queryAll[T any](ctx context.Context, s *Store, q string, args []any, scan func(scanner) (*T, error)) ([]T, error) {
+	var out []T
+	err := s.retry(ctx, func() error {
+		var err error
+		out, err = queryAllOnce(ctx, s, q, args, scan)
+		return err
+	})
+	return out, err
+}
+
+func queryAllOnce[T any](ctx context.Context, s *Store, q string, args []any, scan func(scanner) (*T, error)) ([]T, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.q(q), args...)
 	if err != nil {
 		return nil, err

@@ -115,13 +115,28 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return s.update(ctx, fn)
 }
 
-// update is Update, for the Store methods that wrap one Tx method.
+// update is Update, for the Store methods that wrap one Tx method. A
+// transaction that fails because the connection to the database was lost
+// before its commit (PostgreSQL restarting) changed nothing: it runs again,
+// from the start, while the store retries (see SetRetry). A commit whose
+// answer was lost is not retried: the error wraps ErrCommitUnknown.
 func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, s.d.writeTx)
+	return s.retry(ctx, func() error { return s.updateOnce(ctx, s.d.writeTx, s.d.beginWrite, fn) })
+}
+
+// commitError is a failed commit: never retried (the outcome may be
+// unknown).
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return "store: commit: " + e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+func (s *Store) updateOnce(ctx context.Context, opts *sql.TxOptions, begin func(context.Context, *sql.Tx) error, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin transaction: %w", err)
 	}
-	if err := s.d.beginWrite(ctx, tx); err != nil {
+	if err := begin(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("store: %w", err)
 	}
@@ -135,7 +150,10 @@ func (s *Store) update(ctx context.Context, fn func(*Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		if s.d.connLost(err) {
+			err = fmt.Errorf("%w: %w", ErrCommitUnknown, err)
+		}
+		return &commitError{err}
 	}
 	return nil
 }

@@ -73,6 +73,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/results/{upn}/reveal-pin", s.revealPIN)
 	m.HandleFunc("GET /api/v1/snapshot", s.snapshot)
 	m.HandleFunc("GET /api/v1/events", s.events)
+	m.HandleFunc("GET /api/v1/fleet", s.fleet)
 	m.HandleFunc("/api/", s.apiFallback)
 	m.HandleFunc("/", s.serveStatic)
 	s.mux = m
@@ -169,6 +170,29 @@ func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, normalise(s.engine.Snapshot()))
+}
+
+// FleetSource is an engine that sees the whole fleet through its store
+// (bench.Runner is one).
+type FleetSource interface {
+	Fleet(ctx context.Context) (*bench.Fleet, error)
+}
+
+// fleet answers the fleet panel: every bench sharing the store, the
+// queue, the rate and the users waiting for their keys.
+func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
+	fs, ok := s.engine.(FleetSource)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "this bench has no fleet view")
+		return
+	}
+	f, err := fs.Fleet(r.Context())
+	if err != nil {
+		s.log.Warn("fleet view", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "store_unavailable", "the store cannot be read now; retry shortly")
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
 }
 
 // normalise makes nil lists empty so clients always get arrays.

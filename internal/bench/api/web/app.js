@@ -119,6 +119,35 @@
     $('#app').hidden = false;
     $('#logout').hidden = false;
     connect();
+    refreshFleet();
+    setInterval(refreshFleet, 5000);
+  }
+
+  // ---- the fleet panel: every bench sharing the store ----------------------
+  async function refreshFleet() {
+    let f;
+    try {
+      f = await api('GET', '/api/v1/fleet');
+    } catch (e) {
+      return; // no fleet view, or the store is away: keep what is shown
+    }
+    const q = f.queue || {};
+    const benches = f.benches || [];
+    $('#fleet-panel').hidden = false;
+    text('#fleet-count', benches.length === 1 ? '1 bench' : benches.length + ' benches');
+    const eta = f.eta === null || f.eta === undefined ? '–' : fmtDuration(f.eta);
+    text('#fleet-summary', `${q.queued || 0} queued · ${q.claimed || 0} claimed · ${q.begun || 0} begun · ` +
+      `${q.waiting || 0} waiting for their key · ${q.done || 0} done · ${q.failed || 0} failed · ` +
+      `${(f.rate || 0).toFixed(1)}/min · ETA ${eta}`);
+    const ul = $('#fleet-benches');
+    ul.replaceChildren(...benches.map((b) => {
+      const keys = (b.keys || []).map((k) => `${k.key}${k.serial ? ' (' + k.serial + ')' : ''}: ${k.state}${k.upn ? ' ' + k.upn : ''}`);
+      return el('li', { 'data-testid': 'fleet-bench', class: b.alive ? '' : 'silent' },
+        el('strong', { text: b.id }), ` seen ${fmtTime(b.lastSeen)}${b.alive ? '' : ' (silent)'} · `,
+        keys.length ? keys.join('; ') : 'no key');
+    }));
+    $('#fleet-waiting').replaceChildren(...(f.waiting || []).map((w) =>
+      el('li', { 'data-testid': 'fleet-waiting', text: `${w.upn}: waiting for key ${w.key} (last seen at bench ${w.bench}, ${fmtTime(w.lastSeen)})` })));
   }
 
   $('#login-form').addEventListener('submit', async (ev) => {

@@ -1,0 +1,246 @@
+//go:build cgo
+
+package fleettest
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keyprep/keyprep/internal/store"
+)
+
+// fleetUsers is the size of the tests' user list.
+const fleetUsers = 60
+
+// What a bench prints on stderr while the database is away.
+var pauseMsg = regexp.MustCompile(`store unavailable: .*; retrying`)
+
+// loadList loads the fleet's list with `keyprep fleet load` and returns
+// the added and duplicate counts.
+func loadList(f *fleet) (added, dup int) {
+	f.t.Helper()
+	code, out, errOut := f.keyprep("fleet", "load", f.csv, "--json")
+	if code != 0 {
+		f.t.Fatalf("fleet load: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var r struct {
+		Added     int `json:"added"`
+		Duplicate int `json:"duplicate"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		f.t.Fatalf("fleet load --json: %v\n%s", err, out)
+	}
+	return r.Added, r.Duplicate
+}
+
+// TestFleetThreeBenches: three benches (processes, four virtual keys
+// each; two join while the first is at work) enroll one list of 60 users
+// from one PostgreSQL store against one emulated tenant. Every user ends with exactly one passkey, one job that
+// began, one escrow that opens the key they were enrolled on, never on
+// two benches at once, and the shared audit chain verifies.
+func TestFleetThreeBenches(t *testing.T) {
+	f := newFleet(t, newSchema(t, needPostgres(t)), fleetUsers)
+	if added, dup := loadList(f); added != fleetUsers || dup != 0 {
+		t.Fatalf("fleet load: %d added, %d duplicate; want %d, 0", added, dup, fleetUsers)
+	}
+	if added, dup := loadList(f); added != 0 || dup != fleetUsers {
+		t.Fatalf("fleet load again: %d added, %d duplicate; want 0, %d", added, dup, fleetUsers)
+	}
+	// Benches join as their operators arrive: b and c once a is at work
+	// (holding users whose enrollment has begun).
+	st, err := store.Open(context.Background(), f.store, store.Options{Actor: "fleettest"})
+	must(t, err)
+	defer st.Close()
+	runs := []*benchRun{f.startBench("a")}
+	eventually(t, 90*time.Second, "bench a to begin enrollments", func() bool {
+		_, begun := heldBy(t, st, "a")
+		return len(begun) > 0
+	})
+	runs = append(runs, f.startBench("b"), f.startBench("c"))
+	f.waitAll(runs...)
+	total := 0
+	for _, r := range runs {
+		n := r.doneCount()
+		total += n
+		if n == 0 {
+			t.Errorf("bench %s enrolled nobody: the list was not shared", r.bench)
+		}
+	}
+	if total != fleetUsers {
+		t.Errorf("the benches reported %d enrollments, want %d", total, fleetUsers)
+	}
+	s := f.status()
+	if s.Queue.Done != fleetUsers || s.Queue.Queued+s.Queue.Claimed+s.Queue.Begun+s.Queue.Waiting+s.Queue.Failed != 0 || len(s.Waiting) != 0 {
+		t.Errorf("fleet status after the run: %+v, waiting %v", s.Queue, s.Waiting)
+	}
+	f.checkOutcome(f.users[0], f.users[fleetUsers-1])
+}
+
+// TestFleetBenchKilled: one of three benches is killed (SIGKILL) while it
+// has enrollments under way. The other two finish every user it had not
+// begun (its claims come back when their lease expires); the users it had
+// begun wait for their keys, shown by fleet status, and are finished when
+// the bench restarts on the same state directory with the same keys
+// plugged in.
+func TestFleetBenchKilled(t *testing.T) {
+	f := newFleet(t, newSchema(t, needPostgres(t)), fleetUsers)
+	st, err := store.Open(context.Background(), f.store, store.Options{Actor: "fleettest"})
+	must(t, err)
+	defer st.Close()
+	a, b := f.startBench("a"), f.startBench("b")
+	// Bench c's keys are slow (every command takes 300 ms) and its
+	// person slow to touch: it holds users it claimed and has not begun
+	// yet, and users it began (PIN escrowed and set) waiting for the
+	// touch, when it is killed.
+	c := f.startBench("c", "KEYPREP_SIM_TOUCH=delay=3s", "KEYPREP_SIM_KEY_LATENCY=300ms")
+	var claimed, begun map[string]bool
+	eventually(t, 90*time.Second, "bench c to hold a claim it has not begun and one it has", func() bool {
+		claimed, begun = heldBy(t, st, "c")
+		return len(claimed) > 0 && len(begun) > 0
+	})
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.exitCode(); code != -1 {
+		t.Fatalf("bench c was not killed: exit %d", code)
+	}
+	claimed, begun = heldBy(t, st, "c")
+	if len(claimed) == 0 || len(begun) == 0 {
+		t.Fatalf("bench c was killed holding %d claims not begun and %d begun: this test needs both", len(claimed), len(begun))
+	}
+	t.Logf("bench c killed holding %d users claimed, %d begun", len(claimed), len(begun))
+
+	f.waitAll(a, b)
+	s := f.status()
+	waiting := map[string]bool{}
+	for _, w := range s.Waiting {
+		waiting[strings.ToLower(w.UPN)] = true
+		if w.Bench != "c" || w.Key == "" {
+			t.Errorf("waiting %s: key %q, last seen at bench %q; want a key of bench c", w.UPN, w.Key, w.Bench)
+		}
+	}
+	for upn := range begun {
+		if !waiting[upn] {
+			t.Errorf("%s was begun on bench c and is not waiting for its key (waiting: %v)", upn, keys(waiting))
+		}
+	}
+	if len(waiting) != len(begun) {
+		t.Errorf("waiting for their key: %v; bench c had begun %v", keys(waiting), keys(begun))
+	}
+	// The users bench c had claimed and not begun were taken over.
+	for upn := range claimed {
+		qs, err := st.Queue(context.Background(), store.QueueFilter{UPN: upn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(qs) != 1 || qs[0].State != store.QueueDone || qs[0].Bench == "c" {
+			t.Errorf("%s, claimed by bench c when it died: %+v; want done by another bench", upn, qs)
+		}
+	}
+	if s.Queue.Queued != 0 || s.Queue.Claimed != 0 || s.Queue.Failed != 0 || s.Queue.Done+len(s.Waiting) != fleetUsers {
+		t.Errorf("after benches a and b finished: queue %+v with %d waiting; want every user done but those waiting for bench c's keys", s.Queue, len(s.Waiting))
+	}
+	for _, upn := range f.users {
+		if waiting[strings.ToLower(upn)] {
+			continue
+		}
+		if n, err := f.passkeys(upn); err != nil || n != 1 {
+			t.Errorf("%s (not waiting) has %d passkeys (%v) after benches a and b finished, want 1", upn, n, err)
+		}
+	}
+
+	c2 := f.startBench("c")
+	f.waitAll(c2)
+	resumed := map[string]bool{}
+	for _, res := range c2.results() {
+		resumed[strings.ToLower(res.UPN)] = true
+	}
+	for upn := range waiting {
+		if !resumed[upn] {
+			t.Errorf("%s waited for bench c's key and was not finished by bench c's restart", upn)
+		}
+	}
+	if s := f.status(); s.Queue.Done != fleetUsers || len(s.Waiting) != 0 {
+		t.Errorf("fleet status at the end: %+v, waiting %v", s.Queue, s.Waiting)
+	}
+	f.checkOutcome(keys(waiting)...)
+}
+
+// TestFleetPostgresRestart: PostgreSQL is restarted (a cluster of the
+// test's own, stopped for longer than a lease) while three benches work.
+// Each says it waits for the store, carries on when it is back, and the
+// outcome is that of an undisturbed run: nothing lost, nothing done twice.
+func TestFleetPostgresRestart(t *testing.T) {
+	needPostgres(t)
+	pg := startCluster(t)
+	f := newFleet(t, newSchema(t, pg.url()), fleetUsers)
+	runs := []*benchRun{f.startBench("a"), f.startBench("b"), f.startBench("c")}
+	eventually(t, 90*time.Second, "10 enrollments", func() bool {
+		n := 0
+		for _, r := range runs {
+			n += r.doneCount()
+		}
+		return n >= 10
+	})
+	for _, r := range runs {
+		if !r.running() {
+			t.Fatalf("bench %s finished before the database went away (exit %d): the run is too short for this test", r.bench, r.exitCode())
+		}
+	}
+	if err := pg.stop(); err != nil {
+		t.Fatal(err)
+	}
+	down := time.Now()
+	eventually(t, 60*time.Second, "every bench to say it pauses", func() bool {
+		for _, r := range runs {
+			if !pauseMsg.MatchString(r.stderr.String()) {
+				return false
+			}
+		}
+		return true
+	})
+	// Down for longer than a lease: no bench can renew its claims.
+	time.Sleep(3*time.Second - time.Since(down))
+	if err := pg.start(); err != nil {
+		t.Fatal(err)
+	}
+	f.waitAll(runs...)
+	f.checkOutcome()
+}
+
+// heldBy returns the users bench holds in the store's queue: claimed
+// (nothing done yet) and begun, by lower-case UPN.
+func heldBy(t *testing.T, st *store.Store, bench string) (claimed, begun map[string]bool) {
+	t.Helper()
+	qs, err := st.Queue(context.Background(), store.QueueFilter{States: []store.QueueState{store.QueueClaimed, store.QueueBegun}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, begun = map[string]bool{}, map[string]bool{}
+	for _, q := range qs {
+		if q.Bench != bench {
+			continue
+		}
+		if q.State == store.QueueBegun {
+			begun[strings.ToLower(q.UPN)] = true
+		} else {
+			claimed[strings.ToLower(q.UPN)] = true
+		}
+	}
+	return claimed, begun
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
