@@ -199,7 +199,10 @@ so consecutive commands see each other's effects as with a real key.`,
 		newServeCmd(g),
 		newStoreCmd(g),
 		newFleetCmd(g),
+		newVersionCmd(g),
 	)
+	root.SetVersionTemplate(currentVersion().short() + "\n")
+	registerCompletions(root, g)
 	return root
 }
 
