@@ -220,43 +220,57 @@ func (s *Store) claimOnce(ctx context.Context, bench string, lease time.Duration
 		prev string
 	)
 	err := s.leaseTx(ctx, func(t *Tx) error {
-		out, prev = nil, ""
-		now := t.s.nowUTC()
-		rows, err := t.tx.QueryContext(t.ctx, t.s.d.q(`SELECT `+queueCols+` FROM queue q0
+		var err error
+		out, prev, err = t.leaseFirst(`SELECT `+queueCols+` FROM queue q0
 			WHERE (state = 'queued' OR (state = 'claimed' AND lease_until < ?))
 			  AND NOT EXISTS (SELECT 1 FROM queue h WHERE h.state IN ('claimed', 'begun') AND h.id <> q0.id
-			                  AND `+t.s.d.ciSame("h.upn", "q0.upn")+`)
-			ORDER BY id LIMIT 1`+t.s.d.skipLocked), fmtTime(now))
-		if err != nil {
-			return err
-		}
-		var got []QueueItem
-		for rows.Next() {
-			q, err := scanQueue(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			got = append(got, *q)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(got) == 0 {
-			return nil
-		}
-		q := got[0]
-		prev = q.Bench
-		q.State, q.Bench, q.LeaseUntil, q.Attempts, q.UpdatedAt = QueueClaimed, bench, now.Add(lease), q.Attempts+1, now
-		if _, err := t.exec(`UPDATE queue SET state = 'claimed', bench = ?, lease_until = ?, attempts = ?, updated_at = ? WHERE id = ?`,
-			bench, fmtTime(q.LeaseUntil), q.Attempts, fmtTime(now), q.ID); err != nil {
-			return err
-		}
-		out = &q
-		return nil
+			                  AND `+t.s.d.ciSame("h.upn", "q0.upn")+`)`,
+			[]any{fmtTime(t.s.nowUTC())}, bench, lease, true)
+		return err
 	})
 	return out, prev, err
+}
+
+// leaseFirst locks the first row (by id) that query selects, skipping
+// rows another claimer holds locked (PostgreSQL's SKIP LOCKED), and
+// leases it to bench: a new attempt, the lease running from now. With
+// claim it also becomes "claimed" (a begun row stays begun, bound to its
+// key). It returns the row as leased and the bench that held it before,
+// or nil when query selects nothing.
+func (t *Tx) leaseFirst(query string, args []any, bench string, lease time.Duration, claim bool) (*QueueItem, string, error) {
+	rows, err := t.tx.QueryContext(t.ctx, t.s.d.q(query+` ORDER BY id LIMIT 1`+t.s.d.skipLocked), args...)
+	if err != nil {
+		return nil, "", err
+	}
+	var got []QueueItem
+	for rows.Next() {
+		q, err := scanQueue(rows)
+		if err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		got = append(got, *q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	if len(got) == 0 {
+		return nil, "", nil
+	}
+	q := got[0]
+	prev := q.Bench
+	now := t.s.nowUTC()
+	q.Bench, q.LeaseUntil, q.Attempts, q.UpdatedAt = bench, now.Add(lease), q.Attempts+1, now
+	set := `bench = ?, lease_until = ?, attempts = ?, updated_at = ?`
+	if claim {
+		q.State = QueueClaimed
+		set = `state = 'claimed', ` + set
+	}
+	if _, err := t.exec(`UPDATE queue SET `+set+` WHERE id = ?`, bench, fmtTime(q.LeaseUntil), q.Attempts, fmtTime(now), q.ID); err != nil {
+		return nil, "", err
+	}
+	return &q, prev, nil
 }
 
 // KeyRef is an attached key as a bench knows it: its USB serial number
@@ -292,37 +306,10 @@ func (s *Store) ClaimBegun(ctx context.Context, bench string, keys []KeyRef, lea
 	}
 	var out *QueueItem
 	err := s.leaseTx(ctx, func(t *Tx) error {
-		out = nil
-		rows, err := t.tx.QueryContext(t.ctx, t.s.d.q(`SELECT `+queueCols+` FROM queue WHERE state = 'begun' AND (`+
-			strings.Join(conds, " OR ")+`) ORDER BY id LIMIT 1`+t.s.d.skipLocked), args...)
-		if err != nil {
-			return err
-		}
-		var got []QueueItem
-		for rows.Next() {
-			q, err := scanQueue(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			got = append(got, *q)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(got) == 0 {
-			return nil
-		}
-		q := got[0]
-		n := t.s.nowUTC()
-		q.Bench, q.LeaseUntil, q.Attempts, q.UpdatedAt = bench, n.Add(lease), q.Attempts+1, n
-		if _, err := t.exec(`UPDATE queue SET bench = ?, lease_until = ?, attempts = ?, updated_at = ? WHERE id = ?`,
-			bench, fmtTime(q.LeaseUntil), q.Attempts, fmtTime(n), q.ID); err != nil {
-			return err
-		}
-		out = &q
-		return nil
+		var err error
+		out, _, err = t.leaseFirst(`SELECT `+queueCols+` FROM queue WHERE state = 'begun' AND (`+strings.Join(conds, " OR ")+`)`,
+			args, bench, lease, false)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim a begun job: %w", err)
