@@ -70,25 +70,24 @@ type bulkDir struct {
 	res Resolver
 
 	mu       sync.Mutex
-	order    []string                 // expected UPNs, queue order
-	expected map[string]bool          // lower-case UPN
-	users    map[string]*enroll.User  // lower-case UPN → user found in a batch
-	perUser  map[string]bool          // lower-case UPN → ask the wrapped directory
-	missing  map[string]bool          // lower-case UPN → a batch did not find it
-	inflight map[string]chan struct{} // lower-case UPN → closed when its batch ends
-	pol      *policy.Fido2Policy
-	polWait  chan struct{}              // a policy read in flight
-	groups   map[string]map[string]bool // lower-case group id → lower-case user ids
-	grpWait  map[string]chan struct{}
+	order    []string                       // expected UPNs, queue order
+	expected map[string]bool                // lower-case UPN
+	users    map[string]*enroll.User        // lower-case UPN → user found in a batch
+	perUser  map[string]bool                // lower-case UPN → ask the wrapped directory
+	missing  map[string]bool                // lower-case UPN → a batch did not find it
+	inflight map[string]chan struct{}       // lower-case UPN → closed when its batch ends
 	elig     map[string]*enroll.Eligibility // user id → answer this run
+
+	pol    loadOnce[*policy.Fido2Policy] // the run's policy ("" key)
+	groups loadOnce[map[string]bool]     // lower-case group id → lower-case user ids
 
 	batches, fallbacks int
 }
 
 func newBulkDir(d enroll.Directory, res Resolver) *bulkDir {
 	return &bulkDir{Directory: d, res: res, expected: map[string]bool{}, users: map[string]*enroll.User{},
-		perUser: map[string]bool{}, missing: map[string]bool{}, inflight: map[string]chan struct{}{}, groups: map[string]map[string]bool{},
-		grpWait: map[string]chan struct{}{}, elig: map[string]*enroll.Eligibility{}}
+		perUser: map[string]bool{}, missing: map[string]bool{}, inflight: map[string]chan struct{}{},
+		elig: map[string]*enroll.Eligibility{}}
 }
 
 // expect queues UPNs for lookup ahead of their turn, in order.
@@ -203,75 +202,65 @@ func (d *bulkDir) nextBatchLocked(first string) []string {
 // policy reads the Passkey (FIDO2) policy once per run; a failure is not
 // kept (the next user asks again).
 func (d *bulkDir) policy(ctx context.Context) (*policy.Fido2Policy, error) {
-	for {
-		d.mu.Lock()
-		if d.pol != nil {
-			p := d.pol
-			d.mu.Unlock()
-			return p, nil
-		}
-		if ch := d.polWait; ch != nil {
-			d.mu.Unlock()
-			select {
-			case <-ch:
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		ch := make(chan struct{})
-		d.polWait = ch
-		d.mu.Unlock()
-		p, err := d.res.Fido2Policy(ctx)
-		d.mu.Lock()
-		d.polWait = nil
-		if err == nil {
-			d.pol = p
-		}
-		close(ch)
-		d.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-	}
+	return d.pol.get(ctx, "", d.res.Fido2Policy)
 }
 
 // members lists a group's users once per run; a failure is not kept.
 func (d *bulkDir) members(ctx context.Context, groupID string) (map[string]bool, error) {
-	gk := strings.ToLower(groupID)
-	for {
-		d.mu.Lock()
-		if m := d.groups[gk]; m != nil {
-			d.mu.Unlock()
-			return m, nil
+	return d.groups.get(ctx, strings.ToLower(groupID), func(ctx context.Context) (map[string]bool, error) {
+		ids, err := d.res.GroupUserIDs(ctx, groupID)
+		if err != nil {
+			return nil, err
 		}
-		if ch := d.grpWait[gk]; ch != nil {
-			d.mu.Unlock()
+		m := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			m[strings.ToLower(id)] = true
+		}
+		return m, nil
+	})
+}
+
+// loadOnce keeps what load returned per key for the run: concurrent
+// callers of one key wait for the one load in flight; a success is kept,
+// a failure is not (the next caller loads again).
+type loadOnce[V any] struct {
+	mu   sync.Mutex
+	done map[string]V
+	wait map[string]chan struct{}
+}
+
+func (l *loadOnce[V]) get(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
+	var zero V
+	for {
+		l.mu.Lock()
+		if v, ok := l.done[key]; ok {
+			l.mu.Unlock()
+			return v, nil
+		}
+		if ch := l.wait[key]; ch != nil {
+			l.mu.Unlock()
 			select {
 			case <-ch:
 				continue
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return zero, ctx.Err()
 			}
+		}
+		if l.wait == nil {
+			l.done, l.wait = map[string]V{}, map[string]chan struct{}{}
 		}
 		ch := make(chan struct{})
-		d.grpWait[gk] = ch
-		d.mu.Unlock()
-		ids, err := d.res.GroupUserIDs(ctx, groupID)
-		d.mu.Lock()
-		delete(d.grpWait, gk)
+		l.wait[key] = ch
+		l.mu.Unlock()
+		v, err := load(ctx)
+		l.mu.Lock()
+		delete(l.wait, key)
 		if err == nil {
-			m := make(map[string]bool, len(ids))
-			for _, id := range ids {
-				m[strings.ToLower(id)] = true
-			}
-			d.groups[gk] = m
+			l.done[key] = v
 		}
 		close(ch)
-		d.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
+		l.mu.Unlock()
+		return v, err
 	}
 }
 
