@@ -75,16 +75,8 @@ func (p *prefetchDir) User(ctx context.Context, idOrUPN string) (*enroll.User, e
 // CreationOptions implements enroll.Directory: a young prefetched answer
 // for the user, else a fresh one.
 func (p *prefetchDir) CreationOptions(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {
-	p.mu.Lock()
-	if ch := p.fetching[userID]; ch != nil {
-		// A prefetch is under way: wait for it rather than ask twice.
-		p.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		p.mu.Lock()
+	if err := p.lockAfterFetch(ctx, userID); err != nil {
+		return nil, err
 	}
 	e, ok := p.byUser[userID]
 	delete(p.byUser, userID)
@@ -147,16 +139,8 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 // optionsNow returns the user's creationOptions, fetched now unless young
 // ones are waiting, and keeps them for the user's enrollment.
 func (p *prefetchDir) optionsNow(ctx context.Context, userID string, timeout time.Duration) ([]byte, error) {
-	p.mu.Lock()
-	if ch := p.fetching[userID]; ch != nil {
-		// A prefetch is under way: its answer will do.
-		p.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		p.mu.Lock()
+	if err := p.lockAfterFetch(ctx, userID); err != nil {
+		return nil, err
 	}
 	e, ok := p.byUser[userID]
 	p.mu.Unlock()
@@ -184,4 +168,21 @@ func (p *prefetchDir) stats() (hits, fetched int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.hits, p.fetched
+}
+
+// lockAfterFetch locks p.mu once no prefetch of the user's options is
+// under way: a prefetch in flight is waited for, so that nobody asks Graph
+// twice. On error (ctx ended) p.mu is not held.
+func (p *prefetchDir) lockAfterFetch(ctx context.Context, userID string) error {
+	p.mu.Lock()
+	if ch := p.fetching[userID]; ch != nil {
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		p.mu.Lock()
+	}
+	return nil
 }
