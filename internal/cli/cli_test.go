@@ -36,7 +36,18 @@ func TestMain(m *testing.M) {
 	}
 	testscript.Main(scanningM{m}, map[string]func(){
 		"keyprep": func() {
-			os.Exit(Main(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}))
+			// The exit status is recorded for the scenarios' exitcode
+			// command; the record is removed first, so a process that
+			// panics or is killed leaves none behind.
+			status := os.Getenv(exitStatusEnv)
+			if status != "" {
+				os.Remove(status)
+			}
+			code := Main(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+			if status != "" {
+				_ = os.WriteFile(status, []byte(strconv.Itoa(code)), 0o600)
+			}
+			os.Exit(code)
 		},
 	})
 }
@@ -71,6 +82,11 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// exitcode N: the last keyprep command exited with status N
+			// (the contract in README "Exit codes"), returned normally
+			// (no panic) and wrote no Go panic or stack trace on stderr.
+			// Use it after every `! exec keyprep …`.
+			"exitcode": cmdExitCode,
 			// waitfile FILE: wait up to 20 s for FILE to appear (a
 			// background server being ready).
 			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -95,6 +111,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("GORACE", os.Getenv("GORACE"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
+			env.Setenv(exitStatusEnv, filepath.Join(env.WorkDir, ".keyprep-exit"))
 			// A free loopback port for scenarios that serve the emulated tenant.
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -104,6 +121,41 @@ func TestScripts(t *testing.T) {
 			return ln.Close()
 		},
 	})
+}
+
+// exitStatusEnv names the file where a scenario's keyprep process records
+// its exit status for the exitcode command.
+const exitStatusEnv = "KEYPREP_TEST_EXIT_STATUS"
+
+// panicMarks are what the Go runtime writes when a process panics or dies
+// of a fatal error.
+var panicMarks = regexp.MustCompile(`(?m)^(panic: |fatal error: |goroutine \d+ \[)`)
+
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! exitcode")
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: exitcode N")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	if panicMarks.MatchString(ts.ReadFile("stderr")) {
+		ts.Fatalf("keyprep panicked or died of a fatal error (see stderr above)")
+	}
+	b, err := os.ReadFile(ts.Getenv(exitStatusEnv))
+	if err != nil {
+		ts.Fatalf("keyprep recorded no exit status (it panicked, was killed, or was not run): %v", err)
+	}
+	got, err := strconv.Atoi(string(b))
+	if err != nil {
+		ts.Fatalf("exitcode: bad record %q", b)
+	}
+	if got != want {
+		ts.Fatalf("keyprep exited %d, want %d", got, want)
+	}
 }
 
 // TestExitCodesDocumented keeps the README's exit-code table and exitCodes in
