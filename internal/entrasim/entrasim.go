@@ -396,10 +396,25 @@ func (t *Tenant) RequestCounts() map[string]int {
 func (t *Tenant) UseTAP(userIDOrUPN string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.useTAP(userIDOrUPN); err != nil {
+	if err := t.useTAP(userIDOrUPN, nil); err != nil {
 		return errors.New("entrasim: " + err.Message)
 	}
 	return t.saveLocked()
+}
+
+// SignInWithTAP is a user signing in with the pass they were given (a
+// rehearsal of the employee's side): the pass must be theirs and usable
+// now; a one-time pass is then used up. It returns the pass's
+// methodUsabilityReason after the sign-in.
+func (t *Tenant) SignInWithTAP(userIDOrUPN, code string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.useTAP(userIDOrUPN, &code); err != nil {
+		return "", errors.New(err.Message)
+	}
+	u := t.st.userByKey(userIDOrUPN)
+	_, why := t.st.usability(u, t.st.TAPs[u.ID], t.now())
+	return why, t.saveLocked()
 }
 
 func (t *Tenant) saveLocked() error {
