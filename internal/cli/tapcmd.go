@@ -329,6 +329,9 @@ type tapJSON struct {
 	Slip                  string    `json:"slip,omitempty"`
 	SealedSlip            string    `json:"sealedSlip,omitempty"`
 	Recipients            []string  `json:"recipients,omitempty"`
+	// Blocked says why a pass that looks valid cannot sign in (a
+	// multi-use pass under a one-time-only policy).
+	Blocked string `json:"blocked,omitempty"`
 }
 
 func issuedJSON(iss *onboard.Issued) tapJSON {
@@ -550,15 +553,26 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 			if user == "" {
 				return usageErr("tap show needs --user UPN")
 			}
-			_, u, ps, err := g.userTAPs(ctx, user)
+			is, u, ps, err := g.userTAPs(ctx, user)
 			if err != nil {
 				return err
 			}
 			now := time.Now()
+			// The policy says whether a pass that looks valid is blocked;
+			// without it the pass is shown as the directory lists it.
+			var pol *onboard.Policy
+			if len(ps) > 0 {
+				if pol, err = is.Policy(ctx); err != nil {
+					g.infof("warning: the Temporary Access Pass policy could not be read (%s): whether the pass is blocked by it is not known", plainMessage(err))
+					pol = nil
+				}
+			}
 			if g.JSON {
 				out := []tapJSON{}
 				for i := range ps {
-					out = append(out, issuedJSON(&onboard.Issued{User: u, Pass: &ps[i]}))
+					j := issuedJSON(&onboard.Issued{User: u, Pass: &ps[i]})
+					j.Blocked, _ = ps[i].Blocked(pol, u.UPN, now)
+					out = append(out, j)
 				}
 				return g.printJSON(map[string]any{"upn": u.UPN, "userId": u.ID, "temporaryAccessPasses": out})
 			}
@@ -567,7 +581,7 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			for _, p := range ps {
-				printPass(g.io.Out, u, &p, now)
+				printPass(g.io.Out, u, &p, pol, now)
 			}
 			return nil
 		},
@@ -576,9 +590,14 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printPass(w io.Writer, u *onboard.User, p *onboard.Pass, now time.Time) {
+func printPass(w io.Writer, u *onboard.User, p *onboard.Pass, pol *onboard.Policy, now time.Time) {
 	fmt.Fprintf(w, "Temporary Access Pass of %s (%s)\n", u.UPN, u.DisplayName)
-	fmt.Fprintf(w, "  state        %s\n", p.State(now))
+	if msg, fix := p.Blocked(pol, u.UPN, now); msg != "" {
+		fmt.Fprintf(w, "  state        %s\n", msg)
+		fmt.Fprintf(w, "  fix          %s\n", fix)
+	} else {
+		fmt.Fprintf(w, "  state        %s\n", p.State(now))
+	}
 	fmt.Fprintf(w, "  reason       %s\n", p.Reason)
 	fmt.Fprintf(w, "  valid from   %s\n", p.Start.Local().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "  valid until  %s (%s)\n", p.Expiry().Local().Format("2006-01-02 15:04 MST"), onboard.Duration(p.Lifetime))
