@@ -336,14 +336,15 @@ func TestEnrollAcceptance(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	// Graph requests: creationOptions and the POST, plus the lookups
-	// (user, policy, membership) — no blind extra calls.
+	// (user, policy, membership) and the user's Temporary Access Passes
+	// (a valid one is pointed out) — no blind extra calls.
 	if n := countReqs(r.reqs, entrasim.EPCreationOptions); n != 1 {
 		t.Errorf("creationOptions requests %d, want 1", n)
 	}
 	if n := countReqs(r.reqs, entrasim.EPRegisterFido2); n != 1 {
 		t.Errorf("POST requests %d, want 1", n)
 	}
-	if len(r.reqs) > 5 {
+	if len(r.reqs) > 6 {
 		t.Errorf("%d Graph requests for one enrollment: %v", len(r.reqs), r.reqs)
 	}
 	ml := w.cli("", hooks{}, "methods", "list", "--user", adele, "--json")

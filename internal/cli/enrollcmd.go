@@ -44,6 +44,7 @@ type enrollOptions struct {
 	tap       tapFlags
 	tapOut    string
 	tapFormat string
+	deleteTAP bool
 
 	csv   string
 	bench benchOptions
@@ -98,6 +99,7 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	addTAPFlags(f, &o.tap, "tap-")
 	f.StringVar(&o.tapOut, "tap-out", "", "with --with-tap: write the onboarding slip to FILE (mode 0600, never overwritten; age-encrypted with --age-recipient)")
 	f.StringVar(&o.tapFormat, "tap-format", "text", "with --with-tap: slip format, text or html")
+	f.BoolVar(&o.deleteTAP, "delete-tap", false, "after a verified enrollment, delete the user's Temporary Access Pass (an onboarding credential the key replaces)")
 	f.StringVar(&o.csv, "csv", "", "bench mode: enroll every user of a CSV list (upn column) on the attached keys, in parallel")
 	addBenchFlags(f, &o.bench)
 	return cmd
@@ -271,6 +273,10 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 		return usageErr("--pin prompt needs a terminal; use --pin stdin to pipe the PIN")
 	}
 	var tap *tapPlan
+	var existing *tapCheck
+	if o.deleteTAP && o.withTAP {
+		return usageErr("--delete-tap and --with-tap exclude each other: --with-tap issues a pass as a backup, --delete-tap removes the user's pass")
+	}
 	if o.withTAP {
 		// Everything that could stop the pass is checked before the key is
 		// touched: the policy, a valid pass in the way, where the slip goes.
@@ -279,6 +285,10 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 		}
 	} else if o.tapOut != "" || o.tap != (tapFlags{}) {
 		return usageErr("--tap-* flags need --with-tap")
+	} else if existing, err = g.checkTAPs(ctx, o.user, o.deleteTAP); err != nil {
+		// --delete-tap: whether the passes can be read is known before the
+		// key is touched.
+		return err
 	}
 	e, err := g.enroller(ctx, o.identities)
 	if err != nil {
@@ -301,11 +311,17 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 		if plan != nil && tap != nil {
 			g.infof("   with --with-tap: a Temporary Access Pass would be issued and delivered to %s", tap.where())
 		}
+		if plan != nil && o.deleteTAP {
+			g.infof("   with --delete-tap: the user's Temporary Access Pass would be deleted after a verified enrollment")
+		}
 		return nil
 	}
 	defer pin.Wipe(res.PIN)
 	if tap == nil {
-		return g.printResult(res, nil)
+		if err := g.printResult(res, nil); err != nil {
+			return err
+		}
+		return g.afterEnrollTAP(ctx, existing, res)
 	}
 	tj, slip, terr := g.issueTAP(ctx, tap, res.UPN)
 	if terr != nil {
@@ -335,6 +351,9 @@ type tapPlan struct {
 	is  *onboard.Issuer
 	// slip is where the slip goes: a file, or stdout when File is "".
 	slip onboard.Delivery
+	// notTerminal: the plain slip goes to a file because stdout is not a
+	// terminal.
+	notTerminal bool
 }
 
 func (t *tapPlan) where() string {
@@ -364,14 +383,20 @@ func (g *globals) planTAP(ctx context.Context, o enrollOptions) (*tapPlan, error
 		if t.slip.File, err = newFile("tap-out", o.tapOut); err != nil {
 			return nil, err
 		}
-	case t.slip.Seal != nil:
-		// Encrypted like the PIN: into the state directory.
+	case t.slip.Seal != nil || (!g.JSON && !outTerminal(g.io.Out)):
+		// Encrypted like the PIN: into the state directory. A plain slip
+		// too when stdout is not a terminal: like the PIN, the pass is
+		// never printed into captured output (logs, CI), but written once
+		// to a file of mode 0600.
 		dir := filepath.Join(g.StateDir, "slips")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("slip directory: %w", err)
 		}
-		t.slip.File = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, true))
+		t.slip.File = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, t.slip.Seal != nil))
+		t.notTerminal = t.slip.Seal == nil
 	}
+	// The bench registered the key: the slip keeps the pass as a backup.
+	t.slip.Backup = true
 	if t.is, err = g.issuer(ctx); err != nil {
 		return nil, err
 	}
@@ -400,6 +425,9 @@ func (g *globals) issueTAP(ctx context.Context, t *tapPlan, upn string) (*tapJSO
 	}
 	g.auditTAP(ctx, iss, slip.Where())
 	g.warnUnusable(iss)
+	if t.notTerminal {
+		g.infof("The Temporary Access Pass slip is in %s (mode 0600): stdout is not a terminal, and a pass is never printed into captured output.", slip.File)
+	}
 	j := issuedJSON(iss)
 	j.Recipients = slip.Recipients
 	j.Slip = slip.File

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
@@ -655,4 +657,98 @@ func newTAPDeleteCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&user, "user", "", "user principal name or object id")
 	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	return cmd
+}
+
+// outTerminal reports whether w is a terminal: a pass (like a PIN) is
+// printed in plain output only there.
+func outTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// ---- the user's pass around an enrollment -----------------------------
+
+// tapCheck is what enroll knows of a user's passes before the key is
+// touched: whether --delete-tap was asked, and the issuer to act with.
+type tapCheck struct {
+	upn    string
+	delete bool
+	is     *onboard.Issuer
+}
+
+// checkTAPs prepares enroll's look at the user's Temporary Access Pass.
+// With --delete-tap the passes are read now, so that a missing permission
+// or an unknown user stops the run before the key is touched; without it
+// the look after the enrollment is best effort.
+func (g *globals) checkTAPs(ctx context.Context, upn string, del bool) (*tapCheck, error) {
+	c := &tapCheck{upn: strings.TrimSpace(upn), delete: del}
+	if !del {
+		return c, nil
+	}
+	is, _, _, err := g.userTAPs(ctx, c.upn)
+	if err != nil {
+		return nil, fmt.Errorf("--delete-tap: reading the Temporary Access Passes of %s: %w", c.upn, err)
+	}
+	c.is = is
+	return c, nil
+}
+
+// afterEnrollTAP deletes the user's live passes after a verified
+// enrollment (--delete-tap), or says that one is still valid: a pass is an
+// onboarding credential, and the key replaces it
+// (https://learn.microsoft.com/en-us/entra/identity/authentication/howto-authentication-temporary-access-pass).
+func (g *globals) afterEnrollTAP(ctx context.Context, c *tapCheck, res *enroll.Result) error {
+	if c == nil {
+		return nil
+	}
+	is := c.is
+	if is == nil {
+		var err error
+		if is, err = g.issuer(ctx); err != nil {
+			return nil // best effort: the enrollment is done
+		}
+	}
+	u := &onboard.User{ID: res.UserID, UPN: res.UPN, DisplayName: res.User}
+	ps, err := is.Dir.TAPs(ctx, u.ID)
+	if err != nil {
+		return g.tapAfterError(c, err)
+	}
+	now := time.Now()
+	for _, p := range ps {
+		if !p.Live(now) {
+			continue
+		}
+		until := p.Expiry().Local().Format("2006-01-02 15:04 MST")
+		switch {
+		case !c.delete:
+			g.infof("note: %s still holds a valid Temporary Access Pass (%s, until %s): it is an onboarding credential the key replaces; delete it with keyprep tap delete --user %s (or enroll with --delete-tap)",
+				u.UPN, p.State(now), until, u.UPN)
+		case !res.Verified:
+			g.infof("note: the Temporary Access Pass of %s was kept: the enrollment was not verified (keyprep tap delete --user %s once the key works)", u.UPN, u.UPN)
+		default:
+			if err := is.Dir.DeleteTAP(ctx, u.ID, p.ID); err != nil {
+				e := classify(err)
+				e.Msg = "the key is enrolled, but the Temporary Access Pass of " + u.UPN + " was not deleted: " + e.Msg
+				e.resultPrinted = true
+				return e
+			}
+			if st, err := g.openStore(ctx); err == nil {
+				_ = st.Audit(ctx, "tap.delete", "", map[string]any{"user": u.UPN, "userId": u.ID, "methodId": p.ID, "after": "verified enrollment"})
+			}
+			g.infof("Deleted the Temporary Access Pass of %s (valid until %s): the verified key replaces it.", u.UPN, until)
+		}
+	}
+	return nil
+}
+
+// tapAfterError: with --delete-tap a pass that could not be looked at is
+// an error (the key is enrolled); without it, nothing is said.
+func (g *globals) tapAfterError(c *tapCheck, err error) error {
+	if !c.delete {
+		return nil
+	}
+	e := classify(err)
+	e.Msg = "the key is enrolled, but the Temporary Access Pass of " + c.upn + " could not be deleted: " + e.Msg
+	e.resultPrinted = true
+	return e
 }
