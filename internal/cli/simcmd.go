@@ -23,6 +23,8 @@ import (
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/onboard"
+	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
@@ -61,7 +63,7 @@ func newSimCmd(g *globals) *cobra.Command {
 		},
 	}
 	replug.Flags().StringVar(&key, "key", "", "virtual key path; default: all virtual keys")
-	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g), newSimKeyCmd(g), newSimModelsCmd(g))
+	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g), newSimKeyCmd(g), newSimModelsCmd(g), newSimSignInCmd(g))
 	return cmd
 }
 
@@ -449,4 +451,58 @@ func waitHidraw(ctx context.Context, uniq string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func newSimSignInCmd(g *globals) *cobra.Command {
+	var user string
+	var withTAP bool
+	cmd := &cobra.Command{
+		Use:   "signin --user UPN --tap",
+		Short: "Rehearse the employee's side: sign in to the emulated tenant with a Temporary Access Pass",
+		Long: `signin rehearses what the employee does with the onboarding slip, on the
+emulated tenant: sign in with the Temporary Access Pass. The pass is asked for
+on the terminal (no echo), or read as one line from standard input. It must be
+the user's pass and usable now, as Entra checks it: not expired, not yet
+valid, used, outside the policy, or multi-use under a one-time-only policy.
+A one-time pass is used up afterwards (keyprep tap show then says
+OneTimeUsed).
+
+  keyprep --sim tap create --user adele.vance@contoso.test --once --out slip.txt
+  keyprep --sim sim signin --user adele.vance@contoso.test --tap`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			upn := strings.TrimSpace(user)
+			if upn == "" {
+				return usageErr("sim signin needs --user UPN")
+			}
+			if !withTAP {
+				return usageErr("sim signin rehearses a sign-in with a Temporary Access Pass: add --tap")
+			}
+			code, err := g.pinsIn.read("Temporary Access Pass of " + upn)
+			if err != nil {
+				return err
+			}
+			defer pin.Wipe(code)
+			t, err := g.openSimTenant(g.simTenantPath(), "", nil, nil)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			reason, err := t.SignInWithTAP(upn, string(code))
+			if err != nil {
+				return &Error{Code: ExitDirectory, Msg: "sign-in with the Temporary Access Pass refused: " + err.Error(), Err: err,
+					Hint: "keyprep tap show --user " + upn + " says why; keyprep tap create --user " + upn + " --replace issues a new pass"}
+			}
+			next := "register the security key at " + onboard.RegistrationURL
+			if reason == "OneTimeUsed" {
+				next = fmt.Sprintf("the one-time pass is used up (%s): register the security key at %s within %d minutes",
+					reason, onboard.RegistrationURL, int(onboard.OneTimeRegistrationWindow/time.Minute))
+			}
+			return g.done(map[string]any{"upn": upn, "signedIn": true, "methodUsabilityReason": reason},
+				"%s signed in with the Temporary Access Pass; %s.", upn, next)
+		},
+	}
+	cmd.Flags().StringVar(&user, "user", "", "user principal name or object id")
+	cmd.Flags().BoolVar(&withTAP, "tap", false, "sign in with the user's Temporary Access Pass (asked for, never a flag value)")
+	return cmd
 }
