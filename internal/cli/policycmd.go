@@ -71,6 +71,16 @@ func runPolicyShow(ctx context.Context, g *globals, which string) error {
 		return g.printJSON(out)
 	}
 	names := groupNames(ctx, c, targets...)
+	var overlaps []string
+	if fp != nil {
+		overlaps = append(overlaps, policy.Overlaps("fido2", fp.IncludeTargets, fp.ExcludeTargets, names)...)
+	}
+	if tp != nil {
+		overlaps = append(overlaps, policy.Overlaps("tap", tp.IncludeTargets, tp.ExcludeTargets, names)...)
+	}
+	for _, w := range overlaps {
+		fmt.Fprintf(g.io.ErrOut, "warning: %s\n", w)
+	}
 	if fp != nil {
 		printFido2Policy(g.io.Out, fp, names)
 	}
