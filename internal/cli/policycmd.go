@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/policy"
 )
 
@@ -503,7 +504,7 @@ type policyPlan struct {
 	// the passkey profiles override).
 	warnings []string
 	// blocked are the multi-use passes a switch to one-time use blocks.
-	blocked []blockedPass
+	blocked []onboard.BlockedPass
 	apply   func(context.Context) error
 }
 
@@ -548,74 +549,28 @@ func (g *globals) planTAPPolicy(ctx context.Context, c *graph.Client, e policy.T
 	return plan, nil
 }
 
-// blockedPass is a live multi-use pass that a switch to one-time use
-// blocks.
-type blockedPass struct {
-	UPN    string    `json:"upn"`
-	Expiry time.Time `json:"expiryDateTime"`
-}
-
 // multiUsePasses lists the live multi-use passes of the users in the TAP
-// policy's targets (users outside them cannot sign in with a pass anyway):
-// every user when it targets all_users, else the target groups' members
-// and the users targeted directly. Graph has no tenant-wide list of
-// passes, so each user's is read.
-func (g *globals) multiUsePasses(ctx context.Context, c *graph.Client, p *graph.TAPPolicy) ([]blockedPass, error) {
-	var ids []string
-	upns := map[string]string{}
-	if slices.ContainsFunc(p.IncludeTargets, func(t graph.Target) bool { return t.ID == graph.AllUsers }) {
-		us, err := c.ListUsers(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range us {
-			ids = append(ids, u.ID)
-			upns[u.ID] = u.UserPrincipalName
-		}
-	} else {
-		seen := map[string]bool{}
-		for _, t := range p.IncludeTargets {
-			members := []string{t.ID}
-			if !strings.EqualFold(t.TargetType, "user") {
-				var err error
-				if members, err = c.GroupUserIDs(ctx, t.ID); err != nil {
-					return nil, err
-				}
-			}
-			for _, id := range members {
-				if k := strings.ToLower(id); !seen[k] {
-					seen[k] = true
-					ids = append(ids, id)
-				}
-			}
-		}
+// policy's targets (users outside them cannot sign in with a pass anyway).
+func (g *globals) multiUsePasses(ctx context.Context, c *graph.Client, p *graph.TAPPolicy) ([]onboard.BlockedPass, error) {
+	s := graphOnboard{c}
+	ids, upns, err := onboard.TargetUserIDs(ctx, s, p)
+	if err != nil {
+		return nil, err
 	}
 	if len(ids) > 0 {
 		g.infof("checking the Temporary Access Passes of %s in the policy's targets…", plural(len(ids), "user", "users"))
 	}
-	now := time.Now()
-	once := *p
-	once.IsUsableOnce = true
-	var out []blockedPass
-	for _, id := range ids {
-		ts, err := c.ListTAPs(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range ts {
-			pass := passFromGraph(t)
-			if !policy.BlockedByOneTime(&once, pass.Judged(), now) {
-				continue
+	out, err := onboard.BlockedByOneTime(ctx, s, p, ids, upns, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].UPN == "" {
+			if u, err := c.GetUser(ctx, out[i].UserID); err == nil {
+				out[i].UPN = u.UserPrincipalName
+			} else {
+				out[i].UPN = out[i].UserID
 			}
-			upn := upns[id]
-			if upn == "" {
-				if u, err := c.GetUser(ctx, id); err == nil {
-					upn = u.UserPrincipalName
-				} else {
-					upn = id
-				}
-			}
-			out = append(out, blockedPass{UPN: upn, Expiry: pass.Expiry()})
 		}
 	}
 	return out, nil
@@ -696,7 +651,7 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	if which == "tap" && e.tap.OneTime != nil && *e.tap.OneTime {
 		result["blockedPasses"] = len(plan.blocked)
 		if o.listBlocked {
-			result["blocked"] = append([]blockedPass{}, plan.blocked...)
+			result["blocked"] = append([]onboard.BlockedPass{}, plan.blocked...)
 		}
 	}
 	return g.done(withWarnings(result, plan.warnings),

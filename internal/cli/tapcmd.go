@@ -76,6 +76,22 @@ func (d graphOnboard) DeleteTAP(ctx context.Context, userID, id string) error {
 	return d.c.DeleteTAP(ctx, userID, id)
 }
 
+func (d graphOnboard) Users(ctx context.Context) ([]onboard.User, error) {
+	us, err := d.c.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]onboard.User, len(us))
+	for i, u := range us {
+		out[i] = onboard.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Guest: u.IsGuest()}
+	}
+	return out, nil
+}
+
+func (d graphOnboard) GroupUserIDs(ctx context.Context, groupID string) ([]string, error) {
+	return d.c.GroupUserIDs(ctx, groupID)
+}
+
 func (g *globals) issuer(ctx context.Context) (*onboard.Issuer, error) {
 	c, err := g.graphClient(ctx)
 	if err != nil {
@@ -714,18 +730,16 @@ func (g *globals) afterEnrollTAP(ctx context.Context, c *tapCheck, res *enroll.R
 		return g.tapAfterError(c, err)
 	}
 	now := time.Now()
-	for _, p := range ps {
-		if !p.Live(now) {
-			continue
-		}
+	for i, what := range onboard.AfterEnrollment(ps, res.Verified, c.delete, now) {
+		p := ps[i]
 		until := p.Expiry().Local().Format("2006-01-02 15:04 MST")
-		switch {
-		case !c.delete:
+		switch what {
+		case onboard.LeftoverNotice:
 			g.infof("note: %s still holds a valid Temporary Access Pass (%s, until %s): it is an onboarding credential the key replaces; delete it with keyprep tap delete --user %s (or enroll with --delete-tap)",
 				u.UPN, p.State(now), until, u.UPN)
-		case !res.Verified:
+		case onboard.LeftoverKeptUnverified:
 			g.infof("note: the Temporary Access Pass of %s was kept: the enrollment was not verified (keyprep tap delete --user %s once the key works)", u.UPN, u.UPN)
-		default:
+		case onboard.LeftoverDelete:
 			if err := is.Dir.DeleteTAP(ctx, u.ID, p.ID); err != nil {
 				e := classify(err)
 				e.Msg = "the key is enrolled, but the Temporary Access Pass of " + u.UPN + " was not deleted: " + e.Msg
