@@ -44,7 +44,9 @@ func (s scanDir) Users(context.Context) ([]User, error) {
 	return out, nil
 }
 
-func (s scanDir) GroupUserIDs(_ context.Context, id string) ([]string, error) { return s.groups[id], nil }
+func (s scanDir) GroupUserIDs(_ context.Context, id string) ([]string, error) {
+	return s.groups[id], nil
+}
 
 // TestBlockedByOneTime: the users in the policy's targets are scanned, and
 // only their live multi-use passes count.
