@@ -92,6 +92,13 @@ func (s *Slip) Steps() []string {
 	return steps
 }
 
+func (s *Slip) keep() string {
+	if s.Backup {
+		return "Keep this slip private and destroy it once the pass has expired."
+	}
+	return "Keep this slip private and destroy it once your key works."
+}
+
 func (s *Slip) title() string {
 	if s.Backup {
 		return "Backup sign-in: your Temporary Access Pass"
@@ -121,7 +128,7 @@ func (s *Slip) Text() []byte {
 	for i, st := range s.Steps() {
 		fmt.Fprintf(&b, "  %d. %s\n", i+1, st)
 	}
-	fmt.Fprintf(&b, "\nKeep this slip private and destroy it once your key works. Issued %s.\n", s.when(s.Issued))
+	fmt.Fprintf(&b, "\n%s Issued %s.\n", s.keep(), s.when(s.Issued))
 	return b.Bytes()
 }
 
@@ -153,7 +160,7 @@ ol li { margin: .4em 0; }
 <ol>{{range .Steps}}
 <li>{{.}}</li>{{end}}
 </ol>
-<p class="note">Keep this slip private and destroy it once your key works. Issued {{.Issued}}.</p>
+<p class="note">{{.Keep}} Issued {{.Issued}}.</p>
 </body></html>
 `))
 
@@ -162,7 +169,7 @@ func (s *Slip) HTML() ([]byte, error) {
 	var b bytes.Buffer
 	err := slipHTML.Execute(&b, map[string]any{
 		"UPN": s.UPN, "DisplayName": s.DisplayName, "Code": string(s.Code), "From": s.when(s.Start), "Until": s.when(s.Expiry),
-		"Use": s.useText(), "URL": template.URL(s.URL), "Steps": s.Steps(), "Issued": s.when(s.Issued), "Title": s.title(),
+		"Use": s.useText(), "URL": template.URL(s.URL), "Steps": s.Steps(), "Issued": s.when(s.Issued), "Title": s.title(), "Keep": s.keep(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render the slip: %w", err)
