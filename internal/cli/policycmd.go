@@ -629,7 +629,16 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 		for _, w := range plan.warnings {
 			fmt.Fprintf(g.io.ErrOut, "warning: %s\n", w)
 		}
-		if o.listBlocked {
+		list := o.listBlocked
+		if !list && !o.yes && len(plan.blocked) > 0 && g.pinsIn.interactive() {
+			// Offer the list before asking to apply.
+			answer, err := g.pinsIn.confirm(fmt.Sprintf("List the %s? Type 'y' to list: ", plural(len(plan.blocked), "blocked pass", "blocked passes")))
+			if err != nil {
+				return err
+			}
+			list = strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes")
+		}
+		if list {
 			for _, b := range plan.blocked {
 				fmt.Fprintf(g.io.ErrOut, "  blocked: %s (multi-use, valid until %s)\n", b.UPN, b.Expiry.Local().Format("2006-01-02 15:04 MST"))
 			}
