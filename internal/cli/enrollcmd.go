@@ -256,6 +256,9 @@ func (p cliPINs) New(_ context.Context, key string) ([]byte, error) {
 }
 
 func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
+	if o.deleteTAP && o.csv != "" {
+		return usageErr("--delete-tap is for one enrollment (--user), not a bench run (--csv): keyprep tap delete --user UPN deletes a pass")
+	}
 	if o.csv != "" {
 		if o.user != "" {
 			return usageErr("--user and --csv exclude each other: one user, or a list")
