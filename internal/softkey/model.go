@@ -144,9 +144,11 @@ type Behaviour struct {
 	Config bool `json:"config"`
 	// Selection: authenticatorSelection (0x0B) exists (CTAP 2.1 only).
 	Selection bool `json:"selection"`
-	// BioEnrollment: authenticatorBioEnrollment (0x09) exists. The virtual
-	// key has no sensor and no enrolled finger: getModality answers
-	// fingerprint, every other subcommand OPERATION_DENIED.
+	// BioEnrollment: authenticatorBioEnrollment (0x09; 0x40 too when
+	// getInfo lists userVerificationMgmtPreview) exists. The virtual key
+	// simulates a fingerprint sensor (Config.Finger); with a fingerprint
+	// enrolled, the options uv and bioEnroll turn true and user
+	// verification works by finger (getInfo option "uv" present).
 	BioEnrollment bool `json:"bioEnrollment,omitempty"`
 	// PINComplexity: "none", "token2-pinplus" or "yubikey-5.7". A PIN that
 	// breaks the rules gets CTAP2_ERR_PIN_POLICY_VIOLATION (0x37) before
@@ -645,6 +647,9 @@ func (m *Model) commandSupported(cmd byte) bool {
 		return b.Config
 	case CmdBioEnrollment:
 		return b.BioEnrollment
+	case CmdBioEnrollmentPreview:
+		_, pre := m.GetInfo.Option("userVerificationMgmtPreview")
+		return b.BioEnrollment && pre
 	}
 	return false
 }

@@ -604,7 +604,7 @@ func TestModelConfigLimits(t *testing.T) {
 		t.Fatalf("modality %d", mod)
 	}
 	st, _ = c.do(CmdBioEnrollment, map[int]any{1: 1, 2: 4})
-	wantStatus(t, "enroll", st, StatusOperationDenied)
+	wantStatus(t, "enumerate without a token", st, StatusPUATRequired)
 	st, _ = c.do(CmdClientPIN, map[int]any{1: 2, 2: 6})
 	wantStatus(t, "UV token without a finger", st, StatusNotAllowed)
 }
