@@ -400,7 +400,10 @@ func (m *Model) Validate() error {
 		bad("getInfo.options.plat true: a roaming key is not a platform authenticator")
 	}
 	if v, ok := opt("uv"); ok && v {
-		bad("getInfo.options.uv true: the virtual key has no built-in user verification; model a bio key with uv:false (no finger enrolled)")
+		bad("getInfo.options.uv true: a factory key has no finger enrolled; model a bio key with uv:false (the value follows the state)")
+	}
+	if _, ok := opt("uv"); ok && !b.BioEnrollment {
+		bad("getInfo.options.uv without behaviour.bioEnrollment: the virtual key's only built-in user verification is a fingerprint")
 	}
 	if v, ok := opt("ep"); ok && v {
 		bad("getInfo.options.ep true: enterprise attestation is not modeled")

@@ -103,6 +103,7 @@ func TestValidateRefusesInconsistentProfiles(t *testing.T) {
 		{"bad reset window", "resetWindow", func(m *Model) { m.Behaviour.ResetWindow = "soon" }},
 		{"bad aaguid", "aaguid", func(m *Model) { m.GetInfo.AAGUID = "xyz" }},
 		{"uv true", "uv", func(m *Model) { m.GetInfo.Options["uv"] = true }},
+		{"uv without a sensor", "only built-in user verification is a fingerprint", func(m *Model) { m.GetInfo.Options["uv"] = false }},
 		{"no sources", "sources", func(m *Model) { m.Sources = nil }},
 		{"makeCredUvNotRqd equals alwaysUv", "makeCredUvNotRqd", func(m *Model) { m.GetInfo.Options["makeCredUvNotRqd"] = false }},
 		{"serial without form", "serial", func(m *Model) { m.USB.Serial = USBSerial{Reported: true} }},
