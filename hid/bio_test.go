@@ -90,6 +90,11 @@ func TestBioThroughLibfido2(t *testing.T) {
 	if cred.Flags&0x04 == 0 {
 		t.Fatal("credential without UV flag")
 	}
+	as, err := d.GetAssertion(ctx, hid.AssertionRequest{RPID: "example.com", ClientDataHash: cdh("ga"),
+		AllowList: [][]byte{cred.ID}, UV: true}, nil)
+	if err != nil || len(as) != 1 || as[0].Flags&0x04 == 0 {
+		t.Fatalf("getAssertion with UV by fingerprint: %v, %+v", err, as)
+	}
 	a.SetFinger(softkey.Finger{Samples: []softkey.FingerSample{P}})
 	_, err = d.MakeCredential(ctx, req, nil)
 	if hid.CodeOf(err) != hid.CodeUVInvalid {
