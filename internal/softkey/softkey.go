@@ -4,13 +4,15 @@
 //
 // It implements authenticatorMakeCredential, GetAssertion, GetNextAssertion,
 // GetInfo, ClientPIN (PIN/UV auth protocols one and two), Reset,
-// CredentialManagement (0x0A and the 0x41 preview alias), Selection and
-// Config (toggleAlwaysUv, setMinPINLength). Credentials are ES256 only and
+// CredentialManagement (0x0A and the 0x41 preview alias), Selection,
+// Config (toggleAlwaysUv, setMinPINLength) and, on bio models,
+// BioEnrollment (0x09 and the 0x40 preview alias) with a simulated finger
+// (Finger) and user verification by fingerprint. Credentials are ES256 only and
 // are attested with "packed" full attestation under the project's TEST CA
 // (testca/), whose private keys are public on purpose.
 //
 // The CTAPHID framing (package hid/ctaphid) calls HandleCBOR; a softkey never
-// sees HID reports. Behaviour switches, a simulated user (Presence) and fault
+// sees HID reports. Behaviour switches, a simulated user (Presence, Finger) and fault
 // injection make it usable for negative tests.
 //
 // With Open, the key's persistent state — including the PIN hash, credential
