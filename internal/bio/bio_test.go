@@ -95,6 +95,9 @@ func (f *fakeKey) sample(ctx context.Context) (hid.BioSample, error) {
 }
 func (f *fakeKey) BeginEnroll(ctx context.Context, pin []byte, timeout time.Duration) (Sampler, hid.BioSample, error) {
 	f.calls = append(f.calls, "begin")
+	if len(f.templates) >= 2 {
+		return nil, hid.BioSample{}, &hid.Error{Op: "bio enroll", Code: hid.CodeFPDatabaseFull}
+	}
 	f.pending = []byte{byte(len(f.templates) + 1), 0xb1}
 	f.remaining = f.need
 	s, err := f.sample(ctx)
@@ -201,6 +204,16 @@ func TestEnrollCancelledContextCancelsOnKey(t *testing.T) {
 	})
 	if hid.CodeOf(err) != hid.CodeCancelled || k.cancels != 1 || len(k.templates) != 0 {
 		t.Fatalf("err %v, cancels %d, templates %d", err, k.cancels, len(k.templates))
+	}
+}
+
+func TestEnrollStorageFull(t *testing.T) {
+	k := newFake()
+	k.templates = []hid.BioTemplate{{ID: []byte{1}}, {ID: []byte{2}}}
+	_, err := Enroll(context.Background(), k, []byte("1234"), EnrollOptions{}, nil)
+	var be *Error
+	if !errors.Is(err, ErrFull) || !errors.As(err, &be) || !strings.Contains(be.Hint, "keyprep bio delete") || k.cancels != 0 {
+		t.Fatalf("err %v, cancels %d", err, k.cancels)
 	}
 }
 
