@@ -32,7 +32,16 @@ func TestStubsReturnErrNoLibfido2(t *testing.T) {
 		dev.DeleteCredential(ctx, []byte{1}, nil),
 		dev.UpdateUser(ctx, []byte{1}, hid.User{}, nil),
 		dev.Selection(ctx),
+		dev.BioSetName(ctx, nil, []byte{1}, "x"),
+		dev.BioRemove(ctx, nil, []byte{1}),
+		dev.BioEnrollCancel(ctx),
 	}
+	_, err = dev.BioInfo(ctx)
+	errs = append(errs, err)
+	_, err = dev.BioTemplates(ctx, nil)
+	errs = append(errs, err)
+	_, _, err = dev.BioEnrollBegin(ctx, []byte("1234"), 0)
+	errs = append(errs, err)
 	_, err = dev.Info(ctx)
 	errs = append(errs, err)
 	_, err = dev.PINRetries(ctx)

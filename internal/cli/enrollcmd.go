@@ -39,6 +39,7 @@ type enrollOptions struct {
 	recipients       []string
 	identities       []string
 	dryRun           bool
+	uvFingerprint    bool
 
 	withTAP   bool
 	tap       tapFlags
@@ -95,6 +96,7 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt the PIN escrow to this age recipient (age1…, an SSH public key, or a recipients file); repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check the user and the key and show what would be done; change nothing")
+	f.BoolVar(&o.uvFingerprint, "uv-fingerprint", false, "bio key with the owner present: create the passkey with the owner's enrolled fingerprint (keyprep bio enroll) instead of the PIN")
 	f.BoolVar(&o.withTAP, "with-tap", false, "also issue a Temporary Access Pass as a backup (checked against the TAP policy before the key is touched)")
 	addTAPFlags(f, &o.tap, "tap-")
 	f.StringVar(&o.tapOut, "tap-out", "", "with --with-tap: write the onboarding slip to FILE (mode 0600, never overwritten; age-encrypted with --age-recipient)")
@@ -127,7 +129,10 @@ func (o *enrollOptions) template() (enroll.Request, error) {
 	req := enroll.Request{KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
 		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, AlwaysUV: o.alwaysUV,
 		SkipUnsupported: o.skipUnsupported, Reset: o.reset, DisplayNameTemplate: o.displayName,
-		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun}
+		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun, UVFingerprint: o.uvFingerprint}
+	if o.uvFingerprint && o.reset {
+		return req, usageErr("--uv-fingerprint and --reset exclude each other: a reset deletes the enrolled fingerprints")
+	}
 	switch o.pinMode {
 	case "generate":
 		req.PINMode = enroll.PINGenerate

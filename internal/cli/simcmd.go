@@ -111,7 +111,8 @@ type wiring struct {
 	tenantOptions func(*entrasim.Options)
 	tenantOpened  func(*entrasim.Tenant)
 	// keyConfig adjusts the virtual keys' configuration (after
-	// KEYPREP_SIM_TOUCH and KEYPREP_SIM_KEY_LATENCY are applied).
+	// KEYPREP_SIM_TOUCH, KEYPREP_SIM_FINGER and KEYPREP_SIM_KEY_LATENCY
+	// are applied).
 	keyConfig    func(*softkey.Config)
 	keysReady    func(*simkeys.Provider)
 	graphOptions func(*graph.Options)
@@ -274,8 +275,8 @@ or lives in --state FILE. --model NAME|FILE (default $KEYPREP_SIM_KEY_MODEL,
 else keyprep-virtual; keyprep sim models lists them) picks the key model: its
 getInfo and behaviour, and on the bus its USB vendor and product ids, product
 string and (when the model has one) USB serial number. A state file keeps the
-model its key was first served with. KEYPREP_SIM_TOUCH sets the simulated
-touch as with --sim.
+model its key was first served with. KEYPREP_SIM_TOUCH and KEYPREP_SIM_FINGER
+set the simulated touch and finger as with --sim.
 Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 (usually root).`,
 		Args: cobra.NoArgs,
@@ -303,7 +304,11 @@ Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 					return err
 				}
 			}
-			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Model: m}, ctaphid.Config{Faults: fl})
+			finger, err := simkeys.ParseFinger(os.Getenv("KEYPREP_SIM_FINGER"))
+			if err != nil {
+				return usageErr("KEYPREP_SIM_FINGER: %v", err)
+			}
+			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Finger: finger, Model: m}, ctaphid.Config{Faults: fl})
 		},
 	}
 	f := cmd.Flags()
