@@ -453,12 +453,19 @@ func TestEnrollFailures(t *testing.T) {
 				}
 			}}},
 		{name: "key unplugged mid-operation",
-			hooks: hooks{keyConfig: touch(t, "delay=300ms"), event: func(w *world, ev enroll.Event) {
-				if ev.Phase == "touch" {
-					go func() { time.Sleep(100 * time.Millisecond); _ = w.keys.Unplug("vkey:0") }()
-				}
-			}},
-			code: ExitNoKey, msg: "", hint: "plug",
+			// The key waits for a touch that would come after a minute;
+			// it is unplugged as soon as it has started to wait.
+			hooks: func() hooks {
+				waiting := make(chan struct{}, 1)
+				return hooks{keyConfig: func(c *softkey.Config) {
+					c.Presence = softkey.Presence{Mode: softkey.PresenceDelayed, Delay: time.Minute, Waiting: waiting}
+				}, event: func(w *world, ev enroll.Event) {
+					if ev.Phase == "touch" {
+						go func() { <-waiting; _ = w.keys.Unplug("vkey:0") }()
+					}
+				}}
+			}(),
+			code: ExitNoKey, msg: "the key stopped answering (unplugged?)", hint: "was it unplugged? plug it back in",
 			checks: []check{jobFailed, noPOST, pinEscrowed}},
 		{name: "key store full",
 			hooks: hooks{keysReady: func(p *simkeys.Provider) {
@@ -497,25 +504,25 @@ func TestEnrollFailures(t *testing.T) {
 			hooks: hooks{tenantOpened: func(tn *entrasim.Tenant) {
 				tn.SetFault(entrasim.EPCreationOptions, entrasim.Fault{Status: 403, Code: "accessDenied", Message: "Request Authorization failed"})
 			}},
-			code: ExitAuth, msg: "", hint: "UserAuthMethod-Passkey.ReadWrite.All",
+			code: ExitAuth, msg: "permission missing (HTTP 403", hint: "grant the application permission UserAuthMethod-Passkey.ReadWrite.All",
 			checks: []check{jobFailed, noPOST, pinEscrowed}},
 		{name: "404 unknown user",
 			prepare: func(t *testing.T, w *world) (string, []string) {
 				return "", []string{"--user", "nobody@contoso.test"}
 			},
-			code: ExitDirectory, msg: "nobody@contoso.test", hint: "",
+			code: ExitDirectory, msg: "cannot look up nobody@contoso.test: graph: get user: user not found (HTTP 404", hint: "check the UPN",
 			checks: []check{jobFailed, noPOST, keyUntouched}},
 		{name: "429 storm",
 			hooks: hooks{tenantOpened: func(tn *entrasim.Tenant) {
 				tn.SetFault(entrasim.EPCreationOptions, entrasim.Fault{Status: 429})
 			}},
-			code: ExitService, msg: "", hint: "",
+			code: ExitService, msg: "throttled (HTTP 429", hint: "Microsoft Graph is throttling this application",
 			checks: []check{jobFailed, noPOST, pinEscrowed}},
 		{name: "5xx on POST",
 			hooks: hooks{tenantOpened: func(tn *entrasim.Tenant) {
 				tn.SetFault(entrasim.EPRegisterFido2, entrasim.Fault{Status: 503, Count: 1})
 			}},
-			code: ExitService, msg: "", hint: "",
+			code: ExitService, msg: "service error (HTTP 503", hint: "Microsoft Graph had a transient problem: retry later",
 			checks: []check{jobFailed, onePOST, pinEscrowed, func(t *testing.T, w *world, _ cliResult) {
 				if r := w.cli("", hooks{}, "methods", "list", "--user", adele, "--json"); strings.Contains(r.out, `"id"`) {
 					t.Errorf("a method appeared though the POST failed:\n%s", r.out)
@@ -538,7 +545,7 @@ func TestEnrollFailures(t *testing.T) {
 			}}},
 		{name: "expired challenge every time",
 			hooks: expiringClock(100),
-			code:  ExitDirectory, msg: "challenge expired", hint: "",
+			code:  ExitDirectory, msg: "challenge expired", hint: "the creationOptions challenge expired before registration: fetch fresh options",
 			checks: []check{jobFailed, pinEscrowed}},
 	}
 	for _, tc := range cases {
@@ -557,6 +564,9 @@ func TestEnrollFailures(t *testing.T) {
 			}
 			if tc.code != ExitOK {
 				msg, hint := splitReport(r.errOut)
+				if tc.msg == "" || tc.hint == "" {
+					t.Errorf("the case names no message or no hint to expect; got message %q, hint %q", msg, hint)
+				}
 				if !strings.Contains(strings.ToLower(msg), strings.ToLower(tc.msg)) {
 					t.Errorf("message %q does not say %q", msg, tc.msg)
 				}
