@@ -185,6 +185,10 @@ type authenticator struct {
 	credID      []byte
 	key         *ecdsa.PrivateKey
 	displayName string
+	// attKey and attCert, when set, sign the packed attestation instead of
+	// the virtual key's batch attestation key.
+	attKey  *ecdsa.PrivateKey
+	attCert []byte
 }
 
 const (
@@ -268,6 +272,9 @@ func (a *authenticator) register(t *testing.T, opts *kwebauthn.CreationOptions) 
 	switch a.format {
 	case "packed":
 		k, cert := loadBatch(t)
+		if a.attKey != nil {
+			k, cert = a.attKey, a.attCert
+		}
 		cdh := sha256.Sum256(cdj)
 		digest := sha256.Sum256(append(append([]byte{}, ad...), cdh[:]...))
 		sig, err := ecdsa.SignASN1(rand.Reader, k, digest[:])
