@@ -150,7 +150,7 @@ func TestAttestationChain(t *testing.T) {
 		issuer   *x509.Certificate // nil: self-signed
 		key      *ecdsa.PrivateKey
 		metadata func(t *testing.T) metadata.Provider // nil: the default (virtual key model)
-		wantMsg  string                                // "" accepted
+		wantMsg  string                               // "" accepted
 	}{
 		{name: "known model, certificate from its root", aaguid: virtual, issuer: root, key: rootKey},
 		{name: "known model, certificate from another root", aaguid: virtual, issuer: rogue, key: rogueKey, wantMsg: noChain},
