@@ -198,7 +198,7 @@ const (
 	flagAT = 0x40
 )
 
-func newAuthenticator(t *testing.T) *authenticator {
+func newAuthenticator(t testing.TB) *authenticator {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -216,7 +216,7 @@ var (
 	batchCert []byte
 )
 
-func loadBatch(t *testing.T) (*ecdsa.PrivateKey, []byte) {
+func loadBatch(t testing.TB) (*ecdsa.PrivateKey, []byte) {
 	t.Helper()
 	batchOnce.Do(func() {
 		kp, err := os.ReadFile("../softkey/testca/batch-attestation.key.pem")
@@ -254,7 +254,7 @@ var ctapEnc = func() cbor.EncMode {
 }()
 
 // register builds the Graph POST body for opts.
-func (a *authenticator) register(t *testing.T, opts *kwebauthn.CreationOptions) []byte {
+func (a *authenticator) register(t testing.TB, opts *kwebauthn.CreationOptions) []byte {
 	t.Helper()
 	cdj, _ := json.Marshal(map[string]any{"type": "webauthn.create",
 		"challenge": base64.RawURLEncoding.EncodeToString(opts.Challenge), "origin": a.origin, "crossOrigin": false})
