@@ -26,7 +26,10 @@ import (
 	kwebauthn "github.com/keyprep/keyprep/internal/webauthn"
 )
 
-const testToken = "test-token"
+const (
+	testToken = "test-token"
+	betaToken = "beta-token"
+)
 
 // clock is a movable test clock.
 type clock struct {
@@ -57,7 +60,11 @@ type fixture struct {
 func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	t.Helper()
 	clk := newClock()
-	opts := Options{Tokens: map[string]Identity{testToken: {Name: "test"}}, Now: clk.Now}
+	// testToken holds the README's least-privileged permissions; under
+	// /beta (creationOptions with a challenge lifetime documents only
+	// UserAuthenticationMethod.ReadWrite.All) doTok sends betaToken.
+	opts := Options{Tokens: map[string]Identity{testToken: {Name: "test"},
+		betaToken: {Name: "beta", Permissions: append([]string{"UserAuthenticationMethod.ReadWrite.All"}, LeastPrivileged...)}}, Now: clk.Now}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -106,6 +113,9 @@ func (r *resp) errMsg(t *testing.T) (string, string) {
 
 func (f *fixture) doTok(method, path, token string, body any) *resp {
 	f.t.Helper()
+	if token == testToken && strings.HasPrefix(path, "/beta/") {
+		token = betaToken
+	}
 	var rd *bytes.Reader
 	switch b := body.(type) {
 	case nil:

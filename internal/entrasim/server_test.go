@@ -300,7 +300,7 @@ func TestPersistence(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tenant.json")
 	clk := newClock()
-	opts := Options{StatePath: path, Now: clk.Now, Tokens: map[string]Identity{testToken: {}}}
+	opts := Options{StatePath: path, Now: clk.Now, Tokens: map[string]Identity{testToken: {}, betaToken: {AllPermissions: true}}}
 	tn, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)

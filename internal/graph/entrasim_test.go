@@ -136,7 +136,9 @@ func (k *testKey) register(t *testing.T, raw []byte, name string) ([]byte, []byt
 }
 
 func TestSimRegistrationLifecycle(t *testing.T) {
-	e := newSimEnv(t, nil)
+	// The least-privileged set, and what the beta creationOptions (a
+	// challenge lifetime) documents.
+	e := newSimEnv(t, append([]string{"UserAuthenticationMethod.ReadWrite.All"}, entrasim.LeastPrivileged...))
 	c, ctx := e.client, context.Background()
 	k := loadTestKey(t)
 	u, err := c.GetUser(ctx, "Adele.Vance@contoso.test")
