@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -48,7 +49,7 @@ func TestMain(m *testing.M) {
 			if status != "" {
 				os.Remove(status)
 			}
-			code := Main(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: watchPanics(os.Stderr)})
+			code := Main(os.Args[1:], recordIO(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: watchPanics(os.Stderr)}))
 			if status != "" {
 				_ = os.WriteFile(status, []byte(strconv.Itoa(code)), 0o600)
 			}
@@ -73,10 +74,17 @@ func (s scanningM) Run() int {
 		return 1
 	}
 	collectedMu.Lock()
-	n, k := len(collected), len(secrets)
+	n, k, pins := len(collected), len(secrets), escrowedPINs
 	collectedMu.Unlock()
+	// A whole run (no -run) enrolls, sets PINs and signs in: a scan that
+	// learnt no secret would pass whatever leaked. (A selection of tests
+	// may hold none.)
+	if f := flag.Lookup("test.run"); n > 0 && k == 0 && (f == nil || f.Value.String() == "") {
+		fmt.Fprintf(os.Stderr, "secret scan: %d outputs and journal rows but no secret to look for in them\n", n)
+		return 1
+	}
 	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "secret scan: %d secrets, %d outputs and journal rows, none leaked\n", k, n)
+		fmt.Fprintf(os.Stderr, "secret scan: %d secrets (%d escrowed PINs), %d outputs and journal rows, none leaked\n", k, pins, n)
 	}
 	return code
 }
@@ -126,6 +134,16 @@ func TestScripts(t *testing.T) {
 			env.Defer(func() {
 				if b, err := os.ReadFile(crashes); err == nil && len(b) > 0 {
 					env.T().Fatal("a keyprep process of this scenario panicked:\n" + string(b))
+				}
+			})
+			// The secret scan (scanningM) sees what the scenario's keyprep
+			// processes wrote, the PINs and tokens they were given, and
+			// the journals, audit logs and escrowed PINs they left.
+			env.Setenv(outputRecordEnv, filepath.Join(env.WorkDir, ".keyprep-output"))
+			env.Setenv(secretRecordEnv, filepath.Join(env.WorkDir, ".keyprep-secrets"))
+			env.Defer(func() {
+				if err := collectScenario(env.WorkDir); err != nil {
+					env.T().Fatal(err)
 				}
 			})
 			// A free loopback port for scenarios that serve the emulated tenant.
@@ -332,4 +350,79 @@ func TestExitCodesMissing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// outputRecordEnv and secretRecordEnv name the files where a scenario's
+// keyprep processes append their output, and the secrets they were given,
+// for the secret scan.
+const (
+	outputRecordEnv = "KEYPREP_TEST_OUTPUT"
+	secretRecordEnv = "KEYPREP_TEST_SECRETS"
+)
+
+// recordIO copies one scenario keyprep process's output to the output
+// record and notes its secrets in the secret record: the access token it
+// was given (KEYPREP_ACCESS_TOKEN, KEYPREP_ACCESS_TOKEN_FILE), for the
+// commands that read PINs from standard input every line of it, and the
+// PIN that pin generate and pins show print.
+func recordIO(args []string, stdio IO) IO {
+	outName, secName := os.Getenv(outputRecordEnv), os.Getenv(secretRecordEnv)
+	if outName == "" || secName == "" {
+		return stdio
+	}
+	open := func(name string) *os.File {
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keyprep test wrapper: %v\n", err)
+			os.Exit(1)
+		}
+		return f
+	}
+	out, sec := open(outName), open(secName)
+	// pin generate and pins show print a PIN on standard output: that
+	// is what they are for (the PIN is noted as a secret instead).
+	shows := func(cmd, sub string) bool {
+		i := slices.Index(args, cmd)
+		return i >= 0 && slices.Contains(args[i+1:], sub)
+	}
+	if shows("pin", "generate") || shows("pins", "show") {
+		stdio.Out = io.MultiWriter(stdio.Out, sec)
+	} else {
+		stdio.Out = io.MultiWriter(stdio.Out, out)
+	}
+	stdio.ErrOut = io.MultiWriter(stdio.ErrOut, out)
+	if tok := os.Getenv("KEYPREP_ACCESS_TOKEN"); tok != "" {
+		fmt.Fprintln(sec, tok)
+	}
+	if name := os.Getenv("KEYPREP_ACCESS_TOKEN_FILE"); name != "" {
+		if b, err := os.ReadFile(name); err == nil {
+			fmt.Fprintln(sec, strings.TrimSpace(string(b)))
+		}
+	}
+	if slices.ContainsFunc(args, func(a string) bool { return a == "pin" || a == "config" || a == "enroll" }) {
+		stdio.In = io.TeeReader(stdio.In, sec)
+	}
+	return stdio
+}
+
+// collectScenario feeds a finished scenario's records to the secret scan:
+// the output of its keyprep processes, the secrets they were given, and
+// every state directory in its work directory.
+func collectScenario(work string) error {
+	if b, err := os.ReadFile(filepath.Join(work, ".keyprep-output")); err == nil {
+		recordOutput(string(b))
+	}
+	if b, err := os.ReadFile(filepath.Join(work, ".keyprep-secrets")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); len(l) >= 4 {
+				recordSecret(l)
+			}
+		}
+	}
+	return filepath.WalkDir(work, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "keyprep.db" {
+			return err
+		}
+		return collectStateNow(filepath.Dir(path))
+	})
 }

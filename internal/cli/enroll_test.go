@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/go-webauthn/webauthn/metadata"
 	"github.com/go-webauthn/webauthn/metadata/providers/memory"
 	"github.com/google/uuid"
@@ -101,46 +104,69 @@ func firstLineWith(c, s string) string {
 // rows to the scan and records every escrowed PIN as a secret.
 func collectState(t *testing.T, state string) {
 	t.Cleanup(func() {
-		ctx := context.Background()
-		path := filepath.Join(state, "keyprep.db")
-		if _, err := os.Stat(path); err != nil {
-			return
-		}
-		st, err := store.Open(ctx, path, store.Options{})
-		if err != nil {
-			t.Errorf("collect: %v", err)
-			return
-		}
-		defer st.Close()
-		jobs, _ := st.Jobs(ctx, store.JobFilter{})
-		for _, j := range jobs {
-			b, _ := json.Marshal(j)
-			recordOutput(string(b))
-			steps, _ := st.Steps(ctx, j.ID)
-			for _, s := range steps {
-				b, _ := json.Marshal(s)
-				recordOutput(string(b))
-			}
-		}
-		evs, _ := st.AuditEvents(ctx, 0, 1<<20)
-		for _, e := range evs {
-			b, _ := json.Marshal(e)
-			recordOutput(string(b))
-		}
-		ids, err := escrow.LoadIdentities(filepath.Join(state, "escrow", escrow.BenchIdentityFile))
-		if err != nil {
-			return
-		}
-		es, _ := st.Escrows(ctx, store.EscrowFilter{})
-		for _, e := range es {
-			if e.Kind != store.EscrowAge {
-				continue
-			}
-			if p, err := escrow.Open(e.Ciphertext, ids); err == nil {
-				recordSecret(string(p))
-			}
+		if err := collectStateNow(state); err != nil {
+			t.Error(err)
 		}
 	})
+}
+
+// escrowedPINs counts the PINs the scan learnt from escrow records.
+var escrowedPINs int
+
+// collectStateNow feeds the state directory's journal and audit rows to the
+// scan and records every PIN escrowed to the bench identity as a secret. A
+// PIN escrowed to the bench identity that cannot be opened (the identity is
+// missing or wrong) is an error: the scan would not know what to look for.
+func collectStateNow(state string) error {
+	ctx := context.Background()
+	path := filepath.Join(state, "keyprep.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	st, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		return fmt.Errorf("collect %s: %w", state, err)
+	}
+	defer st.Close()
+	jobs, _ := st.Jobs(ctx, store.JobFilter{})
+	for _, j := range jobs {
+		b, _ := json.Marshal(j)
+		recordOutput(string(b))
+		steps, _ := st.Steps(ctx, j.ID)
+		for _, s := range steps {
+			b, _ := json.Marshal(s)
+			recordOutput(string(b))
+		}
+	}
+	evs, _ := st.AuditEvents(ctx, 0, 1<<20)
+	for _, e := range evs {
+		b, _ := json.Marshal(e)
+		recordOutput(string(b))
+	}
+	es, err := st.Escrows(ctx, store.EscrowFilter{})
+	if err != nil {
+		return fmt.Errorf("collect %s: escrows: %w", state, err)
+	}
+	var ids []age.Identity
+	for _, e := range es {
+		if e.Kind != store.EscrowAge || !slices.ContainsFunc(e.Recipients, func(r string) bool { return strings.HasPrefix(r, "bench:") }) {
+			continue
+		}
+		if ids == nil {
+			if ids, err = escrow.LoadIdentities(filepath.Join(state, "escrow", escrow.BenchIdentityFile)); err != nil {
+				return fmt.Errorf("collect %s: a PIN is escrowed to the bench identity, which cannot be loaded, so the secret scan cannot look for it: %w", state, err)
+			}
+		}
+		p, err := escrow.Open(e.Ciphertext, ids)
+		if err != nil {
+			return fmt.Errorf("collect %s: escrow %s does not open with the bench identity, so the secret scan cannot look for its PIN: %w", state, e.ID, err)
+		}
+		recordSecret(string(p))
+		collectedMu.Lock()
+		escrowedPINs++
+		collectedMu.Unlock()
+	}
+	return nil
 }
 
 type world struct {
