@@ -399,10 +399,26 @@ func recordIO(args []string, stdio IO) IO {
 			fmt.Fprintln(sec, strings.TrimSpace(string(b)))
 		}
 	}
-	if slices.ContainsFunc(args, func(a string) bool { return a == "pin" || a == "config" || a == "enroll" }) {
+	if readsPINs(args) {
 		stdio.In = io.TeeReader(stdio.In, sec)
 	}
 	return stdio
+}
+
+// readsPINs reports whether a keyprep command line reads PINs from standard
+// input: pin set/change, config, and anything given --pin stdin (not, say,
+// a CSV of users on standard input).
+func readsPINs(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "pin" && i+1 < len(args) && (args[i+1] == "set" || args[i+1] == "change"),
+			a == "config",
+			a == "--pin" && i+1 < len(args) && args[i+1] == "stdin",
+			a == "--pin=stdin":
+			return true
+		}
+	}
+	return false
 }
 
 // collectScenario feeds a finished scenario's records to the secret scan:
