@@ -107,6 +107,14 @@ func permCases() []permCase {
 			_, err := c.GroupUserIDs(ctx, w.groupID)
 			return err
 		}},
+		{OpGetUser + " (many, by UPN)", policy.PermUserRead.Name, func(ctx context.Context, _ *testing.T, c *Client, w *permWorld) error {
+			_, err := c.FindUsersByUPN(ctx, []string{w.adele.UserPrincipalName, w.alex.UserPrincipalName})
+			return err
+		}},
+		{OpGetGroup + " (by name)", policy.PermGroupMemberRead.Name, func(ctx context.Context, _ *testing.T, c *Client, w *permWorld) error {
+			_, err := c.FindGroup(ctx, "Passkey Users")
+			return err
+		}},
 		{OpCheckGroups, policy.PermGroupMemberRead.Name, func(ctx context.Context, _ *testing.T, c *Client, w *permWorld) error {
 			_, err := c.CheckMemberGroups(ctx, w.adele.ID, []string{w.groupID})
 			return err
@@ -201,7 +209,7 @@ func TestDelegatedNeedsRole(t *testing.T) {
 	e := newSimEnv(t, nil)
 	for _, pc := range permCases() {
 		t.Run(pc.op, func(t *testing.T) {
-			needsRole := pc.op != OpGetUser && pc.op != OpGetPolicy && pc.op != OpGetGroup && pc.op != OpCheckGroups
+			needsRole := pc.perm != policy.PermUserRead.Name && pc.op != OpGetPolicy && pc.perm != policy.PermGroupMemberRead.Name
 			scopes := []string{pc.perm}
 			w := newPermWorld(t, e)
 			err := pc.call(ctx, t, e.clientAs(t, entrasim.Identity{Name: "helpdesk", Delegated: true, Permissions: scopes}, 0), w)
