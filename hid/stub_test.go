@@ -5,6 +5,7 @@ package hid_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/keyprep/keyprep/hid"
@@ -62,5 +63,13 @@ func TestStubsReturnErrNoLibfido2(t *testing.T) {
 		if !errors.Is(err, hid.ErrNoLibfido2) {
 			t.Errorf("op %d: %v", i, err)
 		}
+		// What the user reads (README: every key command says it was
+		// built without libfido2).
+		if err != nil && !strings.Contains(err.Error(), "without cgo/libfido2") {
+			t.Errorf("op %d: %q does not say it was built without libfido2", i, err)
+		}
+	}
+	if v, p := hid.LibraryVersion(); v != "" || p != "" {
+		t.Errorf("LibraryVersion = %q, %q without cgo", v, p)
 	}
 }

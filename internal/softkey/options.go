@@ -44,6 +44,10 @@ const DefaultPresenceTimeout = 30 * time.Second
 type Presence struct {
 	Mode  PresenceMode
 	Delay time.Duration
+	// Waiting, when set, receives a value (if it has room) each time the
+	// key starts to wait for a delayed or timed-out touch: tests act
+	// while the key waits (unplug it, cancel) without guessing when.
+	Waiting chan<- struct{}
 }
 
 // Instant returns a presence that is given immediately.

@@ -506,6 +506,12 @@ func (a *Authenticator) waitPresence(x *exchange) Status {
 	}
 	const upNeeded = 2
 	x.keepalive(upNeeded)
+	if p.Waiting != nil {
+		select {
+		case p.Waiting <- struct{}{}:
+		default:
+		}
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	tick := time.NewTicker(a.cfg.KeepaliveInterval)
