@@ -148,12 +148,19 @@ type slot struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// credJob is the begun job whose credential the key holds (a key
+	// without a serial number, recognised by recognise); set once, before
+	// the slot claims.
+	credJob string
 }
 
 // New builds a Runner; Run starts it.
 func New(o Options) (*Runner, error) {
 	if o.Enroller == nil || o.Keys == nil || o.Open == nil {
 		return nil, errors.New("bench: Enroller, Keys and Open are required")
+	}
+	if err := checkFleetEscrow(o); err != nil {
+		return nil, err
 	}
 	if o.UsersPerKey <= 0 {
 		o.UsersPerKey = 1
@@ -509,7 +516,8 @@ func (r *Runner) RetryFailed(ctx context.Context) (int, error) {
 
 // claim hands the slot the next user it can take, from the store's queue:
 // first a user whose begun job is bound to this very key (recognised by
-// its serial number, or by its path on this bench), then the next queued
+// its serial number, by its credential, or by its path on this bench),
+// then the next queued
 // user. It blocks until there is one, and returns nil when the slot's
 // context ends or (foreground) the queue is finished.
 func (r *Runner) claim(ctx context.Context, s *slot) *Item {
@@ -546,7 +554,7 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 	if ctx.Err() != nil {
 		return nil
 	}
-	q, err := st.ClaimBegun(ctx, r.o.Bench, []store.KeyRef{{Serial: s.Serial, Path: s.Key}}, r.o.Lease)
+	q, err := st.ClaimBegun(ctx, r.o.Bench, []store.KeyRef{{Serial: s.Serial, Path: s.Key, JobID: s.credJob}}, r.o.Lease)
 	if err != nil {
 		r.storeTrouble(err)
 		return nil
@@ -611,7 +619,7 @@ func (r *Runner) vet(ctx context.Context, q *store.QueueItem, s *slot) *Item {
 	}
 	switch {
 	case running != nil:
-		here := (running.Serial != "" && running.Serial == s.Serial) ||
+		here := (running.Serial != "" && running.Serial == s.Serial) || (s.credJob != "" && running.ID == s.credJob) ||
 			(running.Serial == "" && running.KeyPath == s.Key && (running.Bench == "" || running.Bench == r.o.Bench))
 		if err := st.BindJob(ctx, q, running, !here); err != nil {
 			r.storeTrouble(err)
@@ -736,7 +744,7 @@ func (r *Runner) finishedLocked(settle bool, pending int) bool {
 		}
 		it.State = ItemFailed
 		it.Error = fmt.Sprintf("interrupted on key %s, which is not attached (job %s at %s)", keyName(j), short(j.ID), j.Step)
-		it.Hint = "plug that key back in and run the same command again (on any bench sharing this store, for a key with a serial number), or keyprep journal resume " + short(j.ID)
+		it.Hint = "plug that key back in and run the same command again (on any bench sharing this store for a key with a serial number or whose passkey was made; on this bench otherwise), or keyprep journal resume " + short(j.ID)
 		r.itemEvent(it)
 	}
 	return true

@@ -71,6 +71,11 @@ func (r *Runner) runSlot(s *slot) {
 		return
 	}
 	pinSet, _ := info.Option("clientPin")
+	if pinSet && s.Serial == "" {
+		// A key without a serial number: is an unfinished enrollment's
+		// credential on it?
+		s.credJob = r.recognise(ctx, s, dev, info)
+	}
 	if pinSet && !r.o.ReuseKeys && !r.hasBound(s.Key) && !r.boundInStore(ctx, s) {
 		if res := r.finishedOn(ctx, s.Key); res != nil {
 			r.setSlot(s, SlotDone, res.UPN, "", fmt.Sprintf("already provisioned for %s: remove the key and plug in the next", res.UPN), "")
@@ -136,7 +141,8 @@ func (r *Runner) hasBound(key string) bool {
 }
 
 // boundInStore reports whether a begun user of the store's queue waits
-// for this slot's key (by serial, or by path on this bench): a key that
+// for this slot's key (by serial, by credential, or by path on this
+// bench): a key that
 // came from another bench, or from before a restart.
 func (r *Runner) boundInStore(ctx context.Context, s *slot) bool {
 	qs, err := r.o.Enroller.Store.Queue(ctx, store.QueueFilter{States: []store.QueueState{store.QueueBegun}})
@@ -145,7 +151,8 @@ func (r *Runner) boundInStore(ctx context.Context, s *slot) bool {
 		return false
 	}
 	for _, q := range qs {
-		if (s.Serial != "" && q.KeySerial == s.Serial) || (q.KeySerial == "" && q.KeyPath == s.Key && q.Bench == r.o.Bench) {
+		if (s.Serial != "" && q.KeySerial == s.Serial) || (q.KeySerial == "" && q.KeyPath == s.Key && q.Bench == r.o.Bench) ||
+			(s.credJob != "" && q.JobID == s.credJob) {
 			return true
 		}
 	}
@@ -285,14 +292,15 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 				r.fail(it, msg, hint)
 				return slotContinue
 			}
-			// Graph is throttling or unavailable: try again here, on the
-			// same key (its PIN and journal are here), after a pause.
+			// Graph is throttling or unavailable, or the store lost a
+			// commit: try again here, on the same key (its PIN and
+			// journal are here), after a pause.
 			r.mu.Lock()
 			it.Attempts++
 			it.Error = "retrying: " + msg
 			r.itemEvent(it)
 			r.mu.Unlock()
-			r.setSlot(s, SlotWorking, it.UPN, stepOf(ee), "Graph is busy; retrying "+it.UPN+" shortly", "")
+			r.setSlot(s, SlotWorking, it.UPN, stepOf(ee), "Graph or the store is busy; retrying "+it.UPN+" shortly", "")
 			select {
 			case <-ctx.Done():
 				r.requeue(it, r.interruptedJob(jobID, true), "the key was removed while waiting to retry")

@@ -5,6 +5,8 @@ package fleettest
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -18,8 +20,12 @@ import (
 // fleetUsers is the size of the tests' user list.
 const fleetUsers = 60
 
-// What a bench prints on stderr while the database is away.
-var pauseMsg = regexp.MustCompile(`store unavailable: .*; retrying`)
+// What a bench prints on stderr while the database is away, and when it
+// is back.
+var (
+	pauseMsg  = regexp.MustCompile(`store unavailable: .*; retrying`)
+	resumeMsg = regexp.MustCompile(`store reachable again after [0-9.]+m?s; carrying on`)
+)
 
 // loadList loads the fleet's list with `keyprep fleet load` and returns
 // the added and duplicate counts.
@@ -211,6 +217,14 @@ func TestFleetPostgresRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitAll(runs...)
+	for _, r := range runs {
+		// The pause, then the end of it, in that order.
+		log := r.stderr.String()
+		p, b := pauseMsg.FindStringIndex(log), resumeMsg.FindAllStringIndex(log, -1)
+		if p == nil || len(b) == 0 || b[len(b)-1][0] < p[0] {
+			t.Errorf("bench %s did not say it paused and then that it carried on:\n%s", r.bench, tail(log, 3000))
+		}
+	}
 	f.checkOutcome()
 }
 
@@ -243,4 +257,65 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestFleetStoreRefused: a bench pointed at a PostgreSQL server it cannot
+// reach, or one that refuses its password, stops at start, before any key
+// is touched, with the message, a hint and the exit code of its class:
+// 9 (unavailable: retrying later may succeed) and 7 (the credentials). So
+// does a bench that could not open the PIN escrows it would write (2).
+func TestFleetStoreRefused(t *testing.T) {
+	base := needPostgres(t)
+	f := newFleet(t, newSchema(t, base), 3)
+	// A loopback port nothing listens on.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	closed := l.Addr().String()
+	must(t, l.Close())
+	const password = "wrong-horse-battery"
+	tests := []struct {
+		name  string
+		store string
+		code  int
+		msg   string
+		hint  string
+		args  []string
+	}{
+		{"unreachable", "postgres://keyprep@" + closed + "/keyprep?sslmode=disable&connect_timeout=5", 9,
+			"the database server cannot be reached", "server is running and reachable", nil},
+		// scripts/pg.sh's cluster asks keyprep_pwtest for its password;
+		// a server that does not know the role refuses it too.
+		{"wrong password", withParam(t, base, "user", "keyprep_pwtest"), 7,
+			"the database refused the connection", "PGPASSWORD or ~/.pgpass", nil},
+		// A bench that could not open the escrows it writes could not
+		// resume its begun enrollments, here or on another bench.
+		{"escrows to recipients only", f.store, 2, "no --identity to open them with", "--identity fleet.key",
+			[]string{"--age-recipient", f.recip}},
+		{"an identity that opens none", f.store, 2, "no --identity of this bench opens", "--identity fleet.key",
+			[]string{"--age-recipient", f.recip, "--identity", f.fleetKey}},
+		{"escrows to this machine only", f.store, 2, "sealed to this machine's own bench key", "--identity fleet.key", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			args := append([]string{"--store", tc.store, "--state-dir", state, "--sim-keys", "2",
+				"--graph-url", f.graphURL, "--auth", "token",
+				"enroll", "--csv", f.csv, "--bench", "x", "--json"}, tc.args...)
+			code, out, errOut := run(t, append(f.env(), "PGPASSWORD="+password, "PGPASSFILE="+filepath.Join(state, "none")), "", args...)
+			if code == 0 && tc.code == 7 {
+				t.Skip("the server let keyprep_pwtest in with a wrong password (it does not check passwords)")
+			}
+			if code != tc.code || !strings.Contains(errOut, tc.msg) || !strings.Contains(errOut, "\nhint: ") || !strings.Contains(errOut, tc.hint) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and a hint with %q", code, errOut, tc.code, tc.msg, tc.hint)
+			}
+			if strings.Contains(out+errOut, password) {
+				t.Errorf("the password is in the output:\n%s%s", out, errOut)
+			}
+			for _, m := range jsonLines(out) {
+				if m["type"] == "slot" || m["type"] == "result" {
+					t.Errorf("the bench started work before it had a store: %v", m)
+				}
+			}
+		})
+	}
 }
