@@ -139,6 +139,14 @@ type Runner struct {
 	rows map[string]*store.QueueItem
 	// claiming counts slots asking the store for work (see finishedLocked).
 	claiming int
+	// ahead are users claimed in the shared store ahead of a free slot, so
+	// that their creationOptions are fetched while the keys wait for their
+	// touch (see prefetchNextLocked); aheadBusy: a claim ahead is under
+	// way.
+	ahead     []*store.QueueItem
+	aheadBusy bool
+	// shared: the store is one several benches share (PostgreSQL).
+	shared bool
 	// retried are the users the operator retried (RetryFailed) in this run.
 	retried map[string]bool
 }
@@ -200,7 +208,7 @@ func New(o Options) (*Runner, error) {
 	}
 	r := &Runner{rows: map[string]*store.QueueItem{}, retried: map[string]bool{}, o: o, slots: map[string]*slot{}, byUPN: map[string]*Item{}, bound: map[string]*store.Job{},
 		subs: map[chan Event]struct{}{}, wake: make(chan struct{}), present: map[string]bool{}, preDone: map[string]bool{},
-		runCtx: context.Background()}
+		runCtx: context.Background(), shared: o.Enroller.Store != nil && o.Enroller.Store.Backend() == store.BackendPostgres}
 	e := *o.Enroller
 	dir := e.Directory
 	if o.Resolver != nil {
@@ -568,6 +576,21 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 		}
 		return r.take(q, job, s)
 	}
+	for {
+		// Users this bench claimed ahead come first.
+		r.mu.Lock()
+		var q *store.QueueItem
+		if len(r.ahead) > 0 {
+			q, r.ahead = r.ahead[0], r.ahead[1:]
+		}
+		r.mu.Unlock()
+		if q == nil {
+			break
+		}
+		if it := r.vet(ctx, q, s); it != nil {
+			return it
+		}
+	}
 	for range 8 { // users settled on the way do not end the slot's turn
 		q, _, err := st.Claim(ctx, r.o.Bench, r.o.Lease)
 		if err != nil {
@@ -715,7 +738,7 @@ func (r *Runner) storeTrouble(err error) {
 // holds r.mu.
 func (r *Runner) finishedLocked(settle bool, pending int) bool {
 	c := r.counts()
-	if c.Active > 0 || pending > 0 || r.claiming > 0 {
+	if c.Active > 0 || pending > 0 || r.claiming > 0 || len(r.ahead) > 0 || r.aheadBusy {
 		// A slot between its claim in the store and its item: the
 		// store's count did not see that user as pending.
 		return false
@@ -850,6 +873,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				i--
 			}
 		}
+		r.releaseAheadLocked()
 		finished := pending == 0 && r.finishedLocked(r.o.Foreground, pending)
 		if finished && !idleSent {
 			r.emit(Event{Type: EventIdle, Message: "queue finished"})

@@ -497,8 +497,22 @@ func (r *Runner) onEnrollEvent(s *slot, it *Item, ev enroll.Event) {
 
 // prefetchNextLocked starts fetching the creationOptions of the next
 // pending user while a key waits for its touch. The caller holds r.mu.
+//
+// On a store benches share, the next pending user of this run's list is
+// as likely to be claimed by another bench, which would fetch their
+// options again (one Graph budget for the fleet): the bench claims the
+// next user first, ahead of a free slot, and fetches options only for a
+// user it holds. Its next free slot takes that user.
 func (r *Runner) prefetchNextLocked() {
 	if r.o.NoPrefetch {
+		return
+	}
+	if r.shared {
+		if r.aheadBusy || len(r.ahead) >= r.liveSlotsLocked() {
+			return
+		}
+		r.aheadBusy = true
+		go r.claimAhead(r.runCtx)
 		return
 	}
 	for _, it := range r.items {
@@ -510,6 +524,58 @@ func (r *Runner) prefetchNextLocked() {
 		r.pre.prefetch(r.runCtx, it.UPN, r.o.Request.ChallengeTimeout)
 		return
 	}
+}
+
+// claimAhead claims the next user from the shared queue for this bench's
+// next free slot and fetches their creationOptions. The lease is renewed
+// with the bench's other claims until a slot takes the user.
+func (r *Runner) claimAhead(ctx context.Context) {
+	q, _, err := r.o.Enroller.Store.Claim(ctx, r.o.Bench, r.o.Lease)
+	r.mu.Lock()
+	r.aheadBusy = false
+	if err != nil || q == nil {
+		r.mu.Unlock()
+		r.storeTrouble(err)
+		return
+	}
+	r.ahead = append(r.ahead, q)
+	r.signal()
+	r.mu.Unlock()
+	r.pre.prefetch(ctx, q.UPN, r.o.Request.ChallengeTimeout)
+}
+
+// liveSlotsLocked counts the slots whose key is attached. The caller
+// holds r.mu.
+func (r *Runner) liveSlotsLocked() int {
+	n := 0
+	for _, s := range r.slots {
+		if s.State != SlotRemoved {
+			n++
+		}
+	}
+	return n
+}
+
+// releaseAheadLocked returns the users claimed ahead to the queue when no
+// key is attached any more to take them (the operator is done with this
+// bench), so that other benches need not wait for the lease. The caller
+// holds r.mu.
+func (r *Runner) releaseAheadLocked() {
+	if len(r.ahead) == 0 || r.liveSlotsLocked() > 0 {
+		return
+	}
+	qs := r.ahead
+	r.ahead = nil
+	ctx := context.WithoutCancel(r.runCtx)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		for _, q := range qs {
+			if err := r.o.Enroller.Store.Release(ctx, q.ID, r.o.Bench, ""); err != nil {
+				r.storeTrouble(err)
+			}
+		}
+	}()
 }
 
 // enrolledBefore says why a user needs no enrollment: a finished job in
