@@ -158,8 +158,12 @@ type slot struct {
 	done   chan struct{}
 	// credJob is the begun job whose credential the key holds (a key
 	// without a serial number, recognised by recognise); set once, before
-	// the slot claims.
-	credJob string
+	// the slot claims. boundJob is the begun job the key is bound to by
+	// its serial number or that credential: until the slot takes it
+	// (boundTaken) it takes no other user, and the run is not finished.
+	// Written under r.mu.
+	credJob, boundJob string
+	boundTaken        bool
 }
 
 // New builds a Runner; Run starts it.
@@ -574,7 +578,27 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 			_ = st.Release(ctx, q.ID, r.o.Bench, "")
 			return nil
 		}
+		r.mu.Lock()
+		if q.JobID == s.boundJob {
+			s.boundTaken = true
+		}
+		r.mu.Unlock()
 		return r.take(q, job, s)
+	}
+	r.mu.Lock()
+	waiting := s.boundJob != "" && !s.boundTaken
+	r.mu.Unlock()
+	if waiting {
+		// The key's own enrollment is not claimable yet (the lease of the
+		// bench that held it has not run out): wait for it; a new user
+		// would not get this key. Once it is not begun any more (finished
+		// or abandoned elsewhere), stop waiting.
+		if !r.boundInStore(ctx, s) {
+			r.mu.Lock()
+			s.boundTaken = true
+			r.mu.Unlock()
+		}
+		return nil
 	}
 	for {
 		// Users this bench claimed ahead come first.
@@ -749,6 +773,11 @@ func (r *Runner) finishedLocked(settle bool, pending int) bool {
 		}
 		if j := r.bound[strings.ToLower(it.UPN)]; j != nil && r.present[j.KeyPath] && r.localKey(j) {
 			return false // its key is here: a slot takes it
+		}
+	}
+	for _, s := range r.slots {
+		if s.State != SlotRemoved && s.boundJob != "" && !s.boundTaken {
+			return false // a key here waits for its enrollment's lease to run out
 		}
 	}
 	if !settle {

@@ -74,7 +74,10 @@ func (r *Runner) runSlot(s *slot) {
 	if pinSet && s.Serial == "" {
 		// A key without a serial number: is an unfinished enrollment's
 		// credential on it?
-		s.credJob = r.recognise(ctx, s, dev, info)
+		job := r.recognise(ctx, s, dev, info)
+		r.mu.Lock()
+		s.credJob = job
+		r.mu.Unlock()
 	}
 	if pinSet && !r.o.ReuseKeys && !r.hasBound(s.Key) && !r.boundInStore(ctx, s) {
 		if res := r.finishedOn(ctx, s.Key); res != nil {
@@ -151,8 +154,16 @@ func (r *Runner) boundInStore(ctx context.Context, s *slot) bool {
 		return false
 	}
 	for _, q := range qs {
-		if (s.Serial != "" && q.KeySerial == s.Serial) || (q.KeySerial == "" && q.KeyPath == s.Key && q.Bench == r.o.Bench) ||
-			(s.credJob != "" && q.JobID == s.credJob) {
+		if (s.Serial != "" && q.KeySerial == s.Serial) || (s.credJob != "" && q.JobID == s.credJob) {
+			// Another bench's (or this bench's) enrollment, begun on this
+			// very key: the slot waits for it, and takes no other user
+			// first (see claimOnce).
+			r.mu.Lock()
+			s.boundJob = q.JobID
+			r.mu.Unlock()
+			return true
+		}
+		if q.KeySerial == "" && q.KeyPath == s.Key && q.Bench == r.o.Bench {
 			return true
 		}
 	}

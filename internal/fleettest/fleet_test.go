@@ -5,7 +5,9 @@ package fleettest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
@@ -318,4 +321,82 @@ func TestFleetStoreRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFleetKeyWithoutSerialMovesBench: virtual keys report no USB serial
+// number. Bench c is killed while enrollments it began wait for Entra to
+// answer their registration (their passkeys made); those keys are then
+// plugged into bench d, which recognises each by the passkey the job
+// recorded (a silent assertion: no touch, no PIN) and finishes the same
+// job there. Bench c, restarted, finishes what it had begun on the keys
+// it kept; the outcome is that of an undisturbed run.
+func TestFleetKeyWithoutSerialMovesBench(t *testing.T) {
+	const n = 16
+	f := newFleetTenant(t, newSchema(t, needPostgres(t)), n, func(ten *entrasim.Tenant) {
+		// Registrations take a while: bench c is killed during one.
+		ten.SetFault(entrasim.EPRegisterFido2, entrasim.Fault{Latency: 1500 * time.Millisecond})
+	})
+	ctx := context.Background()
+	st, err := store.Open(ctx, f.store, store.Options{Actor: "fleettest"})
+	must(t, err)
+	defer st.Close()
+	ofC := func() []store.BegunCredential {
+		bc, err := st.BegunCredentials(ctx)
+		must(t, err)
+		var out []store.BegunCredential
+		for _, b := range bc {
+			if b.Bench == "c" {
+				out = append(out, b)
+			}
+		}
+		return out
+	}
+	c := f.startBench("c")
+	eventually(t, 90*time.Second, "bench c to hold an enrollment whose passkey is made", func() bool { return len(ofC()) > 0 })
+	must(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	if code := c.exitCode(); code != -1 {
+		t.Fatalf("bench c was not killed: exit %d", code)
+	}
+	moved := ofC()
+	if len(moved) == 0 {
+		t.Fatal("bench c finished its enrollments before it was killed: this test needs one under way")
+	}
+	// The keys of those enrollments leave bench c for bench d's ports.
+	cKeys := filepath.Join(f.benches["c"], "sim", "keys")
+	dKeys := filepath.Join(f.dir, "bench-d", "sim", "keys")
+	must(t, os.MkdirAll(dKeys, 0o700))
+	for i, m := range moved {
+		j, err := st.Job(ctx, m.JobID)
+		must(t, err)
+		if j.Serial != "" {
+			t.Fatalf("job %s: serial %q; the virtual keys report none", j.ID, j.Serial)
+		}
+		from := filepath.Join(cKeys, strings.TrimPrefix(j.KeyPath, "vkey:")+".json")
+		must(t, os.Rename(from, filepath.Join(dKeys, fmt.Sprintf("%d.json", i))))
+	}
+	f.moved = map[string]bool{}
+	for _, m := range moved {
+		f.moved[m.JobID] = true
+	}
+	t.Logf("bench c killed during %d registrations; their keys move to bench d", len(moved))
+	d := f.startBench("d")
+	f.waitAll(d)
+	done := d.results()
+	for _, m := range moved {
+		res, ok := done[m.JobID]
+		if !ok {
+			t.Errorf("%s: job %s (passkey made on bench c) was not finished on bench d, where its key went", m.UPN, m.JobID)
+			continue
+		}
+		if !strings.EqualFold(res.UPN, m.UPN) {
+			t.Errorf("job %s finished for %s, want %s", m.JobID, res.UPN, m.UPN)
+		}
+	}
+	// Bench c restarts with the keys it kept: what it had begun on them
+	// (by their port there) is finished.
+	f.waitAll(f.startBench("c"))
+	if s := f.status(); s.Queue.Done != n || len(s.Waiting) != 0 {
+		t.Errorf("fleet status at the end: %+v, waiting %v", s.Queue, s.Waiting)
+	}
+	f.checkOutcome(moved[0].UPN)
 }
