@@ -128,3 +128,63 @@ func TestFleetKeyMovesBench(t *testing.T) {
 		t.Errorf("queue = %+v", c)
 	}
 }
+
+// TestFleetKeyWithoutSerialMovesBench: as TestFleetKeyMovesBench, for a
+// key that reports no serial number, pulled out of bench A after its
+// passkey was made: bench B, where it is plugged in next (at the same
+// port name, which means nothing across benches), recognises it by the
+// credential the job recorded, found with a silent assertion (no touch,
+// no PIN, so no PIN retry spent), and resumes the same job: one passkey.
+// A factory-fresh key of bench B is never taken for it.
+func TestFleetKeyWithoutSerialMovesBench(t *testing.T) {
+	b := newBench(t, 2)
+	portsA, portsB := &enrolltest.KeySet{}, &enrolltest.KeySet{}
+	key := enrolltest.NewKey(enrolltest.KeyConfig{Path: "usb:1"})
+	key.UnplugAt(enrolltest.OpGetAssertion, 1, false) // in the self-test, after the registration
+	b.made = append(b.made, key)
+	portsA.Plug(key)
+	a := b.benchOn("bench-a", portsA)
+	if _, _, err := a.Add(b.ctx, "list", rows(b.upns[0])); err != nil {
+		t.Fatal(err)
+	}
+	b.daemon(a)
+	s := b.waitFor(a, "the user bound to the pulled key", func(s bench.Snapshot) bool {
+		it := item(s, b.upns[0])
+		return it.State == bench.ItemPending && it.JobID != ""
+	})
+	job := item(s, b.upns[0]).JobID
+	if j, err := b.st.Job(b.ctx, job); err != nil || j.CredentialID == "" || j.Serial != "" {
+		t.Fatalf("job %+v, %v: want one without a serial that made its credential", j, err)
+	}
+	fresh := enrolltest.NewKey(enrolltest.KeyConfig{Path: "usb:2"})
+	b.made = append(b.made, fresh)
+	portsB.Plug(fresh)
+	bb := b.benchOn("bench-b", portsB)
+	if _, _, err := bb.Add(b.ctx, "list", rows(b.upns...)); err != nil {
+		t.Fatal(err)
+	}
+	b.daemon(bb)
+	b.waitFor(bb, "the second user done", func(s bench.Snapshot) bool { return item(s, b.upns[1]).State == bench.ItemDone })
+	if it := item(bb.Snapshot(), b.upns[0]); it.State == bench.ItemDone || it.State == bench.ItemActive {
+		t.Fatalf("the waiting user was taken without their key: %+v", it)
+	}
+	portsA.Unplug(key.Path())
+	portsB.Plug(key)
+	s = b.waitFor(bb, "the waiting user done on bench B", func(s bench.Snapshot) bool { return item(s, b.upns[0]).State == bench.ItemDone })
+	for _, res := range s.Results {
+		if res.UPN == b.upns[0] && res.JobID != job {
+			t.Errorf("finished as %+v, want job %s resumed", res, job)
+		}
+	}
+	if n := b.dir.Calls(enrolltest.CallRegister); n != 2 {
+		t.Errorf("%d registrations for two users", n)
+	}
+	b.onePasskeyEach(s)
+	c, _ := b.st.QueueCounts(b.ctx)
+	if c.Done != 2 || c.Waiting+c.Begun+c.Queued+c.Claimed != 0 {
+		t.Errorf("queue = %+v", c)
+	}
+	if n, err := key.PINRetries(b.ctx); err != nil || n != 8 {
+		t.Errorf("the moved key has %d PIN retries left (%v), want all 8: no PIN was guessed", n, err)
+	}
+}

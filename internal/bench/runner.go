@@ -139,6 +139,14 @@ type Runner struct {
 	rows map[string]*store.QueueItem
 	// claiming counts slots asking the store for work (see finishedLocked).
 	claiming int
+	// ahead are users claimed in the shared store ahead of a free slot, so
+	// that their creationOptions are fetched while the keys wait for their
+	// touch (see prefetchNextLocked); aheadBusy: a claim ahead is under
+	// way.
+	ahead     []*store.QueueItem
+	aheadBusy bool
+	// shared: the store is one several benches share (PostgreSQL).
+	shared bool
 	// retried are the users the operator retried (RetryFailed) in this run.
 	retried map[string]bool
 }
@@ -148,12 +156,23 @@ type slot struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// credJob is the begun job whose credential the key holds (a key
+	// without a serial number, recognised by recognise); set once, before
+	// the slot claims. boundJob is the begun job the key is bound to by
+	// its serial number or that credential: until the slot takes it
+	// (boundTaken) it takes no other user, and the run is not finished.
+	// Written under r.mu.
+	credJob, boundJob string
+	boundTaken        bool
 }
 
 // New builds a Runner; Run starts it.
 func New(o Options) (*Runner, error) {
 	if o.Enroller == nil || o.Keys == nil || o.Open == nil {
 		return nil, errors.New("bench: Enroller, Keys and Open are required")
+	}
+	if err := checkFleetEscrow(o); err != nil {
+		return nil, err
 	}
 	if o.UsersPerKey <= 0 {
 		o.UsersPerKey = 1
@@ -193,7 +212,7 @@ func New(o Options) (*Runner, error) {
 	}
 	r := &Runner{rows: map[string]*store.QueueItem{}, retried: map[string]bool{}, o: o, slots: map[string]*slot{}, byUPN: map[string]*Item{}, bound: map[string]*store.Job{},
 		subs: map[chan Event]struct{}{}, wake: make(chan struct{}), present: map[string]bool{}, preDone: map[string]bool{},
-		runCtx: context.Background()}
+		runCtx: context.Background(), shared: o.Enroller.Store != nil && o.Enroller.Store.Backend() == store.BackendPostgres}
 	e := *o.Enroller
 	dir := e.Directory
 	if o.Resolver != nil {
@@ -509,7 +528,8 @@ func (r *Runner) RetryFailed(ctx context.Context) (int, error) {
 
 // claim hands the slot the next user it can take, from the store's queue:
 // first a user whose begun job is bound to this very key (recognised by
-// its serial number, or by its path on this bench), then the next queued
+// its serial number, by its credential, or by its path on this bench),
+// then the next queued
 // user. It blocks until there is one, and returns nil when the slot's
 // context ends or (foreground) the queue is finished.
 func (r *Runner) claim(ctx context.Context, s *slot) *Item {
@@ -546,7 +566,7 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 	if ctx.Err() != nil {
 		return nil
 	}
-	q, err := st.ClaimBegun(ctx, r.o.Bench, []store.KeyRef{{Serial: s.Serial, Path: s.Key}}, r.o.Lease)
+	q, err := st.ClaimBegun(ctx, r.o.Bench, []store.KeyRef{{Serial: s.Serial, Path: s.Key, JobID: s.credJob}}, r.o.Lease)
 	if err != nil {
 		r.storeTrouble(err)
 		return nil
@@ -558,7 +578,42 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 			_ = st.Release(ctx, q.ID, r.o.Bench, "")
 			return nil
 		}
+		r.mu.Lock()
+		if q.JobID == s.boundJob {
+			s.boundTaken = true
+		}
+		r.mu.Unlock()
 		return r.take(q, job, s)
+	}
+	r.mu.Lock()
+	waiting := s.boundJob != "" && !s.boundTaken
+	r.mu.Unlock()
+	if waiting {
+		// The key's own enrollment is not claimable yet (the lease of the
+		// bench that held it has not run out): wait for it; a new user
+		// would not get this key. Once it is not begun any more (finished
+		// or abandoned elsewhere), stop waiting.
+		if !r.boundInStore(ctx, s) {
+			r.mu.Lock()
+			s.boundTaken = true
+			r.mu.Unlock()
+		}
+		return nil
+	}
+	for {
+		// Users this bench claimed ahead come first.
+		r.mu.Lock()
+		var q *store.QueueItem
+		if len(r.ahead) > 0 {
+			q, r.ahead = r.ahead[0], r.ahead[1:]
+		}
+		r.mu.Unlock()
+		if q == nil {
+			break
+		}
+		if it := r.vet(ctx, q, s); it != nil {
+			return it
+		}
 	}
 	for range 8 { // users settled on the way do not end the slot's turn
 		q, _, err := st.Claim(ctx, r.o.Bench, r.o.Lease)
@@ -611,7 +666,7 @@ func (r *Runner) vet(ctx context.Context, q *store.QueueItem, s *slot) *Item {
 	}
 	switch {
 	case running != nil:
-		here := (running.Serial != "" && running.Serial == s.Serial) ||
+		here := (running.Serial != "" && running.Serial == s.Serial) || (s.credJob != "" && running.ID == s.credJob) ||
 			(running.Serial == "" && running.KeyPath == s.Key && (running.Bench == "" || running.Bench == r.o.Bench))
 		if err := st.BindJob(ctx, q, running, !here); err != nil {
 			r.storeTrouble(err)
@@ -707,7 +762,7 @@ func (r *Runner) storeTrouble(err error) {
 // holds r.mu.
 func (r *Runner) finishedLocked(settle bool, pending int) bool {
 	c := r.counts()
-	if c.Active > 0 || pending > 0 || r.claiming > 0 {
+	if c.Active > 0 || pending > 0 || r.claiming > 0 || len(r.ahead) > 0 || r.aheadBusy {
 		// A slot between its claim in the store and its item: the
 		// store's count did not see that user as pending.
 		return false
@@ -718,6 +773,11 @@ func (r *Runner) finishedLocked(settle bool, pending int) bool {
 		}
 		if j := r.bound[strings.ToLower(it.UPN)]; j != nil && r.present[j.KeyPath] && r.localKey(j) {
 			return false // its key is here: a slot takes it
+		}
+	}
+	for _, s := range r.slots {
+		if s.State != SlotRemoved && s.boundJob != "" && !s.boundTaken {
+			return false // a key here waits for its enrollment's lease to run out
 		}
 	}
 	if !settle {
@@ -736,7 +796,7 @@ func (r *Runner) finishedLocked(settle bool, pending int) bool {
 		}
 		it.State = ItemFailed
 		it.Error = fmt.Sprintf("interrupted on key %s, which is not attached (job %s at %s)", keyName(j), short(j.ID), j.Step)
-		it.Hint = "plug that key back in and run the same command again (on any bench sharing this store, for a key with a serial number), or keyprep journal resume " + short(j.ID)
+		it.Hint = "plug that key back in and run the same command again (on any bench sharing this store for a key with a serial number or whose passkey was made; on this bench otherwise), or keyprep journal resume " + short(j.ID)
 		r.itemEvent(it)
 	}
 	return true
@@ -842,6 +902,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				i--
 			}
 		}
+		r.releaseAheadLocked()
 		finished := pending == 0 && r.finishedLocked(r.o.Foreground, pending)
 		if finished && !idleSent {
 			r.emit(Event{Type: EventIdle, Message: "queue finished"})

@@ -71,6 +71,14 @@ func (r *Runner) runSlot(s *slot) {
 		return
 	}
 	pinSet, _ := info.Option("clientPin")
+	if pinSet && s.Serial == "" {
+		// A key without a serial number: is an unfinished enrollment's
+		// credential on it?
+		job := r.recognise(ctx, s, dev, info)
+		r.mu.Lock()
+		s.credJob = job
+		r.mu.Unlock()
+	}
 	if pinSet && !r.o.ReuseKeys && !r.hasBound(s.Key) && !r.boundInStore(ctx, s) {
 		if res := r.finishedOn(ctx, s.Key); res != nil {
 			r.setSlot(s, SlotDone, res.UPN, "", fmt.Sprintf("already provisioned for %s: remove the key and plug in the next", res.UPN), "")
@@ -136,7 +144,8 @@ func (r *Runner) hasBound(key string) bool {
 }
 
 // boundInStore reports whether a begun user of the store's queue waits
-// for this slot's key (by serial, or by path on this bench): a key that
+// for this slot's key (by serial, by credential, or by path on this
+// bench): a key that
 // came from another bench, or from before a restart.
 func (r *Runner) boundInStore(ctx context.Context, s *slot) bool {
 	qs, err := r.o.Enroller.Store.Queue(ctx, store.QueueFilter{States: []store.QueueState{store.QueueBegun}})
@@ -145,7 +154,16 @@ func (r *Runner) boundInStore(ctx context.Context, s *slot) bool {
 		return false
 	}
 	for _, q := range qs {
-		if (s.Serial != "" && q.KeySerial == s.Serial) || (q.KeySerial == "" && q.KeyPath == s.Key && q.Bench == r.o.Bench) {
+		if (s.Serial != "" && q.KeySerial == s.Serial) || (s.credJob != "" && q.JobID == s.credJob) {
+			// Another bench's (or this bench's) enrollment, begun on this
+			// very key: the slot waits for it, and takes no other user
+			// first (see claimOnce).
+			r.mu.Lock()
+			s.boundJob = q.JobID
+			r.mu.Unlock()
+			return true
+		}
+		if q.KeySerial == "" && q.KeyPath == s.Key && q.Bench == r.o.Bench {
 			return true
 		}
 	}
@@ -285,14 +303,15 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 				r.fail(it, msg, hint)
 				return slotContinue
 			}
-			// Graph is throttling or unavailable: try again here, on the
-			// same key (its PIN and journal are here), after a pause.
+			// Graph is throttling or unavailable, or the store lost a
+			// commit: try again here, on the same key (its PIN and
+			// journal are here), after a pause.
 			r.mu.Lock()
 			it.Attempts++
 			it.Error = "retrying: " + msg
 			r.itemEvent(it)
 			r.mu.Unlock()
-			r.setSlot(s, SlotWorking, it.UPN, stepOf(ee), "Graph is busy; retrying "+it.UPN+" shortly", "")
+			r.setSlot(s, SlotWorking, it.UPN, stepOf(ee), "Graph or the store is busy; retrying "+it.UPN+" shortly", "")
 			select {
 			case <-ctx.Done():
 				r.requeue(it, r.interruptedJob(jobID, true), "the key was removed while waiting to retry")
@@ -489,8 +508,22 @@ func (r *Runner) onEnrollEvent(s *slot, it *Item, ev enroll.Event) {
 
 // prefetchNextLocked starts fetching the creationOptions of the next
 // pending user while a key waits for its touch. The caller holds r.mu.
+//
+// On a store benches share, the next pending user of this run's list is
+// as likely to be claimed by another bench, which would fetch their
+// options again (one Graph budget for the fleet): the bench claims the
+// next user first, ahead of a free slot, and fetches options only for a
+// user it holds. Its next free slot takes that user.
 func (r *Runner) prefetchNextLocked() {
 	if r.o.NoPrefetch {
+		return
+	}
+	if r.shared {
+		if r.aheadBusy || len(r.ahead) >= r.liveSlotsLocked() {
+			return
+		}
+		r.aheadBusy = true
+		go r.claimAhead(r.runCtx)
 		return
 	}
 	for _, it := range r.items {
@@ -502,6 +535,58 @@ func (r *Runner) prefetchNextLocked() {
 		r.pre.prefetch(r.runCtx, it.UPN, r.o.Request.ChallengeTimeout)
 		return
 	}
+}
+
+// claimAhead claims the next user from the shared queue for this bench's
+// next free slot and fetches their creationOptions. The lease is renewed
+// with the bench's other claims until a slot takes the user.
+func (r *Runner) claimAhead(ctx context.Context) {
+	q, _, err := r.o.Enroller.Store.Claim(ctx, r.o.Bench, r.o.Lease)
+	r.mu.Lock()
+	r.aheadBusy = false
+	if err != nil || q == nil {
+		r.mu.Unlock()
+		r.storeTrouble(err)
+		return
+	}
+	r.ahead = append(r.ahead, q)
+	r.signal()
+	r.mu.Unlock()
+	r.pre.prefetch(ctx, q.UPN, r.o.Request.ChallengeTimeout)
+}
+
+// liveSlotsLocked counts the slots whose key is attached. The caller
+// holds r.mu.
+func (r *Runner) liveSlotsLocked() int {
+	n := 0
+	for _, s := range r.slots {
+		if s.State != SlotRemoved {
+			n++
+		}
+	}
+	return n
+}
+
+// releaseAheadLocked returns the users claimed ahead to the queue when no
+// key is attached any more to take them (the operator is done with this
+// bench), so that other benches need not wait for the lease. The caller
+// holds r.mu.
+func (r *Runner) releaseAheadLocked() {
+	if len(r.ahead) == 0 || r.liveSlotsLocked() > 0 {
+		return
+	}
+	qs := r.ahead
+	r.ahead = nil
+	ctx := context.WithoutCancel(r.runCtx)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		for _, q := range qs {
+			if err := r.o.Enroller.Store.Release(ctx, q.ID, r.o.Bench, ""); err != nil {
+				r.storeTrouble(err)
+			}
+		}
+	}()
 }
 
 // enrolledBefore says why a user needs no enrollment: a finished job in

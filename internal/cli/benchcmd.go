@@ -142,8 +142,16 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 	}
 	// A bench rides out a database that goes away (PostgreSQL
 	// restarting): its store calls wait and retry, saying so.
+	// When it answers again, the bench says so once.
 	var lastNote time.Time
 	var noteMu sync.Mutex
+	note := func(msg string) {
+		if g.benchNote != nil && !g.JSON {
+			g.benchNote(msg)
+		} else {
+			g.infof("%s", msg)
+		}
+	}
 	e.Store.SetRetry(storeRetry, func(err error) {
 		noteMu.Lock()
 		defer noteMu.Unlock()
@@ -151,12 +159,17 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 			return
 		}
 		lastNote = time.Now()
-		msg := fmt.Sprintf("store unavailable: %v; retrying", err)
-		if g.benchNote != nil && !g.JSON {
-			g.benchNote(msg)
+		note(fmt.Sprintf("store unavailable: %v; retrying", err))
+	}, func(down time.Duration) {
+		noteMu.Lock()
+		defer noteMu.Unlock()
+		lastNote = time.Time{} // the next outage is said at once
+		if down >= 10*time.Second {
+			down = down.Round(time.Second)
 		} else {
-			g.infof("%s", msg)
+			down = down.Round(100 * time.Millisecond)
 		}
+		note(fmt.Sprintf("store reachable again after %s; carrying on", down))
 	})
 	e.PINs = &lockedPINs{inner: e.PINs}
 	e.Events = func(ev enroll.Event) { // the bench shows progress per slot
@@ -211,7 +224,11 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 			})
 		}
 	}
-	return bench.New(opts)
+	r, err := bench.New(opts)
+	if errors.Is(err, bench.ErrFleetEscrow) {
+		return nil, &Error{Code: ExitUsage, Msg: err.Error(), Hint: bench.FleetEscrowHint, Err: err}
+	}
+	return r, err
 }
 
 // benchRequest is the per-enrollment template of a bench run.

@@ -12,6 +12,7 @@ import (
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/store"
 )
 
 // ExitCode is keyprep's process exit status. The README's table is generated
@@ -27,9 +28,9 @@ const (
 	ExitPIN         ExitCode = 4   // PIN wrong, blocked, weak or missing
 	ExitKeyRefused  ExitCode = 5   // the key refused or timed out: touch denied, not allowed, excluded, full
 	ExitUnsupported ExitCode = 6   // the key or this build lacks a needed feature
-	ExitAuth        ExitCode = 7   // Graph sign-in failed or a permission is missing
+	ExitAuth        ExitCode = 7   // Graph sign-in failed or a permission is missing; the store's database refused the connection
 	ExitDirectory   ExitCode = 8   // Entra refused: user, guest, policy, key model, attestation
-	ExitService     ExitCode = 9   // Graph unavailable, throttling, network
+	ExitService     ExitCode = 9   // Graph or the store's database unavailable, throttling, network
 	ExitUnknown     ExitCode = 10  // a registration's outcome is unknown
 	ExitPartial     ExitCode = 11  // a batch finished with failed rows
 	ExitCancelled   ExitCode = 130 // interrupted by the operator (Ctrl-C)
@@ -47,9 +48,9 @@ var exitCodes = []struct {
 	{ExitPIN, "PIN wrong, blocked, too weak for the policy or the key (including a PIN the key refused under its own rules), or not set"},
 	{ExitKeyRefused, "the key refused: touch denied or timed out, operation not allowed now (e.g. a reset after the key's reset window), credential excluded, store full"},
 	{ExitUnsupported, "the key or this build lacks a needed feature (e.g. a key without authenticatorConfig asked for --min-pin-length, --force-pin-change or --always-uv without --skip-unsupported; built without libfido2)"},
-	{ExitAuth, "Graph sign-in failed, is not configured, or a Graph permission is missing (the message names it)"},
+	{ExitAuth, "Graph sign-in failed, is not configured, or a Graph permission is missing (the message names it); or the store's PostgreSQL server refused the connection (password, role, database)"},
 	{ExitDirectory, "Entra refused: user or group not found, guest user, method disabled or user outside the policy, self-service setup off, key model or attestation not accepted, TAP outside the policy, challenge expired"},
-	{ExitService, "Microsoft Graph is unavailable or throttling, or the network failed: retrying later may succeed"},
+	{ExitService, "Microsoft Graph or the store's PostgreSQL server is unavailable or throttling, or the network failed: retrying later may succeed"},
 	{ExitUnknown, "a registration may or may not have landed: check with keyprep methods list before retrying"},
 	{ExitPartial, "a batch (--csv) finished, but some rows failed: the summary names them and the other rows are done; rerunning the same command skips what is done"},
 	{ExitCancelled, "interrupted (Ctrl-C)"},
@@ -178,6 +179,15 @@ func classify(err error) *Error {
 	case errors.Is(err, graph.ErrAuthConfig):
 		e.Code = ExitAuth
 		e.Hint = "choose how to sign in: keyprep login --auth device-code --tenant T --client-id C (or --auth token with $KEYPREP_ACCESS_TOKEN, client-secret, certificate, managed-identity, workload-identity, azure-cli, browser)"
+	case errors.Is(err, store.ErrUnavailable):
+		// The store's database stayed away longer than a command waits.
+		e.Code = ExitService
+		e.Hint = "the store's PostgreSQL server did not answer: once it is back, run the same command again (what was done is journaled)"
+	case errors.Is(err, store.ErrCommitUnknown):
+		// The database went away while a write committed: trying again
+		// (resuming the job, which reconciles) may succeed.
+		e.Code = ExitService
+		e.Hint = "the store's PostgreSQL server went away while a change was saved: once it is back, run the same command again (keyprep journal resume reconciles an interrupted enrollment)"
 	default:
 		if code, ok := graphExit(err); ok {
 			e.Code = code

@@ -36,10 +36,12 @@ func storeOpenError(err error) error {
 		return &Error{Code: ExitUsage, Msg: "--store / " + storeEnv + ": the URL has a password in it; it was not used",
 			Hint: store.PasswordHint, Err: err}
 	case errors.Is(err, store.ErrUnavailable):
-		return &Error{Code: ExitFailure, Msg: msg, Err: err,
-			Hint: "check the host and port in --store (or " + storeEnv + ") and that the PostgreSQL server is running and reachable from this machine; the command did nothing"}
+		// Retrying later may succeed: the service-unavailable class.
+		return &Error{Code: ExitService, Msg: msg, Err: err,
+			Hint: "check the host and port in --store (or " + storeEnv + ") and that the PostgreSQL server is running and reachable from this machine; the command did nothing, run it again once the server answers"}
 	case errors.Is(err, store.ErrAccessDenied):
-		return &Error{Code: ExitFailure, Msg: msg, Err: err,
+		// The credentials are wrong: retrying will not help (the sign-in class).
+		return &Error{Code: ExitAuth, Msg: msg, Err: err,
 			Hint: "check the user and database in the URL, and the password in PGPASSWORD or ~/.pgpass (PGPASSFILE); the server's pg_hba.conf must let this machine in"}
 	case errors.Is(err, store.ErrNewerSchema):
 		return &Error{Code: ExitFailure, Msg: msg, Err: err,

@@ -74,7 +74,7 @@ func TestStoreLocationErrors(t *testing.T) {
 		{name: "password parameter", flag: "postgres://db.example/keyprep?password=s3cret-horse", code: ExitUsage,
 			msg: "has a password in it", hint: "PGPASSWORD", password: "s3cret-horse"},
 		{name: "unknown scheme", flag: "mysql://db.example/keyprep", code: ExitUsage, msg: "unknown kind of store", hint: "postgres://"},
-		{name: "unreachable", flag: "postgres://keyprep@" + closed + "/keyprep?sslmode=disable&connect_timeout=5", code: ExitFailure,
+		{name: "unreachable", flag: "postgres://keyprep@" + closed + "/keyprep?sslmode=disable&connect_timeout=5", code: ExitService,
 			msg: "cannot be reached", hint: "server is running and reachable"},
 	}
 	for _, tc := range tests {
@@ -149,7 +149,7 @@ func TestStorePostgres(t *testing.T) {
 	if code == 0 {
 		t.Skip("the server does not check " + role + "'s password")
 	}
-	if ExitCode(code) != ExitFailure || !strings.Contains(errOut, "refused the connection") ||
+	if ExitCode(code) != ExitAuth || !strings.Contains(errOut, "refused the connection") ||
 		!strings.Contains(errOut, "hint: ") || !strings.Contains(errOut, "PGPASSWORD") || strings.Contains(out+errOut, password) {
 		t.Errorf("wrong password: exit %d, stderr:\n%s", code, errOut)
 	}

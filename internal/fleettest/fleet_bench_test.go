@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/keyprep/keyprep/internal/entrasim"
 )
 
@@ -49,6 +51,9 @@ type benchFleet struct {
 	tenant *entrasim.Tenant
 	env    []string
 	users  int
+	// The fleet's key, recipient and identity of every bench (a bench on
+	// a shared store must open the escrows it writes).
+	fleetKey, fleetRecip string
 }
 
 func newBenchFleet(b *testing.B, n int, opts func(*entrasim.Options), env ...string) *benchFleet {
@@ -86,6 +91,10 @@ func newBenchFleet(b *testing.B, n int, opts func(*entrasim.Options), env ...str
 		_ = t.Close()
 	})
 	f.url = "http://" + ln.Addr().String()
+	fid, err := age.GenerateX25519Identity()
+	must(b, err)
+	f.fleetKey, f.fleetRecip = filepath.Join(f.dir, "fleet.key"), fid.Recipient().String()
+	must(b, os.WriteFile(f.fleetKey, []byte(fid.String()+"\n"), 0o600))
 	f.env = append(append(append([]string{}, benchEnv...), "KEYPREP_ACCESS_TOKEN_FILE="+f.token), env...)
 	code, out, errOut := run(b, f.env, "", "--store", f.store, "--state-dir", filepath.Join(f.dir, "load"), "fleet", "load", f.csv, "--json")
 	if code != 0 {
@@ -133,7 +142,7 @@ func (f *benchFleet) run(k, keys int) outcome {
 		name := fmt.Sprintf("bench%d", i)
 		runs = append(runs, start(f.b, name, f.env, "--store", f.store, "--state-dir", filepath.Join(f.dir, name),
 			"--sim-keys", fmt.Sprint(keys), "--graph-url", f.url, "--auth", "token",
-			"enroll", "--csv", f.csv, "--bench", name, "--json"))
+			"enroll", "--csv", f.csv, "--bench", name, "--json", "--age-recipient", f.fleetRecip, "--identity", f.fleetKey))
 	}
 	var o outcome
 	for _, r := range runs {

@@ -5,6 +5,10 @@ package fleettest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -12,14 +16,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
 // fleetUsers is the size of the tests' user list.
 const fleetUsers = 60
 
-// What a bench prints on stderr while the database is away.
-var pauseMsg = regexp.MustCompile(`store unavailable: .*; retrying`)
+// What a bench prints on stderr while the database is away, and when it
+// is back.
+var (
+	pauseMsg  = regexp.MustCompile(`store unavailable: .*; retrying`)
+	resumeMsg = regexp.MustCompile(`store reachable again after [0-9.]+m?s; carrying on`)
+)
 
 // loadList loads the fleet's list with `keyprep fleet load` and returns
 // the added and duplicate counts.
@@ -211,6 +220,14 @@ func TestFleetPostgresRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitAll(runs...)
+	for _, r := range runs {
+		// The pause, then the end of it, in that order.
+		log := r.stderr.String()
+		p, b := pauseMsg.FindStringIndex(log), resumeMsg.FindAllStringIndex(log, -1)
+		if p == nil || len(b) == 0 || b[len(b)-1][0] < p[0] {
+			t.Errorf("bench %s did not say it paused and then that it carried on:\n%s", r.bench, tail(log, 3000))
+		}
+	}
 	f.checkOutcome()
 }
 
@@ -243,4 +260,143 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestFleetStoreRefused: a bench pointed at a PostgreSQL server it cannot
+// reach, or one that refuses its password, stops at start, before any key
+// is touched, with the message, a hint and the exit code of its class:
+// 9 (unavailable: retrying later may succeed) and 7 (the credentials). So
+// does a bench that could not open the PIN escrows it would write (2).
+func TestFleetStoreRefused(t *testing.T) {
+	base := needPostgres(t)
+	f := newFleet(t, newSchema(t, base), 3)
+	// A loopback port nothing listens on.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	closed := l.Addr().String()
+	must(t, l.Close())
+	const password = "wrong-horse-battery"
+	tests := []struct {
+		name  string
+		store string
+		code  int
+		msg   string
+		hint  string
+		args  []string
+	}{
+		{"unreachable", "postgres://keyprep@" + closed + "/keyprep?sslmode=disable&connect_timeout=5", 9,
+			"the database server cannot be reached", "server is running and reachable", nil},
+		// scripts/pg.sh's cluster asks keyprep_pwtest for its password;
+		// a server that does not know the role refuses it too.
+		{"wrong password", withParam(t, base, "user", "keyprep_pwtest"), 7,
+			"the database refused the connection", "PGPASSWORD or ~/.pgpass", nil},
+		// A bench that could not open the escrows it writes could not
+		// resume its begun enrollments, here or on another bench.
+		{"escrows to recipients only", f.store, 2, "no --identity to open them with", "--identity fleet.key",
+			[]string{"--age-recipient", f.recip}},
+		{"an identity that opens none", f.store, 2, "no --identity of this bench opens", "--identity fleet.key",
+			[]string{"--age-recipient", f.recip, "--identity", f.fleetKey}},
+		{"escrows to this machine only", f.store, 2, "sealed to this machine's own bench key", "--identity fleet.key", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			args := append([]string{"--store", tc.store, "--state-dir", state, "--sim-keys", "2",
+				"--graph-url", f.graphURL, "--auth", "token",
+				"enroll", "--csv", f.csv, "--bench", "x", "--json"}, tc.args...)
+			code, out, errOut := run(t, append(f.env(), "PGPASSWORD="+password, "PGPASSFILE="+filepath.Join(state, "none")), "", args...)
+			if code == 0 && tc.code == 7 {
+				t.Skip("the server let keyprep_pwtest in with a wrong password (it does not check passwords)")
+			}
+			if code != tc.code || !strings.Contains(errOut, tc.msg) || !strings.Contains(errOut, "\nhint: ") || !strings.Contains(errOut, tc.hint) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and a hint with %q", code, errOut, tc.code, tc.msg, tc.hint)
+			}
+			if strings.Contains(out+errOut, password) {
+				t.Errorf("the password is in the output:\n%s%s", out, errOut)
+			}
+			for _, m := range jsonLines(out) {
+				if m["type"] == "slot" || m["type"] == "result" {
+					t.Errorf("the bench started work before it had a store: %v", m)
+				}
+			}
+		})
+	}
+}
+
+// TestFleetKeyWithoutSerialMovesBench: virtual keys report no USB serial
+// number. Bench c is killed while enrollments it began wait for Entra to
+// answer their registration (their passkeys made); those keys are then
+// plugged into bench d, which recognises each by the passkey the job
+// recorded (a silent assertion: no touch, no PIN) and finishes the same
+// job there. Bench c, restarted, finishes what it had begun on the keys
+// it kept; the outcome is that of an undisturbed run.
+func TestFleetKeyWithoutSerialMovesBench(t *testing.T) {
+	const n = 16
+	f := newFleetTenant(t, newSchema(t, needPostgres(t)), n, func(ten *entrasim.Tenant) {
+		// Registrations take a while: bench c is killed during one.
+		ten.SetFault(entrasim.EPRegisterFido2, entrasim.Fault{Latency: 1500 * time.Millisecond})
+	})
+	ctx := context.Background()
+	st, err := store.Open(ctx, f.store, store.Options{Actor: "fleettest"})
+	must(t, err)
+	defer st.Close()
+	ofC := func() []store.BegunCredential {
+		bc, err := st.BegunCredentials(ctx)
+		must(t, err)
+		var out []store.BegunCredential
+		for _, b := range bc {
+			if b.Bench == "c" {
+				out = append(out, b)
+			}
+		}
+		return out
+	}
+	c := f.startBench("c")
+	eventually(t, 90*time.Second, "bench c to hold an enrollment whose passkey is made", func() bool { return len(ofC()) > 0 })
+	must(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	if code := c.exitCode(); code != -1 {
+		t.Fatalf("bench c was not killed: exit %d", code)
+	}
+	moved := ofC()
+	if len(moved) == 0 {
+		t.Fatal("bench c finished its enrollments before it was killed: this test needs one under way")
+	}
+	// The keys of those enrollments leave bench c for bench d's ports.
+	cKeys := filepath.Join(f.benches["c"], "sim", "keys")
+	dKeys := filepath.Join(f.dir, "bench-d", "sim", "keys")
+	must(t, os.MkdirAll(dKeys, 0o700))
+	for i, m := range moved {
+		j, err := st.Job(ctx, m.JobID)
+		must(t, err)
+		if j.Serial != "" {
+			t.Fatalf("job %s: serial %q; the virtual keys report none", j.ID, j.Serial)
+		}
+		from := filepath.Join(cKeys, strings.TrimPrefix(j.KeyPath, "vkey:")+".json")
+		must(t, os.Rename(from, filepath.Join(dKeys, fmt.Sprintf("%d.json", i))))
+	}
+	f.moved = map[string]bool{}
+	for _, m := range moved {
+		f.moved[m.JobID] = true
+	}
+	t.Logf("bench c killed during %d registrations; their keys move to bench d", len(moved))
+	d := f.startBench("d")
+	f.waitAll(d)
+	done := d.results()
+	for _, m := range moved {
+		res, ok := done[m.JobID]
+		if !ok {
+			t.Errorf("%s: job %s (passkey made on bench c) was not finished on bench d, where its key went", m.UPN, m.JobID)
+			continue
+		}
+		if !strings.EqualFold(res.UPN, m.UPN) {
+			t.Errorf("job %s finished for %s, want %s", m.JobID, res.UPN, m.UPN)
+		}
+	}
+	// Bench c restarts with the keys it kept: what it had begun on them
+	// (by their port there) is finished.
+	f.waitAll(f.startBench("c"))
+	if s := f.status(); s.Queue.Done != n || len(s.Waiting) != 0 {
+		t.Errorf("fleet status at the end: %+v, waiting %v", s.Queue, s.Waiting)
+	}
+	f.checkOutcome(moved[0].UPN)
 }

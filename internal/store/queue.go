@@ -274,17 +274,49 @@ func (t *Tx) leaseFirst(query string, args []any, bench string, lease time.Durat
 }
 
 // KeyRef is an attached key as a bench knows it: its USB serial number
-// string ("" when it reports none) and its device path on this bench.
+// string ("" when it reports none) and its device path on this bench, or
+// the begun job whose credential the bench found on it (JobID; see
+// BegunCredentials).
 type KeyRef struct {
 	Serial string
 	Path   string
+	JobID  string
+}
+
+// BegunCredential is a begun row whose key reports no serial number and
+// whose job has made its credential: a bench recognises that key by
+// finding the credential on it (a silent assertion: no touch, no PIN).
+type BegunCredential struct {
+	QueueID      int64
+	JobID        string
+	UPN          string
+	Bench        string
+	CredentialID string // base64url, as the job recorded it
+	AAGUID       string
+}
+
+// BegunCredentials lists the begun rows of keys without a serial number
+// whose jobs recorded a credential, oldest first.
+func (s *Store) BegunCredentials(ctx context.Context) ([]BegunCredential, error) {
+	out, err := queryAll(ctx, s, `SELECT q.id, q.job_id, q.upn, q.bench, j.credential_id, j.aaguid
+		FROM queue q JOIN jobs j ON j.id = q.job_id
+		WHERE q.state = 'begun' AND q.key_serial = '' AND j.credential_id <> ''
+		ORDER BY q.id`, nil, func(r scanner) (*BegunCredential, error) {
+		var b BegunCredential
+		return &b, r.Scan(&b.QueueID, &b.JobID, &b.UPN, &b.Bench, &b.CredentialID, &b.AAGUID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: begun credentials: %w", err)
+	}
+	return out, nil
 }
 
 // ClaimBegun leases to bench a begun row bound to one of its keys: one
-// whose key serial is a given key's (on any bench, once the lease of the
-// bench that held it has expired; at once on the bench that holds it), or,
-// for a key without a serial, whose key path is the key's and that this
-// bench began (a device path means something only on its own machine). It
+// whose key serial is a given key's, or whose job is one the bench found
+// the credential of on a key (on any bench, once the lease of the bench
+// that held it has expired; at once on the bench that holds it), or, for
+// a key without a serial, whose key path is the key's and that this bench
+// began (a device path means something only on its own machine). It
 // returns nil, nil when no key of the bench has a begun row waiting.
 func (s *Store) ClaimBegun(ctx context.Context, bench string, keys []KeyRef, lease time.Duration) (*QueueItem, error) {
 	var (
@@ -293,6 +325,10 @@ func (s *Store) ClaimBegun(ctx context.Context, bench string, keys []KeyRef, lea
 	)
 	now := s.nowUTC()
 	for _, k := range keys {
+		if k.JobID != "" {
+			conds = append(conds, "(job_id = ? AND (bench = ? OR lease_until < ?))")
+			args = append(args, k.JobID, bench, fmtTime(now))
+		}
 		if k.Serial != "" {
 			conds = append(conds, "(key_serial = ? AND (bench = ? OR lease_until < ?))")
 			args = append(args, k.Serial, bench, fmtTime(now))

@@ -21,6 +21,7 @@ func init() {
 		{"QueueClaimersNeverShare", testQueueClaimersNeverShare},
 		{"QueueOneHolderPerUser", testQueueOneHolderPerUser},
 		{"QueueBegunWaitsForKey", testQueueBegunWaitsForKey},
+		{"QueueBegunByCredential", testQueueBegunByCredential},
 		{"QueueBeginAfterLeaseLost", testQueueBeginAfterLeaseLost},
 		{"QueueBeginAfterSameBenchReclaim", testQueueBeginAfterSameBenchReclaim},
 		{"QueueDoneWithResult", testQueueDoneWithResult},
@@ -341,6 +342,70 @@ func testQueueBegunWaitsForKey(t *testing.T, b backend) {
 	}
 	if c := counts(t, s2); c.Done != 1 || c.Begun != 1 || c.Claimed != 1 || c.Waiting != 0 {
 		t.Errorf("final counts = %+v", c)
+	}
+	verify(t, s1)
+}
+
+// testQueueBegunByCredential: the begun rows of keys without a serial
+// whose jobs made their credential are listed with it, and a bench that
+// found that credential on a key claims the row by its job (once the lease
+// of the bench that held it has expired), on any bench.
+func testQueueBegunByCredential(t *testing.T, b backend) {
+	ctx := context.Background()
+	clk := newClock()
+	loc := b.fresh(t)
+	s1 := openClocked(t, loc, clk, "one@host")
+	s2 := openClocked(t, loc, clk, "two@host")
+	const lease = 30 * time.Second
+	if _, _, err := s1.LoadQueue(ctx, "list", entries("a@contoso.test", "b@contoso.test", "c@contoso.test")); err != nil {
+		t.Fatal(err)
+	}
+	// a@: no serial, credential made; b@: no serial, no credential yet;
+	// c@: a serial and a credential (recognised by its serial).
+	var jobs []*Job
+	for _, k := range []struct{ serial, path, cred string }{{"", "vkey:0", "Y3JlZC1h"}, {"", "vkey:1", ""}, {"SN-C", "vkey:2", "Y3JlZC1j"}} {
+		q := mustClaim(t, s1, "bench-1", lease)
+		j, err := beginOn(t, s1, q, "bench-1", k.serial, k.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.cred != "" {
+			cred := k.cred
+			if err := s1.Update(ctx, func(tx *Tx) error { return tx.UpdateJob(j.ID, JobUpdate{CredentialID: &cred}) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		jobs = append(jobs, j)
+	}
+	bc, err := s2.BegunCredentials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bc) != 1 || bc[0].JobID != jobs[0].ID || bc[0].CredentialID != "Y3JlZC1h" || bc[0].Bench != "bench-1" || bc[0].UPN != "a@contoso.test" {
+		t.Fatalf("BegunCredentials = %+v, want a@'s job %s with its credential", bc, jobs[0].ID)
+	}
+	// While bench-1 lives, bench-2 cannot take it.
+	if q, err := s2.ClaimBegun(ctx, "bench-2", []KeyRef{{Path: "vkey:5", JobID: jobs[0].ID}}, lease); err != nil || q != nil {
+		t.Fatalf("ClaimBegun by credential under a live lease = %+v, %v", q, err)
+	}
+	clk.advance(time.Minute)
+	// Another job's id names nothing begun there.
+	if q, err := s2.ClaimBegun(ctx, "bench-2", []KeyRef{{Path: "vkey:5", JobID: "no-such-job"}}, lease); err != nil || q != nil {
+		t.Fatalf("ClaimBegun by an unknown job = %+v, %v", q, err)
+	}
+	q, err := s2.ClaimBegun(ctx, "bench-2", []KeyRef{{Path: "vkey:5", JobID: jobs[0].ID}}, lease)
+	if err != nil || q == nil || q.JobID != jobs[0].ID || q.Bench != "bench-2" {
+		t.Fatalf("ClaimBegun by credential after the lease = %+v, %v", q, err)
+	}
+	// Held, it stays begun (its job is not finished), now bench-2's.
+	if bc, err := s1.BegunCredentials(ctx); err != nil || len(bc) != 1 || bc[0].Bench != "bench-2" {
+		t.Errorf("BegunCredentials after the claim = %+v, %v", bc, err)
+	}
+	if err := s2.FinishClaim(ctx, q.ID, "bench-2", QueueDone, jobs[0].ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if bc, err := s1.BegunCredentials(ctx); err != nil || len(bc) != 0 {
+		t.Errorf("BegunCredentials after done = %+v, %v", bc, err)
 	}
 	verify(t, s1)
 }

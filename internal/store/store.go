@@ -74,7 +74,8 @@ type Store struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // see prepared
 
-	rp retryPolicy // see SetRetry
+	rp     retryPolicy // see SetRetry
+	outage outage      // see retry
 }
 
 // schemaVersion is the schema version this build writes: the number of
