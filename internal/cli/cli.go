@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/simkeys"
@@ -179,7 +180,8 @@ so consecutive commands see each other's effects as with a real key.`,
 	pf.StringVar(&g.Store, "store", "", "the store: a file path or sqlite:PATH, or postgres://[user@]host[:port]/database for one shared by several benches (password in PGPASSWORD or ~/.pgpass, never in the URL) (default $KEYPREP_STORE, else STATE_DIR/keyprep.db)")
 	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
-	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "how long to wait for a key to answer (and for a touch)")
+	g.Timeout = 30 * time.Second
+	pf.Var(duration.NewValue(&g.Timeout), "timeout", "how long to wait for a key to answer (and for a touch)")
 
 	root.AddCommand(
 		newKeysCmd(g),
@@ -261,8 +263,10 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		}
 		var latency time.Duration
 		if v := os.Getenv("KEYPREP_SIM_KEY_LATENCY"); v != "" {
-			if latency, err = time.ParseDuration(v); err != nil || latency < 0 {
-				return usageErr("KEYPREP_SIM_KEY_LATENCY %q: want a duration such as 40ms", v)
+			if v != "0" {
+				if latency, err = duration.Parse(v); err != nil {
+					return usageErr("KEYPREP_SIM_KEY_LATENCY: %v (or 0)", err)
+				}
 			}
 		}
 		kc := softkey.Config{Presence: touch, CommandLatency: latency}

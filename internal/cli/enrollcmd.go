@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/onboard"
@@ -89,7 +90,7 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	addKeySettingFlags(f, &o)
 	f.BoolVar(&o.reset, "reset", false, "factory-reset the key first (deletes every credential; touch within the key's reset window)")
 	f.StringVar(&o.displayName, "display-name", "", "passkey name in Entra: template with {model}, {serial}, {date} (default \"{model} {date}\", at most 30 characters)")
-	f.DurationVar(&o.challengeTimeout, "challenge-timeout", 0, "challenge lifetime to ask Graph for (5m to 30 days; default Graph's 5 minutes)")
+	f.Var(duration.NewValue(&o.challengeTimeout), "challenge-timeout", "challenge lifetime to ask Graph for (5m to 30d, whole minutes; default Graph's 5m)")
 	f.StringVar(&o.pinOut, "pin-out", "", "write the PIN once to FILE (mode 0600) instead of the age-encrypted escrow")
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt the PIN escrow to this age recipient (age1…, an SSH public key, or a recipients file); repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
@@ -140,8 +141,8 @@ func (o *enrollOptions) template() (enroll.Request, error) {
 	if o.minPINLength != 0 && (o.minPINLength < 4 || o.minPINLength > 63) {
 		return req, usageErr("--min-pin-length %d: want 4 to 63", o.minPINLength)
 	}
-	if o.challengeTimeout != 0 && (o.challengeTimeout < 5*time.Minute || o.challengeTimeout > 30*24*time.Hour) {
-		return req, usageErr("--challenge-timeout %s: want 5m to 720h (Graph's range)", o.challengeTimeout)
+	if o.challengeTimeout != 0 && (o.challengeTimeout < 5*time.Minute || o.challengeTimeout > 30*24*time.Hour || o.challengeTimeout%time.Minute != 0) {
+		return req, usageErr("--challenge-timeout %s: want whole minutes from 5m to 30d (Graph's range)", duration.Format(o.challengeTimeout))
 	}
 	if o.pinOut != "" && len(o.recipients) > 0 {
 		return req, usageErr("--pin-out and --age-recipient exclude each other: choose a plain file or encryption")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/internal/bench"
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
@@ -31,14 +32,14 @@ func fleetTimings() (lease, heartbeat time.Duration, err error) {
 		if s == "" {
 			continue
 		}
-		d, perr := time.ParseDuration(s)
-		if perr != nil || d <= 0 {
-			return 0, 0, usageErr("%s %q: want a positive duration such as 60s", v.env, s)
+		d, perr := duration.Parse(s)
+		if perr != nil {
+			return 0, 0, usageErr("%s: %v", v.env, perr)
 		}
 		*v.d = d
 	}
 	if lease > 0 && heartbeat >= lease {
-		return 0, 0, usageErr("%s must be shorter than %s (a bench renews its claims before they run out)", heartbeatEnv, leaseEnv)
+		return 0, 0, usageErr("%s %s must be shorter than %s %s (a bench renews its claims before they run out)", heartbeatEnv, duration.Format(heartbeat), leaseEnv, duration.Format(lease))
 	}
 	return lease, heartbeat, nil
 }
@@ -135,7 +136,8 @@ func newFleetStatusCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&window, "rate-window", 10*time.Minute, "the rate is enrollments per minute over this last stretch")
+	window = 10 * time.Minute
+	cmd.Flags().Var(duration.NewValue(&window), "rate-window", "the rate is enrollments per minute over this last stretch")
 	return cmd
 }
 

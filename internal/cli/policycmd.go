@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/policy"
 )
@@ -205,9 +206,9 @@ decide nothing (keyprep warns and names the profile to change).
 	f.StringVar(&o.oneTime, "one-time", "", "tap: every pass one-time (--one-time, or --one-time off)")
 	// A bare --one-time means on; "--one-time off" (or =off) turns it off.
 	f.Lookup("one-time").NoOptDefVal = "on"
-	f.DurationVar(&o.defLife, "default-lifetime", 0, "tap: default pass lifetime (e.g. 1h)")
-	f.DurationVar(&o.minLife, "min-lifetime", 0, "tap: minimum pass lifetime (≥ 10m)")
-	f.DurationVar(&o.maxLife, "max-lifetime", 0, "tap: maximum pass lifetime (≤ 720h)")
+	f.Var(duration.NewValue(&o.defLife), "default-lifetime", "tap: default pass lifetime (e.g. 1h)")
+	f.Var(duration.NewValue(&o.minLife), "min-lifetime", "tap: minimum pass lifetime (≥ 10m)")
+	f.Var(duration.NewValue(&o.maxLife), "max-lifetime", "tap: maximum pass lifetime (≤ 30d)")
 	f.IntVar(&o.length, "length", 0, "tap: pass length (8–48)")
 	f.BoolVar(&o.yes, "yes", false, "apply without asking")
 	return cmd
@@ -261,11 +262,11 @@ func lifetimeMinutes(flag string, d time.Duration) (int, error) {
 		return 0, nil
 	}
 	if d%time.Minute != 0 {
-		return 0, usageErr("--%s %v: whole minutes only", flag, d)
+		return 0, usageErr("--%s %s: whole minutes only", flag, duration.Format(d))
 	}
 	n := int(d / time.Minute)
 	if n < policy.MinTAPLifetimeMinutes || n > policy.MaxTAPLifetimeMinutes {
-		return 0, usageErr("--%s %v out of range: allowed 10 minutes to 30 days (10m to 720h)", flag, d)
+		return 0, usageErr("--%s %s out of range: allowed 10m to 30d", flag, duration.Format(d))
 	}
 	return n, nil
 }

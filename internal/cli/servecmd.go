@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/keyprep/keyprep/internal/bench/api"
+	"github.com/keyprep/keyprep/internal/duration"
 )
 
 // TokenFile is the daemon's API token in the state directory (mode 0600).
@@ -58,7 +59,7 @@ refused. A PIN reaches the browser only when the operator reveals it.`,
 	f.BoolVar(&o.forcePINChange, "force-pin-change", false, "make each key ask for a new PIN at first use")
 	addKeySettingFlags(f, &o.enrollOptions)
 	f.StringVar(&o.displayName, "display-name", "", "passkey name template: {model}, {serial}, {date}")
-	f.DurationVar(&o.challengeTimeout, "challenge-timeout", 0, "challenge lifetime to ask Graph for (5m to 30 days)")
+	f.Var(duration.NewValue(&o.challengeTimeout), "challenge-timeout", "challenge lifetime to ask Graph for (5m to 30d, whole minutes)")
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt every PIN escrow to this age recipient; repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (also used to reveal PINs)")
 	addBenchFlags(f, &o.bench)

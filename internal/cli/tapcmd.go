@@ -107,7 +107,7 @@ func (f *tapFlags) request(now time.Time) (onboard.Request, error) {
 	if f.lifetime != "" {
 		d, err := onboard.ParseLifetime(f.lifetime)
 		if err != nil {
-			return r, usageErr("--lifetime: %v", err)
+			return r, usageErr("--lifetime %v", err)
 		}
 		r.Lifetime = d
 	}
