@@ -388,6 +388,15 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 	if err != nil {
 		return err
 	}
+	if len(rows) == 0 {
+		// Nothing to issue is a bad input file, as for enroll --csv: no
+		// sign-in, no partial result.
+		for _, re := range rowErrs {
+			fmt.Fprintf(g.io.ErrOut, "%s\n", re.Error())
+		}
+		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("%s: no user to issue a pass for (%d row errors)", o.csv, len(rowErrs)),
+			Hint: "fix the rows named above"}
+	}
 	dir, err := filepath.Abs(o.outDir)
 	if err != nil {
 		return usageErr("--out-dir: %v", err)
@@ -505,6 +514,10 @@ func (g *globals) printBatch(rs []onboard.RowResult, runErr error) error {
 		e.Msg = "batch stopped: " + e.Msg
 		e.resultPrinted = true
 		return e
+	}
+	if failed > 0 && failed == len(rs) {
+		return &Error{Code: ExitPartial, Msg: fmt.Sprintf("all %s failed (see the summary); fix them and run the same command again",
+			plural(failed, "row", "rows")), resultPrinted: true}
 	}
 	if failed > 0 {
 		return &Error{Code: ExitPartial, Msg: fmt.Sprintf("%s of %d failed (see the summary); the others are done — fix them and run the same command again",
