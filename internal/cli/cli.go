@@ -26,6 +26,7 @@ import (
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 	"github.com/keyprep/keyprep/internal/store"
@@ -136,9 +137,11 @@ func (g *globals) report(e *Error) {
 	if g.log != nil && e.Err != nil {
 		g.log.Debug("failure", "cause", fmt.Sprintf("%+v", e.Err))
 	}
-	fmt.Fprintf(g.io.ErrOut, "keyprep: %s\n", e.Msg)
+	// Messages carry directory data, CSV cells and flag values: printed
+	// for people through internal/safetext (the JSON below stays JSON).
+	fmt.Fprintf(g.io.ErrOut, "keyprep: %s\n", safetext.Text(e.Msg))
 	if e.Hint != "" {
-		fmt.Fprintf(g.io.ErrOut, "hint: %s\n", e.Hint)
+		fmt.Fprintf(g.io.ErrOut, "hint: %s\n", safetext.Text(e.Hint))
 	}
 	if g.JSON && !e.resultPrinted {
 		_ = json.NewEncoder(g.io.Out).Encode(map[string]any{"error": e.json()})
@@ -311,7 +314,8 @@ func (g *globals) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// infof prints a progress line for people on stderr (never with secrets).
+// infof prints a progress line for people on stderr (never with secrets),
+// its arguments made safe to print (internal/safetext).
 func (g *globals) infof(format string, a ...any) {
-	fmt.Fprintf(g.io.ErrOut, format+"\n", a...)
+	_, _ = safetext.Fprintf(g.io.ErrOut, format+"\n", a...)
 }

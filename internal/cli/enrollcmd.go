@@ -19,6 +19,7 @@ import (
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/softkey"
 	"github.com/keyprep/keyprep/internal/store"
 )
@@ -422,7 +423,7 @@ func (g *globals) printPlan(p *enroll.Plan, err error) {
 		return
 	}
 	w := g.io.Out
-	fmt.Fprintf(w, "Dry run for %s (%s) on %s\n", p.User.UPN, p.User.DisplayName, p.Key.Path)
+	safetext.Fprintf(w, "Dry run for %s (%s) on %s\n", p.User.UPN, p.User.DisplayName, p.Key.Path)
 	fmt.Fprintf(w, "  key: AAGUID %s, PIN %s, min PIN length %d, free slots %d\n", p.Key.AAGUID,
 		yesNo(p.Key.PINSet, "set", "not set"), p.Key.MinPINLength, p.Key.Remaining)
 	if err != nil {
@@ -448,8 +449,8 @@ func (g *globals) printResult(res *enroll.Result, tap *tapJSON) error {
 		return g.printJSON(res)
 	}
 	w := g.io.Out
-	fmt.Fprintf(w, "Enrolled %s (%s) on %s\n", res.UPN, res.User, res.KeyPath)
-	fmt.Fprintf(w, "  passkey      %q, method %s\n", res.DisplayName, res.MethodID)
+	safetext.Fprintf(w, "Enrolled %s (%s) on %s\n", res.UPN, res.User, res.KeyPath)
+	safetext.Fprintf(w, "  passkey      %q, method %s\n", res.DisplayName, res.MethodID)
 	fmt.Fprintf(w, "  credential   %s\n", res.CredentialID)
 	fmt.Fprintf(w, "  model        %s (AAGUID %s)\n", res.Model, res.AAGUID)
 	if res.Serial != "" || res.Firmware != 0 {
@@ -468,7 +469,7 @@ func (g *globals) printResult(res *enroll.Result, tap *tapJSON) error {
 		if f, ok := g.io.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			fmt.Fprintf(w, "  PIN          %s   (shown once; hand it over with the key)\n", res.PIN)
 		} else {
-			fmt.Fprintf(w, "  PIN          not shown (output is not a terminal); keyprep pins show --user %s --identity FILE\n", res.UPN)
+			safetext.Fprintf(w, "  PIN          not shown (output is not a terminal); keyprep pins show --user %s --identity FILE\n", res.UPN)
 		}
 	}
 	if tap != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/bench"
 	"github.com/keyprep/keyprep/internal/duration"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
@@ -99,7 +100,7 @@ not loaded.`,
 			for _, e := range rowErrs {
 				errs = append(errs, map[string]any{"line": e.Line, "upn": e.UPN, "message": e.Msg})
 				if !g.JSON {
-					fmt.Fprintf(g.io.ErrOut, "%s\n", e.Error())
+					safetext.Fprintf(g.io.ErrOut, "%s\n", e.Error())
 				}
 			}
 			res := map[string]any{"batch": name, "added": added, "duplicate": dup, "rowErrors": errs, "store": st.Path()}
@@ -166,14 +167,14 @@ func printFleet(g *globals, f *bench.Fleet) {
 			if i > 0 {
 				id, seen = "", ""
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, seen, k.Key, orDash(k.Serial), k.State, orDash(k.UPN))
+			safetext.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, seen, k.Key, orDash(k.Serial), k.State, orDash(k.UPN))
 		}
 	}
 	tw.Flush()
 	if len(f.Waiting) > 0 {
 		fmt.Fprintln(w, "\nwaiting for their key:")
 		for _, u := range f.Waiting {
-			fmt.Fprintf(w, "  %s: waiting for key %s (last seen at bench %s, %s)\n", u.UPN, u.Key, u.Bench, u.LastSeen.Local().Format("2006-01-02 15:04:05"))
+			safetext.Fprintf(w, "  %s: waiting for key %s (last seen at bench %s, %s)\n", u.UPN, u.Key, u.Bench, u.LastSeen.Local().Format("2006-01-02 15:04:05"))
 		}
 		fmt.Fprintln(w, strings.TrimSpace("plug the key into any bench sharing this store (a key without a serial number: into the bench named)"))
 	}

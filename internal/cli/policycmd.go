@@ -14,6 +14,7 @@ import (
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/policy"
+	"github.com/keyprep/keyprep/internal/safetext"
 )
 
 func newPolicyCmd(g *globals) *cobra.Command {
@@ -117,13 +118,13 @@ func printSettings(w io.Writer, ss []policy.Setting) {
 	for _, s := range ss {
 		if s.Group != group {
 			group = s.Group
-			fmt.Fprintf(w, "  %s\n", group)
+			safetext.Fprintf(w, "  %s\n", group)
 		}
 		if s.Group != "" {
-			fmt.Fprintf(w, "    %s\n", fmt.Sprintf("%-20s%s", s.Label, s.Text))
+			safetext.Fprintf(w, "    %s\n", fmt.Sprintf("%-20s%s", s.Label, s.Text))
 			continue
 		}
-		fmt.Fprintf(w, "  %s\n", settingLine(s.Label, s.Text))
+		safetext.Fprintf(w, "  %s\n", settingLine(s.Label, s.Text))
 	}
 }
 
@@ -488,7 +489,7 @@ func planTAP(ctx context.Context, c *graph.Client, e policy.TAPEdit) (*policyPla
 func changeLines(cs []policy.Change) string {
 	var b strings.Builder
 	for _, c := range cs {
-		fmt.Fprintf(&b, "- %s\n+ %s\n", settingLine(c.Label, c.OldText), settingLine(c.Label, c.NewText))
+		safetext.Fprintf(&b, "- %s\n+ %s\n", settingLine(c.Label, c.OldText), settingLine(c.Label, c.NewText))
 	}
 	return b.String()
 }
@@ -535,7 +536,7 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	}
 	if !g.JSON || !o.yes {
 		for _, w := range plan.warnings {
-			fmt.Fprintf(g.io.ErrOut, "warning: %s\n", w)
+			safetext.Fprintf(g.io.ErrOut, "warning: %s\n", w)
 		}
 	}
 	if len(plan.changes) == 0 {
@@ -734,7 +735,7 @@ func (g *globals) printCheck(u *graph.User, passkey, tap policy.Verdict, perms [
 		})
 	}
 	w := g.io.Out
-	fmt.Fprintf(w, "%s (%s, %s)\n\n", u.UserPrincipalName, u.DisplayName, u.UserType)
+	safetext.Fprintf(w, "%s (%s, %s)\n\n", u.UserPrincipalName, u.DisplayName, u.UserType)
 	printVerdict(w, "Pre-provisioned passkey (keyprep enroll)", passkey)
 	fmt.Fprintln(w)
 	printVerdict(w, "Temporary Access Pass sign-in", tap)
@@ -767,9 +768,9 @@ func printFindings(w io.Writer, fs []policy.Finding) {
 		case policy.NotOK:
 			mark = "✗"
 		}
-		fmt.Fprintf(w, "  %s %s\n", mark, f.Message)
+		safetext.Fprintf(w, "  %s %s\n", mark, f.Message)
 		if f.Fix != "" && f.Status != policy.OK {
-			fmt.Fprintf(w, "      fix: %s\n", f.Fix)
+			safetext.Fprintf(w, "      fix: %s\n", f.Fix)
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
@@ -246,7 +247,7 @@ func newSimUsersCmd(g *globals) *cobra.Command {
 				return "out of scope"
 			}
 			for _, u := range us {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.UPN, u.DisplayName, u.UserType, scope(u.InFido2Scope), scope(u.InTAPScope), strings.Join(u.Groups, ", "))
+				safetext.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.UPN, u.DisplayName, u.UserType, scope(u.InFido2Scope), scope(u.InTAPScope), strings.Join(u.Groups, ", "))
 			}
 			return tw.Flush()
 		},

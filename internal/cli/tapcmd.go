@@ -18,6 +18,7 @@ import (
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -392,7 +393,7 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 		// Nothing to issue is a bad input file, as for enroll --csv: no
 		// sign-in, no partial result.
 		for _, re := range rowErrs {
-			fmt.Fprintf(g.io.ErrOut, "%s\n", re.Error())
+			safetext.Fprintf(g.io.ErrOut, "%s\n", re.Error())
 		}
 		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("%s: no user to issue a pass for (%d row errors)", o.csv, len(rowErrs)),
 			Hint: "fix the rows named above"}
@@ -414,7 +415,7 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 		r := onboard.RowResult{Line: re.Line, UPN: re.UPN, Status: onboard.StatusFailed, Detail: re.Msg}
 		results = append(results, r)
 		if !g.JSON {
-			fmt.Fprintf(g.io.ErrOut, "%s\n", re.Error())
+			safetext.Fprintf(g.io.ErrOut, "%s\n", re.Error())
 		}
 	}
 	b := &onboard.Batch{Issuer: is, Request: req, OutDir: dir, Format: o.format, Seal: seal,
@@ -425,9 +426,9 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 			}
 			switch r.Status {
 			case onboard.StatusFailed:
-				fmt.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, rowMessage(r.Err))
+				safetext.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, rowMessage(r.Err))
 			default:
-				fmt.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, r.Status)
+				safetext.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, r.Status)
 			}
 		}}
 	done, err := b.Run(ctx, rows)
@@ -503,7 +504,7 @@ func (g *globals) printBatch(rs []onboard.RowResult, runErr error) error {
 			case r.Status == onboard.StatusFailed || (r.Status == onboard.StatusSkipped && r.File == ""):
 				detail = r.Detail
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Line, orDash(r.UPN), r.Status, until, detail)
+			safetext.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Line, orDash(r.UPN), r.Status, until, detail)
 		}
 		tw.Flush()
 		fmt.Fprintf(g.io.Out, "%d created, %d replaced, %d skipped, %d failed\n", counts[onboard.StatusCreated],
@@ -576,7 +577,7 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 				return g.printJSON(map[string]any{"upn": u.UPN, "userId": u.ID, "temporaryAccessPasses": out})
 			}
 			if len(ps) == 0 {
-				fmt.Fprintf(g.io.Out, "%s has no Temporary Access Pass.\n", u.UPN)
+				safetext.Fprintf(g.io.Out, "%s has no Temporary Access Pass.\n", u.UPN)
 				return nil
 			}
 			for _, p := range ps {
@@ -590,7 +591,7 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 }
 
 func printPass(w io.Writer, u *onboard.User, p *onboard.Pass, now time.Time) {
-	fmt.Fprintf(w, "Temporary Access Pass of %s (%s)\n", u.UPN, u.DisplayName)
+	safetext.Fprintf(w, "Temporary Access Pass of %s (%s)\n", u.UPN, u.DisplayName)
 	fmt.Fprintf(w, "  state        %s\n", p.State(now))
 	fmt.Fprintf(w, "  reason       %s\n", p.Reason)
 	fmt.Fprintf(w, "  valid from   %s\n", p.Start.Local().Format("2006-01-02 15:04 MST"))
