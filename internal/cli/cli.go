@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -25,6 +26,7 @@ import (
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/simkeys"
@@ -257,6 +259,11 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	// The store, the journal, tokens and the escrow live here: another
+	// user's directory, or one others can write, is refused before use.
+	if err := fileguard.CheckPath("state directory", dir, fileguard.Dir, euid()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	g.StateDir = dir
 	g.pinsIn = newPINReader(g.io.In, g.io.ErrOut)
 	if g.SimKeys > 0 {
@@ -288,6 +295,10 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	}
 	return nil
 }
+
+// euid is the user whose files keyprep trusts (tests stand in for another
+// user).
+var euid = os.Geteuid
 
 func (g *globals) stateDir() (string, error) {
 	if g.StateDir != "" {

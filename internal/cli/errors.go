@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
@@ -167,6 +168,12 @@ func classify(err error) *Error {
 	case errors.Is(err, graph.ErrAuthConfig):
 		e.Code = ExitAuth
 		e.Hint = "choose how to sign in: keyprep login --auth device-code --tenant T --client-id C (or --auth token with $KEYPREP_ACCESS_TOKEN, client-secret, certificate, managed-identity, workload-identity, azure-cli, browser)"
+	case errors.Is(err, fileguard.ErrUnsafe):
+		e.Code = ExitUsage
+		var fe *fileguard.Error
+		if errors.As(err, &fe) {
+			e.Hint = fe.Hint()
+		}
 	default:
 		if code, ok := graphExit(err); ok {
 			e.Code = code

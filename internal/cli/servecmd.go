@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/bench/api"
 	"github.com/keyprep/keyprep/internal/duration"
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 // TokenFile is the daemon's API token in the state directory (mode 0600).
@@ -89,8 +90,10 @@ func serveToken(dir string) (string, string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		tok := strings.TrimSpace(string(b))
 		if len(tok) >= api.MinTokenLen {
-			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return "", "", fmt.Errorf("%s is readable by others (mode %v): chmod 600 it or delete it for a new token", path, fi.Mode().Perm())
+			// A token another user planted, or one others can read, is
+			// not the daemon's secret.
+			if err := fileguard.CheckPath("API token", path, fileguard.Secret, euid()); err != nil {
+				return "", "", err
 			}
 			return tok, path, nil
 		}
