@@ -21,6 +21,7 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/bench"
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/safetext"
@@ -188,10 +189,10 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 		// attention, is swapped for a factory-fresh one after a moment, as
 		// at a real bench.
 		delay := 50 * time.Millisecond
-		if v := os.Getenv("KEYPREP_SIM_SWAP"); v != "" {
-			if d, err := time.ParseDuration(v); err == nil {
-				delay = d
-			}
+		if v := os.Getenv("KEYPREP_SIM_SWAP"); v == "0" {
+			delay = 0
+		} else if d, err := duration.Parse(v); err == nil {
+			delay = d
 		}
 		keys := g.keys
 		opts.OnNeedsOperator = func(s bench.Slot) {
