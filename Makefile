@@ -98,7 +98,10 @@ deb-test: deb ## lintian, contents, modes, the packaged binary run unpacked, sys
 # files that depend on cgo; it type-checks their no-cgo files against this
 # build's export data and checks that their exported API is the same either
 # way, so every other package type-checks the same without cgo, and nothing
-# (the Graph SDK least of all) is compiled a second time for it.
+# (the Graph SDK least of all) is compiled a second time for it. The no-cgo
+# tests (hid's stubs: every operation says it was built without libfido2)
+# run too, with CGO_ENABLED=0: hid and its subpackages are small and import
+# no Graph SDK.
 #
 # Under -race, the generated Graph SDK (msgraph-sdk-go's request builders and
 # models, kiota's serialisers) is compiled without race instrumentation: it
@@ -121,6 +124,7 @@ RACE := -race $(foreach p,$(RACE_PLAIN),-gcflags=$(p)=-race=false)
 # while the Graph SDK still compiles.
 test: deps ## run every test under -race, the store's on SQLite and on a throwaway PostgreSQL (no key, no network)
 	scripts/pg.sh $(GO) test -count=1 $(RACE) $(PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 ./hid/...
 
 .PHONY: e2e-vm
 e2e-vm: ## boot a qemu VM where the virtual key is real kernel HID (uhid); keyprep and libfido2's tools use /dev/hidraw0

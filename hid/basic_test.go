@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/keyprep/keyprep/hid"
 )
 
@@ -199,19 +201,18 @@ func TestContextCancel(t *testing.T) {
 			name = "key-ignores-cancel"
 		}
 		t.Run(name, func(t *testing.T) {
+			// The key would answer after 3 s (an answer, not an error,
+			// if the cancel were lost); the context is cancelled once
+			// the key waits.
 			auth := &fakeAuth{}
 			d := openT(t, plugIn(t, auth))
 			auth.setDelay(3*time.Second, ignore)
 			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(100*time.Millisecond, cancel)
-			start := time.Now()
+			waiting := auth.waitingSignal()
+			go func() { <-waiting; cancel() }()
 			_, err := d.Info(ctx)
-			el := time.Since(start)
 			if !errors.Is(err, hid.ErrCancelled) || hid.CodeOf(err) != hid.CodeCancelled {
 				t.Fatalf("Info = %v (code %v), want ErrCancelled/CodeCancelled", err, hid.CodeOf(err))
-			}
-			if el > time.Second {
-				t.Errorf("cancel took %v", el)
 			}
 			if !ignore {
 				auth.setDelay(0, false)
@@ -227,7 +228,8 @@ func TestExplicitCancel(t *testing.T) {
 	auth := &fakeAuth{}
 	d := openT(t, plugIn(t, auth))
 	auth.setDelay(3*time.Second, false)
-	time.AfterFunc(100*time.Millisecond, d.Cancel)
+	waiting := auth.waitingSignal()
+	go func() { <-waiting; d.Cancel() }()
 	_, err := d.Info(context.Background())
 	if !errors.Is(err, hid.ErrCancelled) || hid.CodeOf(err) != hid.CodeKeepaliveCancel {
 		t.Fatalf("Info = %v, want KEEPALIVE_CANCEL", err)
@@ -241,15 +243,12 @@ func TestCloseDuringOperation(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth.setDelay(3*time.Second, false)
+	waiting := auth.waitingSignal()
 	done := make(chan error, 1)
 	go func() { _, err := d.Info(context.Background()); done <- err }()
-	time.Sleep(100 * time.Millisecond)
-	start := time.Now()
+	<-waiting // the key is busy with the Info
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
-	}
-	if el := time.Since(start); el > time.Second {
-		t.Errorf("Close took %v", el)
 	}
 	if err := <-done; !errors.Is(err, hid.ErrCancelled) {
 		t.Errorf("Info = %v", err)
@@ -277,10 +276,15 @@ func TestPINWithNULRejected(t *testing.T) {
 // Sessions on different keys run in parallel. (Concurrent sessions on one
 // key are not expected to work: like a real key, the CTAPHID device answers
 // CHANNEL_BUSY, which libfido2 reports as FIDO_ERR_RX.)
+// Each key answers with its own firmware version, so an answer that went to
+// the wrong session shows.
 func TestConcurrentDevices(t *testing.T) {
 	var wg sync.WaitGroup
-	for range 4 {
-		path := plugIn(t, &fakeAuth{})
+	auths := make([]*fakeAuth, 4)
+	for i := range auths {
+		auths[i] = &fakeAuth{}
+		auths[i].setResponse(0x04, append([]byte{0}, infoWithFirmware(t, uint64(100+i))...))
+		path := plugIn(t, auths[i])
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -291,14 +295,43 @@ func TestConcurrentDevices(t *testing.T) {
 			}
 			defer d.Close()
 			for range 20 {
-				if _, err := d.Info(context.Background()); err != nil {
+				info, err := d.Info(context.Background())
+				if err != nil {
 					t.Error(err)
+					return
+				}
+				if info.FirmwareVersion != uint64(100+i) {
+					t.Errorf("%s answered firmware %d, want %d (another key's answer)", path, info.FirmwareVersion, 100+i)
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	for i, a := range auths {
+		a.mu.Lock()
+		n := 0
+		for _, c := range a.commands {
+			if c == 0x04 {
+				n++
+			}
+		}
+		a.mu.Unlock()
+		if n < 20 {
+			t.Errorf("key %d served %d getInfo, want at least 20 (one per Info)", i, n)
+		}
+	}
+}
+
+// infoWithFirmware is the fake key's getInfo with another firmwareVersion.
+func infoWithFirmware(t *testing.T, fw uint64) []byte {
+	t.Helper()
+	var m map[int]any
+	if err := cbor.Unmarshal(fakeInfoCBOR, &m); err != nil {
+		t.Fatal(err)
+	}
+	m[14] = fw
+	return mustCanonical(m)
 }
 
 // MakeCredential's output decoding against a canned, well-formed answer.

@@ -173,6 +173,9 @@ var (
 	ErrNoCredentials      error = &classError{"no credentials", []Code{CodeNoCredentials}}
 	ErrNotFound           error = &classError{"not found", []Code{CodeNotFound}}
 	ErrUnsupported        error = &classError{"unsupported", []Code{CodeUnsupportedOption, CodeUnsupportedAlgorithm, CodeUnsupportedExtension, CodeInvalidCommand, CodeUnauthorizedPermission}}
+	ErrUVInvalid          error = &classError{"fingerprint not recognised", []Code{CodeUVInvalid}}
+	ErrUVBlocked          error = &classError{"fingerprint verification blocked until the PIN is used", []Code{CodeUVBlocked}}
+	ErrFPDatabaseFull     error = &classError{"fingerprint storage full", []Code{CodeFPDatabaseFull}}
 	ErrNoLibfido2         error = &classError{"keyprep was built without libfido2 (cgo disabled); rebuild with CGO_ENABLED=1 and libfido2-dev installed", []Code{CodeNoLibfido2}}
 )
 

@@ -18,6 +18,19 @@ type fakeAuth struct {
 	responses   map[byte][]byte
 	commands    []byte
 	failGetInfo bool
+	waiting     chan struct{} // receives when a delayed command starts waiting
+}
+
+// waitingSignal returns a channel that receives each time the key starts
+// to wait before a delayed answer: tests cancel or close while it waits,
+// without guessing when.
+func (f *fakeAuth) waitingSignal() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.waiting == nil {
+		f.waiting = make(chan struct{}, 1)
+	}
+	return f.waiting
 }
 
 func (f *fakeAuth) setDelay(d time.Duration, ignoreCtx bool) {
@@ -42,10 +55,17 @@ func (f *fakeAuth) HandleCBOR(ctx context.Context, msg []byte, keepalive func(by
 	delay, ignore := f.delay, f.ignoreCtx
 	resp, canned := f.responses[msg[0]]
 	failInfo := f.failGetInfo
+	waiting := f.waiting
 	f.commands = append(f.commands, msg[0])
 	f.mu.Unlock()
 	if delay > 0 {
 		keepalive(2) // UPNEEDED
+		if waiting != nil {
+			select {
+			case waiting <- struct{}{}:
+			default:
+			}
+		}
 		t := time.NewTimer(delay)
 		defer t.Stop()
 		if ignore {

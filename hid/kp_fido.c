@@ -235,6 +235,87 @@ kp_credman_set(fido_dev_t *dev, int flags, int ms, fido_cred_t *cred, const char
 	return fido_credman_set_dev_rk(dev, cred, pin);
 }
 
+/* ---- bio enrollment (fido/bio.h) --------------------------------------- */
+
+int
+kp_bio_info(fido_dev_t *dev, int flags, int ms, fido_bio_info_t *bi)
+{
+	PREP(dev, flags, ms);
+	return fido_bio_dev_get_info(dev, bi);
+}
+
+int
+kp_bio_templates(fido_dev_t *dev, int flags, int ms, fido_bio_template_array_t *ta, const char *pin)
+{
+	PREP(dev, flags, ms);
+	return fido_bio_dev_get_template_array(dev, ta, pin);
+}
+
+/* bio_template builds a template with id (and name, when not NULL). */
+static fido_bio_template_t *
+bio_template(const unsigned char *id, size_t len, const char *name)
+{
+	fido_bio_template_t *t;
+
+	if ((t = fido_bio_template_new()) == NULL)
+		return NULL;
+	if (fido_bio_template_set_id(t, id, len) != FIDO_OK ||
+	    (name != NULL && fido_bio_template_set_name(t, name) != FIDO_OK)) {
+		fido_bio_template_free(&t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+kp_bio_set_name(fido_dev_t *dev, int flags, int ms, const unsigned char *id, size_t len, const char *name, const char *pin)
+{
+	fido_bio_template_t *t;
+	int r;
+
+	PREP(dev, flags, ms);
+	if ((t = bio_template(id, len, name)) == NULL)
+		return FIDO_ERR_INTERNAL;
+	r = fido_bio_dev_set_template_name(dev, t, pin);
+	fido_bio_template_free(&t);
+	return r;
+}
+
+int
+kp_bio_remove(fido_dev_t *dev, int flags, int ms, const unsigned char *id, size_t len, const char *pin)
+{
+	fido_bio_template_t *t;
+	int r;
+
+	PREP(dev, flags, ms);
+	if ((t = bio_template(id, len, NULL)) == NULL)
+		return FIDO_ERR_INTERNAL;
+	r = fido_bio_dev_enroll_remove(dev, t, pin);
+	fido_bio_template_free(&t);
+	return r;
+}
+
+int
+kp_bio_enroll_begin(fido_dev_t *dev, int flags, int ms, fido_bio_template_t *t, fido_bio_enroll_t *e, uint32_t sample_ms, const char *pin)
+{
+	PREP(dev, flags, ms);
+	return fido_bio_dev_enroll_begin(dev, t, e, sample_ms, pin);
+}
+
+int
+kp_bio_enroll_continue(fido_dev_t *dev, int flags, int ms, const fido_bio_template_t *t, fido_bio_enroll_t *e, uint32_t sample_ms)
+{
+	PREP(dev, flags, ms);
+	return fido_bio_dev_enroll_continue(dev, t, e, sample_ms);
+}
+
+int
+kp_bio_enroll_cancel(fido_dev_t *dev, int flags, int ms)
+{
+	PREP(dev, flags, ms);
+	return fido_bio_dev_enroll_cancel(dev);
+}
+
 int
 kp_touch_begin(fido_dev_t *dev, int flags, int ms)
 {

@@ -17,6 +17,7 @@
 #include <fido.h>
 #include <fido/config.h>
 #include <fido/credman.h>
+#include <fido/bio.h>
 
 /* Secrets (PINs): calloc'd, NUL-terminated; wiped with explicit_bzero. */
 char *kp_secret_alloc(size_t n);
@@ -47,6 +48,14 @@ int kp_credman_rp(fido_dev_t *dev, int flags, int ms, fido_credman_rp_t *rp, con
 int kp_credman_rk(fido_dev_t *dev, int flags, int ms, const char *rpid, fido_credman_rk_t *rk, const char *pin);
 int kp_credman_del(fido_dev_t *dev, int flags, int ms, const unsigned char *id, size_t len, const char *pin);
 int kp_credman_set(fido_dev_t *dev, int flags, int ms, fido_cred_t *cred, const char *pin);
+
+int kp_bio_info(fido_dev_t *dev, int flags, int ms, fido_bio_info_t *bi);
+int kp_bio_templates(fido_dev_t *dev, int flags, int ms, fido_bio_template_array_t *ta, const char *pin);
+int kp_bio_set_name(fido_dev_t *dev, int flags, int ms, const unsigned char *id, size_t len, const char *name, const char *pin);
+int kp_bio_remove(fido_dev_t *dev, int flags, int ms, const unsigned char *id, size_t len, const char *pin);
+int kp_bio_enroll_begin(fido_dev_t *dev, int flags, int ms, fido_bio_template_t *t, fido_bio_enroll_t *e, uint32_t sample_ms, const char *pin);
+int kp_bio_enroll_continue(fido_dev_t *dev, int flags, int ms, const fido_bio_template_t *t, fido_bio_enroll_t *e, uint32_t sample_ms);
+int kp_bio_enroll_cancel(fido_dev_t *dev, int flags, int ms);
 
 int kp_touch_begin(fido_dev_t *dev, int flags, int ms);
 int kp_touch_status(fido_dev_t *dev, int flags, int *touched, int ms);

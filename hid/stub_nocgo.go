@@ -2,7 +2,10 @@
 
 package hid
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Built without cgo: every operation fails with an error matching
 // ErrNoLibfido2. The API is identical to the cgo build.
@@ -154,3 +157,43 @@ func (d *Device) UpdateUser(ctx context.Context, credID []byte, user User, pin [
 
 // Selection fails with ErrNoLibfido2 without cgo.
 func (d *Device) Selection(ctx context.Context) error { return noLib("selection") }
+
+// BioInfo fails with ErrNoLibfido2 without cgo.
+func (d *Device) BioInfo(ctx context.Context) (BioSensorInfo, error) {
+	return BioSensorInfo{}, noLib("bio sensor info")
+}
+
+// BioTemplates fails with ErrNoLibfido2 without cgo.
+func (d *Device) BioTemplates(ctx context.Context, pin []byte) ([]BioTemplate, error) {
+	return nil, noLib("bio list")
+}
+
+// BioSetName fails with ErrNoLibfido2 without cgo.
+func (d *Device) BioSetName(ctx context.Context, pin, id []byte, name string) error {
+	return noLib("bio rename")
+}
+
+// BioRemove fails with ErrNoLibfido2 without cgo.
+func (d *Device) BioRemove(ctx context.Context, pin, id []byte) error { return noLib("bio delete") }
+
+// BioEnrollCancel fails with ErrNoLibfido2 without cgo.
+func (d *Device) BioEnrollCancel(ctx context.Context) error { return noLib("bio enroll cancel") }
+
+// BioEnrollment is a fingerprint enrollment; without cgo there is none.
+type BioEnrollment struct{}
+
+// BioEnrollBegin fails with ErrNoLibfido2 without cgo.
+func (d *Device) BioEnrollBegin(ctx context.Context, pin []byte, sampleTimeout time.Duration) (*BioEnrollment, BioSample, error) {
+	return nil, BioSample{}, noLib("bio enroll")
+}
+
+// ID returns nil without cgo.
+func (e *BioEnrollment) ID() []byte { return nil }
+
+// Next fails with ErrNoLibfido2 without cgo.
+func (e *BioEnrollment) Next(ctx context.Context, sampleTimeout time.Duration) (BioSample, error) {
+	return BioSample{}, noLib("bio enroll sample")
+}
+
+// Close is a no-op without cgo.
+func (e *BioEnrollment) Close() {}

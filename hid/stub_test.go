@@ -5,6 +5,7 @@ package hid_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/keyprep/keyprep/hid"
@@ -32,7 +33,16 @@ func TestStubsReturnErrNoLibfido2(t *testing.T) {
 		dev.DeleteCredential(ctx, []byte{1}, nil),
 		dev.UpdateUser(ctx, []byte{1}, hid.User{}, nil),
 		dev.Selection(ctx),
+		dev.BioSetName(ctx, nil, []byte{1}, "x"),
+		dev.BioRemove(ctx, nil, []byte{1}),
+		dev.BioEnrollCancel(ctx),
 	}
+	_, err = dev.BioInfo(ctx)
+	errs = append(errs, err)
+	_, err = dev.BioTemplates(ctx, nil)
+	errs = append(errs, err)
+	_, _, err = dev.BioEnrollBegin(ctx, []byte("1234"), 0)
+	errs = append(errs, err)
 	_, err = dev.Info(ctx)
 	errs = append(errs, err)
 	_, err = dev.PINRetries(ctx)
@@ -53,5 +63,13 @@ func TestStubsReturnErrNoLibfido2(t *testing.T) {
 		if !errors.Is(err, hid.ErrNoLibfido2) {
 			t.Errorf("op %d: %v", i, err)
 		}
+		// What the user reads (README: every key command says it was
+		// built without libfido2).
+		if err != nil && !strings.Contains(err.Error(), "without cgo/libfido2") {
+			t.Errorf("op %d: %q does not say it was built without libfido2", i, err)
+		}
+	}
+	if v, p := hid.LibraryVersion(); v != "" || p != "" {
+		t.Errorf("LibraryVersion = %q, %q without cgo", v, p)
 	}
 }

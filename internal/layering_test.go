@@ -47,6 +47,7 @@ var (
 	// among their (non-test) dependencies, however indirect.
 	workflow = []string{
 		"internal/bench/...",
+		"internal/bio",
 		"internal/enroll",
 		"internal/onboard",
 		"internal/policy",

@@ -34,4 +34,20 @@ mkdir -p "$KEYPREP_ARTIFACTS"
 echo "browser-test: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), artifacts in $KEYPREP_ARTIFACTS" >&2
 # The dashboard against the simulated engine (bench/api), then against the
 # real daemon: keyprep serve on virtual keys and the emulated tenant (cli).
-go test -count=1 -run 'Browser' "$@" ./internal/bench/api/... ./internal/cli/
+# go test passes when nothing ran ("no tests to run", or a test that
+# skipped): the run counts only when the browser tests passed, both of them
+# unless the caller chose with extra arguments.
+log="$KEYPREP_ARTIFACTS/browser-test.log"
+rc=0
+go test -count=1 -v -run 'Browser' "$@" ./internal/bench/api/... ./internal/cli/ 2>&1 | tee "$log" || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+if grep -qE '^\s*--- SKIP: TestBrowser|no tests to run' "$log"; then
+	echo "browser-test: a browser test skipped or none ran (see $log)" >&2
+	exit 1
+fi
+want=(TestBrowserDashboard TestBrowserDaemon)
+[ $# -eq 0 ] || want=(TestBrowser)
+for t in "${want[@]}"; do
+	grep -qE "^--- PASS: $t" "$log" || { echo "browser-test: $t did not pass (see $log)" >&2; exit 1; }
+done
+echo "browser-test: $(grep -cE '^--- PASS: TestBrowser' "$log") browser tests passed" >&2

@@ -56,8 +56,19 @@ func writeUsersCSV(b *testing.B, us []entrasim.SeedUser) string {
 }
 
 // benchRun enrolls every user of us on k virtual keys and returns the wall
-// time and the tenant's request log.
+// time and the tenant's request log; a user that fails stops the benchmark.
 func benchRun(b *testing.B, us []entrasim.SeedUser, k int, h hooks) (time.Duration, cliResult, benchSummary) {
+	b.Helper()
+	el, r, sum := benchRunCounting(b, us, k, h)
+	if sum.Counts.Failed != 0 {
+		b.Fatalf("%d users on %d keys: %+v; first failure: %s", len(us), k, sum.Counts, firstFailure(r.out))
+	}
+	return el, r, sum
+}
+
+// benchRunCounting is benchRun that lets users fail (exit 11): they are
+// counted in the summary; every user must have an outcome.
+func benchRunCounting(b *testing.B, us []entrasim.SeedUser, k int, h hooks) (time.Duration, cliResult, benchSummary) {
 	b.Helper()
 	w := &world{t: &testing.T{}, state: b.TempDir(), quiet: true}
 	csv := writeUsersCSV(b, us)
@@ -71,7 +82,7 @@ func benchRun(b *testing.B, us []entrasim.SeedUser, k int, h hooks) (time.Durati
 	start := time.Now()
 	r := w.cli("", h, "--sim-keys", fmt.Sprint(k), "enroll", "--csv", csv, "--json")
 	el := time.Since(start)
-	if r.code != 0 {
+	if r.code != 0 && r.code != int(ExitPartial) {
 		b.Fatalf("%d users on %d keys: exit %d\n%s\n%s", len(us), k, r.code, tail(r.errOut, 2000), firstFailure(r.out))
 	}
 	var sum benchSummary
@@ -81,8 +92,8 @@ func benchRun(b *testing.B, us []entrasim.SeedUser, k int, h hooks) (time.Durati
 			sum = probe
 		}
 	}
-	if sum.Counts.Done != len(us) {
-		b.Fatalf("%d users on %d keys: %+v", len(us), k, sum.Counts)
+	if sum.Counts.Done+sum.Counts.Failed != len(us) || (r.code == int(ExitPartial)) != (sum.Counts.Failed > 0) {
+		b.Fatalf("%d users on %d keys: exit %d, %+v", len(us), k, r.code, sum.Counts)
 	}
 	return el, r, sum
 }
@@ -123,15 +134,19 @@ func BenchmarkBenchScaling(b *testing.B) {
 }
 
 // BenchmarkBenchThrottled: 1,000 users on 8 instant virtual keys against a
-// tenant that throttles (a token bucket of 100 requests/s, burst 50, 429
-// with Retry-After). Every user must be enrolled (zero failures); the wall
-// time is reported against the throttle-limited ideal: the requests that
-// succeeded divided by the rate. The rate is below what this two-core
-// machine sustains unthrottled (about 130 requests/s with keyprep, eight
-// keys and the tenant in one process), so the throttle is the limit and
-// the ratio measures how well the client's pacing uses the budget.
+// tenant that throttles (a token bucket of 20 requests/s, burst 10, 429
+// with Retry-After). A user takes about two requests (creationOptions and
+// the registration; users, policy and groups are looked up once per run),
+// so 20 requests/s is well below what two cores sustain: at 100 requests/s
+// no request was throttled and the machine was the limit. Every user should be enrolled: `failed` counts the
+// users that were not (a throttled run that gives up on users), and the
+// benchmark fails when there are any, after reporting. The wall time is
+// reported against the throttle-limited ideal: the requests that succeeded
+// divided by the rate; the ratio measures how well the client's pacing uses
+// the budget when the throttle, not the machine, is the limit (cpu-s near
+// 2 × wall-s on two cores would say otherwise).
 func BenchmarkBenchThrottled(b *testing.B) {
-	const users, rate, burst = 1000, 100.0, 50
+	const users, rate, burst = 1000, 20.0, 10
 	b.Setenv("KEYPREP_SIM_SWAP", "1ms")
 	us := seedUsers(users)
 	h := hooks{tenantOptions: func(o *entrasim.Options) { o.Throttle = entrasim.Throttle{Rate: rate, Burst: burst} },
@@ -139,7 +154,7 @@ func BenchmarkBenchThrottled(b *testing.B) {
 
 	for i := 0; i < b.N; i++ {
 		cpu0 := cpuTime()
-		el, r, sum := benchRun(b, us, 8, h)
+		el, r, sum := benchRunCounting(b, us, 8, h)
 		cpu := cpuTime() - cpu0
 		ok, throttled := 0, 0
 		for _, q := range r.reqs {
@@ -159,6 +174,9 @@ func BenchmarkBenchThrottled(b *testing.B) {
 		// keyprep and the emulated tenant share this process: CPU seconds
 		// near 2 × wall-s mean both cores were the limit, not the throttle.
 		b.ReportMetric(cpu.Seconds(), "cpu-s")
+		if sum.Counts.Failed > 0 {
+			b.Errorf("%d of %d users failed; first: %s", sum.Counts.Failed, users, firstFailure(r.out))
+		}
 	}
 }
 

@@ -207,6 +207,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		newStoreCmd(g),
 		newFleetCmd(g),
 		newVersionCmd(g),
+		newBioCmd(g),
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")
 	registerCompletions(root, g)
@@ -279,7 +280,11 @@ func (g *globals) setup(cmd *cobra.Command) error {
 				}
 			}
 		}
-		kc := softkey.Config{Presence: touch, CommandLatency: latency}
+		finger, err := simkeys.ParseFinger(os.Getenv("KEYPREP_SIM_FINGER"))
+		if err != nil {
+			return usageErr("KEYPREP_SIM_FINGER: %v", err)
+		}
+		kc := softkey.Config{Presence: touch, Finger: finger, CommandLatency: latency}
 		if g.wire.keyConfig != nil {
 			g.wire.keyConfig(&kc)
 		}

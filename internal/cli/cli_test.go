@@ -1,15 +1,21 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +49,7 @@ func TestMain(m *testing.M) {
 			if status != "" {
 				os.Remove(status)
 			}
-			code := Main(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+			code := Main(os.Args[1:], recordIO(os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, ErrOut: watchPanics(os.Stderr)}))
 			if status != "" {
 				_ = os.WriteFile(status, []byte(strconv.Itoa(code)), 0o600)
 			}
@@ -68,10 +74,17 @@ func (s scanningM) Run() int {
 		return 1
 	}
 	collectedMu.Lock()
-	n, k := len(collected), len(secrets)
+	n, k, pins := len(collected), len(secrets), escrowedPINs
 	collectedMu.Unlock()
+	// A whole run (no -run) enrolls, sets PINs and signs in: a scan that
+	// learnt no secret would pass whatever leaked. (A selection of tests
+	// may hold none.)
+	if f := flag.Lookup("test.run"); n > 0 && k == 0 && (f == nil || f.Value.String() == "") {
+		fmt.Fprintf(os.Stderr, "secret scan: %d outputs and journal rows but no secret to look for in them\n", n)
+		return 1
+	}
 	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "secret scan: %d secrets, %d outputs and journal rows, none leaked\n", k, n)
+		fmt.Fprintf(os.Stderr, "secret scan: %d secrets (%d escrowed PINs), %d outputs and journal rows, none leaked\n", k, pins, n)
 	}
 	return code
 }
@@ -112,6 +125,27 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", os.Getenv("GORACE"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
 			env.Setenv(exitStatusEnv, filepath.Join(env.WorkDir, ".keyprep-exit"))
+			// Every keyprep of the scenario, whatever its exit status
+			// (a server that recovers a handler's panic still exits 0),
+			// records a panic in this file; the scenario fails at its end
+			// if there is one.
+			crashes := filepath.Join(env.WorkDir, ".keyprep-panics")
+			env.Setenv(panicRecordEnv, crashes)
+			env.Defer(func() {
+				if b, err := os.ReadFile(crashes); err == nil && len(b) > 0 {
+					env.T().Fatal("a keyprep process of this scenario panicked:\n" + string(b))
+				}
+			})
+			// The secret scan (scanningM) sees what the scenario's keyprep
+			// processes wrote, the PINs and tokens they were given, and
+			// the journals, audit logs and escrowed PINs they left.
+			env.Setenv(outputRecordEnv, filepath.Join(env.WorkDir, ".keyprep-output"))
+			env.Setenv(secretRecordEnv, filepath.Join(env.WorkDir, ".keyprep-secrets"))
+			env.Defer(func() {
+				if err := collectScenario(env.WorkDir); err != nil {
+					env.T().Fatal(err)
+				}
+			})
 			// A free loopback port for scenarios that serve the emulated tenant.
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -130,6 +164,55 @@ const exitStatusEnv = "KEYPREP_TEST_EXIT_STATUS"
 // panicMarks are what the Go runtime writes when a process panics or dies
 // of a fatal error.
 var panicMarks = regexp.MustCompile(`(?m)^(panic: |fatal error: |goroutine \d+ \[)`)
+
+// panicRecordEnv names the file where a scenario's keyprep processes record
+// panics: the runtime's own report of a panic that kills the process
+// (debug.SetCrashOutput), and every write to keyprep's standard error that
+// reports one, such as net/http's log line for a handler's panic that it
+// recovered (the emulated tenant, the dashboard), after which the process
+// goes on and may exit 0.
+const panicRecordEnv = "KEYPREP_TEST_PANICS"
+
+// loggedPanic is what a recovered panic's report looks like in a log line
+// (net/http: "http: panic serving ADDR: VALUE" and the goroutine's stack).
+var loggedPanic = regexp.MustCompile(`panic: |panic serving |fatal error: |goroutine \d+ \[running\]`)
+
+// watchPanics returns stderr for one keyprep process of a scenario, after
+// arranging for its panics to be recorded in the file named by
+// panicRecordEnv (when set).
+func watchPanics(stderr *os.File) io.Writer {
+	name := os.Getenv(panicRecordEnv)
+	if name == "" {
+		return stderr
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "keyprep test wrapper: %v\n", err)
+		os.Exit(1)
+	}
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		fmt.Fprintf(stderr, "keyprep test wrapper: %v\n", err)
+		os.Exit(1)
+	}
+	return &panicWatch{out: stderr, record: f}
+}
+
+// panicWatch passes writes on to out and copies those that report a panic
+// to record.
+type panicWatch struct {
+	mu     sync.Mutex
+	out    io.Writer
+	record io.Writer
+}
+
+func (w *panicWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if loggedPanic.Match(p) {
+		_, _ = w.record.Write(p)
+	}
+	return w.out.Write(p)
+}
 
 func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
@@ -180,4 +263,182 @@ func TestExitCodesDocumented(t *testing.T) {
 	for n := range got {
 		t.Errorf("README documents exit code %d that the code does not define", n)
 	}
+}
+
+// TestScriptsAssertExitCodes: the exit codes are a contract (README "Exit
+// codes"), and `! exec` passes on any non-zero status, a panic's included.
+// So every `! exec keyprep …` in a scenario is followed by `exitcode N`
+// before the scenario runs anything else.
+func TestScriptsAssertExitCodes(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "script", "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	checked := 0
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, missing := range exitCodesMissing(string(b)) {
+			t.Errorf("%s:%d: `! exec keyprep` without `exitcode N` before the next command that runs something", file, missing)
+		}
+		checked++
+	}
+	t.Logf("%d scenarios checked", checked)
+}
+
+// scriptCond is a testscript line's leading conditions, e.g. "[!short] ".
+const scriptCond = `^(?:\[[^\]]*\]\s*)*`
+
+var (
+	negKeyprep = regexp.MustCompile(scriptCond + `!\s*exec\s+keyprep(?:\s|$)`)
+	runsCmd    = regexp.MustCompile(scriptCond + `(?:!\s*)?(?:exec|wait|kill)(?:\s|$)`)
+	exitCodeRe = regexp.MustCompile(scriptCond + `exitcode\s+\d+\s*$`)
+)
+
+// exitCodesMissing returns the lines (1-based) of the script's `! exec
+// keyprep` commands that no `exitcode N` follows before the next command
+// that runs a process (exec, wait, kill) or the script's end.
+func exitCodesMissing(script string) []int {
+	var missing []int
+	open := 0 // line of a `! exec keyprep` still waiting for its exitcode
+	sc := bufio.NewScanner(strings.NewReader(script))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "-- ") && strings.HasSuffix(line, " --") {
+			break // the archive's files
+		}
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case exitCodeRe.MatchString(line):
+			open = 0
+		case runsCmd.MatchString(line):
+			if open != 0 {
+				missing = append(missing, open)
+			}
+			open = 0
+			if negKeyprep.MatchString(line) {
+				open = n
+			}
+		}
+	}
+	if open != 0 {
+		missing = append(missing, open)
+	}
+	return missing
+}
+
+func TestExitCodesMissing(t *testing.T) {
+	cases := []struct {
+		name, script string
+		want         []int
+	}{
+		{"asserted", "! exec keyprep keys\nexitcode 2\nstderr x\n", nil},
+		{"asserted after the output checks", "! exec keyprep keys\nstderr x\n# why\nexitcode 2\nexec keyprep keys\n", nil},
+		{"next command first", "! exec keyprep keys\nstderr x\nexec keyprep keys\nexitcode 0\n", []int{1}},
+		{"at the end", "exec keyprep keys\n! exec keyprep info\nstderr x\n", []int{2}},
+		{"conditional", "[linux] ! exec keyprep keys\n[linux] exitcode 3\n[!linux] !exec keyprep keys\n", []int{3}},
+		{"two in a row", "! exec keyprep a\n! exec keyprep b\nexitcode 2\n", []int{1}},
+		{"not keyprep", "! exec sh -c false\n! exec keyprepx\n", nil},
+		{"archive ignored", "exec keyprep keys\n-- f --\n! exec keyprep keys\n", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitCodesMissing(tc.script); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// outputRecordEnv and secretRecordEnv name the files where a scenario's
+// keyprep processes append their output, and the secrets they were given,
+// for the secret scan.
+const (
+	outputRecordEnv = "KEYPREP_TEST_OUTPUT"
+	secretRecordEnv = "KEYPREP_TEST_SECRETS"
+)
+
+// recordIO copies one scenario keyprep process's output to the output
+// record and notes its secrets in the secret record: the access token it
+// was given (KEYPREP_ACCESS_TOKEN, KEYPREP_ACCESS_TOKEN_FILE), for the
+// commands that read PINs from standard input every line of it, and the
+// PIN that pin generate and pins show print.
+func recordIO(args []string, stdio IO) IO {
+	outName, secName := os.Getenv(outputRecordEnv), os.Getenv(secretRecordEnv)
+	if outName == "" || secName == "" {
+		return stdio
+	}
+	open := func(name string) *os.File {
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keyprep test wrapper: %v\n", err)
+			os.Exit(1)
+		}
+		return f
+	}
+	out, sec := open(outName), open(secName)
+	// pin generate and pins show print a PIN on standard output: that
+	// is what they are for (the PIN is noted as a secret instead).
+	shows := func(cmd, sub string) bool {
+		i := slices.Index(args, cmd)
+		return i >= 0 && slices.Contains(args[i+1:], sub)
+	}
+	if shows("pin", "generate") || shows("pins", "show") {
+		stdio.Out = io.MultiWriter(stdio.Out, sec)
+	} else {
+		stdio.Out = io.MultiWriter(stdio.Out, out)
+	}
+	stdio.ErrOut = io.MultiWriter(stdio.ErrOut, out)
+	if tok := os.Getenv("KEYPREP_ACCESS_TOKEN"); tok != "" {
+		fmt.Fprintln(sec, tok)
+	}
+	if name := os.Getenv("KEYPREP_ACCESS_TOKEN_FILE"); name != "" {
+		if b, err := os.ReadFile(name); err == nil {
+			fmt.Fprintln(sec, strings.TrimSpace(string(b)))
+		}
+	}
+	if readsPINs(args) {
+		stdio.In = io.TeeReader(stdio.In, sec)
+	}
+	return stdio
+}
+
+// readsPINs reports whether a keyprep command line reads PINs from standard
+// input: pin set/change, config, and anything given --pin stdin (not, say,
+// a CSV of users on standard input).
+func readsPINs(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "pin" && i+1 < len(args) && (args[i+1] == "set" || args[i+1] == "change"),
+			a == "config",
+			a == "--pin" && i+1 < len(args) && args[i+1] == "stdin",
+			a == "--pin=stdin":
+			return true
+		}
+	}
+	return false
+}
+
+// collectScenario feeds a finished scenario's records to the secret scan:
+// the output of its keyprep processes, the secrets they were given, and
+// every state directory in its work directory.
+func collectScenario(work string) error {
+	if b, err := os.ReadFile(filepath.Join(work, ".keyprep-output")); err == nil {
+		recordOutput(string(b))
+	}
+	if b, err := os.ReadFile(filepath.Join(work, ".keyprep-secrets")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); len(l) >= 4 {
+				recordSecret(l)
+			}
+		}
+	}
+	return filepath.WalkDir(work, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "keyprep.db" {
+			return err
+		}
+		return collectStateNow(filepath.Dir(path))
+	})
 }

@@ -41,11 +41,13 @@ type enrollOptions struct {
 	recipients       []string
 	identities       []string
 	dryRun           bool
+	uvFingerprint    bool
 
 	withTAP   bool
 	tap       tapFlags
 	tapOut    string
 	tapFormat string
+	deleteTAP bool
 
 	csv   string
 	bench benchOptions
@@ -96,10 +98,12 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt the PIN escrow to this age recipient (age1…, an SSH public key, or a recipients file); repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check the user and the key and show what would be done; change nothing")
+	f.BoolVar(&o.uvFingerprint, "uv-fingerprint", false, "bio key with the owner present: create the passkey with the owner's enrolled fingerprint (keyprep bio enroll) instead of the PIN")
 	f.BoolVar(&o.withTAP, "with-tap", false, "also issue a Temporary Access Pass as a backup (checked against the TAP policy before the key is touched)")
 	addTAPFlags(f, &o.tap, "tap-")
 	f.StringVar(&o.tapOut, "tap-out", "", "with --with-tap: write the onboarding slip to FILE (mode 0600, never overwritten; age-encrypted with --age-recipient)")
 	f.StringVar(&o.tapFormat, "tap-format", "text", "with --with-tap: slip format, text or html")
+	f.BoolVar(&o.deleteTAP, "delete-tap", false, "after a verified enrollment, delete the user's Temporary Access Pass (an onboarding credential the key replaces)")
 	f.StringVar(&o.csv, "csv", "", "bench mode: enroll every user of a CSV list (upn column) on the attached keys, in parallel")
 	addBenchFlags(f, &o.bench)
 	return cmd
@@ -127,7 +131,10 @@ func (o *enrollOptions) template() (enroll.Request, error) {
 	req := enroll.Request{KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
 		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, AlwaysUV: o.alwaysUV,
 		SkipUnsupported: o.skipUnsupported, Reset: o.reset, DisplayNameTemplate: o.displayName,
-		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun}
+		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun, UVFingerprint: o.uvFingerprint}
+	if o.uvFingerprint && o.reset {
+		return req, usageErr("--uv-fingerprint and --reset exclude each other: a reset deletes the enrolled fingerprints")
+	}
 	switch o.pinMode {
 	case "generate":
 		req.PINMode = enroll.PINGenerate
@@ -256,6 +263,9 @@ func (p cliPINs) New(_ context.Context, key string) ([]byte, error) {
 }
 
 func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
+	if o.deleteTAP && o.csv != "" {
+		return usageErr("--delete-tap is for one enrollment (--user), not a bench run (--csv): keyprep tap delete --user UPN deletes a pass")
+	}
 	if o.csv != "" {
 		if o.user != "" {
 			return usageErr("--user and --csv exclude each other: one user, or a list")
@@ -273,6 +283,10 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 		return usageErr("--pin prompt needs a terminal; use --pin stdin to pipe the PIN")
 	}
 	var tap *tapPlan
+	var existing *tapCheck
+	if o.deleteTAP && o.withTAP {
+		return usageErr("--delete-tap and --with-tap exclude each other: --with-tap issues a pass as a backup, --delete-tap removes the user's pass")
+	}
 	if o.withTAP {
 		// Everything that could stop the pass is checked before the key is
 		// touched: the policy, a valid pass in the way, where the slip goes.
@@ -281,6 +295,10 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 		}
 	} else if o.tapOut != "" || o.tap != (tapFlags{}) {
 		return usageErr("--tap-* flags need --with-tap")
+	} else if existing, err = g.checkTAPs(ctx, o.user, o.deleteTAP); err != nil {
+		// --delete-tap: whether the passes can be read is known before the
+		// key is touched.
+		return err
 	}
 	e, err := g.enroller(ctx, o.identities)
 	if err != nil {
@@ -303,11 +321,17 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 		if plan != nil && tap != nil {
 			g.infof("   with --with-tap: a Temporary Access Pass would be issued and delivered to %s", tap.where())
 		}
+		if plan != nil && o.deleteTAP {
+			g.infof("   with --delete-tap: the user's Temporary Access Pass would be deleted after a verified enrollment")
+		}
 		return nil
 	}
 	defer pin.Wipe(res.PIN)
 	if tap == nil {
-		return g.printResult(res, nil)
+		if err := g.printResult(res, nil); err != nil {
+			return err
+		}
+		return g.afterEnrollTAP(ctx, existing, res)
 	}
 	tj, slip, terr := g.issueTAP(ctx, tap, res.UPN)
 	if terr != nil {
@@ -337,6 +361,9 @@ type tapPlan struct {
 	is  *onboard.Issuer
 	// slip is where the slip goes: a file, or stdout when File is "".
 	slip onboard.Delivery
+	// notTerminal: the plain slip goes to a file because stdout is not a
+	// terminal.
+	notTerminal bool
 }
 
 func (t *tapPlan) where() string {
@@ -366,14 +393,20 @@ func (g *globals) planTAP(ctx context.Context, o enrollOptions) (*tapPlan, error
 		if t.slip.File, err = newFile("tap-out", o.tapOut); err != nil {
 			return nil, err
 		}
-	case t.slip.Seal != nil:
-		// Encrypted like the PIN: into the state directory.
+	case t.slip.Seal != nil || (!g.JSON && !outTerminal(g.io.Out)):
+		// Encrypted like the PIN: into the state directory. A plain slip
+		// too when stdout is not a terminal: like the PIN, the pass is
+		// never printed into captured output (logs, CI), but written once
+		// to a file of mode 0600.
 		dir := filepath.Join(g.StateDir, "slips")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("slip directory: %w", err)
 		}
-		t.slip.File = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, true))
+		t.slip.File = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, t.slip.Seal != nil))
+		t.notTerminal = t.slip.Seal == nil
 	}
+	// The bench registered the key: the slip keeps the pass as a backup.
+	t.slip.Backup = true
 	if t.is, err = g.issuer(ctx); err != nil {
 		return nil, err
 	}
@@ -402,6 +435,9 @@ func (g *globals) issueTAP(ctx context.Context, t *tapPlan, upn string) (*tapJSO
 	}
 	g.auditTAP(ctx, iss, slip.Where())
 	g.warnUnusable(iss)
+	if t.notTerminal {
+		g.infof("The Temporary Access Pass slip is in %s (mode 0600): stdout is not a terminal, and a pass is never printed into captured output.", slip.File)
+	}
 	j := issuedJSON(iss)
 	j.Recipients = slip.Recipients
 	j.Slip = slip.File

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/bio"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
@@ -110,6 +111,10 @@ func classify(err error) *Error {
 		}
 		return &Error{Code: code, Msg: oe.Msg, Hint: oe.Hint, Err: err}
 	}
+	var be *bio.Error
+	if errors.As(err, &be) {
+		return classifyBio(be, err)
+	}
 	e := &Error{Code: ExitFailure, Msg: plainMessage(err), Err: err}
 	var re *pin.RuleError
 	switch {
@@ -165,6 +170,12 @@ func classify(err error) *Error {
 	case errors.Is(err, hid.ErrNotFound):
 		e.Code = ExitNoKey
 		e.Hint = "list attached keys with keyprep keys"
+	case errors.Is(err, hid.ErrUVBlocked):
+		e.Code = ExitPIN
+		e.Hint = "the key stopped trying fingerprints after too many failed matches: use the PIN once (any PIN operation restores the fingerprint attempts)"
+	case errors.Is(err, hid.ErrUVInvalid):
+		e.Code = ExitKeyRefused
+		e.Hint = "the key did not recognise the finger: use an enrolled finger (keyprep bio list), clean and dry, and try again"
 	case errors.Is(err, graph.ErrAuthConfig):
 		e.Code = ExitAuth
 		e.Hint = "choose how to sign in: keyprep login --auth device-code --tenant T --client-id C (or --auth token with $KEYPREP_ACCESS_TOKEN, client-secret, certificate, managed-identity, workload-identity, azure-cli, browser)"
@@ -317,4 +328,34 @@ func plainMessage(err error) string {
 		}
 	}
 	return msg
+}
+
+// bioExits are the exit codes of the fingerprint classes (internal/bio).
+var bioExits = []struct {
+	err  error
+	code ExitCode
+}{
+	{bio.ErrNotBio, ExitUnsupported},
+	{bio.ErrNoPIN, ExitPIN},
+	{bio.ErrNoFinger, ExitKeyRefused},
+	{bio.ErrTooManySamples, ExitKeyRefused},
+	{bio.ErrFull, ExitKeyRefused},
+	{bio.ErrNotFound, ExitUsage},
+	{bio.ErrAmbiguous, ExitUsage},
+	{bio.ErrName, ExitUsage},
+}
+
+// classifyBio keeps the fingerprint flow's message and hint; the key's
+// error, if any, shows in brackets by its code.
+func classifyBio(be *bio.Error, err error) *Error {
+	e := &Error{Code: ExitFailure, Msg: be.Msg, Hint: be.Hint, Err: err}
+	if be.Err != nil {
+		e.Msg = fmt.Sprintf("%s [%s]", be.Msg, hid.CodeOf(be.Err))
+	}
+	for _, x := range bioExits {
+		if errors.Is(be, x.err) {
+			e.Code = x.code
+		}
+	}
+	return e
 }

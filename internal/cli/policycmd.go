@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/policy"
 	"github.com/keyprep/keyprep/internal/safetext"
 )
@@ -73,6 +74,16 @@ func runPolicyShow(ctx context.Context, g *globals, which string) error {
 		return g.printJSON(out)
 	}
 	names := groupNames(ctx, c, targets...)
+	var overlaps []string
+	if fp != nil {
+		overlaps = append(overlaps, policy.Overlaps("fido2", fp.IncludeTargets, fp.ExcludeTargets, names)...)
+	}
+	if tp != nil {
+		overlaps = append(overlaps, policy.Overlaps("tap", tp.IncludeTargets, tp.ExcludeTargets, names)...)
+	}
+	for _, w := range overlaps {
+		fmt.Fprintf(g.io.ErrOut, "warning: %s\n", w)
+	}
 	if fp != nil {
 		printFido2Policy(g.io.Out, fp, names)
 	}
@@ -143,6 +154,8 @@ func printTAPPolicy(w io.Writer, p *graph.TAPPolicy, names policy.Names) {
 type policySetOptions struct {
 	enable, disable            bool
 	includeGroups, excludeGrps []string
+	removeExclude              []string
+	listBlocked                bool
 	selfService, enforceAtt    string
 	profile                    string
 	allowAAGUIDs, blockAAGUIDs []string
@@ -176,7 +189,15 @@ deprecated policy-wide isAttestationEnforced and keyRestrictions, which then
 decide nothing (keyprep warns and names the profile to change).
 
   keyprep policy set tap --enable --include-group Onboarding --one-time --default-lifetime 1h
-  keyprep policy set tap --one-time off`,
+  keyprep policy set tap --one-time off
+
+Exclusions: --exclude-group replaces them (--exclude-group none clears them),
+--remove-exclude-group GROUP drops one. A group both included and excluded is
+warned about: the exclusion wins.
+
+Turning --one-time on blocks every existing multi-use pass (Entra refuses it
+at sign-in): set counts them in the policy's targets first and says how many;
+--list-blocked lists them.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			which, oneTime, err := policySetArgs(args, cmd.Flags().Changed("one-time"))
 			if err != nil {
@@ -194,7 +215,9 @@ decide nothing (keyprep warns and names the profile to change).
 	f.BoolVar(&o.enable, "enable", false, "enable the method")
 	f.BoolVar(&o.disable, "disable", false, "disable the method")
 	f.StringArrayVar(&o.includeGroups, "include-group", nil, "target group (name or object id, or all_users); repeat; replaces the include targets")
-	f.StringArrayVar(&o.excludeGrps, "exclude-group", nil, "excluded group (name or object id); repeat; replaces the exclude targets")
+	f.StringArrayVar(&o.excludeGrps, "exclude-group", nil, "excluded group (name or object id); repeat; replaces the exclude targets (none: exclude no group)")
+	f.StringArrayVar(&o.removeExclude, "remove-exclude-group", nil, "stop excluding this group (name or object id); repeat")
+	f.BoolVar(&o.listBlocked, "list-blocked", false, "tap --one-time: list the existing multi-use passes the change blocks")
 	f.StringVar(&o.selfService, "self-service", "", "fido2: allow self-service setup (on|off); provisioning needs on")
 	f.StringVar(&o.profile, "profile", "", "fido2: the passkey profile (name or id) that --enforce-attestation and the key-restriction flags change")
 	f.StringVar(&o.enforceAtt, "enforce-attestation", "", "fido2: enforce attestation (on|off)")
@@ -278,7 +301,11 @@ type policyEdit struct {
 	fido2                 policy.Fido2Edit
 	tap                   policy.TAPEdit
 	includeNames, exNames []string
+	removeNames           []string
 }
+
+// isNone reports the --exclude-group value that clears the exclusions.
+func isNone(name string) bool { return strings.EqualFold(strings.TrimSpace(name), "none") }
 
 func (o policySetOptions) fido2Only() bool {
 	return o.selfService != "" || o.profile != "" || o.enforceAtt != "" || o.restrictionEdits()
@@ -326,13 +353,16 @@ func (o policySetOptions) edit(which string) (*policyEdit, error) {
 	if which == "tap" && o.fido2Only() {
 		return nil, usageErr("--self-service, --profile, --enforce-attestation and key restrictions belong to the fido2 policy")
 	}
-	e := &policyEdit{includeNames: o.includeGroups, exNames: o.excludeGrps}
+	e := &policyEdit{includeNames: o.includeGroups, exNames: o.excludeGrps, removeNames: o.removeExclude}
 	var err error
 	if e.fido2, err = o.fido2Edit(); err != nil {
 		return nil, err
 	}
 	if e.tap, err = o.tapEdit(); err != nil {
 		return nil, err
+	}
+	if o.listBlocked && (which != "tap" || e.tap.OneTime == nil || !*e.tap.OneTime) {
+		return nil, usageErr("--list-blocked lists the multi-use passes that turning one-time use on blocks: give it with policy set tap --one-time")
 	}
 	state := ""
 	if o.enable {
@@ -341,7 +371,13 @@ func (o policySetOptions) edit(which string) (*policyEdit, error) {
 		state = policy.StateDisabled
 	}
 	e.fido2.State, e.tap.State = state, state
-	if !o.enable && !o.disable && !o.fido2Only() && !o.tapOnly() && o.includeGroups == nil && o.excludeGrps == nil {
+	if len(o.excludeGrps) > 1 && slices.ContainsFunc(o.excludeGrps, isNone) {
+		return nil, usageErr("--exclude-group none clears the exclusions: give it alone")
+	}
+	if len(o.excludeGrps) > 0 && len(o.removeExclude) > 0 {
+		return nil, usageErr("--exclude-group replaces the exclusions and --remove-exclude-group drops one: give one of them")
+	}
+	if !o.enable && !o.disable && !o.fido2Only() && !o.tapOnly() && o.includeGroups == nil && o.excludeGrps == nil && o.removeExclude == nil {
 		return nil, usageErr("nothing to change: give --enable/--disable, targets or settings (see keyprep policy set --help)")
 	}
 	return e, nil
@@ -420,6 +456,9 @@ func resolveTargets(ctx context.Context, c *graph.Client, names []string) ([]gra
 	}
 	ts := []graph.Target{}
 	for _, n := range names {
+		if isNone(n) {
+			continue // --exclude-group none: no targets
+		}
 		if strings.EqualFold(n, graph.AllUsers) {
 			ts = append(ts, graph.Target{ID: graph.AllUsers, TargetType: "group"})
 			continue
@@ -445,6 +484,18 @@ func (e *policyEdit) resolve(ctx context.Context, c *graph.Client) error {
 	}
 	e.fido2.Include, e.tap.Include = include, include
 	e.fido2.Exclude, e.tap.Exclude = exclude, exclude
+	// A group to stop excluding is looked up by name or id; one that no
+	// longer exists can still be dropped by its id.
+	for _, n := range e.removeNames {
+		id := strings.TrimSpace(n)
+		if gr, err := c.FindGroup(ctx, id); err == nil {
+			id = gr.ID
+		} else if !graph.IsGUID(id) {
+			return err
+		}
+		e.fido2.RemoveExclude = append(e.fido2.RemoveExclude, id)
+		e.tap.RemoveExclude = e.fido2.RemoveExclude
+	}
 	return nil
 }
 
@@ -454,7 +505,9 @@ type policyPlan struct {
 	// warnings say what the change will not do (a policy-wide setting that
 	// the passkey profiles override).
 	warnings []string
-	apply    func(context.Context) error
+	// blocked are the multi-use passes a switch to one-time use blocks.
+	blocked []onboard.BlockedPass
+	apply   func(context.Context) error
 }
 
 func planFido2(ctx context.Context, c *graph.Client, e policy.Fido2Edit, restrictionFlags string) (*policyPlan, error) {
@@ -467,11 +520,12 @@ func planFido2(ctx context.Context, c *graph.Client, e policy.Fido2Edit, restric
 		return nil, &Error{Code: ExitUsage, Msg: "--profile: " + err.Error(), Hint: "keyprep policy show fido2 lists the passkey profiles", Err: err}
 	}
 	names := groupNames(ctx, c, p.IncludeTargets, p.ExcludeTargets, n.IncludeTargets, n.ExcludeTargets)
-	return &policyPlan{changes: policy.Fido2Changes(p, &n, names), warnings: e.Warnings(p, restrictionFlags),
+	warnings := append(e.Warnings(p, restrictionFlags), policy.Overlaps("fido2", n.IncludeTargets, n.ExcludeTargets, names)...)
+	return &policyPlan{changes: policy.Fido2Changes(p, &n, names), warnings: warnings,
 		apply: func(ctx context.Context) error { return c.UpdateFido2Policy(ctx, &n) }}, nil
 }
 
-func planTAP(ctx context.Context, c *graph.Client, e policy.TAPEdit) (*policyPlan, error) {
+func (g *globals) planTAPPolicy(ctx context.Context, c *graph.Client, e policy.TAPEdit, listBlocked bool) (*policyPlan, error) {
 	p, err := c.GetTAPPolicy(ctx)
 	if err != nil {
 		return nil, err
@@ -481,8 +535,47 @@ func planTAP(ctx context.Context, c *graph.Client, e policy.TAPEdit) (*policyPla
 		return nil, usageErr("the resulting TAP policy is invalid: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	names := groupNames(ctx, c, p.IncludeTargets, p.ExcludeTargets, n.IncludeTargets, n.ExcludeTargets)
-	return &policyPlan{changes: policy.TAPChanges(p, &n, names),
-		apply: func(ctx context.Context) error { return c.UpdateTAPPolicy(ctx, &n) }}, nil
+	plan := &policyPlan{changes: policy.TAPChanges(p, &n, names), warnings: policy.Overlaps("tap", n.IncludeTargets, n.ExcludeTargets, names),
+		apply: func(ctx context.Context) error { return c.UpdateTAPPolicy(ctx, &n) }}
+	if policy.SwitchesToOneTime(p, &n) {
+		blocked, err := g.multiUsePasses(ctx, c, p)
+		if err != nil {
+			return nil, fmt.Errorf("counting the multi-use passes that one-time use would block: %w", err)
+		}
+		plan.blocked = blocked
+		if len(blocked) > 0 {
+			plan.warnings = append(plan.warnings, fmt.Sprintf("%s will be blocked: Entra refuses a multi-use pass at sign-in once the policy allows one-time passes only (issue those users one-time passes: keyprep tap create --user UPN --once --replace)%s",
+				plural(len(blocked), "existing multi-use pass", "existing multi-use passes"), map[bool]string{true: "", false: "; --list-blocked lists them"}[listBlocked]))
+		}
+	}
+	return plan, nil
+}
+
+// multiUsePasses lists the live multi-use passes of the users in the TAP
+// policy's targets (users outside them cannot sign in with a pass anyway).
+func (g *globals) multiUsePasses(ctx context.Context, c *graph.Client, p *graph.TAPPolicy) ([]onboard.BlockedPass, error) {
+	s := graphOnboard{c}
+	ids, upns, err := onboard.TargetUserIDs(ctx, s, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > 0 {
+		g.infof("checking the Temporary Access Passes of %s in the policy's targets…", plural(len(ids), "user", "users"))
+	}
+	out, err := onboard.BlockedByOneTime(ctx, s, p, ids, upns, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].UPN == "" {
+			if u, err := c.GetUser(ctx, out[i].UserID); err == nil {
+				out[i].UPN = u.UserPrincipalName
+			} else {
+				out[i].UPN = out[i].UserID
+			}
+		}
+	}
+	return out, nil
 }
 
 // changeLines renders a change set as "- old" / "+ new" lines.
@@ -529,7 +622,7 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	if which == "fido2" {
 		plan, err = planFido2(ctx, c, e.fido2, o.restrictionFlags())
 	} else {
-		plan, err = planTAP(ctx, c, e.tap)
+		plan, err = g.planTAPPolicy(ctx, c, e.tap, o.listBlocked)
 	}
 	if err != nil {
 		return err
@@ -537,6 +630,20 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	if !g.JSON || !o.yes {
 		for _, w := range plan.warnings {
 			safetext.Fprintf(g.io.ErrOut, "warning: %s\n", w)
+		}
+		list := o.listBlocked
+		if !list && !o.yes && len(plan.blocked) > 0 && g.pinsIn.interactive() {
+			// Offer the list before asking to apply.
+			answer, err := g.pinsIn.confirm(fmt.Sprintf("List the %s? Type 'y' to list: ", plural(len(plan.blocked), "blocked pass", "blocked passes")))
+			if err != nil {
+				return err
+			}
+			list = strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes")
+		}
+		if list {
+			for _, b := range plan.blocked {
+				fmt.Fprintf(g.io.ErrOut, "  blocked: %s (multi-use, valid until %s)\n", b.UPN, b.Expiry.Local().Format("2006-01-02 15:04 MST"))
+			}
 		}
 	}
 	if len(plan.changes) == 0 {
@@ -551,7 +658,14 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	if err := plan.apply(ctx); err != nil {
 		return err
 	}
-	return g.done(withWarnings(map[string]any{"policy": which, "changed": true, "changes": plan.changes}, plan.warnings),
+	result := map[string]any{"policy": which, "changed": true, "changes": plan.changes}
+	if which == "tap" && e.tap.OneTime != nil && *e.tap.OneTime {
+		result["blockedPasses"] = len(plan.blocked)
+		if o.listBlocked {
+			result["blocked"] = append([]onboard.BlockedPass{}, plan.blocked...)
+		}
+	}
+	return g.done(withWarnings(result, plan.warnings),
 		"The %s policy was updated (changes take a few minutes to replicate in Entra).", which)
 }
 
@@ -668,9 +782,20 @@ func (g *globals) identity(ctx context.Context) *policy.Identity {
 // Problem (an "unknown" in the report), not an error.
 func (g *globals) checkInput(ctx context.Context, c *graph.Client, u *graph.User) policy.Input {
 	in := policy.Input{Identity: g.identity(ctx),
-		User: policy.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, UserType: u.UserType, Guest: u.IsGuest()}}
+		User: policy.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, UserType: u.UserType,
+			Guest: u.IsGuest(), External: u.IsExternalGuest()}}
 	var lists, includes [][]graph.Target
 	var err error
+	// The user's passes: whether the one they hold can sign in.
+	if ts, err := c.ListTAPs(ctx, u.ID); err != nil {
+		in.PassesProblem = problemOf(err)
+	} else {
+		in.PassesRead = true
+		for _, t := range ts {
+			pass := passFromGraph(t)
+			in.Passes = append(in.Passes, pass.Judged())
+		}
+	}
 	if in.Fido2, err = c.GetFido2Policy(ctx); err != nil {
 		in.Fido2Problem = problemOf(err)
 	} else {

@@ -24,6 +24,8 @@ import (
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/onboard"
+	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/privdrop"
 	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/simkeys"
@@ -64,7 +66,7 @@ func newSimCmd(g *globals) *cobra.Command {
 		},
 	}
 	replug.Flags().StringVar(&key, "key", "", "virtual key path; default: all virtual keys")
-	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g), newSimKeyCmd(g), newSimModelsCmd(g))
+	cmd.AddCommand(replug, newSimTenantCmd(g), newSimUsersCmd(g), newSimKeyCmd(g), newSimModelsCmd(g), newSimSignInCmd(g))
 	return cmd
 }
 
@@ -112,7 +114,8 @@ type wiring struct {
 	tenantOptions func(*entrasim.Options)
 	tenantOpened  func(*entrasim.Tenant)
 	// keyConfig adjusts the virtual keys' configuration (after
-	// KEYPREP_SIM_TOUCH and KEYPREP_SIM_KEY_LATENCY are applied).
+	// KEYPREP_SIM_TOUCH, KEYPREP_SIM_FINGER and KEYPREP_SIM_KEY_LATENCY
+	// are applied).
 	keyConfig    func(*softkey.Config)
 	keysReady    func(*simkeys.Provider)
 	graphOptions func(*graph.Options)
@@ -275,8 +278,8 @@ or lives in --state FILE. --model NAME|FILE (default $KEYPREP_SIM_KEY_MODEL,
 else keyprep-virtual; keyprep sim models lists them) picks the key model: its
 getInfo and behaviour, and on the bus its USB vendor and product ids, product
 string and (when the model has one) USB serial number. A state file keeps the
-model its key was first served with. KEYPREP_SIM_TOUCH sets the simulated
-touch as with --sim.
+model its key was first served with. KEYPREP_SIM_TOUCH and KEYPREP_SIM_FINGER
+set the simulated touch and finger as with --sim.
 Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 (usually root). Run as root, it opens /dev/uhid and the key's state and then
 drops to --run-as (default: the user who ran sudo, else nobody) before it
@@ -307,6 +310,10 @@ that is private to root) is handed to that user, who keeps writing it.`,
 					return err
 				}
 			}
+			finger, err := simkeys.ParseFinger(os.Getenv("KEYPREP_SIM_FINGER"))
+			if err != nil {
+				return usageErr("KEYPREP_SIM_FINGER: %v", err)
+			}
 			// Who serves the key once /dev/uhid is open: decided (and a bad
 			// name refused) before anything is opened.
 			var target *privdrop.Target
@@ -321,7 +328,7 @@ that is private to root) is handed to that user, who keeps writing it.`,
 				}
 				target = &t
 			}
-			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Model: m}, ctaphid.Config{Faults: fl}, target)
+			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Finger: finger, Model: m}, ctaphid.Config{Faults: fl}, target)
 		},
 	}
 	f := cmd.Flags()
@@ -542,4 +549,58 @@ func waitHidraw(ctx context.Context, uniq string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func newSimSignInCmd(g *globals) *cobra.Command {
+	var user string
+	var withTAP bool
+	cmd := &cobra.Command{
+		Use:   "signin --user UPN --tap",
+		Short: "Rehearse the employee's side: sign in to the emulated tenant with a Temporary Access Pass",
+		Long: `signin rehearses what the employee does with the onboarding slip, on the
+emulated tenant: sign in with the Temporary Access Pass. The pass is asked for
+on the terminal (no echo), or read as one line from standard input. It must be
+the user's pass and usable now, as Entra checks it: not expired, not yet
+valid, used, outside the policy, or multi-use under a one-time-only policy.
+A one-time pass is used up afterwards (keyprep tap show then says
+OneTimeUsed).
+
+  keyprep --sim tap create --user adele.vance@contoso.test --once --out slip.txt
+  keyprep --sim sim signin --user adele.vance@contoso.test --tap`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			upn := strings.TrimSpace(user)
+			if upn == "" {
+				return usageErr("sim signin needs --user UPN")
+			}
+			if !withTAP {
+				return usageErr("sim signin rehearses a sign-in with a Temporary Access Pass: add --tap")
+			}
+			code, err := g.pinsIn.read("Temporary Access Pass of " + upn)
+			if err != nil {
+				return err
+			}
+			defer pin.Wipe(code)
+			t, err := g.openSimTenant(g.simTenantPath(), "", nil, nil)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			reason, err := t.SignInWithTAP(upn, string(code))
+			if err != nil {
+				return &Error{Code: ExitDirectory, Msg: "sign-in with the Temporary Access Pass refused: " + err.Error(), Err: err,
+					Hint: "keyprep tap show --user " + upn + " says why; keyprep tap create --user " + upn + " --replace issues a new pass"}
+			}
+			next := "register the security key at " + onboard.RegistrationURL
+			if reason == "OneTimeUsed" {
+				next = fmt.Sprintf("the one-time pass is used up (%s): register the security key at %s within %d minutes",
+					reason, onboard.RegistrationURL, int(onboard.OneTimeRegistrationWindow/time.Minute))
+			}
+			return g.done(map[string]any{"upn": upn, "signedIn": true, "methodUsabilityReason": reason},
+				"%s signed in with the Temporary Access Pass; %s.", upn, next)
+		},
+	}
+	cmd.Flags().StringVar(&user, "user", "", "user principal name or object id")
+	cmd.Flags().BoolVar(&withTAP, "tap", false, "sign in with the user's Temporary Access Pass (asked for, never a flag value)")
+	return cmd
 }

@@ -134,7 +134,7 @@ func TestTAPExitCodes(t *testing.T) {
 		}}, []string{"--user", "lee.gu@contoso.test"}, ExitAuth, "permission", "UserAuthMethod-TAP.ReadWrite.All"},
 		{"answer lost", hooks{tenantOpened: func(tn *entrasim.Tenant) {
 			tn.SetFault(entrasim.EPCreateTAP, entrasim.Fault{Drop: true, AfterApply: true})
-		}}, []string{"--user", "nestor.wilke@contoso.test"}, ExitUnknown, "cannot be read back", ""},
+		}}, []string{"--user", "nestor.wilke@contoso.test"}, ExitUnknown, "cannot be read back", "keyprep tap create --replace"},
 		{"throttled", hooks{tenantOpened: func(tn *entrasim.Tenant) {
 			tn.SetFault(entrasim.EPCreateTAP, entrasim.Fault{Status: 429})
 		}}, []string{"--user", "isaiah.langer@contoso.test"}, ExitService, "throttl", "wait and retry"},
@@ -144,8 +144,11 @@ func TestTAPExitCodes(t *testing.T) {
 			w.t = t
 			r := w.tapCLI(tt.h, append([]string{"tap", "create"}, tt.args...)...)
 			msg, hint := splitReport(r.errOut)
+			if tt.msg == "" || tt.hint == "" {
+				t.Fatalf("the case names no message or no hint to expect; got message %q, hint %q", msg, hint)
+			}
 			if r.code != int(tt.code) || !strings.Contains(msg, tt.msg) || !strings.Contains(hint, tt.hint) {
-				t.Fatalf("exit %d (want %d)\n%s", r.code, tt.code, r.errOut)
+				t.Fatalf("exit %d (want %d), message %q (want %q), hint %q (want %q)\n%s", r.code, tt.code, msg, tt.msg, hint, tt.hint, r.errOut)
 			}
 			if r.out != "" {
 				t.Errorf("stdout on failure: %q", r.out)

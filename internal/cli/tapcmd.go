@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
@@ -73,6 +75,22 @@ func (d graphOnboard) CreateTAP(ctx context.Context, userID string, r onboard.Cr
 
 func (d graphOnboard) DeleteTAP(ctx context.Context, userID, id string) error {
 	return d.c.DeleteTAP(ctx, userID, id)
+}
+
+func (d graphOnboard) Users(ctx context.Context) ([]onboard.User, error) {
+	us, err := d.c.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]onboard.User, len(us))
+	for i, u := range us {
+		out[i] = onboard.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Guest: u.IsGuest()}
+	}
+	return out, nil
+}
+
+func (d graphOnboard) GroupUserIDs(ctx context.Context, groupID string) ([]string, error) {
+	return d.c.GroupUserIDs(ctx, groupID)
 }
 
 func (g *globals) issuer(ctx context.Context) (*onboard.Issuer, error) {
@@ -330,6 +348,9 @@ type tapJSON struct {
 	Slip                  string    `json:"slip,omitempty"`
 	SealedSlip            string    `json:"sealedSlip,omitempty"`
 	Recipients            []string  `json:"recipients,omitempty"`
+	// Blocked says why a pass that looks valid cannot sign in (a
+	// multi-use pass under a one-time-only policy).
+	Blocked string `json:"blocked,omitempty"`
 }
 
 func issuedJSON(iss *onboard.Issued) tapJSON {
@@ -564,15 +585,26 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 			if user == "" {
 				return usageErr("tap show needs --user UPN")
 			}
-			_, u, ps, err := g.userTAPs(ctx, user)
+			is, u, ps, err := g.userTAPs(ctx, user)
 			if err != nil {
 				return err
 			}
 			now := time.Now()
+			// The policy says whether a pass that looks valid is blocked;
+			// without it the pass is shown as the directory lists it.
+			var pol *onboard.Policy
+			if len(ps) > 0 {
+				if pol, err = is.Policy(ctx); err != nil {
+					g.infof("warning: the Temporary Access Pass policy could not be read (%s): whether the pass is blocked by it is not known", plainMessage(err))
+					pol = nil
+				}
+			}
 			if g.JSON {
 				out := []tapJSON{}
 				for i := range ps {
-					out = append(out, issuedJSON(&onboard.Issued{User: u, Pass: &ps[i]}))
+					j := issuedJSON(&onboard.Issued{User: u, Pass: &ps[i]})
+					j.Blocked, _ = ps[i].Blocked(pol, u.UPN, now)
+					out = append(out, j)
 				}
 				return g.printJSON(map[string]any{"upn": u.UPN, "userId": u.ID, "temporaryAccessPasses": out})
 			}
@@ -581,7 +613,7 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			for _, p := range ps {
-				printPass(g.io.Out, u, &p, now)
+				printPass(g.io.Out, u, &p, pol, now)
 			}
 			return nil
 		},
@@ -590,9 +622,14 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printPass(w io.Writer, u *onboard.User, p *onboard.Pass, now time.Time) {
+func printPass(w io.Writer, u *onboard.User, p *onboard.Pass, pol *onboard.Policy, now time.Time) {
 	safetext.Fprintf(w, "Temporary Access Pass of %s (%s)\n", u.UPN, u.DisplayName)
-	fmt.Fprintf(w, "  state        %s\n", p.State(now))
+	if msg, fix := p.Blocked(pol, u.UPN, now); msg != "" {
+		safetext.Fprintf(w, "  state        %s\n", msg)
+		safetext.Fprintf(w, "  fix          %s\n", fix)
+	} else {
+		fmt.Fprintf(w, "  state        %s\n", p.State(now))
+	}
 	fmt.Fprintf(w, "  reason       %s\n", p.Reason)
 	fmt.Fprintf(w, "  valid from   %s\n", p.Start.Local().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "  valid until  %s (%s)\n", p.Expiry().Local().Format("2006-01-02 15:04 MST"), onboard.Duration(p.Lifetime))
@@ -650,4 +687,96 @@ func newTAPDeleteCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&user, "user", "", "user principal name or object id")
 	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	return cmd
+}
+
+// outTerminal reports whether w is a terminal: a pass (like a PIN) is
+// printed in plain output only there.
+func outTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// ---- the user's pass around an enrollment -----------------------------
+
+// tapCheck is what enroll knows of a user's passes before the key is
+// touched: whether --delete-tap was asked, and the issuer to act with.
+type tapCheck struct {
+	upn    string
+	delete bool
+	is     *onboard.Issuer
+}
+
+// checkTAPs prepares enroll's look at the user's Temporary Access Pass.
+// With --delete-tap the passes are read now, so that a missing permission
+// or an unknown user stops the run before the key is touched; without it
+// the look after the enrollment is best effort.
+func (g *globals) checkTAPs(ctx context.Context, upn string, del bool) (*tapCheck, error) {
+	c := &tapCheck{upn: strings.TrimSpace(upn), delete: del}
+	if !del {
+		return c, nil
+	}
+	is, _, _, err := g.userTAPs(ctx, c.upn)
+	if err != nil {
+		return nil, fmt.Errorf("--delete-tap: reading the Temporary Access Passes of %s: %w", c.upn, err)
+	}
+	c.is = is
+	return c, nil
+}
+
+// afterEnrollTAP deletes the user's live passes after a verified
+// enrollment (--delete-tap), or says that one is still valid: a pass is an
+// onboarding credential, and the key replaces it
+// (https://learn.microsoft.com/en-us/entra/identity/authentication/howto-authentication-temporary-access-pass).
+func (g *globals) afterEnrollTAP(ctx context.Context, c *tapCheck, res *enroll.Result) error {
+	if c == nil {
+		return nil
+	}
+	is := c.is
+	if is == nil {
+		var err error
+		if is, err = g.issuer(ctx); err != nil {
+			return nil // best effort: the enrollment is done
+		}
+	}
+	u := &onboard.User{ID: res.UserID, UPN: res.UPN, DisplayName: res.User}
+	ps, err := is.Dir.TAPs(ctx, u.ID)
+	if err != nil {
+		return g.tapAfterError(c, err)
+	}
+	now := time.Now()
+	for i, what := range onboard.AfterEnrollment(ps, res.Verified, c.delete, now) {
+		p := ps[i]
+		until := p.Expiry().Local().Format("2006-01-02 15:04 MST")
+		switch what {
+		case onboard.LeftoverNotice:
+			g.infof("note: %s still holds a valid Temporary Access Pass (%s, until %s): it is an onboarding credential the key replaces; delete it with keyprep tap delete --user %s (or enroll with --delete-tap)",
+				u.UPN, p.State(now), until, u.UPN)
+		case onboard.LeftoverKeptUnverified:
+			g.infof("note: the Temporary Access Pass of %s was kept: the enrollment was not verified (keyprep tap delete --user %s once the key works)", u.UPN, u.UPN)
+		case onboard.LeftoverDelete:
+			if err := is.Dir.DeleteTAP(ctx, u.ID, p.ID); err != nil {
+				e := classify(err)
+				e.Msg = "the key is enrolled, but the Temporary Access Pass of " + u.UPN + " was not deleted: " + e.Msg
+				e.resultPrinted = true
+				return e
+			}
+			if st, err := g.openStore(ctx); err == nil {
+				_ = st.Audit(ctx, "tap.delete", "", map[string]any{"user": u.UPN, "userId": u.ID, "methodId": p.ID, "after": "verified enrollment"})
+			}
+			g.infof("Deleted the Temporary Access Pass of %s (valid until %s): the verified key replaces it.", u.UPN, until)
+		}
+	}
+	return nil
+}
+
+// tapAfterError: with --delete-tap a pass that could not be looked at is
+// an error (the key is enrolled); without it, nothing is said.
+func (g *globals) tapAfterError(c *tapCheck, err error) error {
+	if !c.delete {
+		return nil
+	}
+	e := classify(err)
+	e.Msg = "the key is enrolled, but the Temporary Access Pass of " + c.upn + " could not be deleted: " + e.Msg
+	e.resultPrinted = true
+	return e
 }

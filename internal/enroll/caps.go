@@ -32,6 +32,11 @@ func (r *run) decide() error {
 				"drop --always-uv", "%s: this key connection cannot send toggleAlwaysUv", r.dev.Path())
 		}
 	}
+	if r.req.UVFingerprint {
+		if err := r.checkBuiltInUV(); err != nil {
+			return err
+		}
+	}
 	d := keycaps.Decide(r.caps, w, r.req.SkipUnsupported)
 	r.decision = d
 	for _, n := range d.Notes {
@@ -276,4 +281,29 @@ func (r *run) noteKnown(rs []store.Result, by string) {
 		r.journal(StepInspect, phaseInfo, store.InspectInfo{EnrolledFor: res.UPN, EnrolledJob: res.JobID,
 			EnrolledAt: res.RecordedAt, By: by})
 	}
+}
+
+// checkBuiltInUV refuses Request.UVFingerprint, before any side effect,
+// on a key that cannot verify its user by fingerprint now: built-in UV
+// configured (getInfo uv true: a fingerprint is enrolled) and a
+// pinUvAuthToken to get by it (getPinUvAuthTokenUsingUvWithPermissions,
+// CTAP 2.1 §6.5.5.7.3, which libfido2 uses for uv without a PIN).
+func (r *run) checkBuiltInUV() error {
+	uv, uvOK := r.info.Option("uv")
+	tok, _ := r.info.Option("pinUvAuthToken")
+	switch {
+	case !uvOK:
+		return stepErr(StepInspect, fmt.Errorf("%w: %w", ErrUnsupportedSetting, hid.ErrUnsupported),
+			"drop --uv-fingerprint: this key verifies its user by PIN only",
+			"%s has no built-in user verification (no fingerprint sensor)", r.dev.Path())
+	case !uv:
+		return stepErr(StepInspect, fmt.Errorf("%w: %w", ErrUnsupportedSetting, hid.ErrUnsupported),
+			"enroll the owner's fingerprint first: keyprep bio enroll --key "+r.dev.Path(),
+			"%s has no enrolled fingerprint (getInfo uv is false)", r.dev.Path())
+	case !tok:
+		return stepErr(StepInspect, fmt.Errorf("%w: %w", ErrUnsupportedSetting, hid.ErrUnsupported),
+			"drop --uv-fingerprint",
+			"%s cannot issue a token by fingerprint (no pinUvAuthToken option)", r.dev.Path())
+	}
+	return nil
 }

@@ -192,8 +192,16 @@ func (r *run) makeCredential(ctx context.Context, c *creation) (*hid.Credential,
 	if err := r.begin(ctx, StepMakeCred, store.MakeCredBegin{Attempt: c.attempt, UserHandle: b64.EncodeToString(p.UserID)}); err != nil {
 		return nil, nil, err
 	}
-	r.emit(StepMakeCred, EventTouch, "touch the key %s now: creating the passkey for %s", r.dev.Path(), r.user.UPN)
-	cred, err := r.dev.MakeCredential(ctx, req, r.pin)
+	uvPIN := r.pin
+	if r.req.UVFingerprint {
+		// Built-in UV: libfido2 gets the token by fingerprint (checked
+		// at inspect), and the credential carries UV from the finger.
+		uvPIN, req.UV = nil, true
+		r.emit(StepMakeCred, EventTouch, "touch the fingerprint sensor of %s with the enrolled finger now: creating the passkey for %s", r.dev.Path(), r.user.UPN)
+	} else {
+		r.emit(StepMakeCred, EventTouch, "touch the key %s now: creating the passkey for %s", r.dev.Path(), r.user.UPN)
+	}
+	cred, err := r.dev.MakeCredential(ctx, req, uvPIN)
 	if err != nil && cred != nil && len(cred.ID) > 0 {
 		// The key created the credential and the binding refused its
 		// answer (an enforced credProtect level it did not apply).

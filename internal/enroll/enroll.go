@@ -61,6 +61,12 @@ type Request struct {
 	Recipients []string `json:"recipients,omitempty"`
 	// DryRun resolves the user and inspects the key, then stops.
 	DryRun bool `json:"dryRun,omitempty"`
+	// UVFingerprint creates the passkey with the key's built-in user
+	// verification — the owner's fingerprint enrolled on a bio key
+	// (internal/bio) — instead of a PIN token; the PIN still serves every
+	// other step. A key without an enrolled fingerprint (getInfo uv not
+	// true) or without pinUvAuthToken is refused at inspect.
+	UVFingerprint bool `json:"uvFingerprint,omitempty"`
 }
 
 // Result is what an enrollment produced (the --json output).

@@ -192,7 +192,11 @@ func (r *run) dryRun(ctx context.Context) (*Plan, error) {
 		a("skip %s (--skip-unsupported)", s)
 	}
 	plan.Key.Skipped = r.skipped
-	a("fetch creation options for %s and create the passkey (touch)", r.user.UPN)
+	if r.req.UVFingerprint {
+		a("fetch creation options for %s and create the passkey with the enrolled fingerprint (touch the sensor)", r.user.UPN)
+	} else {
+		a("fetch creation options for %s and create the passkey (touch)", r.user.UPN)
+	}
 	a("register it with Entra, then verify it with a signed assertion")
 	if r.req.ForcePINChange {
 		a("force a PIN change at first use")

@@ -164,7 +164,7 @@ func (t *Tenant) hResetTAPPolicy(c *call) (*reply, *apiError) {
 
 // hSimUseTAP: POST /_sim/users/{id}/tap/use.
 func (t *Tenant) hSimUseTAP(c *call) (*reply, *apiError) {
-	if e := t.useTAP(c.userKey); e != nil {
+	if e := t.useTAP(c.userKey, nil); e != nil {
 		return nil, e
 	}
 	c.dirty = true

@@ -97,14 +97,27 @@ type Quirks struct {
 	ODataTypes bool
 }
 
-// Identity is what a bearer token stands for. Permissions nil means every
-// permission; otherwise each operation needs one of its permissions (the
-// least privileged or a higher one,
+// Identity is what a bearer token stands for. Each operation needs one of
+// its permissions (the least privileged or a higher one,
 // https://learn.microsoft.com/graph/permissions-reference), else 403
-// Authorization_RequestDenied.
+// Authorization_RequestDenied. Permissions nil means LeastPrivileged, what
+// an application configured as the README says holds.
 type Identity struct {
 	Name        string
 	Permissions []string
+	// AllPermissions grants every permission (Permissions is then ignored).
+	AllPermissions bool
+	// Delegated is a signed-in user's token (Permissions are its scopes):
+	// Graph also needs the user to hold a directory role that may act on
+	// other users' authentication methods or policies (Roles; see
+	// delegatedRoles), else 403.
+	Delegated bool
+	Roles     []string
+	// Expires, when set, is when the token stops being accepted, on the
+	// tenant's clock (Options.Now): 401 InvalidAuthenticationToken,
+	// "Lifetime validation failed, the token is expired." (Entra's access
+	// tokens last about an hour).
+	Expires time.Time
 }
 
 // Throttle is a token bucket over all requests: Rate tokens per second up
@@ -203,6 +216,9 @@ type Tenant struct {
 	closed   bool
 
 	logMu sync.Mutex
+
+	tokMu  sync.Mutex
+	issued map[string]Identity // IssueToken's tokens
 }
 
 // RPID and Origin are the relying party the emulated tenant verifies
@@ -396,10 +412,25 @@ func (t *Tenant) RequestCounts() map[string]int {
 func (t *Tenant) UseTAP(userIDOrUPN string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.useTAP(userIDOrUPN); err != nil {
+	if err := t.useTAP(userIDOrUPN, nil); err != nil {
 		return errors.New("entrasim: " + err.Message)
 	}
 	return t.saveLocked()
+}
+
+// SignInWithTAP is a user signing in with the pass they were given (a
+// rehearsal of the employee's side): the pass must be theirs and usable
+// now; a one-time pass is then used up. It returns the pass's
+// methodUsabilityReason after the sign-in.
+func (t *Tenant) SignInWithTAP(userIDOrUPN, code string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.useTAP(userIDOrUPN, &code); err != nil {
+		return "", errors.New(err.Message)
+	}
+	u := t.st.userByKey(userIDOrUPN)
+	_, why := t.st.usability(u, t.st.TAPs[u.ID], t.now())
+	return why, t.saveLocked()
 }
 
 func (t *Tenant) saveLocked() error {

@@ -144,9 +144,13 @@ func TestRegisterRejects(t *testing.T) {
 		{name: "tampered signature", setup: func(f *fixture, a *authenticator) { a.tamper = true },
 			status: 400, msg: "Attestation verification failed"},
 		{name: "unknown model under enforcement", setup: func(f *fixture, a *authenticator) {
-			a.format = "none"
-			a.aaguid = uuid.MustParse("cb69481e-8ff7-4039-93ec-0a2729a154a8")
-		}, status: 400, msg: "Attestation verification failed"},
+			// A packed attestation, signed by a certificate from the
+			// virtual key's trusted root, for a model without metadata
+			// (TestAttestationChain accepts it once the model has some).
+			a.aaguid = uuid.MustParse(otherModel)
+			root, key := testRoot(f.t)
+			a.attKey, a.attCert = attestationCert(f.t, a.aaguid, root, key)
+		}, status: 400, msg: "Attestation verification failed: the attestation statement does not chain to a trusted root in the tenant's metadata"},
 		{name: "challenge of another user", user: alex, status: 400, msg: "The challenge was issued for a different user."},
 		{name: "displayName 31 characters", setup: func(f *fixture, a *authenticator) { a.displayName = strings.Repeat("é", 31) },
 			status: 400, msg: "displayName must be 30 characters or fewer."},

@@ -26,7 +26,10 @@ import (
 	kwebauthn "github.com/keyprep/keyprep/internal/webauthn"
 )
 
-const testToken = "test-token"
+const (
+	testToken = "test-token"
+	betaToken = "beta-token"
+)
 
 // clock is a movable test clock.
 type clock struct {
@@ -57,7 +60,11 @@ type fixture struct {
 func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	t.Helper()
 	clk := newClock()
-	opts := Options{Tokens: map[string]Identity{testToken: {Name: "test"}}, Now: clk.Now}
+	// testToken holds the README's least-privileged permissions; under
+	// /beta (creationOptions with a challenge lifetime documents only
+	// UserAuthenticationMethod.ReadWrite.All) doTok sends betaToken.
+	opts := Options{Tokens: map[string]Identity{testToken: {Name: "test"},
+		betaToken: {Name: "beta", Permissions: append([]string{"UserAuthenticationMethod.ReadWrite.All"}, LeastPrivileged...)}}, Now: clk.Now}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -106,6 +113,9 @@ func (r *resp) errMsg(t *testing.T) (string, string) {
 
 func (f *fixture) doTok(method, path, token string, body any) *resp {
 	f.t.Helper()
+	if token == testToken && strings.HasPrefix(path, "/beta/") {
+		token = betaToken
+	}
 	var rd *bytes.Reader
 	switch b := body.(type) {
 	case nil:
@@ -185,6 +195,10 @@ type authenticator struct {
 	credID      []byte
 	key         *ecdsa.PrivateKey
 	displayName string
+	// attKey and attCert, when set, sign the packed attestation instead of
+	// the virtual key's batch attestation key.
+	attKey  *ecdsa.PrivateKey
+	attCert []byte
 }
 
 const (
@@ -194,7 +208,7 @@ const (
 	flagAT = 0x40
 )
 
-func newAuthenticator(t *testing.T) *authenticator {
+func newAuthenticator(t testing.TB) *authenticator {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -212,7 +226,7 @@ var (
 	batchCert []byte
 )
 
-func loadBatch(t *testing.T) (*ecdsa.PrivateKey, []byte) {
+func loadBatch(t testing.TB) (*ecdsa.PrivateKey, []byte) {
 	t.Helper()
 	batchOnce.Do(func() {
 		kp, err := os.ReadFile("../softkey/testca/batch-attestation.key.pem")
@@ -250,7 +264,7 @@ var ctapEnc = func() cbor.EncMode {
 }()
 
 // register builds the Graph POST body for opts.
-func (a *authenticator) register(t *testing.T, opts *kwebauthn.CreationOptions) []byte {
+func (a *authenticator) register(t testing.TB, opts *kwebauthn.CreationOptions) []byte {
 	t.Helper()
 	cdj, _ := json.Marshal(map[string]any{"type": "webauthn.create",
 		"challenge": base64.RawURLEncoding.EncodeToString(opts.Challenge), "origin": a.origin, "crossOrigin": false})
@@ -268,6 +282,9 @@ func (a *authenticator) register(t *testing.T, opts *kwebauthn.CreationOptions) 
 	switch a.format {
 	case "packed":
 		k, cert := loadBatch(t)
+		if a.attKey != nil {
+			k, cert = a.attKey, a.attCert
+		}
 		cdh := sha256.Sum256(cdj)
 		digest := sha256.Sum256(append(append([]byte{}, ad...), cdh[:]...))
 		sig, err := ecdsa.SignASN1(rand.Reader, k, digest[:])

@@ -95,8 +95,8 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.endpoint = rt.endpoint
-	if rt.perms != nil && id.Permissions != nil && !hasAny(id.Permissions, rt.perms) {
-		fail(&apiError{Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."})
+	if e := id.authorize(rt); e != nil {
+		fail(e)
 		return
 	}
 	f := t.takeFault(rt.endpoint)
@@ -189,7 +189,10 @@ func (t *Tenant) authenticate(r *http.Request) (Identity, *apiError) {
 	}
 	scheme, tok, ok := strings.Cut(a, " ")
 	if ok && strings.EqualFold(scheme, "Bearer") {
-		if id, found := t.opts.Tokens[strings.TrimSpace(tok)]; found {
+		if id, found := t.identity(strings.TrimSpace(tok)); found {
+			if !id.Expires.IsZero() && !t.now().Before(id.Expires) {
+				return Identity{}, &apiError{Status: 401, Code: "InvalidAuthenticationToken", Message: msgTokenExpired}
+			}
 			return id, nil
 		}
 	}

@@ -2,6 +2,7 @@ package entrasim
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -299,7 +300,7 @@ func TestPersistence(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tenant.json")
 	clk := newClock()
-	opts := Options{StatePath: path, Now: clk.Now, Tokens: map[string]Identity{testToken: {}}}
+	opts := Options{StatePath: path, Now: clk.Now, Tokens: map[string]Identity{testToken: {}, betaToken: {AllPermissions: true}}}
 	tn, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -358,10 +359,22 @@ func TestPersistence(t *testing.T) {
 	}
 }
 
+// TestConcurrentRequests: 16 users' clients at once, each asking for
+// creation options and a Temporary Access Pass three times. Every answer is
+// a success of its own (a fresh challenge for that user, a new pass), and
+// the tenant ends with one pass per user, the last one issued.
 func TestConcurrentRequests(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.Throttle = Throttle{Rate: 1e6, Burst: 1000} })
 	users := f.tn.Users()
-	var wg sync.WaitGroup
+	if len(users) < 16 {
+		t.Fatalf("%d users, want 16", len(users))
+	}
+	var (
+		wg         sync.WaitGroup
+		mu         sync.Mutex
+		challenges = map[string]bool{}
+		lastTAP    = map[string]string{} // UPN → id of the last pass issued
+	)
 	for i := 0; i < 16; i++ {
 		wg.Add(1)
 		go func(u User) {
@@ -371,19 +384,56 @@ func TestConcurrentRequests(t *testing.T) {
 				req.Header.Set("Authorization", "Bearer "+testToken)
 				w := httptest.NewRecorder()
 				f.tn.ServeHTTP(w, req)
+				var opts struct {
+					PublicKey struct {
+						Challenge string `json:"challenge"`
+						User      struct {
+							Name string `json:"name"`
+						} `json:"user"`
+					} `json:"publicKey"`
+				}
+				if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &opts) != nil || opts.PublicKey.Challenge == "" ||
+					!strings.EqualFold(opts.PublicKey.User.Name, u.UPN) {
+					t.Errorf("creationOptions %s: %d %.300s", u.UPN, w.Code, w.Body.String())
+				}
 				req = httptest.NewRequest("POST", tapPath(u.UPN), strings.NewReader(`{}`))
 				req.Header.Set("Authorization", "Bearer "+testToken)
 				w = httptest.NewRecorder()
 				f.tn.ServeHTTP(w, req)
-				if w.Code != 201 {
-					t.Errorf("TAP %s: %d", u.UPN, w.Code)
+				var tap struct {
+					ID   string `json:"id"`
+					Pass string `json:"temporaryAccessPass"`
 				}
+				if w.Code != 201 || json.Unmarshal(w.Body.Bytes(), &tap) != nil || tap.ID == "" || tap.Pass == "" {
+					t.Errorf("TAP %s: %d %.300s", u.UPN, w.Code, w.Body.String())
+				}
+				mu.Lock()
+				if challenges[opts.PublicKey.Challenge] {
+					t.Errorf("challenge issued twice")
+				}
+				challenges[opts.PublicKey.Challenge] = true
+				lastTAP[u.UPN] = tap.ID
+				mu.Unlock()
 				_ = f.tn.Users()
 				_ = f.tn.Requests()
 			}
 		}(users[i])
 	}
 	wg.Wait()
+	if len(challenges) != 48 {
+		t.Errorf("%d distinct challenges, want 48", len(challenges))
+	}
+	for upn, id := range lastTAP {
+		w := f.do("GET", tapPath(upn), nil)
+		var list struct {
+			Value []struct {
+				ID string `json:"id"`
+			} `json:"value"`
+		}
+		if w.status != 200 || json.Unmarshal(w.body, &list) != nil || len(list.Value) != 1 || list.Value[0].ID != id {
+			t.Errorf("%s holds %.300s, want the last pass %s only", upn, w.body, id)
+		}
+	}
 }
 
 func TestUntrustedChain(t *testing.T) {

@@ -81,6 +81,9 @@ type tapRec struct {
 	LifetimeInMinutes int       `json:"lifetimeInMinutes"`
 	IsUsableOnce      bool      `json:"isUsableOnce"`
 	Used              bool      `json:"used"`
+	// CodeHash is the SHA-256 of the pass (hex), so that a rehearsal
+	// (keyprep sim signin --tap) can check the pass typed; never the pass.
+	CodeHash string `json:"codeHash,omitempty"`
 }
 
 func randomBytes(n int) []byte {

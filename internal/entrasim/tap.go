@@ -3,6 +3,9 @@ package entrasim
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -45,8 +48,15 @@ type tapWire struct {
 const graphTime = "2006-01-02T15:04:05.0000000Z"
 
 // usability computes isUsable and methodUsabilityReason at read time:
-// OneTimeUsed, Expired, NotYetValid, DisabledByPolicy (policy off or user
-// out of scope), else EnabledByPolicy.
+// OneTimeUsed, Expired, NotYetValid, DisabledByPolicy (policy off, user
+// out of scope, or a multi-use pass while the policy allows one-time passes
+// only), else EnabledByPolicy.
+//
+// A multi-use pass issued before the tenant switched its policy to
+// one-time use stays listed but cannot sign in: Entra refuses it ("TAP sign
+// in was blocked due to User Credential Policy"); the documented reasons
+// have no value of their own for it, so it reads DisabledByPolicy
+// (https://learn.microsoft.com/en-us/graph/api/resources/temporaryaccesspassauthenticationmethod).
 func (s *state) usability(u *userRec, tp *tapRec, now time.Time) (bool, string) {
 	end := tp.StartDateTime.Add(time.Duration(tp.LifetimeInMinutes) * time.Minute)
 	switch {
@@ -58,8 +68,15 @@ func (s *state) usability(u *userRec, tp *tapRec, now time.Time) (bool, string) 
 		return false, "NotYetValid"
 	case !s.tapScope(u):
 		return false, "DisabledByPolicy"
+	case !tp.IsUsableOnce && s.TAPPolicy.IsUsableOnce:
+		return false, "DisabledByPolicy"
 	}
 	return true, "EnabledByPolicy"
+}
+
+func codeHash(code string) string {
+	h := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(h[:])
 }
 
 func (s *state) tapWire(u *userRec, tp *tapRec, now time.Time, code *string) tapWire {
@@ -135,12 +152,12 @@ func (t *Tenant) hCreateTAP(c *call) (*reply, *apiError) {
 		}
 		start = st
 	}
+	code := newTAPCode(p.DefaultLength)
 	tp := &tapRec{ID: uuid.NewString(), CreatedDateTime: c.now.UTC(), StartDateTime: start.UTC(),
-		LifetimeInMinutes: lifetime, IsUsableOnce: once}
+		LifetimeInMinutes: lifetime, IsUsableOnce: once, CodeHash: codeHash(code)}
 	// One pass per user: a new one replaces the old.
 	t.st.TAPs[u.ID] = tp
 	c.dirty = true
-	code := newTAPCode(p.DefaultLength)
 	w := t.st.tapWire(u, tp, c.now, &code)
 	w.Context = tapContext(c, u, true)
 	return &reply{201, w}, nil
@@ -202,8 +219,10 @@ func (t *Tenant) hDeleteTAP(c *call) (*reply, *apiError) {
 	return &reply{status: 204}, nil
 }
 
-// useTAP signs a user in with their pass; the caller holds t.mu.
-func (t *Tenant) useTAP(key string) *apiError {
+// useTAP signs a user in with their pass; the caller holds t.mu. A
+// non-nil code must be the pass (a pass created before the tenant kept
+// hashes is taken on trust).
+func (t *Tenant) useTAP(key string, code *string) *apiError {
 	u := t.st.userByKey(key)
 	if u == nil {
 		return userNotFound(key)
@@ -213,7 +232,14 @@ func (t *Tenant) useTAP(key string) *apiError {
 		return badRequest("User '%s' has no Temporary Access Pass.", u.UPN)
 	}
 	if ok, why := t.st.usability(u, tp, t.now()); !ok {
+		if why == "DisabledByPolicy" && t.st.tapScope(u) && !tp.IsUsableOnce && t.st.TAPPolicy.IsUsableOnce {
+			return badRequest("TAP sign in was blocked due to User Credential Policy: the pass of '%s' is multi-use and the policy allows one-time passes only.", u.UPN)
+		}
 		return badRequest("The Temporary Access Pass of '%s' is not usable: %s.", u.UPN, why)
+	}
+	if code != nil && tp.CodeHash != "" &&
+		subtle.ConstantTimeCompare([]byte(codeHash(*code)), []byte(tp.CodeHash)) != 1 {
+		return badRequest("The Temporary Access Pass entered for '%s' is not right.", u.UPN)
 	}
 	if tp.IsUsableOnce {
 		tp.Used = true

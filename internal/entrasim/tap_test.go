@@ -154,3 +154,50 @@ func TestTAPUsabilityOverTime(t *testing.T) {
 		t.Errorf("out of scope: %s", l.body)
 	}
 }
+
+// TestTAPOneTimeSwitchBlocksMultiUse: a multi-use pass issued before the
+// policy switched to one-time use stays listed, reads isUsable false
+// (DisabledByPolicy), and cannot sign in; switching back makes it usable.
+func TestTAPOneTimeSwitchBlocksMultiUse(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do("POST", tapPath(adele), `{"isUsableOnce":false}`)
+	f.want(r, 201)
+	code, _ := r.json(t)["temporaryAccessPass"].(string)
+	f.patch("temporaryAccessPass", map[string]any{"isUsableOnce": true})
+	l := f.do("GET", tapPath(adele), nil)
+	f.want(l, 200)
+	v := l.json(t)["value"].([]any)
+	if len(v) != 1 {
+		t.Fatalf("list %s", l.body)
+	}
+	if m := v[0].(map[string]any); m["isUsable"] != false || m["methodUsabilityReason"] != "DisabledByPolicy" {
+		t.Fatalf("multi-use pass under a one-time policy: %v", m)
+	}
+	if _, err := f.tn.SignInWithTAP(adele, code); err == nil || !strings.Contains(err.Error(), "blocked due to User Credential Policy") {
+		t.Fatalf("sign-in with a blocked pass: %v", err)
+	}
+	f.patch("temporaryAccessPass", map[string]any{"isUsableOnce": false})
+	why, err := f.tn.SignInWithTAP(adele, code)
+	if err != nil || why != "EnabledByPolicy" {
+		t.Fatalf("multi-use pass under a multi-use policy: %q %v", why, err)
+	}
+}
+
+// TestSignInWithTAP: the rehearsal checks the pass typed and uses up a
+// one-time pass.
+func TestSignInWithTAP(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do("POST", tapPath(adele), `{"isUsableOnce":true}`)
+	f.want(r, 201)
+	code, _ := r.json(t)["temporaryAccessPass"].(string)
+	if _, err := f.tn.SignInWithTAP(adele, code+"x"); err == nil || !strings.Contains(err.Error(), "not right") {
+		t.Fatalf("wrong pass: %v", err)
+	}
+	why, err := f.tn.SignInWithTAP(adele, code)
+	if err != nil || why != "OneTimeUsed" {
+		t.Fatalf("one-time pass: %q %v", why, err)
+	}
+	if _, err := f.tn.SignInWithTAP(adele, code); err == nil || !strings.Contains(err.Error(), "OneTimeUsed") {
+		t.Fatalf("second use of a one-time pass: %v", err)
+	}
+}

@@ -136,7 +136,9 @@ func (k *testKey) register(t *testing.T, raw []byte, name string) ([]byte, []byt
 }
 
 func TestSimRegistrationLifecycle(t *testing.T) {
-	e := newSimEnv(t, nil)
+	// The least-privileged set, and what the beta creationOptions (a
+	// challenge lifetime) documents.
+	e := newSimEnv(t, append([]string{"UserAuthenticationMethod.ReadWrite.All"}, entrasim.LeastPrivileged...))
 	c, ctx := e.client, context.Background()
 	k := loadTestKey(t)
 	u, err := c.GetUser(ctx, "Adele.Vance@contoso.test")
@@ -158,9 +160,19 @@ func TestSimRegistrationLifecycle(t *testing.T) {
 	if m.AAGUID != softkey.AAGUIDString || m.AttestationLevel != "attested" || m.DisplayName != "keyprep test key" || m.Model == "" {
 		t.Errorf("created %+v", m)
 	}
-	// Replaying the same body: the challenge was single-use.
+	// The challenge was single-use: a new credential, made over the same
+	// options (so not already registered), is refused for its challenge.
+	again, _ := k.register(t, raw, "keyprep test key 2")
+	if _, err := c.RegisterFido2Method(ctx, u.ID, again); !errors.Is(err, ErrChallengeExpired) {
+		t.Errorf("a second credential over a used challenge: %v, want ErrChallengeExpired", err)
+	}
+	// Replaying the same body is refused too (for its challenge or as a
+	// credential already registered), and registers nothing.
 	if _, err := c.RegisterFido2Method(ctx, u.ID, body); !errors.Is(err, ErrChallengeExpired) && !errors.Is(err, ErrAlreadyRegistered) {
 		t.Errorf("replay: %v", err)
+	}
+	if ms, err := c.ListFido2Methods(ctx, u.ID); err != nil || len(ms) != 1 {
+		t.Errorf("after the refused registrations: %d methods, %v; want 1", len(ms), err)
 	}
 	// The next options exclude the registered credential, in every live
 	// encoding, and internal/webauthn decodes each.

@@ -191,11 +191,21 @@ func Hint(err error) string {
 						" (admin consent), or sign in as Authentication Administrator / Privileged Authentication Administrator"
 				}
 			}
+			if h.class == ErrAmbiguousRegistration {
+				var ge *Error
+				if errors.As(err, &ge) && ge.Op == OpCreateTAP {
+					return tapAmbiguousHint
+				}
+			}
 			return h.hint
 		}
 	}
 	return ""
 }
+
+// tapAmbiguousHint is the hint for a Temporary Access Pass whose answer was
+// lost: a pass may exist, but its code cannot be read back.
+const tapAmbiguousHint = "a pass may exist whose code nobody has: `keyprep tap show --user …` says whether there is one; `keyprep tap create --replace` issues a new one in its place"
 
 // reProfile finds the passkey profile a refusal names (the emulated
 // tenant's wording: "the passkey profile 'NAME'").

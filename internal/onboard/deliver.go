@@ -23,6 +23,9 @@ type Delivery struct {
 	// Replace lets File replace an existing file (a batch's own slips);
 	// without it an existing file is never touched.
 	Replace bool
+	// Backup: the user's key is already registered (enroll --with-tap);
+	// the slip keeps the pass as a backup (Slip.Backup).
+	Backup bool
 }
 
 // Delivered is a delivered slip.
@@ -54,7 +57,9 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // writes it to File or hands it back. A plain slip that was written or
 // sealed is wiped; one handed back is the caller's to wipe.
 func (d Delivery) Deliver(iss *Issued, now time.Time) (*Delivered, error) {
-	data, err := NewSlip(iss, now).Render(d.Format)
+	slip := NewSlip(iss, now)
+	slip.Backup = d.Backup
+	data, err := slip.Render(d.Format)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,21 @@ func (p *Pass) Live(now time.Time) bool {
 	return now.Before(p.Expiry())
 }
 
+// Judged is the pass as internal/policy judges it (never the code).
+func (p *Pass) Judged() policy.Pass {
+	return policy.Pass{Once: p.Once, Usable: p.Usable, Reason: p.Reason, Expiry: p.Expiry()}
+}
+
+// Blocked says why a pass that looks valid cannot sign in under the
+// tenant's policy, with the way on: a multi-use pass while the policy
+// allows one-time passes only. "" when it is not blocked that way.
+func (p *Pass) Blocked(pol *Policy, upn string, now time.Time) (msg, fix string) {
+	if !policy.BlockedByOneTime(pol, p.Judged(), now) {
+		return "", ""
+	}
+	return policy.BlockedPassText(upn, p.Judged())
+}
+
 // Wipe overwrites the code.
 func (p *Pass) Wipe() {
 	if p == nil {
@@ -284,8 +299,12 @@ func (is *Issuer) Preflight(ctx context.Context, upn string, r Request) (*User, 
 		return nil, nil, err
 	}
 	if cur != nil && cur.Live(is.now()) && !r.Replace {
+		state := cur.State(is.now())
+		if msg, _ := cur.Blocked(p, u.UPN, is.now()); msg != "" {
+			state = "multi-use, blocked by the one-time-only policy"
+		}
 		return u, cur, &Error{Class: ErrLivePass,
-			Msg: fmt.Sprintf("%s already has a Temporary Access Pass (%s, until %s)", u.UPN, cur.State(is.now()),
+			Msg: fmt.Sprintf("%s already has a Temporary Access Pass (%s, until %s)", u.UPN, state,
 				cur.Expiry().Local().Format("2006-01-02 15:04 MST")),
 			Hint: "add --replace to issue a new pass (the current one stops working), or keyprep tap show --user " + u.UPN}
 	}

@@ -406,3 +406,62 @@ func TestSlipName(t *testing.T) {
 }
 
 func armorReader(ct []byte) io.Reader { return armor.NewReader(bytes.NewReader(ct)) }
+
+// TestSlipWording: every slip says to use a private browser window, that
+// a USB or NFC key works, and to wait a few minutes when the pass is not
+// asked for (replication); the slip of a pass issued with an enrollment
+// (Backup) keeps the pass as a backup and does not ask to register the key.
+func TestSlipWording(t *testing.T) {
+	common := []string{"private browser window", "USB or NFC", "wait a few minutes and try again", RegistrationURL, "+drkzqAD"}
+	tests := []struct {
+		name    string
+		backup  bool
+		want    []string
+		notWant []string
+	}{
+		{name: "onboarding", want: []string{"Security key setup", "Add sign-in method", "hold it to the reader (NFC)"},
+			notWant: []string{"already registered", "backup"}},
+		{name: "backup", backup: true, want: []string{"Backup sign-in", "already registered", "backup", "Do not register the key again"},
+			notWant: []string{"Add sign-in method", "Insert your security key", "to register the key"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			iss := &Issued{User: &User{UPN: "adele.vance@contoso.test", DisplayName: "Adele Vance"},
+				Pass: &Pass{Code: []byte("+drkzqAD"), Created: t0, Start: t0, Lifetime: time.Hour, Once: true}}
+			for _, format := range []string{"text", "html"} {
+				d, err := Delivery{Format: format, Backup: tt.backup}.Deliver(iss, t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := strings.ReplaceAll(string(d.Data), "&#43;", "+")
+				for _, w := range append(common, tt.want...) {
+					if !strings.Contains(out, w) {
+						t.Errorf("%s slip lacks %q:\n%s", format, w, out)
+					}
+				}
+				for _, w := range tt.notWant {
+					if strings.Contains(out, w) {
+						t.Errorf("%s slip says %q:\n%s", format, w, out)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPreflightNamesBlockedPass: a live multi-use pass under a one-time
+// policy is named as blocked when it stands in the way of a new one.
+func TestPreflightNamesBlockedPass(t *testing.T) {
+	now := t0
+	d := newFakeDir(func() time.Time { return now })
+	is := newIssuer(d, &now)
+	if _, err := is.Issue(context.Background(), "adele.vance@contoso.test", Request{Once: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	d.policy.IsUsableOnce = true
+	is = newIssuer(d, &now)
+	_, _, err := is.Preflight(context.Background(), "adele.vance@contoso.test", Request{})
+	if !errors.Is(err, ErrLivePass) || !strings.Contains(err.Error(), "blocked by the one-time-only policy") {
+		t.Fatalf("Preflight = %v", err)
+	}
+}

@@ -23,6 +23,10 @@ type Slip struct {
 	Issued      time.Time
 	// Location is the time zone the times are shown in (default Local).
 	Location *time.Location
+	// Backup: the user's security key is already registered (the pass came
+	// with a bench enrollment): the slip keeps the pass as a way in should
+	// the key fail, and does not ask to register the key again.
+	Backup bool
 }
 
 // NewSlip builds the slip for an issued pass. It shares the code buffer:
@@ -56,14 +60,33 @@ func (s *Slip) when(t time.Time) string {
 	return t.In(s.loc()).Format("Mon 2 Jan 2006 15:04 MST")
 }
 
-// Steps are the short instructions on the slip.
+// Steps are the short instructions on the slip. A private browser window
+// keeps another account's session out of the way; a new pass can take a
+// few minutes to reach Entra everywhere, so a sign-in that does not ask for
+// it is tried again a little later
+// (https://learn.microsoft.com/en-us/entra/identity/authentication/howto-authentication-temporary-access-pass).
 func (s *Slip) Steps() []string {
+	open := "Open " + s.URL + " in a private browser window (InPrivate or Incognito), so that no other account is signed in."
+	signIn := "Sign in with your user name " + s.UPN + "."
+	enter := "When asked, enter the Temporary Access Pass above (no password needed)."
+	wait := "If you are not asked for the pass, close the window, wait a few minutes and try again: a new pass takes a few minutes to reach every sign-in server."
+	if s.Backup {
+		return []string{
+			"Your security key is already registered: sign in with it (USB or NFC) and its PIN. Keep this pass as a backup for as long as it is valid.",
+			"Only if the key does not work: " + strings.ToLower(open[:1]) + open[1:],
+			signIn,
+			enter,
+			wait,
+			"Do not register the key again: it is registered already. Tell the helpdesk that the key did not work.",
+		}
+	}
 	steps := []string{
-		"Open " + s.URL + " in a browser.",
-		"Sign in with your user name " + s.UPN + ".",
-		"When asked, enter the Temporary Access Pass above (no password needed).",
-		"Choose \"Add sign-in method\", then \"Security key\" (USB).",
-		"Insert your security key; set a PIN when asked (or enter the PIN you were given) and touch the key.",
+		open,
+		signIn,
+		enter,
+		wait,
+		"Choose \"Add sign-in method\", then \"Security key\" (USB or NFC, whichever your key is).",
+		"Insert your security key (USB) or hold it to the reader (NFC); set a PIN when asked (or enter the PIN you were given) and touch the key.",
 		"Give the key a name you will recognise, then sign out and back in with the key.",
 	}
 	if s.Once {
@@ -71,6 +94,20 @@ func (s *Slip) Steps() []string {
 			int(OneTimeRegistrationWindow/time.Minute)))
 	}
 	return steps
+}
+
+func (s *Slip) keep() string {
+	if s.Backup {
+		return "Keep this slip private and destroy it once the pass has expired."
+	}
+	return "Keep this slip private and destroy it once your key works."
+}
+
+func (s *Slip) title() string {
+	if s.Backup {
+		return "Backup sign-in: your Temporary Access Pass"
+	}
+	return "Security key setup: your Temporary Access Pass"
 }
 
 func (s *Slip) useText() string {
@@ -84,7 +121,7 @@ func (s *Slip) useText() string {
 func (s *Slip) Text() []byte {
 	var b bytes.Buffer
 	rule := strings.Repeat("=", 64)
-	fmt.Fprintf(&b, "%s\nSecurity key setup: your Temporary Access Pass\n%s\n\n", rule, rule)
+	fmt.Fprintf(&b, "%s\n%s\n%s\n\n", rule, s.title(), rule)
 	fmt.Fprintf(&b, "  Name          %s\n", oneLine(s.DisplayName))
 	fmt.Fprintf(&b, "  User name     %s\n", oneLine(s.UPN))
 	fmt.Fprintf(&b, "  Access pass   %s\n", s.Code)
@@ -95,7 +132,7 @@ func (s *Slip) Text() []byte {
 	for i, st := range s.Steps() {
 		fmt.Fprintf(&b, "  %d. %s\n", i+1, st)
 	}
-	fmt.Fprintf(&b, "\nKeep this slip private and destroy it once your key works. Issued %s.\n", s.when(s.Issued))
+	fmt.Fprintf(&b, "\n%s Issued %s.\n", s.keep(), s.when(s.Issued))
 	return b.Bytes()
 }
 
@@ -114,7 +151,7 @@ ol li { margin: .4em 0; }
 @media print { body { margin: 0; } }
 </style></head>
 <body>
-<h1>Security key setup: your Temporary Access Pass</h1>
+<h1>{{.Title}}</h1>
 <table>
 <tr><th>Name</th><td>{{.DisplayName}}</td></tr>
 <tr><th>User name</th><td>{{.UPN}}</td></tr>
@@ -127,7 +164,7 @@ ol li { margin: .4em 0; }
 <ol>{{range .Steps}}
 <li>{{.}}</li>{{end}}
 </ol>
-<p class="note">Keep this slip private and destroy it once your key works. Issued {{.Issued}}.</p>
+<p class="note">{{.Keep}} Issued {{.Issued}}.</p>
 </body></html>
 `))
 
@@ -136,7 +173,7 @@ func (s *Slip) HTML() ([]byte, error) {
 	var b bytes.Buffer
 	err := slipHTML.Execute(&b, map[string]any{
 		"UPN": s.UPN, "DisplayName": s.DisplayName, "Code": string(s.Code), "From": s.when(s.Start), "Until": s.when(s.Expiry),
-		"Use": s.useText(), "URL": template.URL(s.URL), "Steps": s.Steps(), "Issued": s.when(s.Issued),
+		"Use": s.useText(), "URL": template.URL(s.URL), "Steps": s.Steps(), "Issued": s.when(s.Issued), "Title": s.title(), "Keep": s.keep(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("render the slip: %w", err)

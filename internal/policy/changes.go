@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -57,8 +58,10 @@ const (
 type Fido2Edit struct {
 	State string // enabled, disabled or ""
 	// Include and Exclude replace the targets when not nil (group ids or
-	// all_users).
+	// all_users); an empty, non-nil Exclude clears the exclusions.
+	// RemoveExclude then drops these ids from the exclusions.
 	Include, Exclude []Target
+	RemoveExclude    []string
 	SelfService      *bool
 	// Profile names the passkey profile (name or id) that EnforceAtt and
 	// the key-restriction edits apply to; "" applies them to the
@@ -100,9 +103,7 @@ func (e Fido2Edit) Apply(p *Fido2Policy) (Fido2Policy, error) {
 		}
 		n.IncludeTargets = include
 	}
-	if e.Exclude != nil {
-		n.ExcludeTargets = e.Exclude
-	}
+	n.ExcludeTargets = editExclude(p.ExcludeTargets, e.Exclude, e.RemoveExclude)
 	if e.SelfService != nil {
 		n.IsSelfServiceRegistrationAllowed = *e.SelfService
 	}
@@ -192,6 +193,7 @@ func lower(ss []string) []string {
 type TAPEdit struct {
 	State            string
 	Include, Exclude []Target
+	RemoveExclude    []string // ids dropped from the exclusions (after Exclude)
 	OneTime          *bool
 	// Lifetimes in minutes; 0 keeps the policy's.
 	DefaultLifetime, MinLifetime, MaxLifetime int
@@ -208,9 +210,7 @@ func (e TAPEdit) Apply(p *TAPPolicy) TAPPolicy {
 	if e.Include != nil {
 		n.IncludeTargets = e.Include
 	}
-	if e.Exclude != nil {
-		n.ExcludeTargets = e.Exclude
-	}
+	n.ExcludeTargets = editExclude(p.ExcludeTargets, e.Exclude, e.RemoveExclude)
 	if e.OneTime != nil {
 		n.IsUsableOnce = *e.OneTime
 	}
@@ -227,4 +227,37 @@ func (e TAPEdit) Apply(p *TAPPolicy) TAPPolicy {
 		n.DefaultLength = e.Length
 	}
 	return n
+}
+
+// editExclude returns the exclusions cur with set replacing them (when not
+// nil) and the ids in remove dropped; cur is not changed.
+func editExclude(cur, set []Target, remove []string) []Target {
+	out := cur
+	if set != nil {
+		out = set
+	}
+	if len(remove) == 0 {
+		return out
+	}
+	kept := []Target{}
+	for _, t := range out {
+		if !slices.ContainsFunc(remove, func(id string) bool { return strings.EqualFold(id, t.ID) }) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// Overlaps warns about targets that are both included and excluded: the
+// exclusion wins, so the group's members cannot use the method
+// (https://learn.microsoft.com/en-us/entra/identity/authentication/concept-authentication-methods-manage).
+func Overlaps(method string, include, exclude []Target, names Names) []string {
+	var out []string
+	for _, ex := range exclude {
+		if slices.ContainsFunc(include, func(in Target) bool { return strings.EqualFold(in.ID, ex.ID) }) {
+			out = append(out, fmt.Sprintf("%s is both included in and excluded from the %s policy: the exclusion wins, so its members cannot use the method (remove one: --remove-exclude-group, or --include-group without it)",
+				names.Target(ex.ID), method))
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Status says what a finding means for the flows it affects.
@@ -49,6 +50,10 @@ const (
 	CodeStartInPast        Code = "start-in-past"         // a pass start time in the past
 	CodeMultiUseNotAllowed Code = "multi-use-not-allowed" // a multi-use pass asked of a one-time policy
 	CodeKeyModel           Code = "key-model"             // the key model asked about is accepted
+	CodePassBlocked        Code = "pass-blocked"          // the user's multi-use pass is blocked by the one-time setting
+	CodePass               Code = "pass"                  // the user's current pass
+	CodeRegistration       Code = "registration"          // where the user registers a key after signing in with a pass
+	CodeInternalGuest      Code = "internal-guest"        // an internal guest: no passkey, a pass is fine
 )
 
 // Finding is one thing the policies, the user or the identity say about
@@ -157,6 +162,13 @@ type Input struct {
 	Names Names
 	// Key is a key model to check against the key rules (nil: none).
 	Key *Key
+	// Passes are the user's Temporary Access Passes when PassesRead (never
+	// the code); PassesProblem says why they could not be read.
+	Passes        []Pass
+	PassesRead    bool
+	PassesProblem *Problem
+	// Now is the time passes are judged at (zero: time.Now()).
+	Now time.Time
 }
 
 // Key is a key model to check against the passkey rules: its AAGUID and
@@ -294,18 +306,26 @@ func Evaluate(in Input) Report {
 	return r
 }
 
+// accountFindings: passkeys cannot be provisioned for any guest, internal
+// or external; a Temporary Access Pass is refused to external (B2B, #EXT#)
+// guests only, whose home tenant issues theirs
+// (https://learn.microsoft.com/en-us/entra/identity/authentication/howto-authentication-temporary-access-pass).
 func accountFindings(u User) []Finding {
 	if !u.Guest {
 		return []Finding{{Code: CodeMember, Status: OK, Message: "member account", Flows: passkeyFlows}}
 	}
-	return []Finding{
+	out := []Finding{
 		{Code: CodeGuest, Status: NotOK, Flows: passkeyFlows,
 			Message: fmt.Sprintf("%s is a guest (userType %s): passkeys cannot be provisioned for guests", u.UPN, u.UserType),
 			Reason:  "guest account: passkeys cannot be provisioned for guests",
 			Fix:     "provision the account in the user's home tenant"},
-		{Code: CodeGuest, Status: NotOK, Flows: tapFlows,
-			Message: "external guests cannot be issued a Temporary Access Pass by this tenant", Fix: "the user's home tenant can issue one"},
 	}
+	if u.External {
+		return append(out, Finding{Code: CodeGuest, Status: NotOK, Flows: tapFlows,
+			Message: "external guests cannot be issued a Temporary Access Pass by this tenant", Fix: "the user's home tenant can issue one"})
+	}
+	return append(out, Finding{Code: CodeInternalGuest, Status: OK, Flows: tapFlows,
+		Message: "internal guest (userType Guest, an account of this tenant): a Temporary Access Pass can be issued"})
 }
 
 func unknown(code Code, what string, p *Problem, flows []Flow) Finding {
@@ -501,5 +521,64 @@ func tapFindings(in Input) []Finding {
 	}
 	add(Finding{Code: CodeTAPSettings, Status: Info, Message: fmt.Sprintf("lifetime %s to %s (default %s), %d characters; %s",
 		Minutes(p.MinimumLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes), Minutes(p.DefaultLifetimeInMinutes), p.DefaultLength, once)})
+	for _, f := range passFindings(in) {
+		add(f)
+	}
+	if !u.External {
+		add(registrationAdvice())
+	}
 	return out
+}
+
+// passFindings say what the user's current passes mean for signing in.
+func passFindings(in Input) []Finding {
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	switch {
+	case in.PassesProblem != nil:
+		return []Finding{{Code: CodePass, Status: Info, Message: "the user's Temporary Access Pass could not be read: " + in.PassesProblem.Msg}}
+	case !in.PassesRead:
+		return nil
+	case len(in.Passes) == 0:
+		return []Finding{{Code: CodePass, Status: Info, Message: "the user has no Temporary Access Pass yet (keyprep tap create --user " + in.User.UPN + ")"}}
+	}
+	var out []Finding
+	for _, ps := range in.Passes {
+		kind := "multi-use"
+		if ps.Once {
+			kind = "one-time"
+		}
+		until := ps.Expiry.Local().Format("2006-01-02 15:04 MST")
+		switch {
+		case BlockedByOneTime(in.TAP, ps, now):
+			msg, fix := BlockedPassText(in.User.UPN, ps)
+			out = append(out, Finding{Code: CodePassBlocked, Status: NotOK, Message: "the user's Temporary Access Pass is " + msg, Fix: fix})
+		case !ps.Live(now):
+			out = append(out, Finding{Code: CodePass, Status: Info,
+				Message: fmt.Sprintf("the user's %s pass is %s: issue a new one to sign in with a pass", kind, map[bool]string{true: "used", false: "expired"}[ps.Reason == "OneTimeUsed"])})
+		case ps.Usable:
+			out = append(out, Finding{Code: CodePass, Status: Info, Message: fmt.Sprintf("the user holds a usable %s pass, valid until %s", kind, until)})
+		case ps.Reason == "NotYetValid":
+			out = append(out, Finding{Code: CodePass, Status: Info, Message: fmt.Sprintf("the user holds a %s pass that is not valid yet (until %s)", kind, until)})
+		default:
+			out = append(out, Finding{Code: CodePass, Status: Info,
+				Message: fmt.Sprintf("the user holds a %s pass, valid until %s, that Entra reports not usable (%s)", kind, until, ps.Reason)})
+		}
+	}
+	return out
+}
+
+// registrationAdvice: where a user who signs in with a pass registers a
+// security key. Registration in the sign-in interrupt ("More information
+// required") does not offer a security key to users in scope of
+// self-service password reset or an MFA-registration policy; combined
+// security-info registration at My Security Info does
+// (https://learn.microsoft.com/en-us/entra/identity/authentication/how-to-enable-passkey-fido2,
+// https://learn.microsoft.com/en-us/entra/identity/authentication/concept-registration-mfa-sspr-combined).
+func registrationAdvice() Finding {
+	return Finding{Code: CodeRegistration, Status: Info,
+		Message: "after signing in with the pass, register the key at https://aka.ms/mysecurityinfo (combined security-info registration): " +
+			"users in scope of self-service password reset or an MFA-registration policy cannot add a security key in the sign-in interrupt (\"More information required\")"}
 }

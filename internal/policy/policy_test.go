@@ -176,6 +176,7 @@ func TestEvaluateTAP(t *testing.T) {
 		user          User
 		edit          func(*TAPPolicy)
 		member        Membership
+		passes        []Pass
 		tapAns, multi Answer
 		failed        []Code // NotOK findings of the multi-use flow
 	}{
@@ -190,7 +191,18 @@ func TestEvaluateTAP(t *testing.T) {
 			tapAns: Yes, multi: Yes},
 		{name: "excluded", user: member, member: in(groupEx), edit: func(p *TAPPolicy) { p.ExcludeTargets = []Target{{ID: groupEx}} },
 			tapAns: No, multi: No, failed: []Code{CodeExcluded}},
-		{name: "guest", user: User{UPN: "kim#EXT#@contoso.test", Guest: true}, tapAns: No, multi: No, failed: []Code{CodeGuest}},
+		{name: "external guest", user: User{UPN: "kim#EXT#@contoso.test", Guest: true, External: true}, tapAns: No, multi: No, failed: []Code{CodeGuest}},
+		// Entra refuses a pass to external guests only.
+		{name: "internal guest", user: User{UPN: "vendor@contoso.test", UserType: "Guest", Guest: true}, tapAns: Yes, multi: Yes},
+		{name: "usable multi-use pass", user: member, passes: []Pass{{Usable: true, Reason: "EnabledByPolicy", Expiry: soon}}, tapAns: Yes, multi: Yes},
+		// A multi-use pass issued before the switch to one-time use is blocked.
+		{name: "multi-use pass under one-time policy", user: member, edit: func(p *TAPPolicy) { p.IsUsableOnce = true },
+			passes: []Pass{{Reason: "DisabledByPolicy", Expiry: soon}}, tapAns: No, multi: No,
+			failed: []Code{CodeOneTimeOnly, CodePassBlocked}},
+		{name: "expired multi-use pass under one-time policy", user: member, edit: func(p *TAPPolicy) { p.IsUsableOnce = true },
+			passes: []Pass{{Reason: "Expired", Expiry: soon.Add(-2 * time.Hour)}}, tapAns: Yes, multi: No, failed: []Code{CodeOneTimeOnly}},
+		{name: "one-time pass under one-time policy", user: member, edit: func(p *TAPPolicy) { p.IsUsableOnce = true },
+			passes: []Pass{{Once: true, Usable: true, Reason: "EnabledByPolicy", Expiry: soon}}, tapAns: Yes, multi: No, failed: []Code{CodeOneTimeOnly}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +210,7 @@ func TestEvaluateTAP(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(p)
 			}
-			rep := Evaluate(Input{User: tt.user, TAP: p, Membership: tt.member})
+			rep := Evaluate(Input{User: tt.user, TAP: p, Membership: tt.member, Passes: tt.passes, PassesRead: true, Now: now})
 			if v := rep.Verdict(FlowTAP); v.Answer != tt.tapAns {
 				t.Errorf("TAP answer %v, want %v: %+v", v.Answer, tt.tapAns, v.Findings)
 			}
@@ -209,19 +221,31 @@ func TestEvaluateTAP(t *testing.T) {
 			if got := codes(v.Findings, NotOK); !slices.Equal(got, tt.failed) {
 				t.Errorf("failed %v, want %v", got, tt.failed)
 			}
-			last := v.Findings[len(v.Findings)-1]
-			if last.Code != CodeTAPSettings || !strings.Contains(last.Message, "lifetime 1h to 8h (default 1h), 8 characters") {
-				t.Errorf("settings finding %+v", last)
+			i := slices.IndexFunc(v.Findings, func(f Finding) bool { return f.Code == CodeTAPSettings })
+			if i < 0 || !strings.Contains(v.Findings[i].Message, "lifetime 1h to 8h (default 1h), 8 characters") {
+				t.Errorf("settings finding missing: %+v", v.Findings)
+			}
+			// Where to register the key, for everyone who can get a pass here.
+			advice := slices.ContainsFunc(v.Findings, func(f Finding) bool {
+				return f.Code == CodeRegistration && strings.Contains(f.Message, "https://aka.ms/mysecurityinfo") && strings.Contains(f.Message, "interrupt")
+			})
+			if advice == tt.user.External {
+				t.Errorf("registration advice %v for external=%v", advice, tt.user.External)
 			}
 			// The TAP policy says nothing about passkeys but the account.
 			for _, f := range rep.Verdict(FlowPasskey).Findings {
-				if f.Code != CodeMember && f.Code != CodeGuest {
+				if f.Code != CodeMember && f.Code != CodeGuest && f.Code != CodeInternalGuest {
 					t.Errorf("passkey finding from the TAP policy: %+v", f)
 				}
 			}
 		})
 	}
 }
+
+var (
+	now  = time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	soon = now.Add(time.Hour)
+)
 
 func TestEvaluateUnreadable(t *testing.T) {
 	rep := Evaluate(Input{User: member, Fido2Problem: &Problem{Msg: "HTTP 403", Hint: "grant Policy.Read.AuthenticationMethod"},
@@ -479,5 +503,82 @@ func TestTAPChanges(t *testing.T) {
 	}
 	if same := (TAPEdit{OneTime: new(bool), Length: 8}).Apply(p); len(TAPChanges(p, &same, nil)) != 0 {
 		t.Error("a no-op edit changes something")
+	}
+}
+
+// TestExcludeEdits: exclusions can be replaced, cleared (an empty, non-nil
+// list) and removed one by one, in both policies; a group both included
+// and excluded is warned about.
+func TestExcludeEdits(t *testing.T) {
+	tests := []struct {
+		name   string
+		set    []Target
+		remove []string
+		want   []string
+	}{
+		{name: "kept", want: []string{groupEx}},
+		{name: "replaced", set: []Target{{ID: groupB}}, want: []string{groupB}},
+		{name: "cleared", set: []Target{}, want: []string{}},
+		{name: "one removed", remove: []string{strings.ToUpper(groupEx)}, want: []string{}},
+		{name: "replaced then one removed", set: []Target{{ID: groupA}, {ID: groupB}}, remove: []string{groupA}, want: []string{groupB}},
+		{name: "removing an absent one", remove: []string{groupA}, want: []string{groupEx}},
+	}
+	ids := func(ts []Target) []string {
+		out := []string{}
+		for _, t := range ts {
+			out = append(out, t.ID)
+		}
+		return out
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tp := tap()
+			tp.ExcludeTargets = []Target{{ID: groupEx}}
+			got := TAPEdit{Exclude: tt.set, RemoveExclude: tt.remove}.Apply(tp)
+			if !slices.Equal(ids(got.ExcludeTargets), tt.want) {
+				t.Errorf("tap exclusions %v, want %v", ids(got.ExcludeTargets), tt.want)
+			}
+			if len(tp.ExcludeTargets) != 1 {
+				t.Errorf("the policy itself changed: %v", tp.ExcludeTargets)
+			}
+			fp, err := Fido2Edit{Exclude: tt.set, RemoveExclude: tt.remove}.Apply(fido2())
+			if err != nil || !slices.Equal(ids(fp.ExcludeTargets), tt.want) {
+				t.Errorf("fido2 exclusions %v (%v), want %v", ids(fp.ExcludeTargets), err, tt.want)
+			}
+		})
+	}
+	names := Names{groupA: "Onboarding"}
+	if w := Overlaps("tap", []Target{{ID: groupA}, {ID: groupB}}, []Target{{ID: groupA}}, names); len(w) != 1 ||
+		!strings.Contains(w[0], `"Onboarding"`) || !strings.Contains(w[0], "exclusion wins") {
+		t.Errorf("overlap warning %q", w)
+	}
+	if w := Overlaps("tap", []Target{{ID: AllUsers}}, []Target{{ID: groupA}}, names); len(w) != 0 {
+		t.Errorf("no overlap, warned %q", w)
+	}
+}
+
+func TestBlockedByOneTime(t *testing.T) {
+	once := tap()
+	once.IsUsableOnce = true
+	tests := []struct {
+		name string
+		p    *TAPPolicy
+		pass Pass
+		want bool
+	}{
+		{name: "multi-use pass, one-time policy", p: once, pass: Pass{Reason: "DisabledByPolicy", Expiry: soon}, want: true},
+		{name: "not yet valid multi-use pass", p: once, pass: Pass{Reason: "NotYetValid", Expiry: soon}, want: true},
+		{name: "multi-use pass, multi-use policy", p: tap(), pass: Pass{Usable: true, Reason: "EnabledByPolicy", Expiry: soon}},
+		{name: "one-time pass", p: once, pass: Pass{Once: true, Usable: true, Reason: "EnabledByPolicy", Expiry: soon}},
+		{name: "expired", p: once, pass: Pass{Reason: "Expired", Expiry: now.Add(-time.Minute)}},
+		{name: "past expiry", p: once, pass: Pass{Reason: "DisabledByPolicy", Expiry: now}},
+	}
+	for _, tt := range tests {
+		if got := BlockedByOneTime(tt.p, tt.pass, now); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if !SwitchesToOneTime(tap(), once) || SwitchesToOneTime(once, once) || SwitchesToOneTime(once, tap()) {
+		t.Error("SwitchesToOneTime")
 	}
 }

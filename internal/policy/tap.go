@@ -90,3 +90,50 @@ func CheckTAPIssue(p *TAPPolicy, r TAPRequest) *Finding {
 	}
 	return nil
 }
+
+// Pass is one of a user's Temporary Access Passes as the directory lists
+// it (never the code).
+type Pass struct {
+	Once   bool
+	Usable bool
+	// Reason is methodUsabilityReason: EnabledByPolicy, DisabledByPolicy,
+	// Expired, NotYetValid, OneTimeUsed.
+	Reason string
+	Expiry time.Time
+}
+
+// Live reports a pass that is not expired and not used up.
+func (p Pass) Live(now time.Time) bool {
+	if p.Reason == "Expired" || p.Reason == "OneTimeUsed" {
+		return false
+	}
+	return p.Expiry.IsZero() || now.Before(p.Expiry)
+}
+
+// BlockedByOneTime reports a live multi-use pass under a policy that
+// allows one-time passes only. Entra keeps listing it, but refuses it at
+// sign-in ("TAP sign in was blocked due to User Credential Policy"): the
+// one-time setting applies to every pass in the tenant, including those
+// issued before it was turned on
+// (https://learn.microsoft.com/en-us/entra/identity/authentication/howto-authentication-temporary-access-pass).
+func BlockedByOneTime(p *TAPPolicy, pass Pass, now time.Time) bool {
+	return p != nil && p.IsUsableOnce && !pass.Once && pass.Live(now)
+}
+
+// SwitchesToOneTime reports a policy change that turns one-time use on:
+// it blocks every live multi-use pass.
+func SwitchesToOneTime(before, after *TAPPolicy) bool {
+	return !before.IsUsableOnce && after.IsUsableOnce
+}
+
+// BlockedPassText says why a pass is blocked by the one-time setting, and
+// the way on, for a user (UPN).
+func BlockedPassText(upn string, pass Pass) (msg, fix string) {
+	until := ""
+	if !pass.Expiry.IsZero() {
+		until = ", valid until " + pass.Expiry.Local().Format("2006-01-02 15:04 MST")
+	}
+	msg = fmt.Sprintf("blocked: the pass is multi-use%s, and the tenant's Temporary Access Pass policy allows one-time passes only, so Entra refuses it at sign-in (\"TAP sign in was blocked due to User Credential Policy\")", until)
+	fix = "issue a one-time pass: keyprep tap create --user " + upn + " --once --replace (or allow multi-use passes again: keyprep policy set tap --one-time off)"
+	return msg, fix
+}

@@ -168,6 +168,10 @@ type User struct {
 	DisplayName string
 	// UserType is Member or Guest as the directory says.
 	UserType string
-	// Guest: an external (B2B) account, by userType or an #EXT# UPN.
+	// Guest: a guest account, by userType or an #EXT# UPN.
 	Guest bool
+	// External: an external (B2B) guest, whose UPN carries #EXT#; a guest
+	// without it is an internal guest. Entra refuses a Temporary Access
+	// Pass to external guests only (their home tenant issues theirs).
+	External bool
 }

@@ -77,7 +77,8 @@ func (a *Authenticator) getAssertion(x *exchange, body []byte) (map[int]any, err
 	if opts.hasRK {
 		return nil, fail(StatusUnsupportedOption)
 	}
-	if err := a.checkUVOption(opts, param != nil); err != nil {
+	builtinUV, err := a.checkUVOption(opts, param != nil)
+	if err != nil {
 		return nil, err
 	}
 	// Steps 5–8: user verification through the pinUvAuthToken.
@@ -93,6 +94,11 @@ func (a *Authenticator) getAssertion(x *exchange, body []byte) (map[int]any, err
 		if !uv {
 			return nil, fail(StatusPINAuthInvalid)
 		}
+	} else if builtinUV {
+		if err := a.performBuiltInUV(x); err != nil {
+			return nil, err
+		}
+		uv = true
 	} else if a.st.AlwaysUV && opts.up {
 		return nil, fail(StatusPUATRequired)
 	}

@@ -32,7 +32,7 @@ const (
 )
 
 // clientPIN handles authenticatorClientPIN (0x06, CTAP 2.1 §6.5.5).
-func (a *Authenticator) clientPIN(body []byte) (map[int]any, error) {
+func (a *Authenticator) clientPIN(x *exchange, body []byte) (map[int]any, error) {
 	p, err := parseParams(body)
 	if err != nil {
 		return nil, err
@@ -45,14 +45,18 @@ func (a *Authenticator) clientPIN(body []byte) (map[int]any, error) {
 	case pinSubGetRetries:
 		return a.getPINRetries()
 	case pinSubGetTokenUsingUV, pinSubGetUVRetries:
-		// No built-in user verification. A bio model reports uv:false
-		// (user verification not configured: no finger enrolled), which
-		// makes these CTAP2_ERR_NOT_ALLOWED; without a "uv" option the
-		// subcommands do not exist.
-		if _, ok := a.model.GetInfo.Option("uv"); ok {
+		// Built-in user verification exists on bio models (option "uv"
+		// present); it is configured once a fingerprint is enrolled.
+		if !a.hasBuiltInUV() {
+			return nil, fail(StatusInvalidSubcommand)
+		}
+		if sub == pinSubGetUVRetries {
+			// §6.5.5.3 getUVRetries: {uvRetries}.
+			return map[int]any{5: a.uvRetries()}, nil
+		}
+		if !a.uvConfigured() {
 			return nil, fail(StatusNotAllowed)
 		}
-		return nil, fail(StatusInvalidSubcommand)
 	case pinSubGetTokenUsingPinPrm:
 		if !a.model.hasPinUvAuthToken() {
 			// Only keys with the pinUvAuthToken option know 0x09 (§6.5.5.7.2).
@@ -75,6 +79,8 @@ func (a *Authenticator) clientPIN(body []byte) (map[int]any, error) {
 		return nil, a.setPIN(p, v, proto)
 	case pinSubChangePIN:
 		return nil, a.changePIN(p, v, proto)
+	case pinSubGetTokenUsingUV:
+		return a.getUVToken(x, p, v, proto)
 	default:
 		return a.getPINToken(p, v, proto, sub)
 	}
@@ -211,6 +217,7 @@ func (a *Authenticator) checkPINHashEnc(proto pinProtocol, shared, pinHashEnc []
 	}
 	a.st.PINRetries = a.maxRetries()
 	a.st.ConsecutiveMismatches = 0
+	a.st.UVFailures = 0 // a correct PIN restores uvRetries (§6.5.5.7.2)
 	return nil
 }
 
@@ -280,21 +287,9 @@ func (a *Authenticator) getPINToken(p params, v int, proto pinProtocol, sub uint
 		}
 		perms = uint64(PermMakeCredential | PermGetAssertion)
 	} else {
-		if err := p.need(pinKeyPermissions, &perms); err != nil {
-			return nil, err
-		}
 		var err error
-		if hasRPID, err = p.get(pinKeyRPID, &rpID); err != nil {
+		if perms, rpID, hasRPID, err = a.tokenPermissions(p); err != nil {
 			return nil, err
-		}
-		if perms == 0 || perms > 0xFF {
-			return nil, fail(StatusInvalidParameter)
-		}
-		if perms&uint64(PermMakeCredential|PermGetAssertion) != 0 && !hasRPID {
-			return nil, fail(a.cfg.PermissionWithoutRPID)
-		}
-		if byte(perms)&^permSupportedByDevice != 0 {
-			return nil, fail(StatusUnauthorizedPermission)
 		}
 	}
 	if a.st.PINHash == nil {
@@ -324,6 +319,61 @@ func (a *Authenticator) getPINToken(p params, v int, proto pinProtocol, sub uint
 	}
 	a.beginUsingToken(byte(perms), rpID, hasRPID)
 	a.tok.legacy = sub == pinSubGetPinToken && !a.model.hasPinUvAuthToken()
+	enc, err := proto.encrypt(shared, a.tokens[v], a.cfg.Rand)
+	if err != nil {
+		return nil, fail(StatusOther)
+	}
+	return map[int]any{2: enc}, nil
+}
+
+// tokenPermissions reads and checks the permissions and the optional
+// permissions RP ID of getPinUvAuthTokenUsingPinWithPermissions and
+// getPinUvAuthTokenUsingUvWithPermissions (§6.5.5.7.2 steps 1–4).
+func (a *Authenticator) tokenPermissions(p params) (perms uint64, rpID string, hasRPID bool, err error) {
+	if err := p.need(pinKeyPermissions, &perms); err != nil {
+		return 0, "", false, err
+	}
+	if hasRPID, err = p.get(pinKeyRPID, &rpID); err != nil {
+		return 0, "", false, err
+	}
+	if perms == 0 || perms > 0xFF {
+		return 0, "", false, fail(StatusInvalidParameter)
+	}
+	if perms&uint64(PermMakeCredential|PermGetAssertion) != 0 && !hasRPID {
+		return 0, "", false, fail(a.cfg.PermissionWithoutRPID)
+	}
+	supported := permSupportedByDevice
+	if a.model.Behaviour.BioEnrollment {
+		supported |= PermBioEnrollment
+	}
+	if byte(perms)&^supported != 0 {
+		return 0, "", false, fail(StatusUnauthorizedPermission)
+	}
+	return perms, rpID, hasRPID, nil
+}
+
+// getUVToken implements getPinUvAuthTokenUsingUvWithPermissions (0x06,
+// §6.5.5.7.3): built-in user verification with the simulated finger, then
+// a fresh token with the permissions asked for.
+func (a *Authenticator) getUVToken(x *exchange, p params, v int, proto pinProtocol) (map[int]any, error) {
+	if !p.has(pinKeyKeyAgreement) {
+		return nil, fail(StatusMissingParameter)
+	}
+	perms, rpID, hasRPID, err := a.tokenPermissions(p)
+	if err != nil {
+		return nil, err
+	}
+	shared, err := a.sharedSecret(p, v, proto)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.performBuiltInUV(x); err != nil {
+		return nil, err
+	}
+	if err := a.resetTokens(); err != nil {
+		return nil, err
+	}
+	a.beginUsingToken(byte(perms), rpID, hasRPID)
 	enc, err := proto.encrypt(shared, a.tokens[v], a.cfg.Rand)
 	if err != nil {
 		return nil, fail(StatusOther)

@@ -127,7 +127,9 @@ func TestPINBlocked(t *testing.T) {
 	if n, _ := c.retries(); n != 0 {
 		t.Fatalf("retries %d", n)
 	}
-	a.PowerCycle()
+	if err := a.PowerCycle(); err != nil {
+		t.Fatal(err)
+	}
 	_, st := c.token("1234", 0, "")
 	wantStatus(t, "right PIN when blocked", st, StatusPINBlocked)
 	wantStatus(t, "changePIN when blocked", c.changePIN("1234", "5678"), StatusPINBlocked)
@@ -158,6 +160,9 @@ func TestPINPolicy(t *testing.T) {
 				if tc.want == StatusOK {
 					wantStatus(t, "changePIN to short", c.changePIN(tc.pin, "12"), StatusPINPolicyViolation)
 					// The old PIN still works and the counter was restored.
+					if n, st := c.retries(); st != StatusOK || n != 8 {
+						t.Fatalf("retries after rejected change: %d %v, want 8", n, st)
+					}
 					if _, st := c.token(tc.pin, 0, ""); st != StatusOK {
 						t.Fatalf("token after rejected change: %v", st)
 					}
@@ -231,11 +236,17 @@ func TestTokenPermissions(t *testing.T) {
 	tok, _ = c.token("1234", 0, "")
 	st, _ = c.makeCred(mcReq{rpID: "first.example", token: tok})
 	wantStatus(t, "legacy token mc", st, StatusOK)
-	// Expiry: unused for more than 30 s.
+	st, _ = c.getAssertion("second.example", nil, tok, nil)
+	wantStatus(t, "legacy token ga, another RP", st, StatusPINAuthInvalid)
+	// Expiry: unused for more than 30 s; 29 s is still in time.
 	clk := newFakeClock()
 	a3, _ := newKey(t, Config{Clock: clk.Now})
 	c3 := newClient(t, a3, 2)
-	c3.setPIN("1234")
+	wantStatus(t, "setPIN", c3.setPIN("1234"), StatusOK)
+	tok, _ = c3.token("1234", PermMakeCredential, "example.com")
+	clk.Advance(29e9)
+	st, _ = c3.makeCred(mcReq{rpID: "example.com", token: tok})
+	wantStatus(t, "token used after 29 s", st, StatusOK)
 	tok, _ = c3.token("1234", PermMakeCredential, "example.com")
 	clk.Advance(31e9)
 	st, _ = c3.makeCred(mcReq{rpID: "example.com", token: tok})
@@ -261,7 +272,8 @@ func TestForcePINChange(t *testing.T) {
 			if n, _ := c.retries(); n != 8 {
 				t.Fatalf("retries %d after correct PINs", n)
 			}
-			// The earlier token was not invalidated by setMinPINLength ...
+			// The earlier token was not invalidated by setMinPINLength (the
+			// forceChangePin above) ...
 			wantStatus(t, "second setMinPINLength with the same token", c.config(tok, 3, map[int]any{1: 5}), StatusOK)
 			wantStatus(t, "changePIN", c.changePIN("1234", "123456"), StatusOK)
 			if a.Status().ForcePINChange {
@@ -275,10 +287,10 @@ func TestForcePINChange(t *testing.T) {
 	}
 	a, _ := newKey(t, Config{ForcePINChangeOn09: StatusPINInvalid})
 	c := newClient(t, a, 2)
-	c.setPIN("1234")
-	c.config(nil, 3, nil) // no-op without auth is refused
+	wantStatus(t, "setPIN", c.setPIN("1234"), StatusOK)
+	wantStatus(t, "config without auth", c.config(nil, 3, nil), StatusPUATRequired)
 	tok, _ := c.token("1234", PermAuthenticatorCfg, "")
-	c.config(tok, 3, map[int]any{3: true})
+	wantStatus(t, "forceChangePin", c.config(tok, 3, map[int]any{3: true}), StatusOK)
 	_, st := c.token("1234", PermAuthenticatorCfg, "")
 	wantStatus(t, "OpenSK-style 0x09", st, StatusPINInvalid)
 }

@@ -30,6 +30,15 @@ func (a *Authenticator) getInfo() map[int]any {
 	if _, ok := opts["makeCredUvNotRqd"]; ok {
 		opts["makeCredUvNotRqd"] = !a.st.AlwaysUV
 	}
+	if a.model.Behaviour.BioEnrollment {
+		// A bio key's built-in UV and bio enrollment options are true once
+		// a fingerprint is enrolled, false before (CTAP 2.1 §6.4).
+		for _, o := range []string{"uv", "bioEnroll", "userVerificationMgmtPreview"} {
+			if _, ok := opts[o]; ok {
+				opts[o] = len(a.st.Templates) > 0
+			}
+		}
+	}
 	out[0x04] = opts
 	if g.MaxCredentialCountInList != 0 {
 		out[0x07] = a.cfg.MaxCredentialCountInList

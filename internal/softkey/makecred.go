@@ -195,7 +195,8 @@ func (a *Authenticator) makeCredential(x *exchange, body []byte) (map[int]any, e
 	if opts.hasUP && !opts.up {
 		return nil, fail(StatusInvalidOption)
 	}
-	if err := a.checkUVOption(opts, param != nil); err != nil {
+	builtinUV, err := a.checkUVOption(opts, param != nil)
+	if err != nil {
 		return nil, err
 	}
 	// Step 5: enterprise attestation is not supported.
@@ -216,6 +217,11 @@ func (a *Authenticator) makeCredential(x *exchange, body []byte) (map[int]any, e
 		if !uv {
 			return nil, fail(StatusPINAuthInvalid)
 		}
+	} else if builtinUV {
+		if err := a.performBuiltInUV(x); err != nil {
+			return nil, err
+		}
+		uv = true
 	} else {
 		if a.st.AlwaysUV {
 			return nil, fail(StatusPUATRequired)
@@ -359,16 +365,21 @@ func (a *Authenticator) unwrapCredentialNoStore(hash, id []byte) *credential {
 	return c
 }
 
-// checkUVOption applies the "uv" option (§6.1.2 step 4, §6.2.2 step 3):
-// the virtual key has no built-in user verification, so uv:true is
+// checkUVOption applies the "uv" option (§6.1.2 step 4, §6.2.2 step 3).
+// With uv:true and no pinUvAuthParam, a key whose built-in user
+// verification is configured (a bio key with a fingerprint enrolled)
+// verifies the user itself (builtinUV); any other uv:true is
 // CTAP2_ERR_INVALID_OPTION — except, on models with UVWithToken "ignore",
 // when a pinUvAuthParam comes along (the token's UV counts).
-func (a *Authenticator) checkUVOption(o ctapOptions, hasParam bool) error {
+func (a *Authenticator) checkUVOption(o ctapOptions, hasParam bool) (builtinUV bool, err error) {
 	if !o.uv {
-		return nil
+		return false, nil
+	}
+	if !hasParam && a.uvConfigured() {
+		return true, nil
 	}
 	if hasParam && a.model.Behaviour.UVWithToken == UVWithTokenIgnore {
-		return nil
+		return false, nil
 	}
-	return fail(StatusInvalidOption)
+	return false, fail(StatusInvalidOption)
 }

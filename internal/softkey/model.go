@@ -144,9 +144,11 @@ type Behaviour struct {
 	Config bool `json:"config"`
 	// Selection: authenticatorSelection (0x0B) exists (CTAP 2.1 only).
 	Selection bool `json:"selection"`
-	// BioEnrollment: authenticatorBioEnrollment (0x09) exists. The virtual
-	// key has no sensor and no enrolled finger: getModality answers
-	// fingerprint, every other subcommand OPERATION_DENIED.
+	// BioEnrollment: authenticatorBioEnrollment (0x09; 0x40 too when
+	// getInfo lists userVerificationMgmtPreview) exists. The virtual key
+	// simulates a fingerprint sensor (Config.Finger); with a fingerprint
+	// enrolled, the options uv and bioEnroll turn true and user
+	// verification works by finger (getInfo option "uv" present).
 	BioEnrollment bool `json:"bioEnrollment,omitempty"`
 	// PINComplexity: "none", "token2-pinplus" or "yubikey-5.7". A PIN that
 	// breaks the rules gets CTAP2_ERR_PIN_POLICY_VIOLATION (0x37) before
@@ -398,7 +400,10 @@ func (m *Model) Validate() error {
 		bad("getInfo.options.plat true: a roaming key is not a platform authenticator")
 	}
 	if v, ok := opt("uv"); ok && v {
-		bad("getInfo.options.uv true: the virtual key has no built-in user verification; model a bio key with uv:false (no finger enrolled)")
+		bad("getInfo.options.uv true: a factory key has no finger enrolled; model a bio key with uv:false (the value follows the state)")
+	}
+	if _, ok := opt("uv"); ok && !b.BioEnrollment {
+		bad("getInfo.options.uv without behaviour.bioEnrollment: the virtual key's only built-in user verification is a fingerprint")
 	}
 	if v, ok := opt("ep"); ok && v {
 		bad("getInfo.options.ep true: enterprise attestation is not modeled")
@@ -645,6 +650,9 @@ func (m *Model) commandSupported(cmd byte) bool {
 		return b.Config
 	case CmdBioEnrollment:
 		return b.BioEnrollment
+	case CmdBioEnrollmentPreview:
+		_, pre := m.GetInfo.Option("userVerificationMgmtPreview")
+		return b.BioEnrollment && pre
 	}
 	return false
 }

@@ -103,6 +103,7 @@ func TestValidateRefusesInconsistentProfiles(t *testing.T) {
 		{"bad reset window", "resetWindow", func(m *Model) { m.Behaviour.ResetWindow = "soon" }},
 		{"bad aaguid", "aaguid", func(m *Model) { m.GetInfo.AAGUID = "xyz" }},
 		{"uv true", "uv", func(m *Model) { m.GetInfo.Options["uv"] = true }},
+		{"uv without a sensor", "only built-in user verification is a fingerprint", func(m *Model) { m.GetInfo.Options["uv"] = false }},
 		{"no sources", "sources", func(m *Model) { m.Sources = nil }},
 		{"makeCredUvNotRqd equals alwaysUv", "makeCredUvNotRqd", func(m *Model) { m.GetInfo.Options["makeCredUvNotRqd"] = false }},
 		{"serial without form", "serial", func(m *Model) { m.USB.Serial = USBSerial{Reported: true} }},
@@ -604,7 +605,7 @@ func TestModelConfigLimits(t *testing.T) {
 		t.Fatalf("modality %d", mod)
 	}
 	st, _ = c.do(CmdBioEnrollment, map[int]any{1: 1, 2: 4})
-	wantStatus(t, "enroll", st, StatusOperationDenied)
+	wantStatus(t, "enumerate without a token", st, StatusPUATRequired)
 	st, _ = c.do(CmdClientPIN, map[int]any{1: 2, 2: 6})
 	wantStatus(t, "UV token without a finger", st, StatusNotAllowed)
 }

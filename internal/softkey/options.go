@@ -44,6 +44,10 @@ const DefaultPresenceTimeout = 30 * time.Second
 type Presence struct {
 	Mode  PresenceMode
 	Delay time.Duration
+	// Waiting, when set, receives a value (if it has room) each time the
+	// key starts to wait for a delayed or timed-out touch: tests act
+	// while the key waits (unplug it, cancel) without guessing when.
+	Waiting chan<- struct{}
 }
 
 // Instant returns a presence that is given immediately.
@@ -58,6 +62,50 @@ func Denied() Presence { return Presence{Mode: PresenceDenied} }
 // Timeout returns a presence that never comes: after d (0 means
 // DefaultPresenceTimeout) the request fails with 0x2F USER_ACTION_TIMEOUT.
 func Timeout(d time.Duration) Presence { return Presence{Mode: PresenceTimeout, Delay: d} }
+
+// FingerSample is what the simulated person gives a bio key's fingerprint
+// sensor for one capture.
+type FingerSample int
+
+const (
+	// FingerGood: a clean sample of the enrolled (or enrolling) finger.
+	// Enrollment feedback CTAP2_ENROLL_FEEDBACK_FP_GOOD (0x00); built-in
+	// user verification matches.
+	FingerGood FingerSample = iota
+	// FingerPoor: a smudged, partial sample. Enrollment feedback
+	// CTAP2_ENROLL_FEEDBACK_FP_POOR_QUALITY (0x07, CTAP 2.1 §6.7.1) and the
+	// sample does not count; built-in user verification does not match
+	// (CTAP2_ERR_UV_INVALID, one uvRetries attempt used).
+	FingerPoor
+	// FingerTimeout: nobody touches the sensor; after Finger.Delay the
+	// request fails with CTAP2_ERR_USER_ACTION_TIMEOUT (0x2F).
+	FingerTimeout
+)
+
+// String returns the name KEYPREP_SIM_FINGER uses.
+func (s FingerSample) String() string {
+	switch s {
+	case FingerGood:
+		return "good"
+	case FingerPoor:
+		return "poor"
+	case FingerTimeout:
+		return "timeout"
+	}
+	return fmt.Sprintf("FingerSample(%d)", int(s))
+}
+
+// Finger is the simulated person at a bio key's sensor: the samples it
+// gives, one per capture (enrollment sample or user verification), in
+// order; after the last one the last repeats. No samples means every
+// capture is good.
+type Finger struct {
+	Samples []FingerSample
+	// Delay is how long a FingerTimeout capture waits (sending keepalive
+	// UPNEEDED, honouring cancellation) before it fails; 0 fails at once.
+	// An enrollment request's timeoutMilliseconds bounds it.
+	Delay time.Duration
+}
 
 // Config holds the behaviour switches of a virtual key. The zero value of
 // every field means "default" (see the field comments and DefaultConfig);
@@ -119,6 +167,9 @@ type Config struct {
 	Rand io.Reader
 	// Presence is the initial simulated-user behaviour (default Instant).
 	Presence Presence
+	// Finger is the initial simulated finger at a bio key's sensor
+	// (default: every capture good).
+	Finger Finger
 	// KeepaliveInterval is the cadence of keepalive(UPNEEDED) while waiting
 	// for presence. Default 100 ms.
 	KeepaliveInterval time.Duration

@@ -4,13 +4,15 @@
 //
 // It implements authenticatorMakeCredential, GetAssertion, GetNextAssertion,
 // GetInfo, ClientPIN (PIN/UV auth protocols one and two), Reset,
-// CredentialManagement (0x0A and the 0x41 preview alias), Selection and
-// Config (toggleAlwaysUv, setMinPINLength). Credentials are ES256 only and
+// CredentialManagement (0x0A and the 0x41 preview alias), Selection,
+// Config (toggleAlwaysUv, setMinPINLength) and, on bio models,
+// BioEnrollment (0x09 and the 0x40 preview alias) with a simulated finger
+// (Finger) and user verification by fingerprint. Credentials are ES256 only and
 // are attested with "packed" full attestation under the project's TEST CA
 // (testca/), whose private keys are public on purpose.
 //
 // The CTAPHID framing (package hid/ctaphid) calls HandleCBOR; a softkey never
-// sees HID reports. Behaviour switches, a simulated user (Presence) and fault
+// sees HID reports. Behaviour switches, a simulated user (Presence, Finger) and fault
 // injection make it usable for negative tests.
 //
 // With Open, the key's persistent state — including the PIN hash, credential
@@ -69,14 +71,19 @@ type Authenticator struct {
 	next   *nextAssertionState
 	rpEnum *rpEnumState
 	crEnum *credEnumState
+	// enroll is a bio key's fingerprint enrollment in progress (CTAP 2.1
+	// §6.7.4): begun, not yet complete or cancelled.
+	enroll *bioEnrollState
 	// resetVoid: a command other than getInfo/selection arrived since
 	// power-up, which cancels the reset permission on models with
 	// Behaviour.ResetOnlyFirst (OpenSK).
 	resetVoid bool
 
-	ctl      sync.Mutex // guards presence and faults
-	presence Presence
-	faults   []Fault
+	ctl       sync.Mutex // guards presence, finger and faults
+	presence  Presence
+	finger    Finger
+	fingerPos int // next sample of finger.Samples
+	faults    []Fault
 
 	winks   atomic.Int64
 	touches atomic.Int64
@@ -142,7 +149,7 @@ func newAuth(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{cfg: c, model: c.Model, presence: c.Presence}
+	a := &Authenticator{cfg: c, model: c.Model, presence: c.Presence, finger: c.Finger}
 	if c.Model.Attestation.Format == AttestationPacked {
 		if _, err := c.Model.attestation(); err != nil {
 			return nil, err
@@ -167,7 +174,7 @@ func (a *Authenticator) powerOn() error {
 		}
 		a.kaKeys[v] = k
 	}
-	a.next, a.rpEnum, a.crEnum = nil, nil, nil
+	a.next, a.rpEnum, a.crEnum, a.enroll = nil, nil, nil, nil
 	a.resetVoid = false
 	return a.resetTokens()
 }
@@ -233,6 +240,27 @@ func (a *Authenticator) takeFault(cmd byte) (Fault, bool) {
 	return Fault{}, false
 }
 
+// SetFinger changes the simulated finger at a bio key's sensor; its
+// samples start from the first.
+func (a *Authenticator) SetFinger(f Finger) {
+	a.ctl.Lock()
+	a.finger, a.fingerPos = f, 0
+	a.ctl.Unlock()
+}
+
+// nextSample takes the finger's next sample (the last one repeats).
+func (a *Authenticator) nextSample() (FingerSample, time.Duration) {
+	a.ctl.Lock()
+	defer a.ctl.Unlock()
+	f := a.finger
+	if len(f.Samples) == 0 {
+		return FingerGood, f.Delay
+	}
+	i := min(a.fingerPos, len(f.Samples)-1)
+	a.fingerPos++
+	return f.Samples[i], f.Delay
+}
+
 func (a *Authenticator) currentPresence() Presence {
 	a.ctl.Lock()
 	defer a.ctl.Unlock()
@@ -255,6 +283,15 @@ type State struct {
 	Winks              int64
 	// PresenceRequests counts how often the key asked for a touch.
 	PresenceRequests int64
+	// Fingerprints are the names of a bio key's enrolled fingerprints
+	// ("" for an unnamed one), in enrollment order.
+	Fingerprints []string
+	// EnrollmentPending: a fingerprint enrollment was begun and neither
+	// completed nor cancelled.
+	EnrollmentPending bool
+	// UVRetries is a bio key's remaining built-in user verification
+	// attempts (0 for a key without built-in UV).
+	UVRetries int
 }
 
 // Status returns a snapshot of the key's state. It waits for a command in
@@ -276,6 +313,9 @@ func (a *Authenticator) Status() State {
 		PowerUp:            a.st.PowerUp,
 		Winks:              a.winks.Load(),
 		PresenceRequests:   a.touches.Load(),
+		Fingerprints:       a.templateNames(),
+		EnrollmentPending:  a.enroll != nil,
+		UVRetries:          a.uvRetries(),
 	}
 }
 
@@ -376,6 +416,9 @@ func (a *Authenticator) HandleCBOR(ctx context.Context, msg []byte, keepalive fu
 	if cmd != CmdCredentialManagement && cmd != CmdCredentialMgmtPreview {
 		a.rpEnum, a.crEnum = nil, nil
 	}
+	if cmd != CmdBioEnrollment && cmd != CmdBioEnrollmentPreview && cmd != CmdGetInfo {
+		a.enroll = nil
+	}
 	if len(msg) > a.cfg.MaxMsgSize {
 		return []byte{byte(StatusRequestTooLarge)}
 	}
@@ -418,7 +461,7 @@ func (a *Authenticator) dispatch(x *exchange, cmd byte, body []byte) (map[int]an
 	case CmdGetNextAssertion:
 		return a.getNextAssertion()
 	case CmdClientPIN:
-		return a.clientPIN(body)
+		return a.clientPIN(x, body)
 	case CmdReset:
 		return nil, a.reset(x)
 	case CmdCredentialManagement, CmdCredentialMgmtPreview:
@@ -430,8 +473,8 @@ func (a *Authenticator) dispatch(x *exchange, cmd byte, body []byte) (map[int]an
 		return nil, nil
 	case CmdConfig:
 		return nil, a.config(body)
-	case CmdBioEnrollment:
-		return a.bioEnrollment(body)
+	case CmdBioEnrollment, CmdBioEnrollmentPreview:
+		return a.bioEnrollment(x, body)
 	}
 	return nil, fail(StatusInvalidCommand)
 }
@@ -463,6 +506,12 @@ func (a *Authenticator) waitPresence(x *exchange) Status {
 	}
 	const upNeeded = 2
 	x.keepalive(upNeeded)
+	if p.Waiting != nil {
+		select {
+		case p.Waiting <- struct{}{}:
+		default:
+		}
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	tick := time.NewTicker(a.cfg.KeepaliveInterval)

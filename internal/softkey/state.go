@@ -58,6 +58,19 @@ type persistState struct {
 	SignCount         uint32       `json:"signCount"`
 	NextSeq           uint64       `json:"nextSeq"`
 	Credentials       []storedCred `json:"credentials,omitempty"`
+	// Templates are the enrolled fingerprints of a bio key (CTAP 2.1 §6.7).
+	Templates []storedTemplate `json:"templates,omitempty"`
+	// UVFailures counts consecutive built-in user verification mismatches
+	// (uvRetries = maxUVRetries - UVFailures, CTAP 2.1 §6.5.2.3).
+	UVFailures int `json:"uvFailures,omitempty"`
+}
+
+// storedTemplate is one enrolled fingerprint (CTAP 2.1 §6.7.2
+// templateInfo). The virtual key stores no biometric data, only the id
+// and the friendly name.
+type storedTemplate struct {
+	ID   []byte `json:"id"`
+	Name string `json:"name,omitempty"`
 }
 
 // storedCred is a discoverable (resident) credential.

@@ -17,6 +17,7 @@ const (
 	StatusInvalidCBOR            Status = 0x12
 	StatusMissingParameter       Status = 0x14
 	StatusLimitExceeded          Status = 0x15
+	StatusFPDatabaseFull         Status = 0x17
 	StatusCredentialExcluded     Status = 0x19
 	StatusUnsupportedAlgorithm   Status = 0x26
 	StatusOperationDenied        Status = 0x27
@@ -35,7 +36,9 @@ const (
 	StatusPUATRequired           Status = 0x36
 	StatusPINPolicyViolation     Status = 0x37
 	StatusRequestTooLarge        Status = 0x39
+	StatusUVBlocked              Status = 0x3C
 	StatusInvalidSubcommand      Status = 0x3E
+	StatusUVInvalid              Status = 0x3F
 	StatusUnauthorizedPermission Status = 0x40
 	StatusOther                  Status = 0x7F
 )
@@ -49,6 +52,7 @@ var statusNames = map[Status]string{
 	StatusInvalidCBOR:            "CTAP2_ERR_INVALID_CBOR",
 	StatusMissingParameter:       "CTAP2_ERR_MISSING_PARAMETER",
 	StatusLimitExceeded:          "CTAP2_ERR_LIMIT_EXCEEDED",
+	StatusFPDatabaseFull:         "CTAP2_ERR_FP_DATABASE_FULL",
 	StatusCredentialExcluded:     "CTAP2_ERR_CREDENTIAL_EXCLUDED",
 	StatusUnsupportedAlgorithm:   "CTAP2_ERR_UNSUPPORTED_ALGORITHM",
 	StatusOperationDenied:        "CTAP2_ERR_OPERATION_DENIED",
@@ -67,7 +71,9 @@ var statusNames = map[Status]string{
 	StatusPUATRequired:           "CTAP2_ERR_PUAT_REQUIRED",
 	StatusPINPolicyViolation:     "CTAP2_ERR_PIN_POLICY_VIOLATION",
 	StatusRequestTooLarge:        "CTAP2_ERR_REQUEST_TOO_LARGE",
+	StatusUVBlocked:              "CTAP2_ERR_UV_BLOCKED",
 	StatusInvalidSubcommand:      "CTAP2_ERR_INVALID_SUBCOMMAND",
+	StatusUVInvalid:              "CTAP2_ERR_UV_INVALID",
 	StatusUnauthorizedPermission: "CTAP2_ERR_UNAUTHORIZED_PERMISSION",
 	StatusOther:                  "CTAP1_ERR_OTHER",
 }
@@ -93,5 +99,6 @@ const (
 	CmdSelection             byte = 0x0B
 	CmdLargeBlobs            byte = 0x0C
 	CmdConfig                byte = 0x0D
+	CmdBioEnrollmentPreview  byte = 0x40 // FIDO_2_1_PRE userVerificationMgmtPreview
 	CmdCredentialMgmtPreview byte = 0x41
 )

@@ -163,7 +163,23 @@ step_keyprep_enroll_fresh_key_generated_pin() {
 	cat $W/enroll2.json
 	grep -q '"verified": true' $W/enroll2.json || fail "enroll: the self-test assertion was not verified"
 	keyprep pins list --user alex.wilber@contoso.test --json > $W/pins.json || return 1
+	cat $W/pins.json
 	grep -q 'alex.wilber@contoso.test' $W/pins.json || fail "no PIN escrow record for the generated PIN"
+	grep -q '"state": "applied"' $W/pins.json || fail "the PIN escrow record is not applied"
+	learn_escrowed_pin alex.wilber@contoso.test alex || return 1
+	# The escrowed PIN is the key's: libfido2's tool reads the credential
+	# metadata with it (a wrong PIN would cost a retry and fail).
+	fido2-token -I -c $DEV < $S/escrow-alex.pin > $W/meta-alex.out || fail "the escrowed PIN does not unlock the key" || return 1
+	cat $W/meta-alex.out
+	grep -q 'existing rk(s): 1' $W/meta-alex.out || fail "the key does not hold the enrolled passkey"
+}
+
+# learn_escrowed_pin UPN NAME: the PIN keyprep generated and escrowed to the
+# bench identity for UPN, opened with that identity into $S/escrow-NAME.pin,
+# so that the secret scan looks for it.
+learn_escrowed_pin() {
+	keyprep pins show --user "$1" --identity $KEYPREP_STATE_DIR/escrow/bench-identity.txt > $S/escrow-$2.pin || fail "pins show $1 failed" || return 1
+	[ "$(wc -c < $S/escrow-$2.pin)" -ge 5 ] || fail "pins show $1 printed no PIN"
 }
 
 step_uhid_plug_fresh_key() {
@@ -269,6 +285,7 @@ model_enroll() {
 	cat $W/enroll-model.json
 	grep -q '"verified": true' $W/enroll-model.json || fail "enroll: the self-test assertion was not verified"
 	grep -q "\"aaguid\": \"$2\"" $W/enroll-model.json || fail "enroll: not the model's AAGUID $2"
+	learn_escrowed_pin "$1" "$(echo "$1" | cut -d@ -f1)"
 }
 
 # model_refuses_min_pin UPN: --min-pin-length on a key without
@@ -316,19 +333,25 @@ step_model_pin_protocol_1() {
 	unplug
 }
 
-# No PIN and no bearer token in any output of the run (docs/architecture.md §4.1): the
-# step logs are what reaches the console.
+# No PIN and no bearer token in any output of the run (docs/architecture.md
+# §4.1), nor in keyprep's journal and audit log: the step logs are what
+# reaches the console. The secrets are the PINs the run generated (the ones
+# keyprep escrowed included, opened with the bench identity) and the
+# tenant's token; each one the run made must be there to look for.
 step_no_secrets_in_output() {
 	n=0
-	for f in $S/*.pin "$KEYPREP_ACCESS_TOKEN_FILE"; do
+	for f in $S/keyprep.pin $S/fido2-1.pin $S/fido2.pin $S/escrow-alex.pin $S/escrow-megan.bowen.pin \
+		$S/escrow-lee.gu.pin "$KEYPREP_ACCESS_TOKEN_FILE"; do
+		[ -s "$f" ] || { fail "secret $f is missing: the scan would not look for it"; continue; }
 		secret=$(cat "$f")
 		[ ${#secret} -ge 6 ] || fail "secret file $f is too short to scan for"
 		n=$((n + 1))
-		if grep -rlF -e "$secret" $L $W > $W/leaks 2>/dev/null; then
+		if grep -rlF -e "$secret" $L $W $KEYPREP_STATE_DIR/keyprep.db* > $W/leaks 2>/dev/null; then
 			fail "the secret from $(basename "$f") appears in: $(tr '\n' ' ' < $W/leaks)"
 		fi
 	done
 	echo "scanned for $n secrets"
+	[ $n -eq 7 ] || fail "scanned for $n secrets, want 7"
 }
 
 if [ "$1" = step ]; then

@@ -35,6 +35,8 @@ type Options struct {
 	Heartbeat time.Duration
 	// SessionTTL is how long a dashboard session lasts (default 12h).
 	SessionTTL time.Duration
+	// Now is the clock sessions expire by (default time.Now; tests).
+	Now func() time.Time
 }
 
 // MinTokenLen is the shortest token New accepts.
@@ -58,6 +60,7 @@ type Server struct {
 	cookieName string
 	heartbeat  time.Duration
 	ttl        time.Duration
+	now        func() time.Time
 	mux        *http.ServeMux
 	static     map[string]staticFile
 
@@ -96,7 +99,11 @@ func New(engine bench.Engine, opts Options) (*Server, error) {
 		cookieName: "keyprep_session_" + port,
 		heartbeat:  opts.Heartbeat,
 		ttl:        opts.SessionTTL,
+		now:        opts.Now,
 		sessions:   map[[32]byte]time.Time{},
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -240,7 +247,7 @@ func (s *Server) sessionOK(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	exp, ok := s.sessions[sum]
-	if ok && time.Now().After(exp) {
+	if ok && s.now().After(exp) {
 		delete(s.sessions, sum)
 		return false
 	}
@@ -254,10 +261,10 @@ func (s *Server) newSession() (string, time.Time, error) {
 		return "", time.Time{}, err
 	}
 	id := hex.EncodeToString(b[:])
-	exp := time.Now().Add(s.ttl)
+	exp := s.now().Add(s.ttl)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	for k, e := range s.sessions {
 		if now.After(e) {
 			delete(s.sessions, k)

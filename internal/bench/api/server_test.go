@@ -324,14 +324,22 @@ func TestSession(t *testing.T) {
 }
 
 func TestSessionExpires(t *testing.T) {
-	e := newEnv(t, api.Options{SessionTTL: 50 * time.Millisecond})
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	e := newEnv(t, api.Options{SessionTTL: time.Hour, Now: clock})
 	resp := e.do(req{method: "POST", path: "/api/v1/session", auth: true})
 	cookie := resp.Cookies()[0]
 	h := map[string]string{"Cookie": cookie.Name + "=" + cookie.Value}
 	if resp := e.do(req{path: "/api/v1/slots", header: h}); resp.StatusCode != 200 {
 		t.Fatalf("fresh session: %d", resp.StatusCode)
 	}
-	time.Sleep(80 * time.Millisecond)
+	advance(59 * time.Minute)
+	if resp := e.do(req{path: "/api/v1/slots", header: h}); resp.StatusCode != 200 {
+		t.Fatalf("session after 59 minutes of an hour: %d", resp.StatusCode)
+	}
+	advance(2 * time.Minute)
 	if resp := e.do(req{path: "/api/v1/slots", header: h}); resp.StatusCode != 401 {
 		t.Fatalf("expired session: %d, want 401", resp.StatusCode)
 	}

@@ -1,0 +1,129 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/keyprep/keyprep/internal/entrasim"
+)
+
+// renewingCredential gets its tokens from the emulated tenant, an hour
+// each, and renews one five minutes before it expires, on the tenant's
+// clock, as azidentity's credentials do on the wall clock.
+type renewingCredential struct {
+	e       *simEnv
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+	issued  int
+}
+
+func (c *renewingCredential) GetToken(ctx context.Context, _ policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token == "" || !c.e.clock().Before(c.expires.Add(-5*time.Minute)) {
+		c.token, c.expires = c.e.tenant.IssueToken(entrasim.Identity{Name: "bench"}, time.Hour)
+		c.issued++
+	}
+	return azcore.AccessToken{Token: c.token, ExpiresOn: c.expires}, nil
+}
+
+func (e *simEnv) clock() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+
+func (e *simEnv) clientWith(t *testing.T, cred azcore.TokenCredential) *Client {
+	t.Helper()
+	c, err := New(context.Background(), Options{BaseURL: e.srv.URL, Credential: cred,
+		Retry: RetryPolicy{MaxRetries: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Second}, ReconcileDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestTokenExpires: the tenant refuses a token after its lifetime (401,
+// lifetime validation failed), as Entra does after about an hour; the
+// client reports it as an authentication failure and does not send the
+// registration again.
+func TestTokenExpires(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, nil)
+	c := e.clientAs(t, entrasim.Identity{Name: "bench"}, time.Hour)
+	u, err := c.GetUser(ctx, "adele.vance@contoso.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.CreationOptions(ctx, u.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := loadTestKey(t).register(t, raw, "key")
+	e.advance(time.Hour)
+	before := len(e.tenant.Requests())
+	_, err = c.RegisterFido2Method(ctx, u.ID, body)
+	var ge *Error
+	if !errors.Is(err, ErrAuthentication) || !errors.As(err, &ge) || ge.Status != 401 || !strings.Contains(ge.Message, "Lifetime validation failed") {
+		t.Fatalf("register with an expired token: %v", err)
+	}
+	if n := len(e.tenant.Requests()) - before; n != 1 {
+		t.Errorf("%d requests for the registration, want 1", n)
+	}
+	ms, err := e.clientAs(t, entrasim.Identity{Name: "check"}, 0).ListFido2Methods(ctx, u.ID)
+	if err != nil || len(ms) != 0 {
+		t.Errorf("after the refusal: %d methods, %v", len(ms), err)
+	}
+}
+
+// TestLongRunRenewsToken: a run of three hours on the tenant's clock, one
+// user every ten minutes, with a credential that renews its hourly token:
+// the client asks the credential for each request, so no request meets an
+// expired token, every user gets exactly one passkey, and the tenant saw
+// every token the credential issued.
+func TestLongRunRenewsToken(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, nil)
+	cred := &renewingCredential{e: e}
+	c := e.clientWith(t, cred)
+	k := loadTestKey(t)
+	var users []entrasim.User
+	for _, u := range e.tenant.Users() {
+		if u.UserType == "Member" && u.InFido2Scope {
+			users = append(users, u)
+		}
+	}
+	const n = 18
+	if len(users) < n {
+		t.Fatalf("%d members in scope, want %d", len(users), n)
+	}
+	for _, u := range users[:n] {
+		raw, err := c.CreationOptions(ctx, u.ID, 0)
+		if err != nil {
+			t.Fatalf("%s: creationOptions: %v", u.UPN, err)
+		}
+		body, _ := k.register(t, raw, "key")
+		if _, err := c.RegisterFido2Method(ctx, u.ID, body); err != nil {
+			t.Fatalf("%s at %s: %v", u.UPN, e.clock().Format(time.TimeOnly), err)
+		}
+		e.advance(10 * time.Minute)
+	}
+	for _, u := range users[:n] {
+		ms, err := c.ListFido2Methods(ctx, u.ID)
+		if err != nil || len(ms) != 1 {
+			t.Errorf("%s: %d passkeys, %v; want 1", u.UPN, len(ms), err)
+		}
+	}
+	for _, r := range e.tenant.Requests() {
+		if r.Status == 401 {
+			t.Errorf("a request met an expired token: %+v", r)
+		}
+	}
+	if cred.issued < 3 {
+		t.Errorf("%d tokens over 3 hours, want at least 3 (an hour each)", cred.issued)
+	}
+}
