@@ -34,9 +34,11 @@ var (
 	// pure packages are domain rules and parsers: they import nothing from
 	// the module.
 	pure = []string{
+		"internal/duration",
 		"internal/keycaps",
 		"internal/pin",
 		"internal/policy",
+		"internal/safetext",
 		"internal/userlist",
 		"internal/webauthn",
 	}

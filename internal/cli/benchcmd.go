@@ -21,8 +21,10 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/bench"
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -200,10 +202,10 @@ func (g *globals) newRunner(ctx context.Context, o enrollOptions, b benchOptions
 		// attention, is swapped for a factory-fresh one after a moment, as
 		// at a real bench.
 		delay := 50 * time.Millisecond
-		if v := os.Getenv("KEYPREP_SIM_SWAP"); v != "" {
-			if d, err := time.ParseDuration(v); err == nil {
-				delay = d
-			}
+		if v := os.Getenv("KEYPREP_SIM_SWAP"); v == "0" {
+			delay = 0
+		} else if d, err := duration.Parse(v); err == nil {
+			delay = d
 		}
 		keys := g.keys
 		opts.OnNeedsOperator = func(s bench.Slot) {
@@ -301,7 +303,7 @@ func runBench(ctx context.Context, g *globals, o enrollOptions, b benchOptions) 
 		if g.JSON {
 			_ = json.NewEncoder(g.io.Out).Encode(map[string]any{"type": "row-error", "line": e.Line, "upn": e.UPN, "message": e.Msg})
 		} else {
-			fmt.Fprintf(g.io.ErrOut, "%s\n", e.Error())
+			safetext.Fprintf(g.io.ErrOut, "%s\n", e.Error())
 		}
 	}
 	if len(good) == 0 {
@@ -366,7 +368,7 @@ func (d *benchDisplay) note(msg string) {
 		fmt.Fprintf(w, "\x1b[%dA\x1b[J", d.lines)
 		d.lines = 0
 	}
-	fmt.Fprintln(w, msg)
+	fmt.Fprintln(w, safetext.Text(msg))
 }
 
 func (d *benchDisplay) run(r *bench.Runner, events <-chan bench.Event) {
@@ -408,18 +410,18 @@ func (d *benchDisplay) event(ev bench.Event) {
 		s := ev.Slot
 		switch s.State {
 		case bench.SlotTouch:
-			fmt.Fprintf(w, "%s: %s: >> %s\n", s.Key, s.UPN, s.Message)
+			safetext.Fprintf(w, "%s: %s: >> %s\n", s.Key, s.UPN, s.Message)
 		case bench.SlotWorking:
 			if s.UPN != "" && s.Step != "" && s.Step != "start" {
-				fmt.Fprintf(w, "%s: %s: %s\n", s.Key, s.UPN, s.Message)
+				safetext.Fprintf(w, "%s: %s: %s\n", s.Key, s.UPN, s.Message)
 			}
 		case bench.SlotAttention:
-			fmt.Fprintf(w, "%s: needs attention: %s\n", s.Key, s.Message)
+			safetext.Fprintf(w, "%s: needs attention: %s\n", s.Key, s.Message)
 			if s.Hint != "" {
 				fmt.Fprintf(w, "%s: hint: %s\n", s.Key, s.Hint)
 			}
 		case bench.SlotDone:
-			fmt.Fprintf(w, "%s: %s\n", s.Key, s.Message)
+			safetext.Fprintf(w, "%s: %s\n", s.Key, s.Message)
 		case bench.SlotRemoved:
 			fmt.Fprintf(w, "%s: removed\n", s.Key)
 		}
@@ -427,14 +429,14 @@ func (d *benchDisplay) event(ev bench.Event) {
 		it := ev.Item
 		switch it.State {
 		case bench.ItemDone:
-			fmt.Fprintf(w, "%s: enrolled on %s\n", it.UPN, it.Key)
+			safetext.Fprintf(w, "%s: enrolled on %s\n", it.UPN, it.Key)
 		case bench.ItemSkipped:
-			fmt.Fprintf(w, "%s: skipped: %s\n", it.UPN, it.Error)
+			safetext.Fprintf(w, "%s: skipped: %s\n", it.UPN, it.Error)
 		case bench.ItemFailed:
-			fmt.Fprintf(w, "%s: FAILED: %s\n", it.UPN, it.Error)
+			safetext.Fprintf(w, "%s: FAILED: %s\n", it.UPN, it.Error)
 		case bench.ItemPending:
 			if it.Error != "" && it.Attempts > 0 {
-				fmt.Fprintf(w, "%s: back in the queue: %s\n", it.UPN, it.Error)
+				safetext.Fprintf(w, "%s: back in the queue: %s\n", it.UPN, it.Error)
 			}
 		}
 	}
@@ -471,11 +473,11 @@ func (d *benchDisplay) draw(s bench.Snapshot) {
 		}
 		mark := map[bench.SlotState]string{bench.SlotIdle: "·", bench.SlotWorking: "…", bench.SlotTouch: ">>", bench.SlotDone: "✓",
 			bench.SlotAttention: "!", bench.SlotRemoved: "×"}[sl.State]
-		msg := sl.Message
+		msg := safetext.Line(sl.Message)
 		if sl.State == bench.SlotTouch {
 			msg = "\x1b[1m" + msg + "\x1b[0m"
 		}
-		line("%-2s %-10s %-28s %s", mark, sl.Key, sl.UPN, msg)
+		line("%-2s %-10s %-28s %s", mark, safetext.Line(sl.Key), safetext.Line(sl.UPN), msg)
 	}
 	c := s.Counts
 	fin := c.Done + c.Skipped + c.Failed
@@ -525,10 +527,10 @@ func (d *benchDisplay) final(s bench.Snapshot, rowErrs []*userlist.RowError) {
 				detail += "; skipped " + strings.Join(res.Skipped, "; ")
 			}
 		}
-		rows = append(rows, row{it.Line, fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", it.Line, it.UPN, it.State, orDash(it.Key), verified, detail)})
+		rows = append(rows, row{it.Line, safetext.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", it.Line, it.UPN, it.State, orDash(it.Key), verified, detail)})
 	}
 	for _, e := range rowErrs {
-		rows = append(rows, row{e.Line, fmt.Sprintf("%d\t%s\tinvalid\t-\t-\t%s", e.Line, orDash(e.UPN), e.Msg)})
+		rows = append(rows, row{e.Line, safetext.Sprintf("%d\t%s\tinvalid\t-\t-\t%s", e.Line, orDash(e.UPN), e.Msg)})
 	}
 	slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(a.line, b.line) })
 	for _, r := range rows {

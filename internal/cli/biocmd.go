@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/internal/bio"
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/pin"
 )
 
@@ -108,7 +109,8 @@ half-enrolled is left.`,
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "key path; default: the only attached key")
 	f.StringVar(&name, "name", "", "a friendly name for the fingerprint, e.g. \"right index\"")
-	f.DurationVar(&timeout, "sample-timeout", bio.DefaultSampleTimeout, "how long the key waits for the finger at each sample")
+	timeout = bio.DefaultSampleTimeout
+	f.Var(duration.NewValue(&timeout), "sample-timeout", "how long the key waits for the finger at each sample")
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -23,8 +24,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 	"github.com/keyprep/keyprep/internal/store"
@@ -135,9 +139,11 @@ func (g *globals) report(e *Error) {
 	if g.log != nil && e.Err != nil {
 		g.log.Debug("failure", "cause", fmt.Sprintf("%+v", e.Err))
 	}
-	fmt.Fprintf(g.io.ErrOut, "keyprep: %s\n", e.Msg)
+	// Messages carry directory data, CSV cells and flag values: printed
+	// for people through internal/safetext (the JSON below stays JSON).
+	fmt.Fprintf(g.io.ErrOut, "keyprep: %s\n", safetext.Text(e.Msg))
 	if e.Hint != "" {
-		fmt.Fprintf(g.io.ErrOut, "hint: %s\n", e.Hint)
+		fmt.Fprintf(g.io.ErrOut, "hint: %s\n", safetext.Text(e.Hint))
 	}
 	if g.JSON && !e.resultPrinted {
 		_ = json.NewEncoder(g.io.Out).Encode(map[string]any{"error": e.json()})
@@ -179,7 +185,8 @@ so consecutive commands see each other's effects as with a real key.`,
 	pf.StringVar(&g.Store, "store", "", "the store: a file path or sqlite:PATH, or postgres://[user@]host[:port]/database for one shared by several benches (password in PGPASSWORD or ~/.pgpass, never in the URL) (default $KEYPREP_STORE, else STATE_DIR/keyprep.db)")
 	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
-	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "how long to wait for a key to answer (and for a touch)")
+	g.Timeout = 30 * time.Second
+	pf.Var(duration.NewValue(&g.Timeout), "timeout", "how long to wait for a key to answer (and for a touch)")
 
 	root.AddCommand(
 		newKeysCmd(g),
@@ -253,6 +260,11 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	// The store, the journal, tokens and the escrow live here: another
+	// user's directory, or one others can write, is refused before use.
+	if err := fileguard.CheckPath("state directory", dir, fileguard.Dir, euid()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	g.StateDir = dir
 	g.pinsIn = newPINReader(g.io.In, g.io.ErrOut)
 	if g.SimKeys > 0 {
@@ -262,8 +274,10 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		}
 		var latency time.Duration
 		if v := os.Getenv("KEYPREP_SIM_KEY_LATENCY"); v != "" {
-			if latency, err = time.ParseDuration(v); err != nil || latency < 0 {
-				return usageErr("KEYPREP_SIM_KEY_LATENCY %q: want a duration such as 40ms", v)
+			if v != "0" {
+				if latency, err = duration.Parse(v); err != nil {
+					return usageErr("KEYPREP_SIM_KEY_LATENCY: %v (or 0)", err)
+				}
 			}
 		}
 		finger, err := simkeys.ParseFinger(os.Getenv("KEYPREP_SIM_FINGER"))
@@ -286,6 +300,10 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	}
 	return nil
 }
+
+// euid is the user whose files keyprep trusts (tests stand in for another
+// user).
+var euid = os.Geteuid
 
 func (g *globals) stateDir() (string, error) {
 	if g.StateDir != "" {
@@ -312,7 +330,8 @@ func (g *globals) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// infof prints a progress line for people on stderr (never with secrets).
+// infof prints a progress line for people on stderr (never with secrets),
+// its arguments made safe to print (internal/safetext).
 func (g *globals) infof(format string, a ...any) {
-	fmt.Fprintf(g.io.ErrOut, format+"\n", a...)
+	_, _ = safetext.Fprintf(g.io.ErrOut, format+"\n", a...)
 }

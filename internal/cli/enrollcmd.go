@@ -14,10 +14,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/softkey"
 	"github.com/keyprep/keyprep/internal/store"
 )
@@ -91,7 +93,7 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	addKeySettingFlags(f, &o)
 	f.BoolVar(&o.reset, "reset", false, "factory-reset the key first (deletes every credential; touch within the key's reset window)")
 	f.StringVar(&o.displayName, "display-name", "", "passkey name in Entra: template with {model}, {serial}, {date} (default \"{model} {date}\", at most 30 characters)")
-	f.DurationVar(&o.challengeTimeout, "challenge-timeout", 0, "challenge lifetime to ask Graph for (5m to 30 days; default Graph's 5 minutes)")
+	f.Var(duration.NewValue(&o.challengeTimeout), "challenge-timeout", "challenge lifetime to ask Graph for (5m to 30d, whole minutes; default Graph's 5m)")
 	f.StringVar(&o.pinOut, "pin-out", "", "write the PIN once to FILE (mode 0600) instead of the age-encrypted escrow")
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt the PIN escrow to this age recipient (age1…, an SSH public key, or a recipients file); repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
@@ -147,8 +149,8 @@ func (o *enrollOptions) template() (enroll.Request, error) {
 	if o.minPINLength != 0 && (o.minPINLength < 4 || o.minPINLength > 63) {
 		return req, usageErr("--min-pin-length %d: want 4 to 63", o.minPINLength)
 	}
-	if o.challengeTimeout != 0 && (o.challengeTimeout < 5*time.Minute || o.challengeTimeout > 30*24*time.Hour) {
-		return req, usageErr("--challenge-timeout %s: want 5m to 720h (Graph's range)", o.challengeTimeout)
+	if o.challengeTimeout != 0 && (o.challengeTimeout < 5*time.Minute || o.challengeTimeout > 30*24*time.Hour || o.challengeTimeout%time.Minute != 0) {
+		return req, usageErr("--challenge-timeout %s: want whole minutes from 5m to 30d (Graph's range)", duration.Format(o.challengeTimeout))
 	}
 	if o.pinOut != "" && len(o.recipients) > 0 {
 		return req, usageErr("--pin-out and --age-recipient exclude each other: choose a plain file or encryption")
@@ -457,7 +459,7 @@ func (g *globals) printPlan(p *enroll.Plan, err error) {
 		return
 	}
 	w := g.io.Out
-	fmt.Fprintf(w, "Dry run for %s (%s) on %s\n", p.User.UPN, p.User.DisplayName, p.Key.Path)
+	safetext.Fprintf(w, "Dry run for %s (%s) on %s\n", p.User.UPN, p.User.DisplayName, p.Key.Path)
 	fmt.Fprintf(w, "  key: AAGUID %s, PIN %s, min PIN length %d, free slots %d\n", p.Key.AAGUID,
 		yesNo(p.Key.PINSet, "set", "not set"), p.Key.MinPINLength, p.Key.Remaining)
 	if err != nil {
@@ -483,8 +485,8 @@ func (g *globals) printResult(res *enroll.Result, tap *tapJSON) error {
 		return g.printJSON(res)
 	}
 	w := g.io.Out
-	fmt.Fprintf(w, "Enrolled %s (%s) on %s\n", res.UPN, res.User, res.KeyPath)
-	fmt.Fprintf(w, "  passkey      %q, method %s\n", res.DisplayName, res.MethodID)
+	safetext.Fprintf(w, "Enrolled %s (%s) on %s\n", res.UPN, res.User, res.KeyPath)
+	safetext.Fprintf(w, "  passkey      %q, method %s\n", res.DisplayName, res.MethodID)
 	fmt.Fprintf(w, "  credential   %s\n", res.CredentialID)
 	fmt.Fprintf(w, "  model        %s (AAGUID %s)\n", res.Model, res.AAGUID)
 	if res.Serial != "" || res.Firmware != 0 {
@@ -503,7 +505,7 @@ func (g *globals) printResult(res *enroll.Result, tap *tapJSON) error {
 		if f, ok := g.io.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			fmt.Fprintf(w, "  PIN          %s   (shown once; hand it over with the key)\n", res.PIN)
 		} else {
-			fmt.Fprintf(w, "  PIN          not shown (output is not a terminal); keyprep pins show --user %s --identity FILE\n", res.UPN)
+			safetext.Fprintf(w, "  PIN          not shown (output is not a terminal); keyprep pins show --user %s --identity FILE\n", res.UPN)
 		}
 	}
 	if tap != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/bio"
 	"github.com/keyprep/keyprep/internal/enroll"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
@@ -188,6 +189,12 @@ func classify(err error) *Error {
 		// (resuming the job, which reconciles) may succeed.
 		e.Code = ExitService
 		e.Hint = "the store's PostgreSQL server went away while a change was saved: once it is back, run the same command again (keyprep journal resume reconciles an interrupted enrollment)"
+	case errors.Is(err, fileguard.ErrUnsafe):
+		e.Code = ExitUsage
+		var fe *fileguard.Error
+		if errors.As(err, &fe) {
+			e.Hint = fe.Hint()
+		}
 	default:
 		if code, ok := graphExit(err); ok {
 			e.Code = code

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/internal/bench"
+	"github.com/keyprep/keyprep/internal/duration"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
@@ -31,14 +33,14 @@ func fleetTimings() (lease, heartbeat time.Duration, err error) {
 		if s == "" {
 			continue
 		}
-		d, perr := time.ParseDuration(s)
-		if perr != nil || d <= 0 {
-			return 0, 0, usageErr("%s %q: want a positive duration such as 60s", v.env, s)
+		d, perr := duration.Parse(s)
+		if perr != nil {
+			return 0, 0, usageErr("%s: %v", v.env, perr)
 		}
 		*v.d = d
 	}
 	if lease > 0 && heartbeat >= lease {
-		return 0, 0, usageErr("%s must be shorter than %s (a bench renews its claims before they run out)", heartbeatEnv, leaseEnv)
+		return 0, 0, usageErr("%s %s must be shorter than %s %s (a bench renews its claims before they run out)", heartbeatEnv, duration.Format(heartbeat), leaseEnv, duration.Format(lease))
 	}
 	return lease, heartbeat, nil
 }
@@ -98,7 +100,7 @@ not loaded.`,
 			for _, e := range rowErrs {
 				errs = append(errs, map[string]any{"line": e.Line, "upn": e.UPN, "message": e.Msg})
 				if !g.JSON {
-					fmt.Fprintf(g.io.ErrOut, "%s\n", e.Error())
+					safetext.Fprintf(g.io.ErrOut, "%s\n", e.Error())
 				}
 			}
 			res := map[string]any{"batch": name, "added": added, "duplicate": dup, "rowErrors": errs, "store": st.Path()}
@@ -135,7 +137,8 @@ func newFleetStatusCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&window, "rate-window", 10*time.Minute, "the rate is enrollments per minute over this last stretch")
+	window = 10 * time.Minute
+	cmd.Flags().Var(duration.NewValue(&window), "rate-window", "the rate is enrollments per minute over this last stretch")
 	return cmd
 }
 
@@ -164,14 +167,14 @@ func printFleet(g *globals, f *bench.Fleet) {
 			if i > 0 {
 				id, seen = "", ""
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, seen, k.Key, orDash(k.Serial), k.State, orDash(k.UPN))
+			safetext.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, seen, k.Key, orDash(k.Serial), k.State, orDash(k.UPN))
 		}
 	}
 	tw.Flush()
 	if len(f.Waiting) > 0 {
 		fmt.Fprintln(w, "\nwaiting for their key:")
 		for _, u := range f.Waiting {
-			fmt.Fprintf(w, "  %s: waiting for key %s (last seen at bench %s, %s)\n", u.UPN, u.Key, u.Bench, u.LastSeen.Local().Format("2006-01-02 15:04:05"))
+			safetext.Fprintf(w, "  %s: waiting for key %s (last seen at bench %s, %s)\n", u.UPN, u.Key, u.Bench, u.LastSeen.Local().Format("2006-01-02 15:04:05"))
 		}
 		fmt.Fprintln(w, strings.TrimSpace("plug the key into any bench sharing this store (a key without a serial number: into the bench named)"))
 	}

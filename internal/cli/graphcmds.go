@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/internal/graph"
+	"github.com/keyprep/keyprep/internal/safetext"
 )
 
 // ---- keyprep login -------------------------------------------------------
@@ -140,7 +141,7 @@ func newUserCmd(g *globals) *cobra.Command {
 				return g.printJSON(out)
 			}
 			w := g.io.Out
-			fmt.Fprintf(w, "%s (%s)\n", u.UserPrincipalName, u.DisplayName)
+			safetext.Fprintf(w, "%s (%s)\n", u.UserPrincipalName, u.DisplayName)
 			fmt.Fprintf(w, "  object id  %s\n", u.ID)
 			kind := u.UserType
 			if u.IsGuest() {
@@ -213,7 +214,7 @@ func newMethodsCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "METHOD ID\tNAME\tMODEL\tAAGUID\tCREATED\tATTESTATION")
 			for _, m := range ms {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.DisplayName, m.Model, m.AAGUID, formatTime(m.CreatedDateTime), m.AttestationLevel)
+				safetext.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.DisplayName, m.Model, m.AAGUID, formatTime(m.CreatedDateTime), m.AttestationLevel)
 			}
 			return tw.Flush()
 		},

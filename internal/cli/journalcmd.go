@@ -17,6 +17,7 @@ import (
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/store"
 )
 
@@ -67,7 +68,7 @@ func newJournalListCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(g.io.Out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "JOB\tSTATE\tUSER\tKEY\tLAST STEP\tUPDATED\tERROR")
 			for _, j := range jobs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", shortID(j.ID), stateText(j), j.UPN, j.KeyPath, j.Step, j.Phase,
+				safetext.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", shortID(j.ID), stateText(j), j.UPN, j.KeyPath, j.Step, j.Phase,
 					j.UpdatedAt.Local().Format("2006-01-02 15:04:05"), oneLine(j.Error, 70))
 			}
 			return tw.Flush()
@@ -112,7 +113,7 @@ func newJournalShowCmd(g *globals) *cobra.Command {
 				return g.printJSON(map[string]any{"job": j, "steps": steps})
 			}
 			w := g.io.Out
-			fmt.Fprintf(w, "job %s: %s for %s on %s (%s)\n", j.ID, j.Kind, j.UPN, j.KeyPath, stateText(*j))
+			safetext.Fprintf(w, "job %s: %s for %s on %s (%s)\n", j.ID, j.Kind, j.UPN, j.KeyPath, stateText(*j))
 			if j.Error != "" {
 				fmt.Fprintf(w, "error: %s\n", j.Error)
 			}
@@ -357,7 +358,7 @@ func newPINsListCmd(g *globals) *cobra.Command {
 				if r.Kind == store.EscrowAge {
 					to = recipientsText(r.Recipients)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shortID(r.ID), r.UPN, r.KeyPath, r.Kind, to, r.State, r.CreatedAt.Local().Format("2006-01-02 15:04"))
+				safetext.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shortID(r.ID), r.UPN, r.KeyPath, r.Kind, to, r.State, r.CreatedAt.Local().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		},

@@ -11,9 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/policy"
+	"github.com/keyprep/keyprep/internal/safetext"
 )
 
 func newPolicyCmd(g *globals) *cobra.Command {
@@ -127,13 +129,13 @@ func printSettings(w io.Writer, ss []policy.Setting) {
 	for _, s := range ss {
 		if s.Group != group {
 			group = s.Group
-			fmt.Fprintf(w, "  %s\n", group)
+			safetext.Fprintf(w, "  %s\n", group)
 		}
 		if s.Group != "" {
-			fmt.Fprintf(w, "    %s\n", fmt.Sprintf("%-20s%s", s.Label, s.Text))
+			safetext.Fprintf(w, "    %s\n", fmt.Sprintf("%-20s%s", s.Label, s.Text))
 			continue
 		}
-		fmt.Fprintf(w, "  %s\n", settingLine(s.Label, s.Text))
+		safetext.Fprintf(w, "  %s\n", settingLine(s.Label, s.Text))
 	}
 }
 
@@ -228,9 +230,9 @@ at sign-in): set counts them in the policy's targets first and says how many;
 	f.StringVar(&o.oneTime, "one-time", "", "tap: every pass one-time (--one-time, or --one-time off)")
 	// A bare --one-time means on; "--one-time off" (or =off) turns it off.
 	f.Lookup("one-time").NoOptDefVal = "on"
-	f.DurationVar(&o.defLife, "default-lifetime", 0, "tap: default pass lifetime (e.g. 1h)")
-	f.DurationVar(&o.minLife, "min-lifetime", 0, "tap: minimum pass lifetime (≥ 10m)")
-	f.DurationVar(&o.maxLife, "max-lifetime", 0, "tap: maximum pass lifetime (≤ 720h)")
+	f.Var(duration.NewValue(&o.defLife), "default-lifetime", "tap: default pass lifetime (e.g. 1h)")
+	f.Var(duration.NewValue(&o.minLife), "min-lifetime", "tap: minimum pass lifetime (≥ 10m)")
+	f.Var(duration.NewValue(&o.maxLife), "max-lifetime", "tap: maximum pass lifetime (≤ 30d)")
 	f.IntVar(&o.length, "length", 0, "tap: pass length (8–48)")
 	f.BoolVar(&o.yes, "yes", false, "apply without asking")
 	return cmd
@@ -284,11 +286,11 @@ func lifetimeMinutes(flag string, d time.Duration) (int, error) {
 		return 0, nil
 	}
 	if d%time.Minute != 0 {
-		return 0, usageErr("--%s %v: whole minutes only", flag, d)
+		return 0, usageErr("--%s %s: whole minutes only", flag, duration.Format(d))
 	}
 	n := int(d / time.Minute)
 	if n < policy.MinTAPLifetimeMinutes || n > policy.MaxTAPLifetimeMinutes {
-		return 0, usageErr("--%s %v out of range: allowed 10 minutes to 30 days (10m to 720h)", flag, d)
+		return 0, usageErr("--%s %s out of range: allowed 10m to 30d", flag, duration.Format(d))
 	}
 	return n, nil
 }
@@ -580,7 +582,7 @@ func (g *globals) multiUsePasses(ctx context.Context, c *graph.Client, p *graph.
 func changeLines(cs []policy.Change) string {
 	var b strings.Builder
 	for _, c := range cs {
-		fmt.Fprintf(&b, "- %s\n+ %s\n", settingLine(c.Label, c.OldText), settingLine(c.Label, c.NewText))
+		safetext.Fprintf(&b, "- %s\n+ %s\n", settingLine(c.Label, c.OldText), settingLine(c.Label, c.NewText))
 	}
 	return b.String()
 }
@@ -627,7 +629,7 @@ func runPolicySet(cmd *cobra.Command, g *globals, which string, o policySetOptio
 	}
 	if !g.JSON || !o.yes {
 		for _, w := range plan.warnings {
-			fmt.Fprintf(g.io.ErrOut, "warning: %s\n", w)
+			safetext.Fprintf(g.io.ErrOut, "warning: %s\n", w)
 		}
 		list := o.listBlocked
 		if !list && !o.yes && len(plan.blocked) > 0 && g.pinsIn.interactive() {
@@ -858,7 +860,7 @@ func (g *globals) printCheck(u *graph.User, passkey, tap policy.Verdict, perms [
 		})
 	}
 	w := g.io.Out
-	fmt.Fprintf(w, "%s (%s, %s)\n\n", u.UserPrincipalName, u.DisplayName, u.UserType)
+	safetext.Fprintf(w, "%s (%s, %s)\n\n", u.UserPrincipalName, u.DisplayName, u.UserType)
 	printVerdict(w, "Pre-provisioned passkey (keyprep enroll)", passkey)
 	fmt.Fprintln(w)
 	printVerdict(w, "Temporary Access Pass sign-in", tap)
@@ -891,9 +893,9 @@ func printFindings(w io.Writer, fs []policy.Finding) {
 		case policy.NotOK:
 			mark = "✗"
 		}
-		fmt.Fprintf(w, "  %s %s\n", mark, f.Message)
+		safetext.Fprintf(w, "  %s %s\n", mark, f.Message)
 		if f.Fix != "" && f.Status != policy.OK {
-			fmt.Fprintf(w, "      fix: %s\n", f.Fix)
+			safetext.Fprintf(w, "      fix: %s\n", f.Fix)
 		}
 	}
 }

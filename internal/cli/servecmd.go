@@ -18,6 +18,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/keyprep/keyprep/internal/bench/api"
+	"github.com/keyprep/keyprep/internal/duration"
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 // TokenFile is the daemon's API token in the state directory (mode 0600).
@@ -58,7 +60,7 @@ refused. A PIN reaches the browser only when the operator reveals it.`,
 	f.BoolVar(&o.forcePINChange, "force-pin-change", false, "make each key ask for a new PIN at first use")
 	addKeySettingFlags(f, &o.enrollOptions)
 	f.StringVar(&o.displayName, "display-name", "", "passkey name template: {model}, {serial}, {date}")
-	f.DurationVar(&o.challengeTimeout, "challenge-timeout", 0, "challenge lifetime to ask Graph for (5m to 30 days)")
+	f.Var(duration.NewValue(&o.challengeTimeout), "challenge-timeout", "challenge lifetime to ask Graph for (5m to 30d, whole minutes)")
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt every PIN escrow to this age recipient; repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (also used to reveal PINs)")
 	addBenchFlags(f, &o.bench)
@@ -88,8 +90,10 @@ func serveToken(dir string) (string, string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		tok := strings.TrimSpace(string(b))
 		if len(tok) >= api.MinTokenLen {
-			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-				return "", "", fmt.Errorf("%s is readable by others (mode %v): chmod 600 it or delete it for a new token", path, fi.Mode().Perm())
+			// A token another user planted, or one others can read, is
+			// not the daemon's secret.
+			if err := fileguard.CheckPath("API token", path, fileguard.Secret, euid()); err != nil {
+				return "", "", err
 			}
 			return tok, path, nil
 		}

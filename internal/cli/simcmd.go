@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,8 @@ import (
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/privdrop"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/simkeys"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
@@ -249,7 +252,7 @@ func newSimUsersCmd(g *globals) *cobra.Command {
 				return "out of scope"
 			}
 			for _, u := range us {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.UPN, u.DisplayName, u.UserType, scope(u.InFido2Scope), scope(u.InTAPScope), strings.Join(u.Groups, ", "))
+				safetext.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.UPN, u.DisplayName, u.UserType, scope(u.InFido2Scope), scope(u.InTAPScope), strings.Join(u.Groups, ", "))
 			}
 			return tw.Flush()
 		},
@@ -258,7 +261,7 @@ func newSimUsersCmd(g *globals) *cobra.Command {
 
 func newSimKeyCmd(g *globals) *cobra.Command {
 	var useUHID bool
-	var state, faults, model string
+	var state, faults, model, runAs string
 	cmd := &cobra.Command{
 		Use:   "key --uhid [--model NAME|FILE] [--state FILE]",
 		Short: "(Linux) Expose a virtual key as a real HID device through /dev/uhid until interrupted",
@@ -278,7 +281,10 @@ string and (when the model has one) USB serial number. A state file keeps the
 model its key was first served with. KEYPREP_SIM_TOUCH and KEYPREP_SIM_FINGER
 set the simulated touch and finger as with --sim.
 Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
-(usually root).`,
+(usually root). Run as root, it opens /dev/uhid and the key's state and then
+drops to --run-as (default: the user who ran sudo, else nobody) before it
+reads anything from the kernel; the key's state file (and its directory, when
+that is private to root) is handed to that user, who keeps writing it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !useUHID {
@@ -308,13 +314,28 @@ Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 			if err != nil {
 				return usageErr("KEYPREP_SIM_FINGER: %v", err)
 			}
-			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Finger: finger, Model: m}, ctaphid.Config{Faults: fl})
+			// Who serves the key once /dev/uhid is open: decided (and a bad
+			// name refused) before anything is opened.
+			var target *privdrop.Target
+			if os.Geteuid() == 0 {
+				if runAs == "" {
+					runAs = defaultRunAs()
+				}
+				t, err := privdrop.Lookup(runAs)
+				if err != nil {
+					return &Error{Code: ExitUsage, Msg: "--run-as: " + err.Error(), Err: err,
+						Hint: "sim key --uhid gives up root once /dev/uhid is open: name an unprivileged user (--run-as nobody, a uid, uid:gid)"}
+				}
+				target = &t
+			}
+			return runSimKeyUHID(cmd.Context(), g, state, softkey.Config{Presence: touch, Finger: finger, Model: m}, ctaphid.Config{Faults: fl}, target)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&useUHID, "uhid", false, "plug the key in through /dev/uhid (Linux)")
 	f.StringVar(&model, "model", "", "the key model: a built-in name (keyprep sim models) or a profile FILE (default $KEYPREP_SIM_KEY_MODEL, else the model the key already is, else "+softkey.DefaultModelName+")")
 	f.StringVar(&state, "state", "", "the key's state file (default: the key --sim uses, STATE_DIR/sim/keys/0.json)")
+	f.StringVar(&runAs, "run-as", "", "as root: the user to serve the key as once /dev/uhid is open (a name, uid or uid:gid; default $SUDO_UID:$SUDO_GID, else nobody)")
 	// TEST ONLY: the end-to-end test's negative run breaks the framing with
 	// it to prove that broken framing is noticed. Hidden from help.
 	f.StringVar(&faults, "inject-fault", "", "TEST ONLY: break the key's CTAPHID framing on purpose ("+
@@ -324,7 +345,7 @@ Needs Linux, the uhid kernel module (modprobe uhid) and access to /dev/uhid
 }
 
 // runSimKeyUHID serves one virtual key over /dev/uhid until ctx ends.
-func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey.Config, hidCfg ctaphid.Config) error {
+func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey.Config, hidCfg ctaphid.Config, target *privdrop.Target) error {
 	f, err := uhid.Open()
 	if err != nil {
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -346,7 +367,12 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 		// The key --sim plugs in (vkey:0 unless a bench run swapped it),
 		// with the state directory's lock.
 		dir := filepath.Join(g.StateDir, "sim", "keys")
-		p, err := simkeys.New(simkeys.Options{Dir: dir, Count: 1, Key: keyCfg, HID: hidCfg})
+		keysDir, release, err := keyDir(dir, target != nil)
+		if err != nil {
+			return err
+		}
+		defer release()
+		p, err := simkeys.New(simkeys.Options{Dir: keysDir, Count: 1, Key: keyCfg, HID: hidCfg})
 		if err != nil {
 			return modelMismatch(fmt.Errorf("virtual key: %w", err))
 		}
@@ -370,10 +396,12 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 		if keyCfg.Model == nil {
 			keyCfg.Model = softkey.DefaultModel()
 		}
-		if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
-			return fmt.Errorf("virtual key: %w", err)
+		keysDir, release, err := keyDir(filepath.Dir(state), target != nil)
+		if err != nil {
+			return err
 		}
-		auth, err := softkey.Open(state, keyCfg)
+		defer release()
+		auth, err := softkey.Open(filepath.Join(keysDir, filepath.Base(state)), keyCfg)
 		if err != nil {
 			return modelMismatch(fmt.Errorf("virtual key %s: %w", state, err))
 		}
@@ -383,6 +411,17 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 		dev := ctaphid.NewDevice(auth, hidCfg)
 		defer dev.Close()
 		conn = dev.Connect()
+	}
+	if target != nil {
+		// Root was needed for /dev/uhid only: the key is served, and every
+		// report parsed, as target, which must be able to save the key.
+		if err := handOver(state, target); err != nil {
+			return err
+		}
+		if err := privdrop.Drop(*target); err != nil {
+			return fmt.Errorf("sim key: give up root: %w", err)
+		}
+		g.log.Debug("serving the virtual key as an unprivileged user", "user", target.String())
 	}
 	if hidCfg.Faults.Any() {
 		g.log.Warn("TEST ONLY: the virtual key's CTAPHID framing is broken on purpose", "faults", fmt.Sprintf("%+v", hidCfg.Faults))
@@ -444,6 +483,60 @@ func runSimKeyUHID(ctx context.Context, g *globals, state string, keyCfg softkey
 	st := dev.Stats()
 	g.infof("virtual key unplugged (%d reports in, %d out)", st.OutputReports, st.InputReports)
 	return err
+}
+
+// defaultRunAs is the user sim key --uhid serves as after opening
+// /dev/uhid as root: the one who ran sudo, else nobody.
+func defaultRunAs() string {
+	if u, g := os.Getenv("SUDO_UID"), os.Getenv("SUDO_GID"); u != "" && u != "0" {
+		if g != "" && g != "0" {
+			return u + ":" + g
+		}
+		return u
+	}
+	return privdrop.Nobody
+}
+
+// keyDir creates dir (0700) when missing and returns the path to keep the
+// key's files under. For a key served after giving up root (forUser) that
+// is /proc/self/fd/N of a descriptor opened now, as root: through it the
+// unprivileged user reaches the directory even when an ancestor (root's
+// state directory, 0700) would stop it. release closes the descriptor.
+func keyDir(dir string, forUser bool) (string, func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("virtual key: %w", err)
+	}
+	if !forUser {
+		return dir, func() {}, nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("virtual key: %w", err)
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", d.Fd()), func() { d.Close() }, nil
+}
+
+// handOver gives the key's state file to t, and its directory when that is
+// private (root's, no one else may write it), so that t can keep saving the
+// key (a new file and a rename in the directory). A directory others may
+// write (such as /tmp) is left alone; t must be able to write there.
+func handOver(state string, t *privdrop.Target) error {
+	dir := filepath.Dir(state)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("sim key: %w", err)
+	}
+	paths := []string{state, filepath.Join(dir, ".lock")}
+	if fi.Mode().Perm()&0o022 == 0 {
+		paths = append(paths, dir)
+	}
+	for _, p := range paths {
+		if err := os.Lchown(p, t.UID, t.GID); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return &Error{Code: ExitUsage, Msg: fmt.Sprintf("sim key: hand %s to %s: %v", p, t, err), Err: err,
+				Hint: "give --state FILE in a directory that user can write, or --run-as its owner"}
+		}
+	}
+	return nil
 }
 
 // waitHidraw waits up to 5 s for the hidraw node of the uhid device uniq.

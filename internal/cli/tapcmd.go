@@ -20,6 +20,7 @@ import (
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -125,7 +126,7 @@ func (f *tapFlags) request(now time.Time) (onboard.Request, error) {
 	if f.lifetime != "" {
 		d, err := onboard.ParseLifetime(f.lifetime)
 		if err != nil {
-			return r, usageErr("--lifetime: %v", err)
+			return r, usageErr("--lifetime %v", err)
 		}
 		r.Lifetime = d
 	}
@@ -409,6 +410,15 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 	if err != nil {
 		return err
 	}
+	if len(rows) == 0 {
+		// Nothing to issue is a bad input file, as for enroll --csv: no
+		// sign-in, no partial result.
+		for _, re := range rowErrs {
+			safetext.Fprintf(g.io.ErrOut, "%s\n", re.Error())
+		}
+		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("%s: no user to issue a pass for (%d row errors)", o.csv, len(rowErrs)),
+			Hint: "fix the rows named above"}
+	}
 	dir, err := filepath.Abs(o.outDir)
 	if err != nil {
 		return usageErr("--out-dir: %v", err)
@@ -426,7 +436,7 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 		r := onboard.RowResult{Line: re.Line, UPN: re.UPN, Status: onboard.StatusFailed, Detail: re.Msg}
 		results = append(results, r)
 		if !g.JSON {
-			fmt.Fprintf(g.io.ErrOut, "%s\n", re.Error())
+			safetext.Fprintf(g.io.ErrOut, "%s\n", re.Error())
 		}
 	}
 	b := &onboard.Batch{Issuer: is, Request: req, OutDir: dir, Format: o.format, Seal: seal,
@@ -437,9 +447,9 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 			}
 			switch r.Status {
 			case onboard.StatusFailed:
-				fmt.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, rowMessage(r.Err))
+				safetext.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, rowMessage(r.Err))
 			default:
-				fmt.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, r.Status)
+				safetext.Fprintf(g.io.ErrOut, "line %d: %s: %s\n", r.Line, r.UPN, r.Status)
 			}
 		}}
 	done, err := b.Run(ctx, rows)
@@ -515,7 +525,7 @@ func (g *globals) printBatch(rs []onboard.RowResult, runErr error) error {
 			case r.Status == onboard.StatusFailed || (r.Status == onboard.StatusSkipped && r.File == ""):
 				detail = r.Detail
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Line, orDash(r.UPN), r.Status, until, detail)
+			safetext.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Line, orDash(r.UPN), r.Status, until, detail)
 		}
 		tw.Flush()
 		fmt.Fprintf(g.io.Out, "%d created, %d replaced, %d skipped, %d failed\n", counts[onboard.StatusCreated],
@@ -526,6 +536,10 @@ func (g *globals) printBatch(rs []onboard.RowResult, runErr error) error {
 		e.Msg = "batch stopped: " + e.Msg
 		e.resultPrinted = true
 		return e
+	}
+	if failed > 0 && failed == len(rs) {
+		return &Error{Code: ExitPartial, Msg: fmt.Sprintf("all %s failed (see the summary); fix them and run the same command again",
+			plural(failed, "row", "rows")), resultPrinted: true}
 	}
 	if failed > 0 {
 		return &Error{Code: ExitPartial, Msg: fmt.Sprintf("%s of %d failed (see the summary); the others are done — fix them and run the same command again",
@@ -595,7 +609,7 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 				return g.printJSON(map[string]any{"upn": u.UPN, "userId": u.ID, "temporaryAccessPasses": out})
 			}
 			if len(ps) == 0 {
-				fmt.Fprintf(g.io.Out, "%s has no Temporary Access Pass.\n", u.UPN)
+				safetext.Fprintf(g.io.Out, "%s has no Temporary Access Pass.\n", u.UPN)
 				return nil
 			}
 			for _, p := range ps {
@@ -609,10 +623,10 @@ func newTAPShowCmd(g *globals) *cobra.Command {
 }
 
 func printPass(w io.Writer, u *onboard.User, p *onboard.Pass, pol *onboard.Policy, now time.Time) {
-	fmt.Fprintf(w, "Temporary Access Pass of %s (%s)\n", u.UPN, u.DisplayName)
+	safetext.Fprintf(w, "Temporary Access Pass of %s (%s)\n", u.UPN, u.DisplayName)
 	if msg, fix := p.Blocked(pol, u.UPN, now); msg != "" {
-		fmt.Fprintf(w, "  state        %s\n", msg)
-		fmt.Fprintf(w, "  fix          %s\n", fix)
+		safetext.Fprintf(w, "  state        %s\n", msg)
+		safetext.Fprintf(w, "  fix          %s\n", fix)
 	} else {
 		fmt.Fprintf(w, "  state        %s\n", p.State(now))
 	}

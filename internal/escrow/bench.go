@@ -7,10 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 // BenchIdentityFile is the default identity's file name inside the escrow
@@ -50,6 +51,9 @@ func EnsureBenchIdentity(dir string) (*age.X25519Identity, string, bool, error) 
 		if err == nil {
 			return id, id.Recipient().String(), false, nil
 		}
+		if errors.Is(err, fileguard.ErrUnsafe) {
+			return nil, "", false, fmt.Errorf("escrow: %w", err) // it names the file
+		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, "", false, fmt.Errorf("escrow: bench identity %s: %w", path, err)
 		}
@@ -85,14 +89,14 @@ func ensurePrivateDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("escrow directory %s: %w", dir, pathErrorCause(err))
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("escrow directory %s: not a directory", dir)
-	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("escrow directory %s has mode %04o: group or others can replace the bench identity in it; run chmod 700 %s", dir, fi.Mode().Perm(), dir)
-	}
-	return nil
+	// Another user's directory, or one others can write, could hold an
+	// identity planted for the bench to escrow to.
+	return fileguard.Check("escrow directory", dir, fi, fileguard.Dir, euid())
 }
+
+// euid is the user the bench identity must belong to (tests stand in for
+// another user).
+var euid = os.Geteuid
 
 // loadBenchIdentity reads the bench identity file. A missing file is an
 // error matching fs.ErrNotExist.
@@ -101,11 +105,10 @@ func loadBenchIdentity(path string) (*age.X25519Identity, error) {
 	if err != nil {
 		return nil, pathErrorCause(err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("mode %04o lets group or others read the key that decrypts the bench's escrowed PINs; run chmod 600 %s (and consider every PIN escrowed to it exposed)", fi.Mode().Perm(), path)
+	// Only the bench's user may have written it (or read it: it decrypts
+	// the bench's escrowed PINs).
+	if err := fileguard.Check("bench identity", path, fi, fileguard.Secret, euid()); err != nil {
+		return nil, err
 	}
 	data, err := readSecretFile(path, maxIdentityFileSize)
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/armor"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 // keyPair is a recipient spec with the identity file that opens it.
@@ -573,7 +575,7 @@ func TestEnsureBenchIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _, _, err = EnsureBenchIdentity(dir)
-		if err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		if !strings.Contains(guardHint(err), "chmod 600") {
 			t.Fatalf("mode %04o: error = %v, want one saying chmod 600", mode, err)
 		}
 	}
@@ -583,7 +585,7 @@ func TestEnsureBenchIdentity(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err = EnsureBenchIdentity(dir); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+	if _, _, _, err = EnsureBenchIdentity(dir); !strings.Contains(guardHint(err), "chmod 700") {
 		t.Fatalf("group-writable dir: error = %v, want one saying chmod 700", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
@@ -814,5 +816,70 @@ func TestReadPINFile(t *testing.T) {
 	}
 	if _, err := ReadPINFile(filepath.Join(t.TempDir(), "missing")); err == nil || errors.Is(err, ErrExists) {
 		t.Fatalf("ReadPINFile(missing) = %v", err)
+	}
+}
+
+// guardHint is the fix a fileguard refusal in err gives, or "".
+func guardHint(err error) string {
+	var fe *fileguard.Error
+	if errors.As(err, &fe) {
+		return fe.Hint()
+	}
+	return ""
+}
+
+// TestBenchIdentityOwner: an escrow directory or a bench identity that
+// belongs to another user is refused, whatever its mode. As root the test
+// gives its files to another uid (a root bench and a planted identity);
+// otherwise it keeps them and the bench runs as someone else.
+func TestBenchIdentityOwner(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix owners")
+	}
+	dir := filepath.Join(t.TempDir(), "escrow")
+	if _, _, _, err := EnsureBenchIdentity(dir); err != nil {
+		t.Fatal(err)
+	}
+	idPath := filepath.Join(dir, BenchIdentityFile)
+	defer func(f func() int) { euid = f }(euid)
+	me := os.Geteuid()
+	const other = 54321
+	// foreign makes path another user's, as seen by the bench.
+	foreign := func(path string) {
+		if me == 0 {
+			if err := os.Chown(path, other, -1); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			euid = func() int { return me + 1 }
+		}
+	}
+	own := func(path string) {
+		if me == 0 {
+			if err := os.Chown(path, 0, -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		euid = func() int { return me }
+	}
+	foreign(dir)
+	foreign(idPath)
+	_, _, _, err := EnsureBenchIdentity(dir)
+	if !errors.Is(err, fileguard.ErrUnsafe) || !strings.Contains(err.Error(), "escrow directory") || !strings.Contains(err.Error(), "owned by") {
+		t.Fatalf("escrow directory of another user: %v", err)
+	}
+	if me == 0 {
+		// The directory is the bench's, the identity in it is not.
+		own(dir)
+		if _, _, _, err := EnsureBenchIdentity(dir); !errors.Is(err, fileguard.ErrUnsafe) || !strings.Contains(err.Error(), "bench identity") {
+			t.Fatalf("bench identity of another user: %v", err)
+		}
+	} else if _, err := loadBenchIdentity(idPath); !errors.Is(err, fileguard.ErrUnsafe) || !strings.Contains(err.Error(), "bench identity") {
+		t.Fatalf("bench identity of another user: %v", err)
+	}
+	own(dir)
+	own(idPath)
+	if _, _, _, err := EnsureBenchIdentity(dir); err != nil {
+		t.Fatalf("own files: %v", err)
 	}
 }

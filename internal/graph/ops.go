@@ -13,6 +13,8 @@ import (
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/keyprep/keyprep/internal/duration"
 )
 
 // User is the part of a Graph user keyprep needs.
@@ -156,10 +158,10 @@ func (c *Client) CreationOptions(ctx context.Context, userID string, challengeTi
 	beta := challengeTimeout != 0 && challengeTimeout != MinChallengeTimeout
 	if beta {
 		if challengeTimeout < MinChallengeTimeout || challengeTimeout > MaxChallengeTimeout {
-			return nil, fmt.Errorf("graph: challenge timeout %v out of range: allowed 5 minutes to 30 days (43200 minutes)", challengeTimeout)
+			return nil, fmt.Errorf("graph: challenge timeout %s out of range: allowed 5m to 30d", duration.Format(challengeTimeout))
 		}
 		if challengeTimeout%time.Minute != 0 {
-			return nil, fmt.Errorf("graph: challenge timeout %v is not a whole number of minutes", challengeTimeout)
+			return nil, fmt.Errorf("graph: challenge timeout %s is not a whole number of minutes", duration.Format(challengeTimeout))
 		}
 	}
 	var ri *abs.RequestInformation

@@ -119,8 +119,8 @@ func (c *Client) CreateTAP(ctx context.Context, userID string, req TAPRequest) (
 		return nil, err
 	}
 	if req.LifetimeMinutes != 0 && (req.LifetimeMinutes < MinTAPLifetimeMinutes || req.LifetimeMinutes > MaxTAPLifetimeMinutes) {
-		return nil, fmt.Errorf("graph: %s: lifetime %d minutes out of range: allowed %d to %d minutes", OpCreateTAP,
-			req.LifetimeMinutes, MinTAPLifetimeMinutes, MaxTAPLifetimeMinutes)
+		return nil, fmt.Errorf("graph: %s: lifetime %s out of range: allowed %s to %s", OpCreateTAP,
+			policy.Minutes(req.LifetimeMinutes), policy.Minutes(MinTAPLifetimeMinutes), policy.Minutes(MaxTAPLifetimeMinutes))
 	}
 	body := map[string]any{}
 	if !req.Start.IsZero() {

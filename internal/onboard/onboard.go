@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/policy"
 )
@@ -178,33 +179,16 @@ func (e *Error) Unwrap() []error {
 // Duration renders a lifetime the way operators write it: 1h, 90m, 2d, 1d12h.
 func Duration(d time.Duration) string { return policy.Duration(d) }
 
-// ParseLifetime reads a lifetime: Go durations (90m, 1h30m, 8h) and days
-// (2d, 1d12h). It must be whole minutes.
+// ParseLifetime reads a lifetime in keyprep's duration grammar
+// (internal/duration: 90m, 2h, 30d, 1d12h). It must be positive and whole
+// minutes; the range Entra allows is checked by CheckRequest.
 func ParseLifetime(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errors.New("empty lifetime")
+	d, err := duration.Parse(s)
+	if err != nil {
+		return 0, err
 	}
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i >= 0 {
-		var n int
-		if _, err := fmt.Sscanf(s[:i], "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != s[:i] {
-			return 0, fmt.Errorf("lifetime %q: want e.g. 1h, 90m or 2d", s)
-		}
-		days = time.Duration(n) * 24 * time.Hour
-		s = s[i+1:]
-	}
-	var rest time.Duration
-	if s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return 0, fmt.Errorf("lifetime %q: want e.g. 1h, 90m or 2d", s)
-		}
-		rest = d
-	}
-	d := days + rest
 	if d%time.Minute != 0 {
-		return 0, fmt.Errorf("lifetime %s: whole minutes only", d)
+		return 0, fmt.Errorf("%s: whole minutes only", duration.Format(d))
 	}
 	return d, nil
 }

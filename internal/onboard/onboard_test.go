@@ -77,7 +77,8 @@ func TestParseLifetime(t *testing.T) {
 			t.Errorf("ParseLifetime(%q) = %v, %v; want %v", s, got, err, want)
 		}
 	}
-	for _, s := range []string{"", "h", "1x", "-1h", "d", "1.5d", "+1d", "1dd", "30s", "1h30s", "1d-1h"} {
+	for _, s := range []string{"", "h", "1x", "-1h", "d", "1.5d", "+1d", "1dd", "30s", "1h30s", "1d-1h",
+		"0", "0m", "0d", "106752d", "187649984473771d"} {
 		if d, err := ParseLifetime(s); err == nil {
 			t.Errorf("ParseLifetime(%q) = %v, want an error", s, d)
 		}

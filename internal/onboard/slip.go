@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/keyprep/keyprep/internal/safetext"
 )
 
 // Slip is the onboarding slip: everything a user needs to sign in with the
@@ -41,7 +43,9 @@ func NewSlip(is *Issued, now time.Time) *Slip {
 	if name == "" {
 		name = is.User.UPN
 	}
-	return &Slip{UPN: is.User.UPN, DisplayName: name, Code: is.Pass.Code, Start: start, Expiry: is.Pass.Expiry(),
+	// Directory values reach the slip (text and HTML) with terminal
+	// controls and bidi overrides escaped (internal/safetext).
+	return &Slip{UPN: safetext.Line(is.User.UPN), DisplayName: safetext.Line(name), Code: is.Pass.Code, Start: start, Expiry: is.Pass.Expiry(),
 		Once: is.Pass.Once, URL: RegistrationURL, Issued: now}
 }
 
@@ -188,12 +192,6 @@ func (s *Slip) Render(format string) ([]byte, error) {
 	return nil, fmt.Errorf("slip format %q: want text or html", format)
 }
 
-// oneLine keeps a directory value on one line of the slip.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}
+// oneLine keeps a directory value on one line of the slip, safe to show
+// (internal/safetext).
+func oneLine(s string) string { return safetext.Line(s) }

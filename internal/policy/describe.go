@@ -62,16 +62,13 @@ func RestrictionsText(k *KeyRestrictions) string {
 	return list
 }
 
-// Minutes renders a lifetime in minutes the short way: 1d, 8h, 1h30m.
+// Minutes renders a lifetime in minutes the short way, in keyprep's
+// duration grammar (docs/architecture.md): 1d, 8h, 1h30m, 30d1m.
 func Minutes(n int) string {
-	d := time.Duration(n) * time.Minute
-	switch {
-	case n%(24*60) == 0:
-		return fmt.Sprintf("%dd", n/(24*60))
-	case n%60 == 0:
-		return fmt.Sprintf("%dh", n/60)
+	if n <= 0 {
+		return fmt.Sprintf("%dm", n)
 	}
-	return strings.TrimSuffix(d.String(), "0s")
+	return Duration(time.Duration(n) * time.Minute)
 }
 
 // Setting is one line of a policy as `policy show` lists it: the Graph

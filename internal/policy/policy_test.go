@@ -385,9 +385,9 @@ func TestTAPValidate(t *testing.T) {
 		msg  string
 	}{
 		{func(*TAPPolicy) {}, ""},
-		{func(p *TAPPolicy) { p.MinimumLifetimeInMinutes = 5 }, "minimum lifetime 5 minutes out of range"},
+		{func(p *TAPPolicy) { p.MinimumLifetimeInMinutes = 5 }, "minimum lifetime 5m out of range: allowed 10m to 30d"},
 		{func(p *TAPPolicy) { p.DefaultLifetimeInMinutes = 600 }, "minimum ≤ default ≤ maximum"},
-		{func(p *TAPPolicy) { p.MaximumLifetimeInMinutes = 43201 }, "maximum lifetime 43201 minutes out of range"},
+		{func(p *TAPPolicy) { p.MaximumLifetimeInMinutes = 43201 }, "maximum lifetime 30d1m out of range"},
 		{func(p *TAPPolicy) { p.DefaultLength = 49 }, "allowed 8 to 48"},
 		{func(p *TAPPolicy) { p.State = "on" }, `state "on"`},
 	}

@@ -146,11 +146,11 @@ func (p *TAPPolicy) Validate() error {
 		v    int
 	}{{"minimum lifetime", p.MinimumLifetimeInMinutes}, {"default lifetime", p.DefaultLifetimeInMinutes}, {"maximum lifetime", p.MaximumLifetimeInMinutes}} {
 		if f.v < MinTAPLifetimeMinutes || f.v > MaxTAPLifetimeMinutes {
-			errs = append(errs, fmt.Errorf("%s %d minutes out of range: allowed %d to %d minutes (10 minutes to 30 days)", f.name, f.v, MinTAPLifetimeMinutes, MaxTAPLifetimeMinutes))
+			errs = append(errs, fmt.Errorf("%s %s out of range: allowed %s to %s", f.name, Minutes(f.v), Minutes(MinTAPLifetimeMinutes), Minutes(MaxTAPLifetimeMinutes)))
 		}
 	}
 	if p.MinimumLifetimeInMinutes > p.DefaultLifetimeInMinutes || p.DefaultLifetimeInMinutes > p.MaximumLifetimeInMinutes {
-		errs = append(errs, fmt.Errorf("lifetimes must satisfy minimum ≤ default ≤ maximum (got %d ≤ %d ≤ %d)", p.MinimumLifetimeInMinutes, p.DefaultLifetimeInMinutes, p.MaximumLifetimeInMinutes))
+		errs = append(errs, fmt.Errorf("lifetimes must satisfy minimum ≤ default ≤ maximum (got %s ≤ %s ≤ %s)", Minutes(p.MinimumLifetimeInMinutes), Minutes(p.DefaultLifetimeInMinutes), Minutes(p.MaximumLifetimeInMinutes)))
 	}
 	if p.DefaultLength < MinTAPLength || p.DefaultLength > MaxTAPLength {
 		errs = append(errs, fmt.Errorf("length %d out of range: allowed 8 to 48 characters", p.DefaultLength))

@@ -167,6 +167,26 @@ else
 	fail "systemd-analyze verify keyprep.service: $out"
 fi
 
+# The unit bounds memory, tasks and file descriptors, and its sandbox stays
+# at the exposure it had before the bounds (1.7 in systemd-analyze
+# security; --offline needs systemd 252 or later).
+for want in MemoryMax= MemoryHigh= TasksMax= LimitNOFILE= Environment=GOMEMLIMIT=; do
+	if grep -q "^$want" "$unit"; then pass "the unit sets $want"; else fail "the unit lacks $want"; fi
+done
+if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+	exposure=$(systemd-analyze security --offline=true "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 1.7) }'; then
+		pass "systemd-analyze security: exposure $exposure (at most 1.7)"
+	else
+		fail "systemd-analyze security: exposure '${exposure}', want at most 1.7"
+	fi
+fi
+# The secrets file is never more open than root:keyprep 0640, in the
+# package and in the manual install.
+if grep -E 'install .*keyprep\.env' "$root/usr/share/doc/keyprep/README.systemd" 2>/dev/null | grep -vqE -- '-m 0?6[04]0 '; then
+	fail "README.systemd installs keyprep.env with a mode other than 0640 or 0600"
+fi
+
 if [ "$fails" -gt 0 ]; then
 	echo "deb-test: $fails check(s) failed" >&2
 	exit 1

@@ -52,7 +52,10 @@ plug() {
 		sleep 0.1
 	done
 	cat $W/key.out
-	grep -q "\"hidraw\": \"$DEV\"" $W/key.out || fail "the key is not on $DEV"
+	grep -q "\"hidraw\": \"$DEV\"" $W/key.out || fail "the key is not on $DEV" || return 1
+	# Root was needed for /dev/uhid only: the key is served as nobody.
+	uid=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/"$(cat $W/key.pid)"/status)
+	[ "$uid" = "65534 65534 65534 65534" ] || fail "sim key --uhid still runs as uid $uid, not nobody (65534)"
 }
 
 # unplug: stop the virtual key (SIGTERM) and check that its node went away.
