@@ -73,10 +73,10 @@ type Server struct {
 	ctx    context.Context // ends every event stream on Close
 	cancel context.CancelFunc
 
-	conns      *connTracker
-	refusals   *warnLimiter
-	streams    chan struct{} // one token per event-stream client
-	uploads    chan struct{} // one upload parsed at a time
+	conns    *connTracker
+	refusals *warnLimiter
+	streams  chan struct{} // one token per event-stream client
+	uploads  chan struct{} // one upload parsed at a time
 
 	mu       sync.Mutex
 	sessions map[[32]byte]time.Time // SHA-256 of the session id → expiry
