@@ -225,6 +225,9 @@ func (e *fakeEngine) Subscribe(ctx context.Context) <-chan bench.Event {
 func (e *fakeEngine) RevealPIN(ctx context.Context, upn string, by bench.Requester) ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if strings.Contains(upn, "broken") {
+		return nil, fmt.Errorf("open /var/lib/keyprep/escrow/%s.age: internal detail", upn)
+	}
 	pin, ok := e.pins[strings.ToLower(upn)]
 	if !ok {
 		return nil, fmt.Errorf("no escrowed PIN for %s: %w", upn, fs.ErrNotExist)
@@ -248,6 +251,18 @@ func (e *fakeEngine) dropSubscribers() {
 	for ch := range e.subs {
 		delete(e.subs, ch)
 		close(ch)
+	}
+}
+
+// setState sets the state of the queued users named.
+func (e *fakeEngine) setState(st bench.ItemState, upns ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, u := range upns {
+		if it := e.byUPN[strings.ToLower(u)]; it != nil {
+			it.State = st
+			e.emitItem(it)
+		}
 	}
 }
 

@@ -701,6 +701,10 @@ func writeJSONError(w http.ResponseWriter, status int, e apiError) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Connection", "close")
 	writeJSON(w, status, map[string]apiError{"error": e})
+	// net/http reads what is left of a declared body (up to 256 KB)
+	// before it closes the connection: a body that never comes would hold
+	// it. No more reads: the connection closes once the answer is out.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
