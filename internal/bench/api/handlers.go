@@ -349,10 +349,16 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the user list as text/csv or as multipart/form-data field \"file\"")
 		return
 	}
-	sub, err := s.engine.Submit(r.Context(), cleanName(name), &limitReader{r: body, n: MaxUploadBytes})
+	lr := &limitReader{r: body, n: MaxUploadBytes}
+	sub, err := s.engine.Submit(r.Context(), cleanName(name), lr)
 	if err != nil {
 		if tooLarge(err) {
 			s.tooLarge(w)
+			return
+		}
+		if lr.err != nil && !errors.Is(lr.err, io.EOF) {
+			// The client's body broke off or is malformed (multipart).
+			writeError(w, http.StatusBadRequest, "bad_request", "the upload could not be read to its end")
 			return
 		}
 		if errors.Is(err, userlist.ErrFormat) {
@@ -376,8 +382,9 @@ func (s *Server) tooLarge(w http.ResponseWriter) {
 // limitReader reads at most n bytes of r and fails with an
 // *http.MaxBytesError when r has more.
 type limitReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error // the first error reading r
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -388,6 +395,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		p = p[:l.n+1]
 	}
 	n, err := l.r.Read(p)
+	if err != nil && l.err == nil {
+		l.err = err
+	}
 	l.n -= int64(n)
 	if l.n < 0 {
 		return n + int(l.n), &http.MaxBytesError{Limit: MaxUploadBytes}
