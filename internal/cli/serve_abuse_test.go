@@ -146,7 +146,7 @@ func serveAbuse(tb testing.TB) abuseResult {
 	}
 	type page struct {
 		Counts struct{ Total, Pending, Failed int } `json:"counts"`
-		Items  []struct{ UPN string }              `json:"items"`
+		Items  []struct{ UPN string }               `json:"items"`
 	}
 	jobs := func(ctx context.Context) (page, error) {
 		var p page
