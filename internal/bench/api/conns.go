@@ -64,8 +64,9 @@ type connTracker struct {
 	mu    sync.Mutex
 	seq   uint64
 	conns map[net.Conn]*connInfo
-	// evicted counts connections closed to make room (for the log).
-	evicted int
+	// evicted is called (outside the lock) for each connection closed to
+	// make room, with the number open.
+	evicted func(open int)
 }
 
 type connInfo struct {
@@ -142,17 +143,13 @@ func (t *connTracker) track(c net.Conn, st http.ConnState) {
 			victim = c
 			delete(t.conns, c)
 		}
-		t.evicted++
 	}
+	open := len(t.conns)
 	t.mu.Unlock()
 	if victim != nil {
 		victim.Close()
+		if t.evicted != nil {
+			t.evicted(open)
+		}
 	}
-}
-
-// open counts the tracked connections.
-func (t *connTracker) open() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.conns)
 }

@@ -123,6 +123,9 @@ func New(engine bench.Engine, opts Options) (*Server, error) {
 		opts.MaxStreams = DefaultMaxStreams
 	}
 	s.conns = newConnTracker(opts.MaxConns)
+	s.conns.evicted = func(open int) {
+		s.refused("closed a connection to stay within the connection cap (the oldest idle or without the token)", "open", open, "max", opts.MaxConns)
+	}
 	s.refusals = newWarnLimiter(refusalBurst, refusalPeriod)
 	s.streams = make(chan struct{}, opts.MaxStreams)
 	s.uploads = make(chan struct{}, 1)
