@@ -395,6 +395,14 @@ func TestLogsBounded(t *testing.T) {
 			t.Fatalf("a log line of %d bytes", len(l))
 		}
 	}
+	// A value that reaches the log whole at its call site (the error of an
+	// unknown user, with its 300-byte UPN) is cut there too.
+	upn := "a@" + strings.Repeat(strings.Repeat("d", 60)+".", 5) + "test"
+	e.do(req{method: "POST", path: "/api/v1/results/" + upn + "/reveal-pin", auth: true, body: `{"confirm":true}`,
+		header: map[string]string{"Content-Type": "application/json"}})
+	if out := logs.String(); !strings.Contains(out, "request failed") || strings.Contains(out, upn) || !strings.Contains(out, " bytes)") {
+		t.Errorf("the unknown user's error is not cut in the log:\n%s", out)
+	}
 	before := strings.Count(logs.String(), "level=WARN")
 	for range 200 {
 		e.do(req{path: "/api/v1/slots"})
