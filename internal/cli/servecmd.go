@@ -74,7 +74,8 @@ func loopbackListen(addr string) error {
 		return usageErr("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8765", addr)
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return usageErr("--listen %q: the port must be a number from 0 to 65535 (0: any free port)", addr)
+		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("--listen %q: the port must be a number from 0 to 65535 (0: any free port)", addr),
+			Hint: "e.g. --listen 127.0.0.1:8765"}
 	}
 	if strings.EqualFold(host, "localhost") {
 		return nil
