@@ -48,7 +48,7 @@ const (
 type abuseResult struct {
 	probes          int
 	maxLatency      time.Duration
-	medianLatency      time.Duration
+	medianLatency   time.Duration
 	peakRSS         int64
 	evictedRedials  int64
 	streamsServed   int64
@@ -133,7 +133,7 @@ func serveAbuse(tb testing.TB) abuseResult {
 
 	// The operator: a new connection for every call.
 	operator := &http.Client{Timeout: abuseProbeGuard, Transport: &http.Transport{DisableKeepAlives: true}}
-	call := func(ctx context.Context, method, path, ct string, body io.Reader) (*http.Response, error) {
+	callWith := func(ctx context.Context, c *http.Client, method, path, ct string, body io.Reader) (*http.Response, error) {
 		r, err := http.NewRequestWithContext(ctx, method, base+path, body)
 		if err != nil {
 			return nil, err
@@ -142,7 +142,10 @@ func serveAbuse(tb testing.TB) abuseResult {
 		if ct != "" {
 			r.Header.Set("Content-Type", ct)
 		}
-		return operator.Do(r)
+		return c.Do(r)
+	}
+	call := func(ctx context.Context, method, path, ct string, body io.Reader) (*http.Response, error) {
+		return callWith(ctx, operator, method, path, ct, body)
 	}
 	type page struct {
 		Counts struct{ Total, Pending, Failed int } `json:"counts"`
@@ -167,7 +170,10 @@ func serveAbuse(tb testing.TB) abuseResult {
 	for i := range abuseQueue {
 		fmt.Fprintf(&list, "abuse.user%05d@contoso.test,Abuse User %d\n", i, i)
 	}
-	resp, err := call(context.Background(), "POST", "/api/v1/jobs?name=abuse", "text/csv", strings.NewReader(list.String()))
+	// Queueing them is set-up, not abuse: a hang guard of its own (the store
+	// takes its time under the race detector).
+	setup := &http.Client{Timeout: 5 * time.Minute}
+	resp, err := callWith(context.Background(), setup, "POST", "/api/v1/jobs?name=abuse", "text/csv", strings.NewReader(list.String()))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -340,7 +346,9 @@ func serveAbuse(tb testing.TB) abuseResult {
 	res.streamsServed, res.streamsRefused = served.Load(), refused.Load()
 	res.uploadsRefused, res.uploadsAnswered = upRefused.Load(), upAnswered.Load()
 
-	if res.peakRSS >= abuseMaxRSS {
+	// The race detector's shadow memory multiplies the daemon's: the bound
+	// holds for the real build (make bench measures it there).
+	if res.peakRSS >= abuseMaxRSS && !raceBuild {
 		tb.Errorf("peak resident memory %.0f MiB, want under %d MiB", float64(res.peakRSS)/(1<<20), abuseMaxRSS>>20)
 	}
 	if res.streamsRefused == 0 || res.uploadsRefused == 0 {

@@ -304,6 +304,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
+	// The body has readTimeout from now (not from when it waited for the
+	// upload before it); queueing a long list in the store may take longer
+	// than writeTimeout, so the answer's deadline is set once it is known.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(readTimeout))
+	_ = rc.SetWriteDeadline(time.Time{})
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+maxUploadExtra)
 	var (
 		name string
@@ -351,6 +357,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	lr := &limitReader{r: body, n: MaxUploadBytes}
 	sub, err := s.engine.Submit(r.Context(), cleanName(name), lr)
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if err != nil {
 		if tooLarge(err) {
 			s.tooLarge(w)
