@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -117,6 +118,9 @@ func serveToken(dir string) (string, string, error) {
 	return tok, path, nil
 }
 
+// serveMemoryLimit is the daemon's soft memory limit (runtime/debug).
+const serveMemoryLimit = 192 << 20
+
 // listenHint says what to do when --listen cannot be listened on: only an
 // address in use points at another daemon.
 func listenHint(err error) string {
@@ -159,6 +163,12 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	hs := srv.HTTPServer()
+	// A soft memory limit for the daemon (GOMEMLIMIT overrides it): the
+	// garbage collector works harder near it instead of letting the heap
+	// double under a burst of uploads and clients (docs: README, limits).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runDone := make(chan error, 1)

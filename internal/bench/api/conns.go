@@ -28,7 +28,7 @@ const (
 	maxHeaderBytes = 16 << 10
 	// DefaultMaxConns: open connections before the oldest that has not
 	// shown the token (or is idle) is closed for a new one.
-	DefaultMaxConns = 128
+	DefaultMaxConns = 512
 	// DefaultMaxStreams: event-stream clients at once; more get 503.
 	DefaultMaxStreams = 16
 )
