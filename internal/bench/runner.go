@@ -296,15 +296,22 @@ func (r *Runner) Snapshot() Snapshot {
 	}
 	s.Counts = r.counts()
 	s.OptionsPrefetched, _ = r.pre.stats()
+	s.PerHour, s.ETA = r.rateLocked(s.Counts)
+	return s
+}
+
+// rateLocked is the enrollment rate since the first one started and the
+// time left at it for c's open users (zero when unknown); r.mu is held.
+func (r *Runner) rateLocked(c Counts) (perHour float64, eta time.Duration) {
 	if r.finished > 0 && !r.firstWork.IsZero() {
 		el := r.o.Now().Sub(r.firstWork)
 		if el > 0 {
-			s.PerHour = float64(r.finished) / el.Hours()
-			left := s.Counts.Pending + s.Counts.Active
-			s.ETA = time.Duration(float64(left) / s.PerHour * float64(time.Hour)).Round(time.Second)
+			perHour = float64(r.finished) / el.Hours()
+			left := c.Pending + c.Active
+			eta = time.Duration(float64(left) / perHour * float64(time.Hour)).Round(time.Second)
 		}
 	}
-	return s
+	return perHour, eta
 }
 
 func (r *Runner) counts() Counts {

@@ -145,6 +145,9 @@ const (
 	EventResult EventType = "result" // Result recorded
 	EventBatch  EventType = "batch"  // users submitted (Message)
 	EventIdle   EventType = "idle"   // nothing pending and no slot working
+	// EventCleared: the operator cleared users from the queue (Message);
+	// a client showing the queue takes a fresh view.
+	EventCleared EventType = "cleared"
 )
 
 // Event is one change, in order (Seq increases by one).
@@ -191,6 +194,13 @@ type Engine interface {
 	Submit(ctx context.Context, name string, csv io.Reader) (*Submission, error)
 	// RetryFailed requeues every failed user and returns how many.
 	RetryFailed(ctx context.Context) (int, error)
+	// View is the bounded snapshot: counts of the whole queue, one page
+	// of it and the newest results (PageItems pages it).
+	View(q ViewQuery) View
+	// Clear removes failed users, or a batch with none pending or at
+	// work (ErrBatchBusy, ErrNoBatch), from the run's queue and returns
+	// how many.
+	Clear(ctx context.Context, c Clear) (int, error)
 	// Subscribe delivers every event after the current snapshot until ctx
 	// ends (then the channel is closed). A subscriber that falls behind
 	// gets its channel closed early and must take a new snapshot.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,9 +72,13 @@ refused. A PIN reaches the browser only when the operator reveals it.`,
 
 // loopbackListen checks that addr is a loopback address.
 func loopbackListen(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return usageErr("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8765", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("--listen %q: the port must be a number from 0 to 65535 (0: any free port)", addr),
+			Hint: "e.g. --listen 127.0.0.1:8765"}
 	}
 	if strings.EqualFold(host, "localhost") {
 		return nil
@@ -116,6 +122,23 @@ func serveToken(dir string) (string, string, error) {
 	return tok, path, nil
 }
 
+// serveMemoryLimit is the daemon's soft memory limit (runtime/debug).
+const serveMemoryLimit = 192 << 20
+
+// listenHint says what to do when --listen cannot be listened on: only an
+// address in use points at another daemon.
+func listenHint(err error) string {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "another keyprep serve (or another program) already listens there; choose another port with --listen 127.0.0.1:PORT"
+	case errors.Is(err, syscall.EACCES):
+		return "ports below 1024 need privileges; choose a port from 1024 up with --listen 127.0.0.1:PORT"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "that address is not one of this machine's; use 127.0.0.1 or [::1]"
+	}
+	return "check --listen: a loopback address and a free port, e.g. --listen 127.0.0.1:8765"
+}
+
 func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err := loopbackListen(o.listen); err != nil {
 		return err
@@ -135,8 +158,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("listen on %s: %v", o.listen, err),
-			Hint: "another keyprep serve may be running; choose another port with --listen 127.0.0.1:PORT", Err: err}
+		return &Error{Code: ExitUsage, Msg: fmt.Sprintf("listen on %s: %v", o.listen, err), Hint: listenHint(err), Err: err}
 	}
 	addr := ln.Addr().String()
 	srv, err := api.New(r, api.Options{Token: tok, Addr: addr, Log: slog.New(g.log)})
@@ -144,7 +166,13 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		ln.Close()
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := srv.HTTPServer()
+	// A soft memory limit for the daemon (GOMEMLIMIT overrides it): the
+	// garbage collector works harder near it instead of letting the heap
+	// double under a burst of uploads and clients (docs: README, limits).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runDone := make(chan error, 1)

@@ -134,6 +134,9 @@ func Read(r io.Reader) ([]Row, []*RowError, error) {
 				headerless = true
 				upnCol = 0
 			} else {
+				if i := longField(rec); i >= 0 {
+					return nil, nil, formatErr("line %d: column %d of the header is longer than %d bytes", line, i+1, maxFieldLen)
+				}
 				header = make([]string, len(rec))
 				for i, h := range rec {
 					header[i] = normHeader(h)
@@ -166,6 +169,14 @@ func Read(r io.Reader) ([]Row, []*RowError, error) {
 			errs = append(errs, &RowError{Line: line, UPN: printable(raw), Msg: "not a UPN or object id: " + err.Error()})
 			continue
 		}
+		if i := longField(rec); i >= 0 {
+			col := fmt.Sprintf("column %d", i+1)
+			if header != nil && i < len(header) && header[i] != "" {
+				col = header[i]
+			}
+			errs = append(errs, &RowError{Line: line, UPN: raw, Msg: fmt.Sprintf("%s longer than %d bytes", printable(col), maxFieldLen)})
+			continue
+		}
 		k := strings.ToLower(raw)
 		if at, dup := seen[k]; dup {
 			errs = append(errs, &RowError{Line: line, UPN: raw, Msg: fmt.Sprintf("listed twice (first on line %d)", at)})
@@ -194,6 +205,18 @@ func Read(r io.Reader) ([]Row, []*RowError, error) {
 		return nil, nil, formatErr("no users: only a header")
 	}
 	return rows, errs, nil
+}
+
+// longField returns the index of the first field of rec longer than
+// maxFieldLen bytes, or -1: no column of a user list needs more, and a
+// list's fields stay in memory for as long as its users are queued.
+func longField(rec []string) int {
+	for i, f := range rec {
+		if len(f) > maxFieldLen {
+			return i
+		}
+	}
+	return -1
 }
 
 // firstContentLine returns the first line that is neither blank nor a

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,6 +109,84 @@ func TestBrowserDashboard(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	checkDashboardHistory(t, e, sess)
+}
+
+// checkDashboardHistory: after the scenario, keys pulled out leave the
+// slots for a collapsed history with a count, a long UPN in a card wraps
+// only after its '@' and dots, and "Clear failed" empties the failed
+// users.
+func checkDashboardHistory(t *testing.T, e *env, sess *browsertest.Session) {
+	t.Helper()
+	for i := range 9 {
+		e.engine.setSlot(bench.Slot{ID: fmt.Sprintf("gone-%d", i), Key: fmt.Sprintf("vkey:%d", 10+i), State: bench.SlotWorking, UPN: "u@contoso.test", Since: time.Now()})
+		e.engine.setSlot(bench.Slot{ID: fmt.Sprintf("gone-%d", i), Key: fmt.Sprintf("vkey:%d", 10+i), State: bench.SlotRemoved, UPN: "u@contoso.test", Since: time.Now()})
+	}
+	long := "maximilian.alexander.featherstonehaugh-wolfeschlegelsteinhausen@research.emea.contoso.onmicrosoft.test"
+	e.engine.setSlot(bench.Slot{ID: "long", Key: "vkey:9", Model: "keyprep virtual key", State: bench.SlotWorking, UPN: long, Since: time.Now()})
+	var got struct {
+		Cards   int      `json:"cards"`
+		Removed int      `json:"removed"`
+		Count   string   `json:"count"`
+		Open    bool     `json:"open"`
+		Lines   int      `json:"lines"`
+		Bad     []string `json:"bad"`
+	}
+	err := browsertest.WaitFor(30*time.Second, "the removed keys in the history and the long UPN shown", func() (bool, error) {
+		err := sess.Execute(&got, `
+const cards = document.querySelectorAll('[data-testid="slot"]');
+const user = document.querySelector('[data-slot-id="long"] .slot-user');
+let lines = 0, bad = [];
+if (user) {
+  const chars = [];
+  const tw = document.createTreeWalker(user, NodeFilter.SHOW_TEXT);
+  while (tw.nextNode()) {
+    const t = tw.currentNode;
+    for (let i = 0; i < t.length; i++) {
+      const r = document.createRange(); r.setStart(t, i); r.setEnd(t, i + 1);
+      chars.push({ ch: t.data[i], top: r.getBoundingClientRect().top });
+    }
+  }
+  lines = chars.length ? 1 : 0;
+  for (let i = 1; i < chars.length; i++) {
+    if (chars[i].top > chars[i - 1].top + 2) {
+      lines++;
+      if (!'@.-'.includes(chars[i - 1].ch)) bad.push(chars.slice(Math.max(0, i - 5), i + 5).map((c) => c.ch).join(''));
+    }
+  }
+}
+return { cards: cards.length, removed: document.querySelectorAll('[data-testid="removed-key"]').length,
+  count: document.querySelector('#slot-history-count').textContent, open: document.querySelector('#slot-history').open,
+  lines, bad };`)
+		return err == nil && got.Lines > 0 && got.Count == "9 keys removed", err
+	})
+	if err != nil {
+		t.Fatalf("%v: %+v", err, got)
+	}
+	if got.Cards != 5 || got.Removed != 9 || got.Open {
+		t.Errorf("%d cards (want the 5 live keys), %d removed keys listed in a history open=%v (want 9, collapsed)", got.Cards, got.Removed, got.Open)
+	}
+	if got.Lines < 2 || len(got.Bad) > 0 {
+		t.Errorf("the long UPN took %d lines, broken inside a word at %q", got.Lines, got.Bad)
+	}
+	if png, err := sess.Screenshot(); err == nil {
+		_ = os.WriteFile(filepath.Join(browsertest.ArtifactsDir(t), "dashboard-history.png"), png, 0o644)
+	}
+
+	if err := sess.Click("#clear-failed"); err != nil {
+		t.Fatal(err)
+	}
+	err = browsertest.WaitFor(30*time.Second, "the failed users cleared", func() (bool, error) {
+		var failed string
+		err := sess.Execute(&failed, `return document.querySelector('#count-failed').textContent + '/' + document.querySelectorAll('#problems li').length`)
+		return failed == "0/0", err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.engine.Snapshot().Queue); n != 9 {
+		t.Errorf("%d users left in the queue after clearing the failed one, want 9", n)
 	}
 }
 

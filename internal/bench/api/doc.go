@@ -59,25 +59,38 @@
 //	DELETE /session                       end the session (204)
 //	GET    /keys                          {"keys":[KeyInfo]}
 //	GET    /slots                         {"slots":[Slot]}
-//	GET    /jobs                          the queue: {"items":[Item],"counts":Counts}
+//	GET    /jobs                          a page of the queue (?state=a,b ?batch=
+//	                                      ?offset= ?limit=, at most 1000):
+//	                                      {"items","counts","matched","offset",
+//	                                      "limit","batches"}
 //	POST   /jobs                          a CSV user list: body text/csv (?name=FILE),
 //	                                      or multipart/form-data field "file";
 //	                                      200 with the Submission (row errors
 //	                                      included); 400 bad_csv for a file-level
-//	                                      problem; 413 when too large
+//	                                      problem; 413 over MaxUploadBytes; one
+//	                                      upload is parsed at a time
 //	POST   /jobs/retry-failed             {"requeued":N}
+//	POST   /jobs/clear                    {"failed":true} and/or {"batch":NAME}:
+//	                                      {"cleared":N}; 409 batch_busy
 //	GET    /results                       {"results":[Result]}; ?format=csv: a CSV
 //	                                      file, cells that a spreadsheet would run
 //	                                      as a formula (= + - @ tab CR) prefixed
 //	                                      with '
-//	POST   /results/{upn}/reveal-pin      body {"confirm":true} (application/json):
-//	                                      {"upn":…,"pin":…}; the only way a PIN
+//	POST   /results/{upn}/reveal-pin      body exactly {"confirm":true} (application/json;
+//	                                      no other field, no key twice, nothing
+//	                                      after it): {"upn":…,"pin":…} with the
+//	                                      UPN lower-cased; the only way a PIN
 //	                                      reaches the browser
-//	GET    /snapshot                      bench.Snapshot
+//	GET    /snapshot                      bench.View: slots, counts, one page (the
+//	                                      jobs parameters; default the open users),
+//	                                      the newest results (?results=N, 100)
 //	GET    /events                        text/event-stream: first "event: snapshot"
-//	                                      (the whole bench), then each bench.Event as
-//	                                      "id: SEQ", "event: TYPE", "data: JSON";
-//	                                      ": ping" comments as heartbeat
+//	                                      (the bounded view), then each bench.Event as
+//	                                      "id: SEQ", "event: TYPE", "data: JSON",
+//	                                      "event: view" (counts and page) at most
+//	                                      every second while the queue changes;
+//	                                      ": ping" comments as heartbeat; beyond
+//	                                      Options.MaxStreams clients 503
 //
 // The stream subscribes before it takes the snapshot, so no event is lost
 // between the two; events already reflected in the snapshot may follow it
@@ -86,14 +99,27 @@
 // ends and EventSource reconnects, getting a fresh snapshot. The dashboard
 // also reconnects when it sees a gap in the sequence numbers.
 //
+// # Bounds
+//
+// Nothing a client sends or the queue holds makes an answer, a log line or
+// a connection unbounded: answers about the queue are pages; uploads are
+// limited (MaxUploadBytes, every CSV field 1,024 bytes) and parsed one at a
+// time; HTTPServer sets header, request, write and idle timeouts, a header
+// size limit and a connection cap that closes the oldest connection that
+// is idle or has not shown the token, never an authenticated request at
+// work; every error closes its connection without reading the rest of a
+// declared body; every logged value is cut (maxLogValue) and warnings
+// about refused requests are rate-limited.
+//
 // Errors are {"error":{"code":"…","message":"…"}} with a matching status:
 // 400 bad_request/bad_csv/confirm_required, 401 unauthorized, 403
-// bad_host/bad_origin/forbidden, 404 not_found, 405 method_not_allowed, 413
-// too_large, 415 unsupported_media_type, 500 internal, 501
-// not_implemented, 503 unavailable. Engine errors are classified with
-// errors.Is: userlist.ErrFormat → 400, fs.ErrNotExist → 404,
-// fs.ErrPermission → 403, errors.ErrUnsupported → 501, context errors →
-// 503.
+// bad_host/bad_origin/forbidden, 404 not_found, 405 method_not_allowed, 409
+// batch_busy, 413 too_large, 415 unsupported_media_type, 500 internal, 501
+// not_implemented, 503 unavailable/too_many_streams. Engine errors are
+// classified with errors.Is: userlist.ErrFormat → 400, fs.ErrNotExist →
+// 404, fs.ErrPermission → 403, errors.ErrUnsupported → 501, context errors
+// → 503; a 404 or 5xx from the engine answers a generic message and an
+// "id" that the log line with the details carries.
 //
 // Every response carries Content-Security-Policy (no inline script or
 // style, connect only to self, frame-ancestors 'none'), X-Frame-Options

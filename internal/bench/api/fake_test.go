@@ -36,6 +36,8 @@ type fakeEngine struct {
 	// revealedBy are the requesters of the reveals, in order.
 	revealedBy []bench.Requester
 	wake       chan struct{}
+	// views counts View calls.
+	views int
 }
 
 func newFakeEngine(nslots int) *fakeEngine {
@@ -110,6 +112,35 @@ func (e *fakeEngine) Snapshot() bench.Snapshot {
 		snap.ETA = time.Duration(float64(snap.Counts.Pending+snap.Counts.Active) / snap.PerHour * float64(time.Hour))
 	}
 	return snap
+}
+
+func (e *fakeEngine) View(q bench.ViewQuery) bench.View {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.views++
+	v := bench.View{Snapshot: bench.Snapshot{Started: e.started, Slots: []bench.Slot{}}}
+	for _, s := range e.slots {
+		v.Slots = append(v.Slots, *s)
+	}
+	bench.PageItems(&v, e.queue, q)
+	v.ResultsTotal = len(e.results)
+	v.Results = bench.NewestResults(e.results, bench.NormaliseViewQuery(q).Results)
+	return v
+}
+
+func (e *fakeEngine) Clear(ctx context.Context, c bench.Clear) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	kept, removed, err := bench.ClearItems(e.queue, c)
+	if err != nil {
+		return 0, err
+	}
+	e.queue = kept
+	for _, it := range removed {
+		delete(e.byUPN, strings.ToLower(it.UPN))
+	}
+	e.emit(bench.Event{Type: bench.EventCleared, Message: fmt.Sprintf("%d users cleared", len(removed))})
+	return len(removed), nil
 }
 
 func (e *fakeEngine) Keys(ctx context.Context) ([]bench.KeyInfo, error) {
@@ -194,6 +225,9 @@ func (e *fakeEngine) Subscribe(ctx context.Context) <-chan bench.Event {
 func (e *fakeEngine) RevealPIN(ctx context.Context, upn string, by bench.Requester) ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if strings.Contains(upn, "broken") {
+		return nil, fmt.Errorf("open /var/lib/keyprep/escrow/%s.age: internal detail", upn)
+	}
 	pin, ok := e.pins[strings.ToLower(upn)]
 	if !ok {
 		return nil, fmt.Errorf("no escrowed PIN for %s: %w", upn, fs.ErrNotExist)
@@ -217,6 +251,18 @@ func (e *fakeEngine) dropSubscribers() {
 	for ch := range e.subs {
 		delete(e.subs, ch)
 		close(ch)
+	}
+}
+
+// setState sets the state of the queued users named.
+func (e *fakeEngine) setState(st bench.ItemState, upns ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, u := range upns {
+		if it := e.byUPN[strings.ToLower(u)]; it != nil {
+			it.State = st
+			e.emitItem(it)
+		}
 	}
 }
 

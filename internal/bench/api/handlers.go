@@ -3,7 +3,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,6 +72,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/jobs", s.jobs)
 	m.HandleFunc("POST /api/v1/jobs", s.submit)
 	m.HandleFunc("POST /api/v1/jobs/retry-failed", s.retryFailed)
+	m.HandleFunc("POST /api/v1/jobs/clear", s.clear)
 	m.HandleFunc("GET /api/v1/results", s.results)
 	m.HandleFunc("POST /api/v1/results/{upn}/reveal-pin", s.revealPIN)
 	m.HandleFunc("GET /api/v1/snapshot", s.snapshot)
@@ -159,17 +163,84 @@ func (s *Server) keys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) slots(w http.ResponseWriter, r *http.Request) {
-	snap := normalise(s.engine.Snapshot())
-	writeJSON(w, http.StatusOK, map[string]any{"slots": snap.Slots})
+	v := s.engine.View(bench.ViewQuery{Limit: 1})
+	writeJSON(w, http.StatusOK, map[string]any{"slots": normaliseView(v).Slots})
 }
 
+// jobs answers one page of the queue: ?state=failed,pending (listed in
+// that order; default every state in queue order), ?batch=NAME,
+// ?offset=N, ?limit=N (default 100, at most 1000), with the counts of the
+// whole queue and how many items match.
 func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
-	snap := normalise(s.engine.Snapshot())
-	writeJSON(w, http.StatusOK, map[string]any{"items": snap.Queue, "counts": snap.Counts})
+	q, err := viewQuery(r, 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	v := normaliseView(s.engine.View(q))
+	writeJSON(w, http.StatusOK, map[string]any{"items": v.Queue, "counts": v.Counts, "matched": v.Matched,
+		"offset": v.Offset, "limit": v.Limit, "batches": v.Batches})
 }
 
+// Defaults of the bounded snapshot (GET snapshot and the event stream's
+// first message): the open users, those at work first, and the newest
+// results.
+var snapshotStates = []bench.ItemState{bench.ItemActive, bench.ItemFailed, bench.ItemPending}
+
+const snapshotResults = 100
+
+// snapshot answers the bench at this moment, bounded: the slots, the
+// counts of the whole queue, one page of it (the same parameters as jobs;
+// default the open users, at work first, then failed, then pending) and
+// the newest results (?results=N, default 100).
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, normalise(s.engine.Snapshot()))
+	q, err := viewQuery(r, snapshotResults)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if len(q.States) == 0 && r.URL.Query().Get("state") == "" {
+		q.States = snapshotStates
+	}
+	writeJSON(w, http.StatusOK, normaliseView(s.engine.View(q)))
+}
+
+// viewQuery reads the paging parameters of jobs and snapshot.
+func viewQuery(r *http.Request, results int) (bench.ViewQuery, error) {
+	v := r.URL.Query()
+	q := bench.ViewQuery{Batch: v.Get("batch"), Results: results}
+	if st := v.Get("state"); st != "" && st != "all" {
+		for _, f := range strings.Split(st, ",") {
+			switch x := bench.ItemState(strings.TrimSpace(f)); x {
+			case bench.ItemPending, bench.ItemActive, bench.ItemDone, bench.ItemSkipped, bench.ItemFailed:
+				q.States = append(q.States, x)
+			default:
+				return q, fmt.Errorf("state must be a comma-separated list of pending, active, done, skipped, failed (or all)")
+			}
+		}
+	}
+	num := func(name string, dst *int, max int) error {
+		raw := v.Get(name)
+		if raw == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 || n > max {
+			return fmt.Errorf("%s must be a number from 0 to %d", name, max)
+		}
+		*dst = n
+		return nil
+	}
+	if err := num("offset", &q.Offset, 1<<30); err != nil {
+		return q, err
+	}
+	if err := num("limit", &q.Limit, bench.MaxViewLimit); err != nil {
+		return q, err
+	}
+	if err := num("results", &q.Results, bench.MaxViewLimit); err != nil {
+		return q, err
+	}
+	return q, nil
 }
 
 // FleetSource is an engine that sees the whole fleet through its store
@@ -195,19 +266,27 @@ func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, f)
 }
 
-// normalise makes nil lists empty so clients always get arrays.
-func normalise(snap bench.Snapshot) bench.Snapshot {
-	if snap.Slots == nil {
-		snap.Slots = []bench.Slot{}
+// normaliseView makes nil lists empty so clients always get arrays.
+func normaliseView(v bench.View) bench.View {
+	if v.Slots == nil {
+		v.Slots = []bench.Slot{}
 	}
-	if snap.Queue == nil {
-		snap.Queue = []bench.Item{}
+	if v.Queue == nil {
+		v.Queue = []bench.Item{}
 	}
-	if snap.Results == nil {
-		snap.Results = []bench.Result{}
+	if v.Results == nil {
+		v.Results = []bench.Result{}
 	}
-	return snap
+	if v.Batches == nil {
+		v.Batches = []bench.BatchCounts{}
+	}
+	return v
 }
+
+// MaxUploadBytes is the largest user list the API takes (larger: 413).
+// userlist.Read holds a list in memory while it parses it; uploads are
+// parsed one at a time.
+const MaxUploadBytes = 16 << 20
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -215,7 +294,23 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the user list as text/csv or as multipart/form-data field \"file\"")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, userlist.MaxFileBytes+maxUploadExtra)
+	if r.ContentLength > MaxUploadBytes+maxUploadExtra {
+		s.tooLarge(w)
+		return
+	}
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	case <-r.Context().Done():
+		return
+	}
+	// The body has readTimeout from now (not from when it waited for the
+	// upload before it); queueing a long list in the store may take longer
+	// than writeTimeout, so the answer's deadline is set once it is known.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(readTimeout))
+	_ = rc.SetWriteDeadline(time.Time{})
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+maxUploadExtra)
 	var (
 		name string
 		body io.Reader
@@ -230,7 +325,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		mr, err := r.MultipartReader()
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", "not a multipart body: "+err.Error())
+			writeError(w, http.StatusBadRequest, "bad_request", "not a multipart body")
 			return
 		}
 		for {
@@ -240,10 +335,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 			}
 			if err != nil {
 				if tooLarge(err) {
-					writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the user list is larger than %d MiB", userlist.MaxFileBytes>>20))
+					s.tooLarge(w)
 					return
 				}
-				writeError(w, http.StatusBadRequest, "bad_request", "bad multipart body: "+err.Error())
+				writeError(w, http.StatusBadRequest, "bad_request", "bad multipart body")
 				return
 			}
 			if part.FormName() == "file" {
@@ -260,10 +355,17 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the user list as text/csv or as multipart/form-data field \"file\"")
 		return
 	}
-	sub, err := s.engine.Submit(r.Context(), cleanName(name), body)
+	lr := &limitReader{r: body, n: MaxUploadBytes}
+	sub, err := s.engine.Submit(r.Context(), cleanName(name), lr)
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if err != nil {
 		if tooLarge(err) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the user list is larger than %d MiB", userlist.MaxFileBytes>>20))
+			s.tooLarge(w)
+			return
+		}
+		if lr.err != nil && !errors.Is(lr.err, io.EOF) {
+			// The client's body broke off or is malformed (multipart).
+			writeError(w, http.StatusBadRequest, "bad_request", "the upload could not be read to its end")
 			return
 		}
 		if errors.Is(err, userlist.ErrFormat) {
@@ -278,6 +380,36 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("user list submitted", "batch", sub.Batch, "added", sub.Added, "duplicate", sub.Duplicate, "rowErrors", len(sub.Errors))
 	writeJSON(w, http.StatusOK, sub)
+}
+
+func (s *Server) tooLarge(w http.ResponseWriter) {
+	writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the user list is larger than %d MiB: split it", MaxUploadBytes>>20))
+}
+
+// limitReader reads at most n bytes of r and fails with an
+// *http.MaxBytesError when r has more.
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	err error // the first error reading r
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, &http.MaxBytesError{Limit: MaxUploadBytes}
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	if err != nil && l.err == nil {
+		l.err = err
+	}
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n + int(l.n), &http.MaxBytesError{Limit: MaxUploadBytes}
+	}
+	return n, err
 }
 
 func tooLarge(err error) bool {
@@ -315,8 +447,113 @@ func (s *Server) retryFailed(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
 }
 
+// clear removes users from the run's queue: {"failed": true} every failed
+// user (of "batch" when given), {"batch": NAME} a batch with no user
+// pending or at work.
+func (s *Server) clear(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Batch  string `json:"batch"`
+		Failed bool   `json:"failed"`
+	}
+	if err := decodeStrict(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", `send {"failed": true} or {"batch": "NAME"} (or both) as application/json`)
+		return
+	}
+	if !req.Failed && req.Batch == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", `say what to clear: {"failed": true} or {"batch": "NAME"}`)
+		return
+	}
+	n, err := s.engine.Clear(r.Context(), bench.Clear{Batch: req.Batch, Failed: req.Failed})
+	switch {
+	case errors.Is(err, bench.ErrBatchBusy):
+		writeError(w, http.StatusConflict, "batch_busy", "the batch still has users pending or at work: wait for them, or clear its failed users only")
+		return
+	case errors.Is(err, bench.ErrNoBatch):
+		writeError(w, http.StatusNotFound, "not_found", "no such batch in the queue")
+		return
+	case err != nil:
+		s.engineError(w, "clear", err)
+		return
+	}
+	s.log.Info("users cleared from the queue", "batch", req.Batch, "failedOnly", req.Failed, "count", n, "peer", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]int{"cleared": n})
+}
+
+// decodeStrict reads one JSON object of at most maxJSONBody bytes sent as
+// application/json into v: unknown fields, a key given twice and anything
+// after the object are errors.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		return errors.New("not application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		return err
+	}
+	return strictJSON(body, v)
+}
+
+// strictJSON decodes body, one JSON object, into v, refusing unknown
+// fields, duplicate keys (at any depth) and trailing data.
+func strictJSON(body []byte, v any) error {
+	if err := noDuplicateKeys(json.NewDecoder(bytes.NewReader(body))); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
+	}
+	return nil
+}
+
+// noDuplicateKeys walks one JSON value and fails on an object with a key
+// twice (encoding/json would keep the last one silently).
+func noDuplicateKeys(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch d {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := k.(string)
+			if seen[key] {
+				return fmt.Errorf("key %q given twice", clipLog(key))
+			}
+			seen[key] = true
+			if err := noDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for dec.More() {
+			if err := noDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
 func (s *Server) results(w http.ResponseWriter, r *http.Request) {
-	snap := normalise(s.engine.Snapshot())
+	snap := s.engine.Snapshot()
+	if snap.Results == nil {
+		snap.Results = []bench.Result{}
+	}
 	switch r.URL.Query().Get("format") {
 	case "", "json":
 		writeJSON(w, http.StatusOK, map[string]any{"results": snap.Results})
@@ -332,9 +569,9 @@ func (s *Server) results(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revealPIN(w http.ResponseWriter, r *http.Request) {
-	upn := r.PathValue("upn")
-	if upn == "" {
-		writeError(w, http.StatusBadRequest, "bad_request", "no UPN in the path")
+	upn, ok := canonicalUPN(r.PathValue("upn"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, "bad_request", "the path does not name a user (UPN or object id)")
 		return
 	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
@@ -344,10 +581,8 @@ func (s *Server) revealPIN(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Confirm bool `json:"confirm"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", `the body must be {"confirm": true}`)
+	if err := decodeStrict(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", `the body must be {"confirm": true}, nothing else`)
 		return
 	}
 	if !req.Confirm {
@@ -364,7 +599,7 @@ func (s *Server) revealPIN(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer pinpolicy.Wipe(pin)
-	s.log.Info("PIN revealed to the dashboard", "upn", upn, "peer", r.RemoteAddr)
+	s.log.Info("PIN revealed to the dashboard", "upn", upn, "who", who, "peer", r.RemoteAddr)
 
 	// Built by hand so that every copy of the PIN is ours to wipe.
 	upnJSON, _ := json.Marshal(upn)
@@ -381,6 +616,17 @@ func (s *Server) revealPIN(w http.ResponseWriter, r *http.Request) {
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf)
+}
+
+// canonicalUPN is the user a path names, as the audit records it: trimmed,
+// checked as a UPN or object id, lower case (Entra compares both without
+// case).
+func canonicalUPN(raw string) (string, bool) {
+	u := strings.TrimSpace(raw)
+	if u == "" || len(u) > userlist.MaxUPNLength || userlist.CheckUser(u) != nil {
+		return "", false
+	}
+	return strings.ToLower(u), true
 }
 
 // appendJSONString appends s as a JSON string without making copies the
@@ -428,20 +674,54 @@ func (s *Server) engineError(w http.ResponseWriter, what string, err error) {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
-	if status >= 500 {
-		s.log.Warn("engine error", "op", what, "err", err)
+	// The body says what kind of failure it was and carries an id; the
+	// details (paths, internal errors, the input) go to the log only,
+	// under the same id.
+	id := errorID()
+	msg := genericMessages[code]
+	if status == http.StatusForbidden || status == http.StatusBadRequest {
+		msg = clipLog(err.Error())
 	}
-	writeError(w, status, code, err.Error())
+	s.log.Warn("request failed", "op", what, "status", status, "errorId", id, "err", err)
+	writeJSONError(w, status, apiError{Code: code, Message: msg + " (error id " + id + ", in the daemon's log)", ID: id})
+}
+
+var genericMessages = map[string]string{
+	"internal":        "the bench could not do this",
+	"not_found":       "not found (no such user, result or escrow)",
+	"not_implemented": "this bench cannot do this",
+	"unavailable":     "the bench is not available now; retry shortly",
+}
+
+// errorID is a short random id tying an answer to its log line.
+func errorID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// ID names the failure in the daemon's log (engine failures).
+	ID string `json:"id,omitempty"`
 }
 
+// writeError answers a refusal or a failure. The connection is closed
+// after it: a client that was refused gets no second request on it, and
+// a body it declared is not waited for.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSONError(w, status, apiError{Code: code, Message: msg})
+}
+
+func writeJSONError(w http.ResponseWriter, status int, e apiError) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: msg}})
+	w.Header().Set("Connection", "close")
+	writeJSON(w, status, map[string]apiError{"error": e})
+	// net/http reads what is left of a declared body (up to 256 KB)
+	// before it closes the connection: a body that never comes would hold
+	// it. No more reads: the connection closes once the answer is out.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

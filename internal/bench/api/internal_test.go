@@ -1,8 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 func TestSpreadsheetSafe(t *testing.T) {
@@ -87,5 +92,66 @@ func TestAllowedHosts(t *testing.T) {
 	}
 	if _, _, err := allowedHosts("::", "8765"); err == nil {
 		t.Fatal("unspecified IPv6 accepted")
+	}
+}
+
+// FuzzStrictJSON: what strictJSON accepts is one JSON object without a
+// key twice, decoded as encoding/json decodes it.
+func FuzzStrictJSON(f *testing.F) {
+	for _, s := range []string{`{"confirm":true}`, `{"confirm":true,"confirm":false}`, `{"confirm":true} `, `{"confirm":true}x`,
+		`{"batch":"a","failed":true}`, `{"a":{"b":1,"b":2}}`, `[1]`, `{}`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v struct {
+			Confirm bool   `json:"confirm"`
+			Batch   string `json:"batch"`
+			Failed  bool   `json:"failed"`
+		}
+		if err := strictJSON(body, &v); err != nil {
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatalf("accepted %q, which is not one JSON object: %v", body, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := noDuplicateKeys(dec); err != nil {
+			t.Fatalf("accepted %q with a key twice", body)
+		}
+	})
+}
+
+// TestWarnLimiter: a burst per period, then silence; the first warning of
+// the next period says how many were held back.
+func TestWarnLimiter(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := newWarnLimiter(3, time.Minute)
+	l.now = func() time.Time { return now }
+	var got []string
+	for i := range 10 {
+		if ok, held := l.allow(); ok {
+			got = append(got, fmt.Sprintf("%d:%d", i, held))
+		}
+	}
+	now = now.Add(time.Minute)
+	if ok, held := l.allow(); ok {
+		got = append(got, fmt.Sprintf("next:%d", held))
+	}
+	if want := "0:0 1:0 2:0 next:7"; strings.Join(got, " ") != want {
+		t.Errorf("let through %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// TestClipLog: long values are cut at a rune boundary and say how long
+// they were.
+func TestClipLog(t *testing.T) {
+	long := strings.Repeat("é", 300)
+	got := clipLog(long)
+	if len(got) > maxLogValue+32 || !utf8.ValidString(got) || !strings.HasSuffix(got, "(600 bytes)") {
+		t.Errorf("clipLog = %q", got)
+	}
+	if clipLog("short") != "short" {
+		t.Error("a short value changed")
 	}
 }

@@ -37,6 +37,11 @@ type Options struct {
 	SessionTTL time.Duration
 	// Now is the clock sessions expire by (default time.Now; tests).
 	Now func() time.Time
+	// MaxConns caps the open connections of HTTPServer (default
+	// DefaultMaxConns); MaxStreams the event-stream clients at once
+	// (default DefaultMaxStreams: more get 503).
+	MaxConns   int
+	MaxStreams int
 }
 
 // MinTokenLen is the shortest token New accepts.
@@ -46,6 +51,10 @@ const (
 	maxSessions    = 64
 	maxJSONBody    = 4 << 10
 	maxUploadExtra = 1 << 20 // multipart overhead on top of the list itself
+	// Warnings about refused requests: at most refusalBurst per
+	// refusalPeriod; the next one says how many were not logged.
+	refusalBurst  = 20
+	refusalPeriod = time.Minute
 )
 
 // Server is the daemon's HTTP handler: the API under /api/v1 and the
@@ -66,6 +75,11 @@ type Server struct {
 
 	ctx    context.Context // ends every event stream on Close
 	cancel context.CancelFunc
+
+	conns    *connTracker
+	refusals *warnLimiter
+	streams  chan struct{} // one token per event-stream client
+	uploads  chan struct{} // one upload parsed at a time
 
 	mu       sync.Mutex
 	sessions map[[32]byte]time.Time // SHA-256 of the session id → expiry
@@ -108,6 +122,20 @@ func New(engine bench.Engine, opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.log = slog.New(boundedHandler{s.log.Handler()})
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = DefaultMaxStreams
+	}
+	s.conns = newConnTracker(opts.MaxConns)
+	s.conns.evicted = func(open int) {
+		s.refused("closed a connection to stay within the connection cap (the oldest idle or without the token)", "open", open, "max", opts.MaxConns)
+	}
+	s.refusals = newWarnLimiter(refusalBurst, refusalPeriod)
+	s.streams = make(chan struct{}, opts.MaxStreams)
+	s.uploads = make(chan struct{}, 1)
 	if s.heartbeat <= 0 {
 		s.heartbeat = 15 * time.Second
 	}
@@ -165,7 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	s.serve(sw, r)
-	s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.code(), "duration", time.Since(start).Round(time.Microsecond))
+	s.log.Debug("http", "method", clip(r.Method), "path", clip(r.URL.Path), "status", sw.code(), "duration", time.Since(start).Round(time.Microsecond))
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -182,18 +210,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if !s.hosts[strings.ToLower(r.Host)] {
-		s.log.Warn("refused a request for a foreign host name (DNS rebinding?)", "host", clip(r.Host), "path", r.URL.Path)
+		s.refused("refused a request for a foreign host name (DNS rebinding?)", "host", clip(r.Host), "path", clip(r.URL.Path), "peer", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "bad_host", "this daemon answers only to its loopback address")
 		return
 	}
 	if s.loopback && !loopbackPeer(r.RemoteAddr) {
-		s.log.Warn("refused a request from a non-loopback peer", "peer", r.RemoteAddr)
+		s.refused("refused a request from a non-loopback peer", "peer", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "forbidden", "this daemon answers only to local clients")
 		return
 	}
 	origin := r.Header.Get("Origin")
 	if origin != "" && origin != "http://"+r.Host {
-		s.log.Warn("refused a cross-origin request", "origin", clip(origin), "path", r.URL.Path)
+		s.refused("refused a cross-origin request", "origin", clip(origin), "path", clip(r.URL.Path), "peer", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "bad_origin", "cross-origin requests are not allowed")
 		return
 	}
@@ -202,21 +230,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		s.log.Warn("refused a cross-site request", "sec-fetch-site", clip(site), "path", r.URL.Path)
+		s.refused("refused a cross-site request", "sec-fetch-site", clip(site), "path", clip(r.URL.Path), "peer", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "bad_origin", "cross-site requests are not allowed")
 		return
 	}
 	ok, viaCookie := s.authenticate(r)
 	if !ok {
-		s.log.Warn("refused an unauthenticated API request", "path", r.URL.Path, "peer", r.RemoteAddr)
+		s.refused("refused an unauthenticated API request", "path", clip(r.URL.Path), "peer", r.RemoteAddr)
 		h.Set("WWW-Authenticate", `Bearer realm="keyprep"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid token is needed: open the URL keyprep serve printed, or send Authorization: Bearer TOKEN")
 		return
 	}
 	if viaCookie && r.Method != http.MethodGet && r.Method != http.MethodHead && origin == "" {
+		s.refused("refused a cookie-authenticated change without an Origin header", "path", clip(r.URL.Path), "peer", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "bad_origin", "a cookie-authenticated change needs an Origin header")
 		return
 	}
+	s.conns.authenticated(r)
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -53,7 +53,7 @@ func newEnvSlots(t *testing.T, opts api.Options, nslots int) *env {
 		t.Fatal(err)
 	}
 	e.srv = srv
-	ts.Config.Handler = srv
+	ts.Config = srv.HTTPServer() // the daemon's own limits and timeouts
 	ts.Start()
 	t.Cleanup(func() { srv.Close(); ts.Close() })
 	e.ts = ts

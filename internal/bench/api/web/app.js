@@ -14,15 +14,24 @@
   });
 
   // ---- state -------------------------------------------------------------
+  // The server sends a bounded view: the counts of the whole queue, one
+  // page of it (the open users: at work, failed, pending) and the newest
+  // results; "view" messages refresh the counts and the page.
   const state = {
-    slots: new Map(),   // id → Slot
-    queue: new Map(),   // upn (lower case) → Item, insertion order kept
+    slots: new Map(),   // id → Slot (the keys attached now)
+    removed: [],        // keys pulled out, newest first (at most historyMax)
+    removedCount: 0,    // every key pulled out since the page loaded
+    queue: new Map(),   // the page: upn (lower case) → Item
+    counts: { total: 0, pending: 0, active: 0, done: 0, skipped: 0, failed: 0 },
+    matched: 0,         // open users in the whole queue
+    batches: [],
     results: new Map(), // jobId or upn → Result
     started: null,
     perHour: 0,
     eta: 0,             // seconds
     lastSeq: null,
   };
+  const historyMax = 50;
   let es = null;
   let reconnectTimer = null;
   let renderTimer = null;
@@ -32,6 +41,16 @@
   const markAll = () => { dirty.slots = dirty.queue = dirty.results = true; };
 
   // ---- small DOM helpers -------------------------------------------------
+  // A UPN as text that wraps only after its '@' and dots, never inside a
+  // name: long UPNs stay readable in a narrow card.
+  function upnText(upn) {
+    const span = el('span', { class: 'upn-text' });
+    for (const part of String(upn).split(/(?<=[@.])/)) {
+      span.append(document.createTextNode(part), document.createElement('wbr'));
+    }
+    return span;
+  }
+
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -184,9 +203,10 @@
     es.addEventListener('open', () => setConn('live', 'live'));
     // Every (re)connection starts with the whole bench: a resync.
     es.addEventListener('snapshot', (m) => applySnapshot(JSON.parse(m.data)));
-    for (const t of ['slot', 'item', 'result', 'batch', 'idle']) {
+    for (const t of ['slot', 'item', 'result', 'batch', 'idle', 'cleared']) {
       es.addEventListener(t, (m) => applyEvent(JSON.parse(m.data)));
     }
+    es.addEventListener('view', (m) => applyView(JSON.parse(m.data)));
     es.addEventListener('error', () => {
       if (es.readyState === EventSource.CLOSED) {
         // Refused (e.g. the session ended or the daemon restarted): check why.
@@ -207,15 +227,38 @@
   }
 
   function applySnapshot(snap) {
-    state.slots = new Map((snap.slots || []).map((s) => [s.id, s]));
-    state.queue = new Map((snap.queue || []).map((i) => [i.upn.toLowerCase(), i]));
+    state.slots = new Map();
+    for (const s of snap.slots || []) {
+      if (s.state === 'removed') remember(s);
+      else state.slots.set(s.id, s);
+    }
     state.results = new Map((snap.results || []).map((r) => [resultKey(r), r]));
+    state.resultsTotal = snap.resultsTotal || 0;
     state.started = validTime(snap.started);
-    state.perHour = snap.perHour || 0;
-    state.eta = (snap.eta || 0) / 1e9; // Go duration: nanoseconds
+    applyView(snap);
     state.lastSeq = null;
     markAll();
     scheduleRender();
+  }
+
+  // The counts of the whole queue and the page (snapshot and view messages).
+  function applyView(v) {
+    state.queue = new Map((v.queue || []).map((i) => [i.upn.toLowerCase(), i]));
+    state.counts = Object.assign({ total: 0, pending: 0, active: 0, done: 0, skipped: 0, failed: 0 }, v.counts || {});
+    state.matched = v.matched || 0;
+    state.batches = v.batches || [];
+    state.perHour = v.perHour || 0;
+    state.eta = (v.eta || 0) / 1e9; // Go duration: nanoseconds
+    dirty.queue = true;
+    scheduleRender();
+  }
+
+  // A key pulled out leaves the slots for the history.
+  function remember(s) {
+    if (state.removed.some((r) => r.id === s.id)) return;
+    state.removed.unshift(s);
+    state.removed.length = Math.min(state.removed.length, historyMax);
+    state.removedCount++;
   }
 
   const resultKey = (r) => r.jobId || r.upn.toLowerCase();
@@ -233,31 +276,40 @@
     switch (ev.type) {
       case 'slot':
         if (ev.slot) {
-          state.slots.set(ev.slot.id, ev.slot);
           if (ev.slot.state === 'removed') {
-            // A pulled key stays visible for a moment, then its card goes.
-            const id = ev.slot.id;
-            setTimeout(() => {
-              const cur = state.slots.get(id);
-              if (cur && cur.state === 'removed') { state.slots.delete(id); render(); }
-            }, 4000);
+            state.slots.delete(ev.slot.id);
+            remember(ev.slot);
+          } else {
+            state.slots.set(ev.slot.id, ev.slot);
           }
         }
         dirty.slots = true;
         break;
       case 'item':
         if (ev.item) {
-          state.queue.set(ev.item.upn.toLowerCase(), ev.item);
+          // Counts follow at once for a user on the page; the server's next
+          // view message brings the exact counts and page.
+          const k = ev.item.upn.toLowerCase();
+          const prev = state.queue.get(k);
+          if (prev) {
+            if (prev.state in state.counts) state.counts[prev.state]--;
+            if (ev.item.state in state.counts) state.counts[ev.item.state]++;
+            state.queue.set(k, ev.item);
+          }
           // The run's clock starts with the first user taken up.
           if (!state.started && ev.item.state === 'active') state.started = validTime(ev.item.updated) || ev.time;
         }
         dirty.queue = true;
         break;
       case 'result':
-        if (ev.result) state.results.set(resultKey(ev.result), ev.result);
+        if (ev.result) {
+          if (!state.results.has(resultKey(ev.result))) state.resultsTotal++;
+          state.results.set(resultKey(ev.result), ev.result);
+        }
         dirty.results = true;
         break;
       case 'batch':
+      case 'cleared':
         if (ev.message) text('#batch-message', ev.message);
         break;
     }
@@ -265,14 +317,7 @@
     scheduleRender();
   }
 
-  function counts() {
-    const c = { total: 0, pending: 0, active: 0, done: 0, skipped: 0, failed: 0 };
-    for (const i of state.queue.values()) {
-      c.total++;
-      if (i.state in c) c[i.state]++;
-    }
-    return c;
-  }
+  const counts = () => state.counts;
 
   // The rate since the first enrollment started, and the time left at that
   // rate (the server's numbers arrive with each snapshot).
@@ -303,7 +348,8 @@
 
   function renderSlots() {
     const box = $('#slots');
-    const slots = [...state.slots.values()].sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true }));
+    const slots = [...state.slots.values()].filter((s) => s.state !== 'removed')
+      .sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true }));
     box.replaceChildren(...slots.map((s) => {
       const card = el('article', { class: `slot slot-${s.state}`, 'data-testid': 'slot', 'data-slot-id': s.id, 'data-slot-state': s.state });
       card.append(
@@ -311,7 +357,7 @@
           el('span', { class: 'slot-key', text: s.key }),
           el('span', { class: 'slot-model', text: s.model || '' })),
         el('div', { class: 'slot-state', 'data-testid': 'slot-state', text: slotTitles[s.state] || s.state }));
-      if (s.upn) card.append(el('div', { class: 'slot-user', 'data-testid': 'slot-user', text: s.upn }));
+      if (s.upn) card.append(el('div', { class: 'slot-user', 'data-testid': 'slot-user', title: s.upn }, upnText(s.upn)));
       if (s.state === 'touch') {
         card.append(el('div', { class: 'touch-prompt', role: 'alert', 'data-testid': 'touch-prompt', text: s.message || 'Touch the key now' }));
       }
@@ -328,6 +374,20 @@
     $('#no-slots').hidden = slots.length > 0;
     const touching = slots.filter((s) => s.state === 'touch').length;
     text('#slot-count', `${slots.length}` + (touching ? ` · ${touching} waiting for a touch` : ''));
+    renderHistory();
+  }
+
+  // Keys pulled out: a count, and the newest of them in a collapsed list.
+  function renderHistory() {
+    const n = state.removedCount;
+    $('#slot-history').hidden = n === 0;
+    text('#slot-history-count', n === 1 ? '1 key removed' : `${n} keys removed`);
+    $('#slot-history-list').replaceChildren(...state.removed.map((s) => el('li', { 'data-testid': 'removed-key' },
+      el('span', { class: 'mono', text: s.key }), ` ${s.model || ''} · ${s.done || 0} enrolled`,
+      s.upn ? ' · last ' : '', s.upn ? upnText(s.upn) : '', s.since ? ` · removed ${fmtTime(s.since)}` : '')));
+    const more = n - state.removed.length;
+    $('#slot-history-more').hidden = more <= 0;
+    text('#slot-history-more', `and ${more} earlier`);
   }
 
   function renderQueue() {
@@ -343,6 +403,8 @@
     text('#eta', c.pending + c.active === 0 ? (c.total ? 'all done' : 'ETA –') : `ETA ${fmtDuration(state.eta)}`);
     text('#summary', c.total ? `${finished} of ${c.total} finished` : '');
     $('#retry-failed').disabled = c.failed === 0;
+    $('#clear-failed').disabled = c.failed === 0;
+    renderBatches();
 
     const open = [...state.queue.values()].filter((i) => i.state === 'pending' || i.state === 'active' || i.state === 'failed');
     const order = { active: 0, failed: 1, pending: 2 };
@@ -356,8 +418,36 @@
       el('td', { text: i.attempts || 0 }),
       el('td', {}, i.error ? el('span', { text: i.error }) : null, i.hint ? el('div', { class: 'hint', text: i.hint }) : null))));
     const more = $('#queue-more');
-    more.hidden = open.length <= shown.length;
-    more.textContent = `and ${open.length - shown.length} more`;
+    const rest = Math.max(state.matched, open.length) - shown.length;
+    more.hidden = rest <= 0;
+    more.textContent = `and ${rest} more`;
+  }
+
+  // The batches, each with its counts and a Clear button once none of its
+  // users is pending or at work.
+  function renderBatches() {
+    const list = $('#batches');
+    list.replaceChildren(...state.batches.map((b) => {
+      const busy = (b.pending || 0) + (b.active || 0) > 0;
+      return el('li', { 'data-testid': 'batch', 'data-batch': b.name },
+        el('strong', { text: b.name }),
+        ` ${b.total} users · ${b.done || 0} done · ${b.skipped || 0} skipped · ${b.failed || 0} failed` + (busy ? ` · ${b.pending + b.active} open` : ''),
+        el('button', { type: 'button', class: 'quiet small', 'data-testid': 'clear-batch', disabled: busy,
+          title: busy ? 'users of this batch are still pending or at work' : 'remove this batch from the queue',
+          text: 'Clear', onclick: () => clearQueue({ batch: b.name }) }));
+    }));
+    $('#batches-panel').hidden = state.batches.length === 0;
+  }
+
+  async function clearQueue(what) {
+    try {
+      const r = await api('POST', '/api/v1/jobs/clear', {
+        body: JSON.stringify(what), headers: { 'Content-Type': 'application/json' },
+      });
+      $('#upload-result').replaceChildren(el('p', { 'data-testid': 'clear-result', text: `Cleared ${r.cleared} user${r.cleared === 1 ? '' : 's'} from the queue.` }));
+    } catch (e) {
+      $('#upload-result').replaceChildren(el('p', { class: 'error', text: e.message }));
+    }
   }
 
   function renderProblems() {
@@ -376,14 +466,16 @@
         el('span', { text: i.error || 'failed' }),
         i.hint ? el('div', { class: 'hint', text: i.hint }) : null));
     }
-    $('#problems').replaceChildren(...items.slice(0, 100));
+    const failedOff = state.counts.failed - [...state.queue.values()].filter((i) => i.state === 'failed').length;
+    if (failedOff > 0) items.push(el('li', { class: 'empty', text: `and ${failedOff} more failed users (Queue entries)` }));
+    $('#problems').replaceChildren(...items.slice(0, 101));
     $('#problems-panel').hidden = items.length === 0;
   }
 
   function renderResults() {
     const rows = [...state.results.values()].sort((a, b) => (b.createdDateTime || '').localeCompare(a.createdDateTime || ''));
     $('#results tbody').replaceChildren(...rows.map((r) => el('tr', { 'data-upn': r.upn, 'data-verified': String(!!r.verified) },
-      el('td', { class: 'upn', text: r.upn }),
+      el('td', { class: 'upn' }, upnText(r.upn)),
       el('td', { text: r.user || '' }),
       el('td', { text: r.model || '' }),
       el('td', { class: 'mono', text: r.key || '' }),
@@ -392,7 +484,8 @@
       el('td', { class: 'mono', title: r.jobId || '', text: (r.jobId || '').slice(0, 8) }),
       el('td', {}, r.pinEscrow ? el('button', { type: 'button', class: 'quiet reveal', 'data-testid': 'reveal', text: 'Reveal PIN', onclick: () => openReveal(r.upn) }) : null))));
     $('#no-results').hidden = rows.length > 0;
-    text('#result-count', rows.length ? String(rows.length) : '');
+    const total = Math.max(state.resultsTotal || 0, rows.length);
+    text('#result-count', total ? (total > rows.length ? `newest ${rows.length} of ${total} (Export CSV has all)` : String(total)) : '');
   }
 
   function render() {
@@ -439,6 +532,8 @@
       $('#upload-button').disabled = false;
     }
   });
+
+  $('#clear-failed').addEventListener('click', () => clearQueue({ failed: true }));
 
   $('#retry-failed').addEventListener('click', async () => {
     try {
