@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, stdio IO, w wiring) int {
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.ErrOut)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	g.stopBackgrnd()
 	g.background.Wait()
 	for i := len(g.closers) - 1; i >= 0; i-- {
@@ -115,6 +115,9 @@ func run(ctx context.Context, args []string, stdio IO, w wiring) int {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
 	e := classify(err)
+	if e.Code == ExitUsage && e.Hint == "" {
+		e.Hint = usageHint(cmd)
+	}
 	g.report(e)
 	return int(e.Code)
 }
@@ -158,10 +161,12 @@ so consecutive commands see each other's effects as with a real key.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if isGroup(cmd) {
+				return nil // it prints its help
+			}
 			return g.setup(cmd)
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.JSON, "json", false, "machine output on stdout (logs stay on stderr)")
 	pf.BoolVar(&g.Sim, "sim", false, "use the built-in simulation: the emulated tenant and one virtual key (--sim-tenant --sim-keys 1)")
@@ -203,6 +208,7 @@ so consecutive commands see each other's effects as with a real key.`,
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")
 	registerCompletions(root, g)
+	guideUsage(root)
 	return root
 }
 
