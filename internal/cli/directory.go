@@ -27,6 +27,9 @@ var _ bench.Resolver = (*graphDirectory)(nil)
 
 func (d *graphDirectory) User(ctx context.Context, upn string) (*enroll.User, error) {
 	u, err := d.c.GetUser(ctx, upn)
+	if errors.Is(err, graph.ErrUserNotFound) {
+		return nil, fmt.Errorf("%w: %w", enroll.ErrUnknownUser, err)
+	}
 	if err != nil {
 		return nil, err
 	}

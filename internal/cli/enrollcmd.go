@@ -114,6 +114,9 @@ func (o *enrollOptions) request() (enroll.Request, error) {
 	if strings.TrimSpace(o.user) == "" {
 		return enroll.Request{}, usageErr("enroll needs --user UPN")
 	}
+	if err := checkUserFlag(strings.TrimSpace(o.user)); err != nil {
+		return enroll.Request{}, err
+	}
 	req, err := o.template()
 	req.UPN = strings.TrimSpace(o.user)
 	return req, err

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/keyprep/keyprep/internal/userlist"
 )
 
 // Command-line mistakes: every one is a usage error (exit 2) that names what
@@ -173,4 +175,16 @@ func usageHint(cmd *cobra.Command) string {
 		return "keyprep --help lists the commands"
 	}
 	return cmd.CommandPath() + " --help shows its usage and examples"
+}
+
+// checkUserFlag refuses a --user value the directory could never match
+// (userlist.CheckUser: a UPN name@domain or an object id) before anything
+// signs in, the same way for every command.
+func checkUserFlag(v string) error {
+	if err := userlist.CheckUser(v); err != nil {
+		return &Error{Code: ExitUsage, Err: err,
+			Msg:  fmt.Sprintf("--user %q is not a UPN or object id: %v", v, err),
+			Hint: "give the user's full sign-in name (name@domain, e.g. adele.vance@contoso.com) or their object id"}
+	}
+	return nil
 }

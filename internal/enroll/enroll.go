@@ -174,6 +174,9 @@ type run struct {
 	prev *history // the journal of an earlier attempt (Resume), else empty
 	// pending are store writes queued for the next transaction (journal).
 	pending []func(*store.Tx) error
+	// durable: the job is in the store (its first transaction committed,
+	// or it came from the store to be resumed).
+	durable bool
 
 	user     *User
 	elig     *Eligibility
@@ -256,6 +259,7 @@ func (r *run) commit(ctx context.Context, ops ...func(*store.Tx) error) error {
 		return err
 	}
 	r.pending = r.pending[:0]
+	r.durable = true
 	return nil
 }
 
@@ -375,6 +379,13 @@ func (r *run) finish(ctx context.Context, err error) error {
 		ee = &Error{Msg: "enrollment failed", Err: err}
 		err = ee
 	}
+	if !r.durable && refusal(err) {
+		// Refused before the first side effect (an unknown user, a guest,
+		// a user outside the policy): nothing to resume or clean up, so
+		// no job is written and journal list stays for unfinished work.
+		r.pending = nil
+		return err
+	}
 	ee.JobID = r.job.ID
 	msg := ee.Msg
 	state := store.JobFailed
@@ -398,6 +409,12 @@ func (r *run) finish(ctx context.Context, err error) error {
 		_ = r.flush(wctx, ee.Step, failed...)
 	}
 	return err
+}
+
+// refusal: the directory refused the user outright; the same command
+// would be refused again until someone changes the user or the policy.
+func refusal(err error) bool {
+	return errors.Is(err, ErrIneligible) || errors.Is(err, ErrUnknownUser)
 }
 
 func (r *run) wipe() {

@@ -135,7 +135,7 @@ func (e *Enroller) Resume(ctx context.Context, dev Device, job *store.Job) (*Res
 	if err != nil {
 		return nil, &Error{JobID: job.ID, Msg: "cannot read the journal", Err: err}
 	}
-	r := &run{e: e, dev: dev, req: req, job: job, prev: loadHistory(steps)}
+	r := &run{e: e, dev: dev, req: req, job: job, prev: loadHistory(steps), durable: true}
 	defer r.wipe()
 	if job.State != store.JobRunning {
 		st := store.JobRunning

@@ -267,6 +267,11 @@ var (
 	// ErrKeyPINRules: the key refused the operator's new PIN under its own
 	// rules (CTAP2_ERR_PIN_POLICY_VIOLATION); nothing was changed.
 	ErrKeyPINRules = errors.New("the key refused the PIN under its own rules")
+	// ErrUnknownUser is matched by a directory error for a user the
+	// directory does not have (or a name it cannot look up). Like
+	// ErrIneligible it is a refusal: a job stopped by it before any side
+	// effect leaves no job in the journal.
+	ErrUnknownUser = errors.New("no such user")
 )
 
 // Error is a workflow failure with a message and a hint for the operator.
