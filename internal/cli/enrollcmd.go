@@ -39,6 +39,7 @@ type enrollOptions struct {
 	recipients       []string
 	identities       []string
 	dryRun           bool
+	sharedKey        bool
 
 	withTAP   bool
 	tap       tapFlags
@@ -94,6 +95,7 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt the PIN escrow to this age recipient (age1…, an SSH public key, or a recipients file); repeatable")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check the user and the key and show what would be done; change nothing")
+	f.BoolVar(&o.sharedKey, "shared-key", false, "add the user to a key that already holds another user's passkey without asking (they share the PIN; Windows sign-in uses the last account added)")
 	f.BoolVar(&o.withTAP, "with-tap", false, "also issue a Temporary Access Pass as a backup (checked against the TAP policy before the key is touched)")
 	addTAPFlags(f, &o.tap, "tap-")
 	f.StringVar(&o.tapOut, "tap-out", "", "with --with-tap: write the onboarding slip to FILE (mode 0600, never overwritten; age-encrypted with --age-recipient)")
@@ -128,7 +130,7 @@ func (o *enrollOptions) template() (enroll.Request, error) {
 	req := enroll.Request{KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
 		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, AlwaysUV: o.alwaysUV,
 		SkipUnsupported: o.skipUnsupported, Reset: o.reset, DisplayNameTemplate: o.displayName,
-		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun}
+		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun, SharedKeyOK: o.sharedKey}
 	switch o.pinMode {
 	case "generate":
 		req.PINMode = enroll.PINGenerate
@@ -286,6 +288,9 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 	e, err := g.enroller(ctx, o.identities)
 	if err != nil {
 		return err
+	}
+	if g.pinsIn.interactive() {
+		e.ConfirmShared = g.confirmShared
 	}
 	d, err := g.openHID(ctx, o.key)
 	if err != nil {
@@ -522,4 +527,15 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// confirmShared asks on the terminal whether to add a user to a key that
+// already holds another user's passkey, after saying what that means.
+func (g *globals) confirmShared(_ context.Context, s enroll.SharedKey) (bool, error) {
+	g.infof("%s", s.Notice())
+	answer, err := g.pinsIn.confirm(fmt.Sprintf("Add %s to this key? [y/N] ", s.UPN))
+	if err != nil {
+		return false, err
+	}
+	return confirmed(answer), nil
 }

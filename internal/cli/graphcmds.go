@@ -246,12 +246,12 @@ from keyprep methods list. Without a terminal, --yes confirms.`,
 				if !g.pinsIn.interactive() {
 					return usageErr("deleting passkey %q (%s) of %s: confirm with --yes", m.DisplayName, m.ID, delUser)
 				}
-				answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete passkey %q (%s, created %s) of %s? Type 'delete' to continue: ",
+				answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete passkey %q (%s, created %s) of %s? [y/N] ",
 					m.DisplayName, m.Model, formatTime(m.CreatedDateTime), delUser))
 				if err != nil {
 					return err
 				}
-				if answer != "delete" {
+				if !confirmed(answer, "delete") {
 					return usageErr("delete not confirmed")
 				}
 			}

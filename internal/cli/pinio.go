@@ -98,3 +98,19 @@ func (r *pinReader) confirm(prompt string) (string, error) {
 	}
 	return strings.TrimSpace(line), nil
 }
+
+// confirmed reports whether a confirmation answer says yes: "y" or "yes"
+// in any case, or one of words (a prompt may offer the action's name,
+// "delete"). Anything else, the empty answer included, is no.
+func confirmed(answer string, words ...string) bool {
+	a := strings.ToLower(strings.TrimSpace(answer))
+	if a == "y" || a == "yes" {
+		return true
+	}
+	for _, w := range words {
+		if a == w {
+			return true
+		}
+	}
+	return false
+}

@@ -125,7 +125,7 @@ func TestTAPExitCodes(t *testing.T) {
 		msg  string
 		hint string
 	}{
-		{"valid pass in the way", hooks{}, []string{"--user", adele}, ExitUsage, "already has a Temporary Access Pass", "--replace"},
+		{"valid pass in the way", hooks{}, []string{"--user", adele}, ExitDirectory, "already has a Temporary Access Pass", "--replace"},
 		{"lifetime outside the policy", hooks{}, []string{"--user", "megan.bowen@contoso.test", "--lifetime", "12h"}, ExitDirectory, "allowed 1h to 8h", "choose --lifetime between 1h and 8h"},
 		{"guest", hooks{}, []string{"--user", "kim_fabrikam.com#EXT#@contoso.test"}, ExitDirectory, "guest user", "home tenant"},
 		{"unknown user", hooks{}, []string{"--user", "nobody@contoso.test"}, ExitDirectory, "user not found", "check the UPN"},

@@ -61,6 +61,10 @@ type Request struct {
 	Recipients []string `json:"recipients,omitempty"`
 	// DryRun resolves the user and inspects the key, then stops.
 	DryRun bool `json:"dryRun,omitempty"`
+	// SharedKeyOK adds the user to a key that already holds another
+	// user's passkey without asking (Enroller.ConfirmShared); the notice
+	// (SharedKey.Notice) is still given.
+	SharedKeyOK bool `json:"sharedKeyOK,omitempty"`
 }
 
 // Result is what an enrollment produced (the --json output).
@@ -149,6 +153,11 @@ type Enroller struct {
 	// ModelName names a key model from its AAGUID when the request has no
 	// Model ("" when unknown).
 	ModelName func(aaguid [16]byte) string
+	// ConfirmShared, when set, asks the operator whether to add the user
+	// to a key that already holds another user's passkey (before anything
+	// on the key changes). Unset, or answered no, the enrollment stops
+	// with ErrSharedKey unless the request has SharedKeyOK.
+	ConfirmShared func(ctx context.Context, s SharedKey) (bool, error)
 }
 
 func (e *Enroller) now() time.Time {
@@ -186,6 +195,7 @@ type run struct {
 	skipped  []string
 	orphans  []string        // credentials left on the key (base64url)
 	known    map[string]bool // jobs of other users this key was recognised from
+	knownFor []string        // those jobs' users
 	aaguid   string
 	pin      []byte
 	pinSet   bool // this run set the PIN (r.pin is then new)
@@ -414,7 +424,7 @@ func (r *run) finish(ctx context.Context, err error) error {
 // refusal: the directory refused the user outright; the same command
 // would be refused again until someone changes the user or the policy.
 func refusal(err error) bool {
-	return errors.Is(err, ErrIneligible) || errors.Is(err, ErrUnknownUser)
+	return errors.Is(err, ErrIneligible) || errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrSharedKey)
 }
 
 func (r *run) wipe() {
@@ -437,6 +447,9 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.removeOrphans(ctx)
+	if err := r.checkShared(ctx); err != nil {
+		return nil, err
+	}
 	if err := r.minPIN(ctx); err != nil {
 		return nil, err
 	}

@@ -41,6 +41,11 @@ func (h *history) orphans() []string {
 	return out
 }
 
+// empty: no earlier attempt of this job got as far as a step.
+func (h *history) empty() bool {
+	return h == nil || len(h.seen) == 0
+}
+
 func (h *history) has(s Step) bool {
 	return h != nil && h.seen[s]
 }

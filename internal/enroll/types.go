@@ -272,6 +272,9 @@ var (
 	// ErrIneligible it is a refusal: a job stopped by it before any side
 	// effect leaves no job in the journal.
 	ErrUnknownUser = errors.New("no such user")
+	// ErrSharedKey: the key holds another user's passkey and adding this
+	// user was not confirmed; nothing was changed.
+	ErrSharedKey = errors.New("key holds another user's passkey")
 )
 
 // Error is a workflow failure with a message and a hint for the operator.
