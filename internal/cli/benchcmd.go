@@ -71,6 +71,23 @@ func (l *lockedPINs) New(ctx context.Context, key string) ([]byte, error) {
 	return l.inner.New(ctx, key)
 }
 
+func (l *lockedPINs) NewPINRules(key string, rules []string) {
+	if pr, ok := l.inner.(enroll.PINPrompter); ok {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		pr.NewPINRules(key, rules)
+	}
+}
+
+func (l *lockedPINs) PINRefused(key, why string, left int) bool {
+	if pr, ok := l.inner.(enroll.PINPrompter); ok {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return pr.PINRefused(key, why, left)
+	}
+	return false
+}
+
 // hidKeys lists attached keys for the bench, with this run's virtual keys
 // (asked from contexts that do not carry them too, such as the daemon's
 // HTTP requests).

@@ -258,6 +258,28 @@ func (p cliPINs) New(_ context.Context, key string) ([]byte, error) {
 	return p.g.pinsIn.readNew("new PIN for " + key)
 }
 
+// NewPINRules states the rules on the terminal before the person at the
+// bench chooses a PIN (enroll.PINPrompter).
+func (p cliPINs) NewPINRules(key string, rules []string) {
+	if !p.g.pinsIn.interactive() {
+		return
+	}
+	p.g.infof("Choose the PIN for %s. It is typed twice, not shown, and escrowed; the rules:", key)
+	for _, r := range rules {
+		p.g.infof("  - %s", r)
+	}
+}
+
+// PINRefused says why a PIN was refused and asks again on a terminal;
+// piped PINs are not asked again.
+func (p cliPINs) PINRefused(_ string, why string, left int) bool {
+	if !p.g.pinsIn.interactive() {
+		return false
+	}
+	p.g.infof("That PIN was refused: %s. Choose another (%d %s left).", why, left, plural(left, "try", "tries"))
+	return true
+}
+
 func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 	if o.csv != "" {
 		if o.user != "" {

@@ -278,7 +278,7 @@ func TestEnrollWithTAP(t *testing.T) {
 	}
 	// With an age recipient the slip is encrypted into the state directory.
 	id, _ := age.GenerateX25519Identity()
-	r = w.tapCLI(hooks{}, "enroll", "--user", "alex.wilber@contoso.test", "--with-tap", "--age-recipient", id.Recipient().String(), "--json")
+	r = w.tapCLI(hooks{}, "enroll", "--user", "alex.wilber@contoso.test", "--shared-key", "--with-tap", "--age-recipient", id.Recipient().String(), "--json")
 	if r.code != 0 {
 		t.Fatalf("enroll --with-tap --age-recipient: %d\n%s", r.code, r.errOut)
 	}

@@ -199,6 +199,7 @@ type run struct {
 	aaguid   string
 	pin      []byte
 	pinSet   bool // this run set the PIN (r.pin is then new)
+	pinTries int  // new PINs asked of the operator in this run
 	escrow   *EscrowRef
 
 	credID   []byte

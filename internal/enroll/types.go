@@ -130,6 +130,15 @@ type PINSource interface {
 	New(ctx context.Context, keyPath string) ([]byte, error)
 }
 
+// PINPrompter is a PINSource with a person at it (a terminal). It is told
+// the rules before a new PIN is asked for, and why a new PIN was refused
+// (by the policy or by the key); it answers whether to ask again (at most
+// maxPINTries PINs in all) instead of stopping the enrollment.
+type PINPrompter interface {
+	NewPINRules(keyPath string, rules []string)
+	PINRefused(keyPath, why string, triesLeft int) bool
+}
+
 // PINMode says where the PIN comes from.
 type PINMode string
 
