@@ -229,7 +229,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	default:
 		return usageErr("--log-level %q: want debug, info, warn or error", g.LogLevel)
 	}
-	g.log = log.NewWithOptions(g.io.ErrOut, log.Options{Level: lvl, ReportTimestamp: g.LogFormat == "json"})
+	g.log = newLogger(g.io.ErrOut, log.Options{Level: lvl, ReportTimestamp: g.LogFormat == "json"})
 	switch g.LogFormat {
 	case "text":
 	case "json":
