@@ -167,6 +167,9 @@ func classify(err error) *Error {
 	case errors.Is(err, hid.ErrNotFound):
 		e.Code = ExitNoKey
 		e.Hint = "list attached keys with keyprep keys"
+	case errors.Is(err, graph.ErrNotSignedIn):
+		e.Code = ExitAuth
+		e.Hint = "sign in once with keyprep login (e.g. keyprep login --auth device-code --tenant T --client-id C; see keyprep help auth), or try keyprep without a tenant: add --sim"
 	case errors.Is(err, graph.ErrAuthConfig):
 		e.Code = ExitAuth
 		e.Hint = "choose how to sign in: keyprep login --auth device-code --tenant T --client-id C (or --auth token with $KEYPREP_ACCESS_TOKEN, client-secret, certificate, managed-identity, workload-identity, azure-cli, browser)"
@@ -265,7 +268,7 @@ func graphExit(err error) (ExitCode, bool) {
 		return ExitUnknown, true
 	case errors.Is(err, graph.ErrAuthentication), errors.Is(err, graph.ErrPermission):
 		return ExitAuth, true
-	case errors.Is(err, graph.ErrThrottled), errors.Is(err, graph.ErrService):
+	case errors.Is(err, graph.ErrThrottled), errors.Is(err, graph.ErrService), errors.Is(err, graph.ErrNetwork):
 		return ExitService, true
 	case errors.Is(err, graph.ErrUserNotFound), errors.Is(err, graph.ErrGroupNotFound), errors.Is(err, graph.ErrMethodNotFound),
 		errors.Is(err, graph.ErrGuestUser), errors.Is(err, graph.ErrMethodDisabled), errors.Is(err, graph.ErrSelfServiceSetupOff),

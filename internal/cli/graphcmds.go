@@ -49,6 +49,7 @@ func runLogin(ctx context.Context, g *globals, o loginOptions) error {
 	if err != nil {
 		return err
 	}
+	cfg.Interactive = true // login is where a delegated sign-in prompts
 	cred, err := graph.NewCredential(cfg)
 	if err != nil {
 		return err
