@@ -155,6 +155,10 @@ func newRoot(g *globals) *cobra.Command {
 PIN that meets complexity rules, applies CTAP 2.1 settings, and (with the
 enrollment commands) registers the user's passkey on the key.
 
+For users who register their own key, keyprep issues a Temporary Access Pass
+within the tenant's policy and writes the onboarding slip (keyprep tap create;
+enroll --with-tap adds one as a backup to a pre-provisioned key).
+
 With --sim, keyprep uses virtual keys whose state lives in the state directory,
 so consecutive commands see each other's effects as with a real key.`,
 		Version:       Version,
@@ -208,6 +212,7 @@ so consecutive commands see each other's effects as with a real key.`,
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")
 	registerCompletions(root, g)
+	decorateHelp(root)
 	guideUsage(root)
 	return root
 }
