@@ -276,7 +276,7 @@ func (p cliPINs) PINRefused(_ string, why string, left int) bool {
 	if !p.g.pinsIn.interactive() {
 		return false
 	}
-	p.g.infof("That PIN was refused: %s. Choose another (%d %s left).", why, left, plural(left, "try", "tries"))
+	p.g.infof("That PIN was refused: %s. Choose another (%s left).", why, plural(left, "try", "tries"))
 	return true
 }
 
