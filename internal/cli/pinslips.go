@@ -50,7 +50,7 @@ still get their slips (exit 11).`,
 	f.StringVar(&o.outDir, "out-dir", "", "directory for the slips (created 0700)")
 	f.StringArrayVar(&o.users, "user", nil, "a user (repeatable)")
 	f.StringVar(&o.csv, "csv", "", "the users of a CSV list (upn column)")
-	f.StringVar(&o.batch, "batch", "", "the users enrolled by a bench run of this batch")
+	f.StringVar(&o.batch, "batch", "", "the users enrolled in this batch (enroll --csv users.csv and fleet load name it users.csv)")
 	f.StringVar(&o.format, "format", "text", "slip format: text or html")
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that opens the escrows (repeatable)")
 	f.StringArrayVar(&o.recipients, "age-recipient", nil, "encrypt each slip to this age recipient (repeatable)")
