@@ -73,6 +73,23 @@ func (l *lockedPINs) New(ctx context.Context, key string) ([]byte, error) {
 	return l.inner.New(ctx, key)
 }
 
+func (l *lockedPINs) NewPINRules(key string, rules []string) {
+	if pr, ok := l.inner.(enroll.PINPrompter); ok {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		pr.NewPINRules(key, rules)
+	}
+}
+
+func (l *lockedPINs) PINRefused(key, why string, left int) bool {
+	if pr, ok := l.inner.(enroll.PINPrompter); ok {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return pr.PINRefused(key, why, left)
+	}
+	return false
+}
+
 // hidKeys lists attached keys for the bench, with this run's virtual keys
 // (asked from contexts that do not carry them too, such as the daemon's
 // HTTP requests).
@@ -244,7 +261,12 @@ func (o *enrollOptions) benchRequest() (enroll.Request, error) {
 	if o.pinOut != "" || o.dryRun || o.withTAP {
 		return enroll.Request{}, usageErr("--pin-out, --dry-run and --with-tap are for one enrollment, not a bench run (--csv)")
 	}
-	return o.template()
+	req, err := o.template()
+	// A bench adds users to keys that hold passkeys only when told to
+	// (--users-per-key, --reuse-keys): nobody is there to ask per key,
+	// and each slot shows the notice.
+	req.SharedKeyOK = true
+	return req, err
 }
 
 // preflightRows looks every user up before any key is touched, so an
@@ -348,6 +370,7 @@ type benchDisplay struct {
 	tty   bool
 	mu    sync.Mutex
 	lines int // lines drawn last time (TTY)
+	view  benchView
 }
 
 func newBenchDisplay(g *globals) *benchDisplay {
@@ -379,14 +402,14 @@ func (d *benchDisplay) run(r *bench.Runner, events <-chan bench.Event) {
 		case ev, ok := <-events:
 			if !ok {
 				if d.tty {
-					d.draw(r.Snapshot())
+					d.draw(r.Snapshot(), true)
 				}
 				return
 			}
 			d.event(ev)
 		case <-tick.C:
 			if d.tty {
-				d.draw(r.Snapshot())
+				d.draw(r.Snapshot(), false)
 			}
 		}
 	}
@@ -443,8 +466,8 @@ func (d *benchDisplay) event(ev bench.Event) {
 }
 
 // draw redraws the live block on a terminal: one line per slot and the
-// progress bar.
-func (d *benchDisplay) draw(s bench.Snapshot) {
+// progress bar (benchView). ended: the run is over.
+func (d *benchDisplay) draw(s bench.Snapshot, ended bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	w := d.g.io.ErrOut
@@ -452,46 +475,17 @@ func (d *benchDisplay) draw(s bench.Snapshot) {
 	if d.lines > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", d.lines)
 	}
-	n := 0
-	width := 100
+	width := 80
 	if f, ok := w.(*os.File); ok {
 		if cw, _, err := term.GetSize(int(f.Fd())); err == nil && cw > 20 {
 			width = cw
 		}
 	}
-	line := func(format string, a ...any) {
-		l := fmt.Sprintf(format, a...)
-		if len([]rune(l)) > width-1 {
-			l = string([]rune(l)[:width-2]) + "…"
-		}
-		b.WriteString("\x1b[2K" + l + "\x1b[0m\n")
+	n := 0
+	for _, l := range d.view.lines(s, width, ended) {
+		b.WriteString("\x1b[2K" + l + "\n")
 		n++
 	}
-	for _, sl := range s.Slots {
-		if sl.State == bench.SlotRemoved {
-			continue
-		}
-		mark := map[bench.SlotState]string{bench.SlotIdle: "·", bench.SlotWorking: "…", bench.SlotTouch: ">>", bench.SlotDone: "✓",
-			bench.SlotAttention: "!", bench.SlotRemoved: "×"}[sl.State]
-		msg := safetext.Line(sl.Message)
-		if sl.State == bench.SlotTouch {
-			msg = "\x1b[1m" + msg + "\x1b[0m"
-		}
-		line("%-2s %-10s %-28s %s", mark, safetext.Line(sl.Key), safetext.Line(sl.UPN), msg)
-	}
-	c := s.Counts
-	fin := c.Done + c.Skipped + c.Failed
-	bar := 30
-	filled := 0
-	if c.Total > 0 {
-		filled = fin * bar / c.Total
-	}
-	eta := "-"
-	if s.ETA > 0 {
-		eta = s.ETA.String()
-	}
-	line("[%s%s] %d/%d  done %d  skipped %d  failed %d  active %d  %.0f/h  ETA %s", strings.Repeat("#", filled), strings.Repeat(".", bar-filled),
-		fin, c.Total, c.Done, c.Skipped, c.Failed, c.Active, s.PerHour, eta)
 	for i := n; i < d.lines; i++ { // clear what a longer block left
 		b.WriteString("\x1b[2K\n")
 		n++

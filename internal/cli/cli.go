@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdio IO, w wiring) int {
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.ErrOut)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	g.stopBackgrnd()
 	g.background.Wait()
 	for i := len(g.closers) - 1; i >= 0; i-- {
@@ -119,6 +119,9 @@ func run(ctx context.Context, args []string, stdio IO, w wiring) int {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
 	e := classify(err)
+	if e.Code == ExitUsage && e.Hint == "" {
+		e.Hint = usageHint(cmd)
+	}
 	g.report(e)
 	return int(e.Code)
 }
@@ -158,16 +161,22 @@ func newRoot(g *globals) *cobra.Command {
 PIN that meets complexity rules, applies CTAP 2.1 settings, and (with the
 enrollment commands) registers the user's passkey on the key.
 
+For users who register their own key, keyprep issues a Temporary Access Pass
+within the tenant's policy and writes the onboarding slip (keyprep tap create;
+enroll --with-tap adds one as a backup to a pre-provisioned key).
+
 With --sim, keyprep uses virtual keys whose state lives in the state directory,
 so consecutive commands see each other's effects as with a real key.`,
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if isGroup(cmd) {
+				return nil // it prints its help
+			}
 			return g.setup(cmd)
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.JSON, "json", false, "machine output on stdout (logs stay on stderr)")
 	pf.BoolVar(&g.Sim, "sim", false, "use the built-in simulation: the emulated tenant and one virtual key (--sim-tenant --sim-keys 1)")
@@ -211,6 +220,8 @@ so consecutive commands see each other's effects as with a real key.`,
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")
 	registerCompletions(root, g)
+	decorateHelp(root)
+	guideUsage(root)
 	return root
 }
 
@@ -231,7 +242,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	default:
 		return usageErr("--log-level %q: want debug, info, warn or error", g.LogLevel)
 	}
-	g.log = log.NewWithOptions(g.io.ErrOut, log.Options{Level: lvl, ReportTimestamp: g.LogFormat == "json"})
+	g.log = newLogger(g.io.ErrOut, log.Options{Level: lvl, ReportTimestamp: g.LogFormat == "json"})
 	switch g.LogFormat {
 	case "text":
 	case "json":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ type configOptions struct {
 	rpIDs          []string
 	forcePINChange bool
 	alwaysUV       string
+	yes            bool
 }
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -44,7 +46,32 @@ The PIN is read from a prompt or standard input when the key has one.`,
 	f.StringSliceVar(&o.rpIDs, "rp-id", nil, "RP ID allowed to read the minimum PIN length (repeatable)")
 	f.BoolVar(&o.forcePINChange, "force-pin-change", false, "require a PIN change before the PIN can be used again")
 	f.StringVar(&o.alwaysUV, "always-uv", "", "on or off")
+	f.BoolVar(&o.yes, "yes", false, "apply a --min-pin-length above the current PIN's length without asking (the key then requires a PIN change)")
 	return cmd
+}
+
+// confirmForcedChange says that the new minimum forces a PIN change and
+// has it confirmed (a terminal, or --yes).
+func (g *globals) confirmForcedChange(key string, have, min int, yes bool) error {
+	what := fmt.Sprintf("the PIN of %s has %d characters, fewer than the new minimum %d: the key will then refuse its PIN for anything but a PIN change until it is changed to %d or more characters",
+		key, have, min, min)
+	if yes {
+		g.infof("note: %s", what)
+		return nil
+	}
+	if !g.pinsIn.interactive() {
+		return &Error{Code: ExitUsage, Msg: what + "; nothing was changed",
+			Hint: fmt.Sprintf("change the PIN first (keyprep pin change --key %s), or add --yes to apply the minimum and change the PIN afterwards", key)}
+	}
+	g.infof("%s.", what)
+	answer, err := g.pinsIn.confirm("Apply? [y/N] ")
+	if err != nil {
+		return err
+	}
+	if !confirmed(answer) {
+		return usageErr("not applied: nothing was changed on %s", key)
+	}
+	return nil
 }
 
 func runConfig(ctx context.Context, g *globals, o *configOptions) error {
@@ -103,22 +130,21 @@ func runConfig(ctx context.Context, g *globals, o *configOptions) error {
 		return &Error{Code: ExitPIN, Msg: fmt.Sprintf("%s has no PIN, so a PIN change cannot be forced", d.Path()), Hint: "set a PIN first: keyprep pin set"}
 	}
 
+	// A minimum above the current PIN's length makes the key force a PIN
+	// change (CTAP 2.1 §6.11.4): say so and have it confirmed before
+	// anything changes.
+	forced := p != nil && o.minPINLength != 0 && utf8.RuneCount(p) < o.minPINLength && !info.ForcePINChange
+	if forced {
+		if err := g.confirmForcedChange(d.Path(), utf8.RuneCount(p), o.minPINLength, o.yes); err != nil {
+			return err
+		}
+	}
+
 	result := map[string]any{"path": d.Path()}
 	var did []string
-	if o.minPINLength != 0 {
-		if err := d.SetMinPINLength(ctx, o.minPINLength, p); err != nil {
-			return g.pinFailure(ctx, d, "set minimum PIN length", err)
-		}
-		result["minPINLength"] = o.minPINLength
-		did = append(did, fmt.Sprintf("minimum PIN length %d", o.minPINLength))
-	}
-	if len(o.rpIDs) > 0 {
-		if err := d.SetMinPINLengthRPIDs(ctx, o.rpIDs, p); err != nil {
-			return g.pinFailure(ctx, d, "set minimum-PIN-length RP IDs", err)
-		}
-		result["minPINLengthRPIDs"] = o.rpIDs
-		did = append(did, "RP IDs "+strings.Join(o.rpIDs, ","))
-	}
+	// The settings that need a PIN token go first: a minimum above the
+	// PIN's length forces a PIN change, after which the key refuses the
+	// PIN for anything else.
 	if wantUV != nil {
 		cur, _ := info.Option("alwaysUv")
 		if cur != *wantUV {
@@ -129,8 +155,26 @@ func runConfig(ctx context.Context, g *globals, o *configOptions) error {
 		result["alwaysUv"] = *wantUV
 		did = append(did, "alwaysUv "+yesNo(*wantUV, "on", "off"))
 	}
+	if len(o.rpIDs) > 0 {
+		if err := d.SetMinPINLengthRPIDs(ctx, o.rpIDs, p); err != nil {
+			return g.pinFailure(ctx, d, "set minimum-PIN-length RP IDs", err)
+		}
+		result["minPINLengthRPIDs"] = o.rpIDs
+		did = append(did, "RP IDs "+strings.Join(o.rpIDs, ","))
+	}
+	if o.minPINLength != 0 {
+		if err := d.SetMinPINLength(ctx, o.minPINLength, p); err != nil {
+			return g.pinFailure(ctx, d, "set minimum PIN length", err)
+		}
+		result["minPINLength"] = o.minPINLength
+		did = append(did, fmt.Sprintf("minimum PIN length %d", o.minPINLength))
+		if forced {
+			result["forcePINChange"] = true
+			did = append(did, fmt.Sprintf("a PIN change is now required (keyprep pin change --key %s, a PIN of %d or more characters)", d.Path(), o.minPINLength))
+		}
+	}
 	// Forcing a PIN change goes last: afterwards the key refuses PIN tokens.
-	if o.forcePINChange {
+	if o.forcePINChange && !forced {
 		if err := d.ForcePINChange(ctx, p); err != nil {
 			return g.pinFailure(ctx, d, "force PIN change", err)
 		}

@@ -27,11 +27,21 @@ var _ bench.Resolver = (*graphDirectory)(nil)
 
 func (d *graphDirectory) User(ctx context.Context, upn string) (*enroll.User, error) {
 	u, err := d.c.GetUser(ctx, upn)
+	if errors.Is(err, graph.ErrUserNotFound) {
+		return nil, unknownUser{err}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &enroll.User{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName, Guest: u.IsGuest()}, nil
 }
+
+// unknownUser is Graph's "user not found", matching enroll.ErrUnknownUser
+// too, with Graph's message unchanged.
+type unknownUser struct{ error }
+
+func (u unknownUser) Unwrap() error        { return u.error }
+func (u unknownUser) Is(target error) bool { return target == enroll.ErrUnknownUser }
 
 func (d *graphDirectory) fido2Policy(ctx context.Context) (*graph.Fido2Policy, error) {
 	d.mu.Lock()

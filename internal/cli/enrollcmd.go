@@ -42,6 +42,7 @@ type enrollOptions struct {
 	identities       []string
 	dryRun           bool
 	uvFingerprint    bool
+	sharedKey        bool
 
 	withTAP   bool
 	tap       tapFlags
@@ -99,6 +100,7 @@ key can carry passkeys for several users. PINs are never taken from flags:
 	f.StringArrayVar(&o.identities, "identity", nil, "age identity file that can open earlier escrows (to reuse a key's PIN escrowed to a helpdesk key)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check the user and the key and show what would be done; change nothing")
 	f.BoolVar(&o.uvFingerprint, "uv-fingerprint", false, "bio key with the owner present: create the passkey with the owner's enrolled fingerprint (keyprep bio enroll) instead of the PIN")
+	f.BoolVar(&o.sharedKey, "shared-key", false, "add the user to a key that already holds another user's passkey without asking (they share the PIN; Windows sign-in uses the last account added)")
 	f.BoolVar(&o.withTAP, "with-tap", false, "also issue a Temporary Access Pass as a backup (checked against the TAP policy before the key is touched)")
 	addTAPFlags(f, &o.tap, "tap-")
 	f.StringVar(&o.tapOut, "tap-out", "", "with --with-tap: write the onboarding slip to FILE (mode 0600, never overwritten; age-encrypted with --age-recipient)")
@@ -120,6 +122,9 @@ func (o *enrollOptions) request() (enroll.Request, error) {
 	if strings.TrimSpace(o.user) == "" {
 		return enroll.Request{}, usageErr("enroll needs --user UPN")
 	}
+	if err := checkUserFlag(strings.TrimSpace(o.user)); err != nil {
+		return enroll.Request{}, err
+	}
 	req, err := o.template()
 	req.UPN = strings.TrimSpace(o.user)
 	return req, err
@@ -131,7 +136,7 @@ func (o *enrollOptions) template() (enroll.Request, error) {
 	req := enroll.Request{KeyPath: o.key, PINLength: o.pinLength, MinPINLength: o.minPINLength,
 		MinPINLengthRPID: o.minPINLengthRP, ForcePINChange: o.forcePINChange, AlwaysUV: o.alwaysUV,
 		SkipUnsupported: o.skipUnsupported, Reset: o.reset, DisplayNameTemplate: o.displayName,
-		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun, UVFingerprint: o.uvFingerprint}
+		ChallengeTimeout: o.challengeTimeout, PINOut: o.pinOut, DryRun: o.dryRun, UVFingerprint: o.uvFingerprint, SharedKeyOK: o.sharedKey}
 	if o.uvFingerprint && o.reset {
 		return req, usageErr("--uv-fingerprint and --reset exclude each other: a reset deletes the enrolled fingerprints")
 	}
@@ -262,6 +267,28 @@ func (p cliPINs) New(_ context.Context, key string) ([]byte, error) {
 	return p.g.pinsIn.readNew("new PIN for " + key)
 }
 
+// NewPINRules states the rules on the terminal before the person at the
+// bench chooses a PIN (enroll.PINPrompter).
+func (p cliPINs) NewPINRules(key string, rules []string) {
+	if !p.g.pinsIn.interactive() {
+		return
+	}
+	p.g.infof("Choose the PIN for %s. It is typed twice, not shown, and escrowed; the rules:", key)
+	for _, r := range rules {
+		p.g.infof("  - %s", r)
+	}
+}
+
+// PINRefused says why a PIN was refused and asks again on a terminal;
+// piped PINs are not asked again.
+func (p cliPINs) PINRefused(_ string, why string, left int) bool {
+	if !p.g.pinsIn.interactive() {
+		return false
+	}
+	p.g.infof("That PIN was refused: %s. Choose another (%s left).", why, plural(left, "try", "tries"))
+	return true
+}
+
 func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 	if o.deleteTAP && o.csv != "" {
 		return usageErr("--delete-tap is for one enrollment (--user), not a bench run (--csv): keyprep tap delete --user UPN deletes a pass")
@@ -303,6 +330,9 @@ func runEnroll(ctx context.Context, g *globals, o enrollOptions) error {
 	e, err := g.enroller(ctx, o.identities)
 	if err != nil {
 		return err
+	}
+	if g.pinsIn.interactive() {
+		e.ConfirmShared = g.confirmShared
 	}
 	d, err := g.openHID(ctx, o.key)
 	if err != nil {
@@ -557,4 +587,15 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// confirmShared asks on the terminal whether to add a user to a key that
+// already holds another user's passkey, after saying what that means.
+func (g *globals) confirmShared(_ context.Context, s enroll.SharedKey) (bool, error) {
+	g.infof("%s", s.Notice())
+	answer, err := g.pinsIn.confirm(fmt.Sprintf("Add %s to this key? [y/N] ", s.UPN))
+	if err != nil {
+		return false, err
+	}
+	return confirmed(answer), nil
 }

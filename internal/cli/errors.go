@@ -50,7 +50,7 @@ var exitCodes = []struct {
 	{ExitKeyRefused, "the key refused: touch denied or timed out, operation not allowed now (e.g. a reset after the key's reset window), credential excluded, store full"},
 	{ExitUnsupported, "the key or this build lacks a needed feature (e.g. a key without authenticatorConfig asked for --min-pin-length, --force-pin-change or --always-uv without --skip-unsupported; built without libfido2)"},
 	{ExitAuth, "Graph sign-in failed, is not configured, or a Graph permission is missing (the message names it); or the store's PostgreSQL server refused the connection (password, role, database)"},
-	{ExitDirectory, "Entra refused: user or group not found, guest user, method disabled or user outside the policy, self-service setup off, key model or attestation not accepted, TAP outside the policy, challenge expired"},
+	{ExitDirectory, "Entra refused: user or group not found, guest user, method disabled or user outside the policy, self-service setup off, key model or attestation not accepted, TAP outside the policy, a valid TAP in the way (--replace), challenge expired"},
 	{ExitService, "Microsoft Graph or the store's PostgreSQL server is unavailable or throttling, or the network failed: retrying later may succeed"},
 	{ExitUnknown, "a registration may or may not have landed: check with keyprep methods list before retrying"},
 	{ExitPartial, "a batch (--csv) finished, but some rows failed: the summary names them and the other rows are done; rerunning the same command skips what is done"},
@@ -107,7 +107,10 @@ func classify(err error) *Error {
 		switch {
 		case errors.Is(oe, onboard.ErrPolicy):
 			code = ExitDirectory
-		case errors.Is(oe, onboard.ErrLivePass), errors.Is(oe, onboard.ErrRequest):
+		case errors.Is(oe, onboard.ErrLivePass):
+			// The user's state in the directory, not a bad command line.
+			code = ExitDirectory
+		case errors.Is(oe, onboard.ErrRequest):
 			code = ExitUsage
 		}
 		return &Error{Code: code, Msg: oe.Msg, Hint: oe.Hint, Err: err}
@@ -177,6 +180,9 @@ func classify(err error) *Error {
 	case errors.Is(err, hid.ErrUVInvalid):
 		e.Code = ExitKeyRefused
 		e.Hint = "the key did not recognise the finger: use an enrolled finger (keyprep bio list), clean and dry, and try again"
+	case errors.Is(err, graph.ErrNotSignedIn):
+		e.Code = ExitAuth
+		e.Hint = "sign in once with keyprep login (e.g. keyprep login --auth device-code --tenant T --client-id C; see keyprep help auth), or try keyprep without a tenant: add --sim"
 	case errors.Is(err, graph.ErrAuthConfig):
 		e.Code = ExitAuth
 		e.Hint = "choose how to sign in: keyprep login --auth device-code --tenant T --client-id C (or --auth token with $KEYPREP_ACCESS_TOKEN, client-secret, certificate, managed-identity, workload-identity, azure-cli, browser)"
@@ -232,6 +238,9 @@ var enrollSentinels = []struct {
 	{enroll.ErrNoSerial, ExitUsage, true, "use a display name template without {serial} (e.g. --display-name \"{model} {date}\")"},
 	{enroll.ErrResetWindow, ExitKeyRefused, true, "unplug the key, plug it back in and run again within 10 seconds"},
 	{enroll.ErrKeyPINRules, ExitPIN, true, "choose a PIN that follows the key vendor's PIN rules, or let keyprep generate one (--pin generate)"},
+	// Adding a user to a key that holds another user's passkey was not
+	// confirmed: a confirmation missing (exit 2), nothing changed.
+	{enroll.ErrSharedKey, ExitUsage, true, ""},
 }
 
 // classifyEnroll keeps the workflow's message and hint and takes the exit
@@ -287,7 +296,7 @@ func graphExit(err error) (ExitCode, bool) {
 		return ExitUnknown, true
 	case errors.Is(err, graph.ErrAuthentication), errors.Is(err, graph.ErrPermission):
 		return ExitAuth, true
-	case errors.Is(err, graph.ErrThrottled), errors.Is(err, graph.ErrService):
+	case errors.Is(err, graph.ErrThrottled), errors.Is(err, graph.ErrService), errors.Is(err, graph.ErrNetwork):
 		return ExitService, true
 	case errors.Is(err, graph.ErrUserNotFound), errors.Is(err, graph.ErrGroupNotFound), errors.Is(err, graph.ErrMethodNotFound),
 		errors.Is(err, graph.ErrGuestUser), errors.Is(err, graph.ErrMethodDisabled), errors.Is(err, graph.ErrSelfServiceSetupOff),

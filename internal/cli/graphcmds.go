@@ -50,6 +50,7 @@ func runLogin(ctx context.Context, g *globals, o loginOptions) error {
 	if err != nil {
 		return err
 	}
+	cfg.Interactive = true // login is where a delegated sign-in prompts
 	cred, err := graph.NewCredential(cfg)
 	if err != nil {
 		return err
@@ -247,12 +248,12 @@ from keyprep methods list. Without a terminal, --yes confirms.`,
 				if !g.pinsIn.interactive() {
 					return usageErr("deleting passkey %q (%s) of %s: confirm with --yes", m.DisplayName, m.ID, delUser)
 				}
-				answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete passkey %q (%s, created %s) of %s? Type 'delete' to continue: ",
+				answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete passkey %q (%s, created %s) of %s? [y/N] ",
 					m.DisplayName, m.Model, formatTime(m.CreatedDateTime), delUser))
 				if err != nil {
 					return err
 				}
-				if answer != "delete" {
+				if !confirmed(answer, "delete") {
 					return usageErr("delete not confirmed")
 				}
 			}

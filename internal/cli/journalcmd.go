@@ -307,7 +307,7 @@ func newPINsCmd(g *globals) *cobra.Command {
 		Use:   "pins",
 		Short: "PIN escrow records: list them (no PINs), show one PIN with an age identity",
 	}
-	cmd.AddCommand(newPINsListCmd(g), newPINsShowCmd(g))
+	cmd.AddCommand(newPINsListCmd(g), newPINsShowCmd(g), newPINsSlipsCmd(g))
 	return cmd
 }
 

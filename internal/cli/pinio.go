@@ -63,26 +63,36 @@ func (r *pinReader) read(what string) ([]byte, error) {
 	return out, nil
 }
 
-// readNew reads a new PIN; on a terminal it asks twice and compares.
+// newPINEntries bounds the attempts at typing a new PIN twice the same.
+const newPINEntries = 3
+
+// readNew reads a new PIN; on a terminal it asks twice and compares, and
+// asks again (newPINEntries times) when the two entries differ.
 func (r *pinReader) readNew(what string) ([]byte, error) {
-	p, err := r.read(what)
-	if err != nil {
-		return nil, err
-	}
-	if r.tty == nil {
-		return p, nil
-	}
-	again, err := r.read(what + " again")
-	if err != nil {
+	for try := 1; ; try++ {
+		p, err := r.read(what)
+		if err != nil {
+			return nil, err
+		}
+		if r.tty == nil {
+			return p, nil
+		}
+		again, err := r.read(what + " again")
+		if err != nil {
+			pin.Wipe(p)
+			return nil, err
+		}
+		same := bytes.Equal(p, again)
+		pin.Wipe(again)
+		if same {
+			return p, nil
+		}
 		pin.Wipe(p)
-		return nil, err
+		if try == newPINEntries {
+			return nil, usageErr("the two entries of the %s differ", what)
+		}
+		fmt.Fprintf(r.errOut, "The two entries differ; type the %s again.\n", what)
 	}
-	defer pin.Wipe(again)
-	if !bytes.Equal(p, again) {
-		pin.Wipe(p)
-		return nil, usageErr("the two entries of the %s differ", what)
-	}
-	return p, nil
 }
 
 // confirm asks a yes/no-style question on the terminal, with echo (the answer
@@ -97,4 +107,20 @@ func (r *pinReader) confirm(prompt string) (string, error) {
 		return "", fmt.Errorf("read confirmation: %w", err)
 	}
 	return strings.TrimSpace(line), nil
+}
+
+// confirmed reports whether a confirmation answer says yes: "y" or "yes"
+// in any case, or one of words (a prompt may offer the action's name,
+// "delete"). Anything else, the empty answer included, is no.
+func confirmed(answer string, words ...string) bool {
+	a := strings.ToLower(strings.TrimSpace(answer))
+	if a == "y" || a == "yes" {
+		return true
+	}
+	for _, w := range words {
+		if a == w {
+			return true
+		}
+	}
+	return false
 }

@@ -595,11 +595,11 @@ func (g *globals) confirmChange(yes bool) error {
 	if !g.pinsIn.interactive() {
 		return usageErr("confirm the change with --yes")
 	}
-	answer, err := g.pinsIn.confirm("Apply? Type 'yes' to continue: ")
+	answer, err := g.pinsIn.confirm("Apply? [y/N] ")
 	if err != nil {
 		return err
 	}
-	if answer != "yes" {
+	if !confirmed(answer) {
 		return usageErr("policy change not confirmed")
 	}
 	return nil

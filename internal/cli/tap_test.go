@@ -125,7 +125,7 @@ func TestTAPExitCodes(t *testing.T) {
 		msg  string
 		hint string
 	}{
-		{"valid pass in the way", hooks{}, []string{"--user", adele}, ExitUsage, "already has a Temporary Access Pass", "--replace"},
+		{"valid pass in the way", hooks{}, []string{"--user", adele}, ExitDirectory, "already has a Temporary Access Pass", "--replace"},
 		{"lifetime outside the policy", hooks{}, []string{"--user", "megan.bowen@contoso.test", "--lifetime", "12h"}, ExitDirectory, "allowed 1h to 8h", "choose --lifetime between 1h and 8h"},
 		{"guest", hooks{}, []string{"--user", "kim_fabrikam.com#EXT#@contoso.test"}, ExitDirectory, "guest user", "home tenant"},
 		{"unknown user", hooks{}, []string{"--user", "nobody@contoso.test"}, ExitDirectory, "user not found", "check the UPN"},
@@ -281,7 +281,7 @@ func TestEnrollWithTAP(t *testing.T) {
 	}
 	// With an age recipient the slip is encrypted into the state directory.
 	id, _ := age.GenerateX25519Identity()
-	r = w.tapCLI(hooks{}, "enroll", "--user", "alex.wilber@contoso.test", "--with-tap", "--age-recipient", id.Recipient().String(), "--json")
+	r = w.tapCLI(hooks{}, "enroll", "--user", "alex.wilber@contoso.test", "--shared-key", "--with-tap", "--age-recipient", id.Recipient().String(), "--json")
 	if r.code != 0 {
 		t.Fatalf("enroll --with-tap --age-recipient: %d\n%s", r.code, r.errOut)
 	}

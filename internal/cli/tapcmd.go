@@ -664,12 +664,12 @@ func newTAPDeleteCmd(g *globals) *cobra.Command {
 					if !g.pinsIn.interactive() {
 						return usageErr("deleting the Temporary Access Pass of %s (%s): confirm with --yes", u.UPN, p.State(now))
 					}
-					answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete the Temporary Access Pass of %s (%s, until %s)? Type 'delete' to continue: ",
+					answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete the Temporary Access Pass of %s (%s, until %s)? [y/N] ",
 						u.UPN, p.State(now), p.Expiry().Local().Format("2006-01-02 15:04")))
 					if err != nil {
 						return err
 					}
-					if answer != "delete" {
+					if !confirmed(answer, "delete") {
 						return usageErr("delete not confirmed")
 					}
 				}

@@ -276,6 +276,7 @@ func (r *run) noteKnown(rs []store.Result, by string) {
 			r.known = map[string]bool{}
 		}
 		r.known[res.JobID] = true
+		r.knownFor = append(r.knownFor, res.UPN)
 		r.emit(StepInspect, phaseInfo, "this key was enrolled for %s on %s (job %s)", res.UPN,
 			res.RecordedAt.Local().Format("2006-01-02"), short(res.JobID))
 		r.journal(StepInspect, phaseInfo, store.InspectInfo{EnrolledFor: res.UPN, EnrolledJob: res.JobID,

@@ -474,7 +474,9 @@ func (r *run) record(ctx context.Context) (*Result, error) {
 		return nil, stepErr(StepRecord, err, "the passkey is registered: note method "+res.MethodID+" for "+res.UPN, "cannot record the result")
 	}
 	res.JobID = r.job.ID
-	if r.pinSet && r.pin != nil {
+	if r.pinSet && r.pin != nil && r.req.PINMode != PINOperator {
+		// A generated PIN, shown once; one the person typed is theirs
+		// and never echoed.
 		res.PIN = append([]byte(nil), r.pin...)
 	}
 	return res, nil

@@ -67,6 +67,10 @@ type Request struct {
 	// other step. A key without an enrolled fingerprint (getInfo uv not
 	// true) or without pinUvAuthToken is refused at inspect.
 	UVFingerprint bool `json:"uvFingerprint,omitempty"`
+	// SharedKeyOK adds the user to a key that already holds another
+	// user's passkey without asking (Enroller.ConfirmShared); the notice
+	// (SharedKey.Notice) is still given.
+	SharedKeyOK bool `json:"sharedKeyOK,omitempty"`
 }
 
 // Result is what an enrollment produced (the --json output).
@@ -155,6 +159,11 @@ type Enroller struct {
 	// ModelName names a key model from its AAGUID when the request has no
 	// Model ("" when unknown).
 	ModelName func(aaguid [16]byte) string
+	// ConfirmShared, when set, asks the operator whether to add the user
+	// to a key that already holds another user's passkey (before anything
+	// on the key changes). Unset, or answered no, the enrollment stops
+	// with ErrSharedKey unless the request has SharedKeyOK.
+	ConfirmShared func(ctx context.Context, s SharedKey) (bool, error)
 }
 
 func (e *Enroller) now() time.Time {
@@ -180,6 +189,9 @@ type run struct {
 	prev *history // the journal of an earlier attempt (Resume), else empty
 	// pending are store writes queued for the next transaction (journal).
 	pending []func(*store.Tx) error
+	// durable: the job is in the store (its first transaction committed,
+	// or it came from the store to be resumed).
+	durable bool
 
 	user     *User
 	elig     *Eligibility
@@ -189,9 +201,11 @@ type run struct {
 	skipped  []string
 	orphans  []string        // credentials left on the key (base64url)
 	known    map[string]bool // jobs of other users this key was recognised from
+	knownFor []string        // those jobs' users
 	aaguid   string
 	pin      []byte
 	pinSet   bool // this run set the PIN (r.pin is then new)
+	pinTries int  // new PINs asked of the operator in this run
 	escrow   *EscrowRef
 
 	credID   []byte
@@ -262,6 +276,7 @@ func (r *run) commit(ctx context.Context, ops ...func(*store.Tx) error) error {
 		return err
 	}
 	r.pending = r.pending[:0]
+	r.durable = true
 	return nil
 }
 
@@ -381,6 +396,13 @@ func (r *run) finish(ctx context.Context, err error) error {
 		ee = &Error{Msg: "enrollment failed", Err: err}
 		err = ee
 	}
+	if !r.durable && refusal(err) {
+		// Refused before the first side effect (an unknown user, a guest,
+		// a user outside the policy): nothing to resume or clean up, so
+		// no job is written and journal list stays for unfinished work.
+		r.pending = nil
+		return err
+	}
 	ee.JobID = r.job.ID
 	msg := ee.Msg
 	state := store.JobFailed
@@ -406,6 +428,12 @@ func (r *run) finish(ctx context.Context, err error) error {
 	return err
 }
 
+// refusal: the directory refused the user outright; the same command
+// would be refused again until someone changes the user or the policy.
+func refusal(err error) bool {
+	return errors.Is(err, ErrIneligible) || errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrSharedKey)
+}
+
 func (r *run) wipe() {
 	pin.Wipe(r.pin)
 	r.pin = nil
@@ -426,6 +454,9 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.removeOrphans(ctx)
+	if err := r.checkShared(ctx); err != nil {
+		return nil, err
+	}
 	if err := r.minPIN(ctx); err != nil {
 		return nil, err
 	}

@@ -332,7 +332,7 @@ func TestKeyRecognised(t *testing.T) {
 	var log eventLog
 	v.e = v.enroller()
 	v.e.Events = log.add
-	res, err := v.enroll(adele, enroll.Request{})
+	res, err := v.enroll(adele, enroll.Request{SharedKeyOK: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,21 +138,50 @@ func (r *run) jobEscrow(ctx context.Context) (*store.Escrow, error) {
 func (r *run) newPIN(ctx context.Context) ([]byte, error) {
 	pol := r.pinPolicy(false)
 	if r.req.PINMode == PINOperator {
-		p, err := r.e.PINs.New(ctx, r.dev.Path())
-		if err != nil {
-			return nil, stepErr(StepPIN, err, "", "%s: reading the new PIN", r.dev.Path())
-		}
-		if err := pol.Validate(p); err != nil {
-			pin.Wipe(p)
-			hint := ""
-			if rules := r.caps.PINRules(); rules.Known {
-				hint = "this key model applies its own PIN rules: " + rules.Source
-			}
-			return nil, stepErr(StepPIN, err, hint, "the PIN does not meet the policy")
-		}
-		return p, nil
+		return r.operatorPIN(ctx, pol)
 	}
 	return r.generatePIN(pol)
+}
+
+// operatorPIN asks the person at the bench for the new PIN: the rules
+// first, and a PIN the policy refuses is asked again (PINPrompter), never
+// shown.
+func (r *run) operatorPIN(ctx context.Context, pol pin.Policy) ([]byte, error) {
+	path := r.dev.Path()
+	pr, _ := r.e.PINs.(PINPrompter)
+	if pr != nil && r.pinTries == 0 {
+		rules := pol.Describe()
+		if kr := r.caps.PINRules(); kr.Known {
+			rules = append(rules, "this key model's own rules apply too: "+kr.Source)
+		}
+		pr.NewPINRules(path, rules)
+	}
+	for {
+		r.pinTries++
+		p, err := r.e.PINs.New(ctx, path)
+		if err != nil {
+			return nil, stepErr(StepPIN, err, "", "%s: reading the new PIN", path)
+		}
+		verr := pol.Validate(p)
+		if verr == nil {
+			return p, nil
+		}
+		pin.Wipe(p)
+		if r.askAgain(pr, verr.Error()) {
+			continue
+		}
+		hint := ""
+		if rules := r.caps.PINRules(); rules.Known {
+			hint = "this key model applies its own PIN rules: " + rules.Source
+		}
+		return nil, stepErr(StepPIN, verr, hint, "the PIN does not meet the policy")
+	}
+}
+
+// askAgain: the person at the bench may choose another PIN after a
+// refusal (tries left, and a PINPrompter that wants to).
+func (r *run) askAgain(pr PINPrompter, why string) bool {
+	return pr != nil && r.pinTries < maxPINTries && pr.PINRefused(r.dev.Path(), why, maxPINTries-r.pinTries)
 }
 
 func (r *run) generatePIN(pol pin.Policy) ([]byte, error) {
@@ -271,6 +300,16 @@ func (r *run) applyPIN(ctx context.Context, p []byte, esc *store.Escrow) error {
 		switch {
 		case r.req.PINMode == PINOperator:
 			r.setEscrowState(esc.ID, store.EscrowUnused)
+			if pr, _ := r.e.PINs.(PINPrompter); r.askAgain(pr, "the key refused it under its own PIN rules; "+hint) {
+				if p, err = r.operatorPIN(ctx, r.pinPolicy(false)); err != nil {
+					return err
+				}
+				if esc, err = r.writeEscrow(ctx, p); err != nil {
+					pin.Wipe(p)
+					return err
+				}
+				continue
+			}
 			return stepErr(StepPIN, fmt.Errorf("%w: %w", ErrKeyPINRules, err), hint,
 				"%s refused the new PIN under its own PIN rules; nothing was changed on the key", r.dev.Path())
 		case r.req.PINOut != "":

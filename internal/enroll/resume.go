@@ -41,6 +41,11 @@ func (h *history) orphans() []string {
 	return out
 }
 
+// empty: no earlier attempt of this job got as far as a step.
+func (h *history) empty() bool {
+	return h == nil || len(h.seen) == 0
+}
+
 func (h *history) has(s Step) bool {
 	return h != nil && h.seen[s]
 }
@@ -135,7 +140,7 @@ func (e *Enroller) Resume(ctx context.Context, dev Device, job *store.Job) (*Res
 	if err != nil {
 		return nil, &Error{JobID: job.ID, Msg: "cannot read the journal", Err: err}
 	}
-	r := &run{e: e, dev: dev, req: req, job: job, prev: loadHistory(steps)}
+	r := &run{e: e, dev: dev, req: req, job: job, prev: loadHistory(steps), durable: true}
 	defer r.wipe()
 	if job.State != store.JobRunning {
 		st := store.JobRunning

@@ -130,6 +130,15 @@ type PINSource interface {
 	New(ctx context.Context, keyPath string) ([]byte, error)
 }
 
+// PINPrompter is a PINSource with a person at it (a terminal). It is told
+// the rules before a new PIN is asked for, and why a new PIN was refused
+// (by the policy or by the key); it answers whether to ask again (at most
+// maxPINTries PINs in all) instead of stopping the enrollment.
+type PINPrompter interface {
+	NewPINRules(keyPath string, rules []string)
+	PINRefused(keyPath, why string, triesLeft int) bool
+}
+
 // PINMode says where the PIN comes from.
 type PINMode string
 
@@ -267,6 +276,14 @@ var (
 	// ErrKeyPINRules: the key refused the operator's new PIN under its own
 	// rules (CTAP2_ERR_PIN_POLICY_VIOLATION); nothing was changed.
 	ErrKeyPINRules = errors.New("the key refused the PIN under its own rules")
+	// ErrUnknownUser is matched by a directory error for a user the
+	// directory does not have (or a name it cannot look up). Like
+	// ErrIneligible it is a refusal: a job stopped by it before any side
+	// effect leaves no job in the journal.
+	ErrUnknownUser = errors.New("no such user")
+	// ErrSharedKey: the key holds another user's passkey and adding this
+	// user was not confirmed; nothing was changed.
+	ErrSharedKey = errors.New("key holds another user's passkey")
 )
 
 // Error is a workflow failure with a message and a hint for the operator.

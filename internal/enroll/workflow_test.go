@@ -274,6 +274,7 @@ func TestPINSetup(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
+			req: enroll.Request{SharedKeyOK: true},
 			check: func(t *testing.T, v *env, res *enroll.Result) {
 				es := v.escrows()
 				if len(es) != 1 || res.PINEscrow.Source != "earlier" || res.PINEscrow.ID != es[0].ID {

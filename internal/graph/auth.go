@@ -58,7 +58,17 @@ type AuthConfig struct {
 	Prompt io.Writer
 	// Getenv reads the environment (os.Getenv when nil; tests).
 	Getenv func(string) string
+	// Interactive lets a delegated method (device code, browser) sign in
+	// when it has no saved sign-in (keyprep login). Otherwise such a
+	// credential without a saved sign-in fails at once with
+	// ErrNotSignedIn, and one whose sign-in expired fails instead of
+	// prompting in the middle of a command.
+	Interactive bool
 }
+
+// ErrNotSignedIn: a delegated method has no saved sign-in and the command
+// may not prompt (AuthConfig.Interactive). It matches ErrAuthConfig too.
+var ErrNotSignedIn = fmt.Errorf("%w: not signed in", ErrAuthConfig)
 
 func (c *AuthConfig) env(k string) string {
 	if c.Getenv != nil {
@@ -170,8 +180,12 @@ type Credential struct {
 func NewCredential(cfg AuthConfig) (*Credential, error) {
 	cfg.Resolve()
 	cr := &Credential{Method: cfg.Method, cfg: cfg}
+	if (cfg.Method == AuthDeviceCode || cfg.Method == AuthBrowser) && !cfg.Interactive && cfg.loadRecord() == (azidentity.AuthenticationRecord{}) {
+		return nil, fmt.Errorf("%w: no saved %s sign-in for this tenant and application", ErrNotSignedIn, cfg.Method)
+	}
 	cache, note := tokencache.Persistent()
 	cr.CacheNote = note
+	copts := clientOptions()
 	switch cfg.Method {
 	case AuthToken:
 		t, from := cfg.env(TokenEnv), TokenEnv
@@ -199,7 +213,7 @@ func NewCredential(cfg AuthConfig) (*Credential, error) {
 			return nil, authConfigErr("--auth client-secret needs --tenant, --client-id and the secret in AZURE_CLIENT_SECRET")
 		}
 		c, err := azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, secret,
-			&azidentity.ClientSecretCredentialOptions{Cache: cache})
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: copts, Cache: cache})
 		if err != nil {
 			return nil, authConfigErr("%v", err)
 		}
@@ -221,13 +235,13 @@ func NewCredential(cfg AuthConfig) (*Credential, error) {
 			return nil, authConfigErr("%s: %v (PEM with the private key, or PKCS#12 with AZURE_CLIENT_CERTIFICATE_PASSWORD)", cfg.CertificatePath, err)
 		}
 		c, err := azidentity.NewClientCertificateCredential(cfg.TenantID, cfg.ClientID, certs, key,
-			&azidentity.ClientCertificateCredentialOptions{Cache: cache, SendCertificateChain: true})
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: copts, Cache: cache, SendCertificateChain: true})
 		if err != nil {
 			return nil, authConfigErr("%v", err)
 		}
 		cr.TokenCredential = c
 	case AuthManagedIdentity:
-		o := &azidentity.ManagedIdentityCredentialOptions{}
+		o := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: copts}
 		if cfg.ClientID != "" {
 			o.ID = azidentity.ClientID(cfg.ClientID)
 		}
@@ -239,7 +253,7 @@ func NewCredential(cfg AuthConfig) (*Credential, error) {
 		cr.CacheNote = ""
 	case AuthWorkloadIdentity:
 		c, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
-			TenantID: cfg.TenantID, ClientID: cfg.ClientID, Cache: cache})
+			ClientOptions: copts, TenantID: cfg.TenantID, ClientID: cfg.ClientID, Cache: cache})
 		if err != nil {
 			return nil, authConfigErr("%v (set AZURE_FEDERATED_TOKEN_FILE, --tenant and --client-id)", err)
 		}
@@ -257,8 +271,8 @@ func NewCredential(cfg AuthConfig) (*Credential, error) {
 			prompt = os.Stderr
 		}
 		c, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
-			TenantID: cfg.TenantID, ClientID: cfg.ClientID, Cache: cache,
-			AuthenticationRecord: cfg.loadRecord(),
+			ClientOptions: copts, TenantID: cfg.TenantID, ClientID: cfg.ClientID, Cache: cache,
+			AuthenticationRecord: cfg.loadRecord(), DisableAutomaticAuthentication: !cfg.Interactive,
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
 				_, err := fmt.Fprintln(prompt, m.Message)
 				return err
@@ -273,8 +287,8 @@ func NewCredential(cfg AuthConfig) (*Credential, error) {
 		}
 	case AuthBrowser:
 		c, err := azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
-			TenantID: cfg.TenantID, ClientID: cfg.ClientID, Cache: cache,
-			AuthenticationRecord: cfg.loadRecord(),
+			ClientOptions: copts, TenantID: cfg.TenantID, ClientID: cfg.ClientID, Cache: cache,
+			AuthenticationRecord: cfg.loadRecord(), DisableAutomaticAuthentication: !cfg.Interactive,
 		})
 		if err != nil {
 			return nil, authConfigErr("%v", err)
@@ -323,6 +337,9 @@ func Login(ctx context.Context, cr *Credential) (*Identity, error) {
 	id := &Identity{Method: cr.Method}
 	if cr.authenticate != nil {
 		rec, err := cr.authenticate(ctx)
+		if unreachable(err) != "" {
+			return nil, networkError("sign in", err)
+		}
 		if err != nil {
 			return nil, &Error{Op: "sign in", Class: ErrAuthentication, Err: err}
 		}
@@ -332,6 +349,9 @@ func Login(ctx context.Context, cr *Credential) (*Identity, error) {
 		id.RecordSaved = cr.cfg.recordFile()
 	}
 	tok, err := cr.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{DefaultScope}})
+	if unreachable(err) != "" {
+		return nil, networkError("get token", err)
+	}
 	if err != nil {
 		return nil, &Error{Op: "get token", Class: ErrAuthentication, Err: err}
 	}

@@ -323,6 +323,12 @@ func (c *Client) send(ctx context.Context, op string, beta bool, ri *abs.Request
 			if cerr := ctx.Err(); cerr != nil {
 				return nil, &Error{Op: op, Class: ErrService, Err: cerr}
 			}
+			if unreachable(err) != "" {
+				return nil, networkError(op, err) // not retried: it fails the same way
+			}
+			if notSignedIn(err) {
+				return nil, &Error{Op: op, Class: ErrAuthentication, Message: "the saved sign-in has expired and this command does not prompt", Err: err}
+			}
 			ge := &Error{Op: op, Class: ErrService, Err: err}
 			if idempotent && retries < c.retry.MaxRetries {
 				retries++

@@ -171,6 +171,7 @@ var hints = []struct {
 	{ErrInvalidRequest, "Graph refused the request; the message above names the problem"},
 	{ErrThrottled, "Microsoft Graph is throttling this application: wait and retry, or lower the parallelism"},
 	{ErrService, "Microsoft Graph had a transient problem: retry later; quote the request-id to Microsoft support if it persists"},
+	{ErrNetwork, "the request did not reach Microsoft: check this machine's network (DNS, proxy: HTTPS_PROXY, firewall); to try keyprep without a tenant, add --sim"},
 }
 
 // Hint returns advice for a person about err, or "" when err is not a Graph

@@ -73,6 +73,9 @@ type InspectInfo struct {
 	EnrolledJob string    `json:"enrolledJob,omitempty"`
 	EnrolledAt  time.Time `json:"enrolledAt,omitempty"`
 	By          string    `json:"by,omitempty"` // "serial" or "credential"
+	// SharedWith: the key holds these other users' passkeys and adding
+	// this user was allowed (confirmed, or --shared-key).
+	SharedWith []string `json:"sharedWith,omitempty"`
 }
 
 // EscrowBegin: the PIN is about to be escrowed.
