@@ -544,7 +544,7 @@ func TestEnrollFailures(t *testing.T) {
 			prepare: func(t *testing.T, w *world) (string, []string) {
 				return "", []string{"--user", "nobody@contoso.test"}
 			},
-			code: ExitDirectory, msg: "nobody@contoso.test", hint: "",
+			code: ExitDirectory, msg: "cannot look up nobody@contoso.test: graph: get user: user not found (HTTP 404", hint: "check the UPN",
 			checks: []check{noJob, noPOST, keyUntouched}},
 		{name: "429 storm",
 			hooks: hooks{tenantOpened: func(tn *entrasim.Tenant) {
