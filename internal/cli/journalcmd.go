@@ -115,7 +115,7 @@ func newJournalShowCmd(g *globals) *cobra.Command {
 			w := g.io.Out
 			safetext.Fprintf(w, "job %s: %s for %s on %s (%s)\n", j.ID, j.Kind, j.UPN, j.KeyPath, stateText(*j))
 			if j.Error != "" {
-				fmt.Fprintf(w, "error: %s\n", j.Error)
+				safetext.Fprintf(w, "error: %s\n", j.Error)
 			}
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			for _, s := range steps {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/safetext"
 )
 
 // pinPolicyFlags are the PIN policy knobs shared by pin set/change/generate.
@@ -261,12 +262,13 @@ func pinState(info *hid.Info) (supported, set bool) {
 	return ok, v
 }
 
-// done prints a command's result: JSON on stdout, or a line for people.
+// done prints a command's result: JSON on stdout, or a line for people
+// with its arguments escaped for the terminal (safetext).
 func (g *globals) done(v any, format string, a ...any) error {
 	if g.JSON {
 		return g.printJSON(v)
 	}
-	_, err := fmt.Fprintf(g.io.Out, format+"\n", a...)
+	_, err := safetext.Fprintf(g.io.Out, format+"\n", a...)
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/pin"
+	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/store"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
@@ -138,7 +139,7 @@ func runPINSlips(ctx context.Context, g *globals, o pinSlipsOptions) error {
 			g.infof("%s: no slip: %s", u, e.Msg)
 			continue
 		}
-		fmt.Fprintf(g.io.Out, "%s: %s\n", u, path)
+		safetext.Fprintf(g.io.Out, "%s: %s\n", u, path)
 	}
 	if failed > 0 {
 		return &Error{Code: ExitPartial, Msg: fmt.Sprintf("%d of %d slips not written (see above)", failed, len(users)),
