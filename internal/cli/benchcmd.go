@@ -261,12 +261,9 @@ func (o *enrollOptions) benchRequest() (enroll.Request, error) {
 	if o.pinOut != "" || o.dryRun || o.withTAP {
 		return enroll.Request{}, usageErr("--pin-out, --dry-run and --with-tap are for one enrollment, not a bench run (--csv)")
 	}
-	req, err := o.template()
-	// A bench adds users to keys that hold passkeys only when told to
-	// (--users-per-key, --reuse-keys): nobody is there to ask per key,
-	// and each slot shows the notice.
-	req.SharedKeyOK = true
-	return req, err
+	// Whether a slot may add a user to a key holding another user's
+	// passkey is the bench's rule (bench.New: --users-per-key, --reuse-keys).
+	return o.template()
 }
 
 // preflightRows looks every user up before any key is touched, so an
