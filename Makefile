@@ -90,6 +90,19 @@ deb-test: deb ## lintian, contents, modes, the packaged binary run unpacked, sys
 	scripts/deb/install-test.sh $(DIST)/keyprep_$(VERSION)_$(shell dpkg --print-architecture).deb
 	scripts/deb/repro-test.sh
 
+.PHONY: windows
+# keyprep.exe for windows/amd64, cross-built here with Debian's mingw-w64:
+# libcrypto (OpenSSL), libcbor and libfido2 are built statically from pinned,
+# checksummed source tarballs (scripts/windows/pins) into a prefix cached
+# under WINDOWS_CACHE and rebuilt only when a pin changes; the .exe must
+# import nothing but Windows system DLLs (scripts/windows/check-imports.sh).
+# docs/windows.md has the details.
+WINDOWS_CACHE := .cache/windows
+windows: ## bin/keyprep.exe for windows/amd64 (mingw-w64, libfido2 linked in statically; docs/windows.md)
+	@scripts/windows/deps.sh
+	KEYPREP_LDFLAGS="-X $(CLI).Version=$(VERSION) -X $(CLI).Commit=$(COMMIT) -X $(CLI).Date=$(DATE)" \
+	  GO=$(GO) scripts/windows/build.sh bin/keyprep.exe $(WINDOWS_CACHE)
+
 .PHONY: test
 # Every package is tested once, under the race detector: one -race compile
 # of everything (msgraph-sdk-go is most of it), and the race run executes

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -160,15 +159,6 @@ func BenchmarkBenchThrottled(b *testing.B) {
 		// near 2 × wall-s mean both cores were the limit, not the throttle.
 		b.ReportMetric(cpu.Seconds(), "cpu-s")
 	}
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func firstFailure(out string) string {
