@@ -4,7 +4,7 @@ package hid
 
 /*
 #cgo !windows pkg-config: libfido2
-#cgo windows LDFLAGS: -lfido2 -lcbor -lcrypto -l:libz.a -lws2_32 -lwsock32 -lbcrypt -lsetupapi -lhid -lgdi32 -lcrypt32
+#cgo windows LDFLAGS: -lfido2 -lcbor -lcrypto -l:libz.a -lws2_32 -lwsock32 -lbcrypt -lsetupapi -lhid -lgdi32 -lcrypt32 -l:libssp.a
 #include "kp_fido.h"
 */
 import "C"

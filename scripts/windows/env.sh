@@ -8,7 +8,7 @@ host=x86_64-w64-mingw32
 export CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=$host-gcc CXX=$host-g++
 export CGO_CPPFLAGS="-I$prefix/include"
 export CGO_CFLAGS="-O2 -fstack-protector-strong -Wformat -Werror=format-security"
-export CGO_LDFLAGS="-L$prefix/lib -fstack-protector-strong"
+export CGO_LDFLAGS="-L$prefix/lib"
 # The host's pkg-config must not leak Linux flags into this build (hid asks
 # pkg-config only on other systems; this keeps it that way).
 export PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig PKG_CONFIG_PATH=
