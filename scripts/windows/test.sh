@@ -39,7 +39,7 @@ for pkg in "$@"; do
 	rc=0
 	(cd "$dir" && "$here/wine.sh" "$cache" "$exe" "${args[@]}") >"$log" 2>&1 || rc=$?
 	count() { grep -c "^--- $1" "$log" || true; }
-	echo "$pkg under Wine: $(count PASS) passed, $(count SKIP) skipped, $(count FAIL) failed (exit $rc; $log)"
+	echo "$pkg under Wine: $(count PASS) passed, $(count SKIP) skipped, $(count FAIL) failed${skip:+, not run (wine-skips): $skip} (exit $rc; $log)"
 	if [ "$rc" -ne 0 ]; then
 		grep -E '^(--- FAIL|FAIL|panic)' "$log" | head -20 >&2 || true
 		tail -5 "$log" >&2
