@@ -90,6 +90,32 @@ deb-test: deb ## lintian, contents, modes, the packaged binary run unpacked, sys
 	scripts/deb/install-test.sh $(DIST)/keyprep_$(VERSION)_$(shell dpkg --print-architecture).deb
 	scripts/deb/repro-test.sh
 
+.PHONY: windows
+# keyprep.exe for windows/amd64, cross-built here with Debian's mingw-w64:
+# libcrypto (OpenSSL), libcbor and libfido2 are built statically from pinned,
+# checksummed source tarballs (scripts/windows/pins) into a prefix cached
+# under WINDOWS_CACHE and rebuilt only when a pin changes; the .exe must
+# import nothing but Windows system DLLs (scripts/windows/check-imports.sh).
+# docs/windows.md has the details.
+WINDOWS_CACHE := .cache/windows
+windows: ## bin/keyprep.exe for windows/amd64 (mingw-w64, libfido2 linked in statically; docs/windows.md)
+	@scripts/windows/deps.sh
+	KEYPREP_LDFLAGS="-X $(CLI).Version=$(VERSION) -X $(CLI).Commit=$(COMMIT) -X $(CLI).Date=$(DATE)" \
+	  GO=$(GO) scripts/windows/build.sh bin/keyprep.exe $(WINDOWS_CACHE)
+
+.PHONY: windows-test
+# The Windows build under Debian's Wine 8.0 (scripts/windows/wine.sh, with a
+# test-only stand-in for bcryptprimitives.dll that Wine lacks): the import
+# check's self-test, keyprep.exe's version, and the hid tests built for
+# windows/amd64 (real libfido2 through its I/O hooks against the in-process
+# virtual key; real Windows HID is not exercised).
+WINDOWS_TEST_PKGS := ./hid ./hid/ctaphid
+windows-test: windows ## bin/keyprep.exe and the hid tests run under Wine (docs/windows.md)
+	@scripts/windows/deps.sh --wine
+	scripts/windows/check-imports-test.sh
+	scripts/windows/wine.sh $(WINDOWS_CACHE) bin/keyprep.exe version
+	GO=$(GO) scripts/windows/test.sh $(WINDOWS_CACHE) $(WINDOWS_TEST_PKGS)
+
 .PHONY: test
 # Every package is tested once, under the race detector: one -race compile
 # of everything (msgraph-sdk-go is most of it), and the race run executes

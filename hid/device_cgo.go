@@ -3,7 +3,8 @@
 package hid
 
 /*
-#cgo pkg-config: libfido2
+#cgo !windows pkg-config: libfido2
+#cgo windows LDFLAGS: -lfido2 -lcbor -lcrypto -l:libz.a -lws2_32 -lwsock32 -lbcrypt -lsetupapi -lhid -lgdi32 -lcrypt32 -l:libssp.a
 #include "kp_fido.h"
 */
 import "C"
@@ -438,7 +439,8 @@ func cString(s string) (*C.char, func()) {
 	return p, func() { C.free(unsafe.Pointer(p)) }
 }
 
-// secret is a PIN copied into C memory; free wipes it (explicit_bzero).
+// secret is a PIN copied into C memory; free wipes it (explicit_bzero,
+// SecureZeroMemory on Windows).
 type secret struct {
 	p *C.char
 	n C.size_t

@@ -7,8 +7,13 @@
 // by default). Every entry point is a single C call that runs fido_init first,
 // because libfido2 keeps its init flags in thread-local storage
 // (docs/ctap.md §7.4); U2F fallback is always disabled. PINs are copied
-// into C memory that is wiped with explicit_bzero and freed after use, and
-// never appear in errors.
+// into C memory that is wiped with explicit_bzero (SecureZeroMemory on
+// Windows) and freed after use, and never appear in errors.
+//
+// On Linux the libfido2 flags come from pkg-config. On Windows (a static
+// cross-build, make windows, docs/windows.md) the include and library
+// directories come from CGO_CFLAGS/CGO_LDFLAGS and the static link line is
+// in device_cgo.go.
 //
 // # Timeouts and cancellation
 //

@@ -11,6 +11,9 @@
  */
 #define _DEFAULT_SOURCE
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include "kp_fido.h"
 #include "_cgo_export.h"
@@ -26,7 +29,13 @@ kp_secret_free(char *p, size_t n)
 {
 	if (p == NULL)
 		return;
+#ifdef _WIN32
+	/* mingw has no explicit_bzero; SecureZeroMemory is the Windows
+	 * primitive that the compiler may not elide. */
+	SecureZeroMemory(p, n + 1);
+#else
 	explicit_bzero(p, n + 1);
+#endif
 	free(p);
 }
 

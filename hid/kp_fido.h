@@ -19,7 +19,8 @@
 #include <fido/credman.h>
 #include <fido/bio.h>
 
-/* Secrets (PINs): calloc'd, NUL-terminated; wiped with explicit_bzero. */
+/* Secrets (PINs): calloc'd, NUL-terminated; wiped with explicit_bzero
+ * (SecureZeroMemory on Windows). */
 char *kp_secret_alloc(size_t n);
 void kp_secret_free(char *p, size_t n);
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"os"
-	"syscall"
 
 	"github.com/keyprep/keyprep/internal/enroll"
 )
@@ -11,6 +10,7 @@ import (
 // processes the tests spawn (TestMain, KEYPREP_CLI_MAIN=1), so a released
 // binary has none: KEYPREP_TEST_CRASH=STEP:PHASE kills the process with
 // SIGKILL at that journal boundary (docs/architecture.md §4 item 4.2).
+// os.Process.Kill is SIGKILL on Unix and TerminateProcess on Windows.
 func crashFromEnv() func(enroll.Step, string) {
 	want := os.Getenv("KEYPREP_TEST_CRASH")
 	if want == "" {
@@ -18,7 +18,9 @@ func crashFromEnv() func(enroll.Step, string) {
 	}
 	return func(s enroll.Step, phase string) {
 		if string(s)+":"+phase == want {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Kill()
+			}
 			select {} // never continue past the boundary
 		}
 	}
