@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +216,61 @@ func TestTokenExpiresBeforeUse(t *testing.T) {
 				t.Errorf("after the run: %d passkeys, %v; want %d", len(ms), err, want)
 			}
 		})
+	}
+}
+
+// TestRenewingToken: the credential keeps its token until the renewal
+// margin before expiry (5 minutes, a tenth of a short lifetime), renews
+// it then, drops it when told it was refused (only the current one), and
+// never prints it.
+func TestRenewingToken(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	n := 0
+	var lifetime time.Duration
+	cred := NewRenewingToken(func(context.Context) (string, time.Time, error) {
+		n++
+		return "tok-" + strconv.Itoa(n), now.Add(lifetime), nil
+	}, func() time.Time { return now })
+	get := func() string {
+		t.Helper()
+		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Token
+	}
+	for _, step := range []struct {
+		lifetime time.Duration // for the next token issued
+		advance  time.Duration
+		refuse   string
+		want     string
+	}{
+		{lifetime: time.Hour, want: "tok-1"},
+		{advance: 54 * time.Minute, want: "tok-1"},
+		{advance: time.Minute, lifetime: 10 * time.Second, want: "tok-2"}, // 5 minutes before expiry
+		{advance: 8 * time.Second, want: "tok-2"},
+		{advance: time.Second, want: "tok-3"}, // a tenth of 10 s before expiry
+		{refuse: "tok-2", want: "tok-3"},      // an earlier token: nothing to do
+		{refuse: "tok-3", want: "tok-4"},
+	} {
+		now = now.Add(step.advance)
+		if step.lifetime > 0 {
+			lifetime = step.lifetime
+		}
+		if step.refuse != "" {
+			cred.Refused(step.refuse)
+		}
+		if got := get(); got != step.want {
+			t.Fatalf("after %+v: %s, want %s", step, got, step.want)
+		}
+	}
+	if cred.Issued() != 4 {
+		t.Errorf("issued %d, want 4", cred.Issued())
+	}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if s := fmt.Sprintf(f, cred); strings.Contains(s, "tok-") {
+			t.Errorf("%s prints the token: %s", f, s)
+		}
 	}
 }
