@@ -214,7 +214,10 @@ func (w *world) cli(stdin string, h hooks, args ...string) cliResult {
 				h.tenantOpened(t)
 			}
 		},
-		keyConfig: h.keyConfig,
+		// The emulated tenant's tokens are issued during the run: the
+		// secret scan learns each one as it is made.
+		tokenIssued: recordSecret,
+		keyConfig:   h.keyConfig,
 		keysReady: func(p *simkeys.Provider) {
 			w.keys = p
 			if h.keysReady != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/graph"
 )
@@ -168,10 +169,20 @@ func (g *globals) graphClient(ctx context.Context) (*graph.Client, error) {
 
 // startSimTenant opens the emulated tenant's state in the state directory
 // and serves it on a loopback port for the length of this run, so every
-// request goes through the same HTTP client code as against Entra.
-func (g *globals) startSimTenant() (string, *graph.StaticToken, error) {
-	token := entrasim.NewToken()
-	t, err := g.openSimTenant(g.simTenantPath(), "", map[string]entrasim.Identity{token: {Name: "keyprep --sim"}}, nil)
+// request goes through the same HTTP client code as against Entra. The
+// run's credential gets its tokens from the tenant, which refuses each one
+// after its lifetime (an hour, like Entra's, or KEYPREP_SIM_TOKEN_LIFETIME),
+// and renews them as azidentity's credentials do.
+func (g *globals) startSimTenant() (string, *graph.RenewingToken, error) {
+	lifetime := time.Hour
+	if v := os.Getenv(simTokenLifetimeEnv); v != "" {
+		d, err := duration.Parse(v)
+		if err != nil || d <= 0 {
+			return "", nil, usageErr("%s: want a positive duration such as 2s or 1h", simTokenLifetimeEnv)
+		}
+		lifetime = d
+	}
+	t, err := g.openSimTenant(g.simTenantPath(), "", map[string]entrasim.Identity{}, nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -189,9 +200,17 @@ func (g *globals) startSimTenant() (string, *graph.StaticToken, error) {
 		return t.Close()
 	})
 	g.simTenant = t
-	st, err := graph.NewStaticToken(token)
-	if err != nil {
-		return "", nil, err
-	}
-	return "http://" + ln.Addr().String(), st, nil
+	cred := graph.NewRenewingToken(func(context.Context) (string, time.Time, error) {
+		tok, exp := t.IssueToken(entrasim.Identity{Name: "keyprep --sim"}, lifetime)
+		if g.wire.tokenIssued != nil {
+			g.wire.tokenIssued(tok)
+		}
+		return tok, exp, nil
+	}, t.Now)
+	return "http://" + ln.Addr().String(), cred, nil
 }
+
+// simTokenLifetimeEnv sets the lifetime of the emulated tenant's tokens
+// (read only with --sim/--sim-tenant): tests make it short, so that a run
+// outlasts several tokens.
+const simTokenLifetimeEnv = "KEYPREP_SIM_TOKEN_LIFETIME"

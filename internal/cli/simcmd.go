@@ -113,6 +113,9 @@ func (g *globals) openSimTenant(path string, seedFile string, tokens map[string]
 type wiring struct {
 	tenantOptions func(*entrasim.Options)
 	tenantOpened  func(*entrasim.Tenant)
+	// tokenIssued sees each token the emulated tenant issues to the run
+	// (the tests' secret scan looks for it in every output).
+	tokenIssued func(string)
 	// keyConfig adjusts the virtual keys' configuration (after
 	// KEYPREP_SIM_TOUCH, KEYPREP_SIM_FINGER and KEYPREP_SIM_KEY_LATENCY
 	// are applied).

@@ -219,6 +219,8 @@ type Tenant struct {
 
 	tokMu  sync.Mutex
 	issued map[string]Identity // IssueToken's tokens
+	// issuedCount counts them (expired ones included).
+	issuedCount int
 }
 
 // RPID and Origin are the relying party the emulated tenant verifies

@@ -90,5 +90,17 @@ func (t *Tenant) IssueToken(id Identity, lifetime time.Duration) (token string, 
 		t.issued = map[string]Identity{}
 	}
 	t.issued[token] = id
+	t.issuedCount++
 	return token, id.Expires
 }
+
+// TokensIssued is how many tokens IssueToken has made.
+func (t *Tenant) TokensIssued() int {
+	t.tokMu.Lock()
+	defer t.tokMu.Unlock()
+	return t.issuedCount
+}
+
+// Now is the time on the tenant's clock (Options.Now), the one token
+// lifetimes are judged by.
+func (t *Tenant) Now() time.Time { return t.now() }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -104,6 +105,9 @@ type Client struct {
 	reconcileDelay time.Duration
 	sleep          func(ctx context.Context, d time.Duration) error // tests
 	gate           throttleGate
+	cred           azcore.TokenCredential
+	scopes         []string
+	renew          bool // renew a token refused as expired (tests switch it off)
 }
 
 // New validates opts and builds a Client. It performs no network I/O.
@@ -126,6 +130,8 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		retry:          opts.Retry.withDefaults(),
 		reconcileDelay: opts.ReconcileDelay,
 		sleep:          sleepCtx,
+		cred:           opts.Credential,
+		renew:          true,
 	}
 	if c.reconcileDelay <= 0 {
 		c.reconcileDelay = 2 * time.Second
@@ -134,6 +140,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if len(scopes) == 0 {
 		scopes = []string{DefaultScope}
 	}
+	c.scopes = scopes
 	auth := absauth.NewBaseBearerTokenAuthenticationProvider(&tokenProvider{
 		cred: opts.Credential, scopes: scopes, scheme: c.scheme, host: c.host,
 	})
@@ -233,7 +240,40 @@ func (p *tokenProvider) GetAuthorizationToken(ctx context.Context, u *url.URL, _
 	if err != nil {
 		return "", err
 	}
+	if s, ok := ctx.Value(sentTokenKey{}).(*sentToken); ok {
+		s.token = tok.Token
+	}
 	return tok.Token, nil
+}
+
+// renewToken tells the credential its token was refused as expired and
+// reports whether it now hands out another one (a static token cannot be
+// renewed: sending it again would only be refused again).
+func (c *Client) renewToken(ctx context.Context, refused string) bool {
+	if r, ok := c.cred.(refuser); ok {
+		r.Refused(refused)
+	}
+	tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: c.scopes})
+	return err == nil && tok.Token != "" && tok.Token != refused
+}
+
+// sentToken remembers, for one attempt of one request, the token the
+// provider handed out, so that a refusal can name it to the credential.
+type sentToken struct{ token string }
+
+type sentTokenKey struct{}
+
+// refuser is a credential that can be told the service refused one of its
+// tokens as expired (RenewingToken).
+type refuser interface{ Refused(token string) }
+
+// reExpired recognises Entra's answers to an expired access token
+// ("Lifetime validation failed, the token is expired.", "Access token has
+// expired or is not yet valid.").
+var reExpired = regexp.MustCompile(`(?i)expired`)
+
+func tokenExpired(e *Error) bool {
+	return e.Status == http.StatusUnauthorized && reExpired.MatchString(e.Message)
 }
 
 func (p *tokenProvider) GetAllowedHostsValidator() *absauth.AllowedHostsValidator {
@@ -284,6 +324,7 @@ func (c *Client) send(ctx context.Context, op string, beta bool, ri *abs.Request
 	}
 	idempotent := ri.Method == abs.GET || ri.Method == abs.DELETE || ri.Method == abs.HEAD
 	retries := 0
+	renewed := false      // a token refused as expired was renewed once
 	var covered time.Time // the gate deadline this request waited out itself
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -311,7 +352,12 @@ func (c *Client) send(ctx context.Context, op string, beta bool, ri *abs.Request
 			return nil, nil
 		})
 		ri.AddRequestOptions([]abs.RequestOption{h})
-		err = c.adapter.SendNoContent(ctx, ri, nil)
+		// Each attempt asks the credential for its token (the SDK keeps
+		// the header of an earlier attempt otherwise), so a retry after
+		// a long wait, or after a refusal, carries a current one.
+		ri.Headers.Remove("Authorization")
+		sent := &sentToken{}
+		err = c.adapter.SendNoContent(context.WithValue(ctx, sentTokenKey{}, sent), ri, nil)
 		if err == nil && readErr != nil {
 			err = readErr
 			resp = nil
@@ -343,6 +389,13 @@ func (c *Client) send(ctx context.Context, op string, beta bool, ri *abs.Request
 			return resp, nil
 		}
 		ge := newHTTPError(op, beta, resp.status, resp.header, resp.body)
+		// An expired token (it expired between issue and use, or the
+		// clocks differ): Graph did not process the request, so it is
+		// sent again, whatever its method, once, with a renewed token.
+		if tokenExpired(ge) && !renewed && c.renew && c.renewToken(ctx, sent.token) {
+			renewed = true
+			continue
+		}
 		if retryableStatus(resp.status) && ge.RetryAfter > 0 && ge.RetryAfter <= c.retry.MaxDelay {
 			covered = c.gate.throttled(sentAt, ge.RetryAfter)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -70,3 +71,97 @@ func (s *StaticToken) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redact
 
 // MarshalText keeps the token out of JSON, YAML and structured logs.
 func (s *StaticToken) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// IssueFunc obtains a new bearer token and when it expires (the emulated
+// tenant's token endpoint, for keyprep --sim).
+type IssueFunc func(ctx context.Context) (token string, expires time.Time, err error)
+
+// RenewingToken is an azcore.TokenCredential that gets its tokens from an
+// IssueFunc and gets a new one shortly before the current one expires (5
+// minutes, or a tenth of the lifetime for short ones), on its clock, as
+// azidentity's credentials do. When the service refuses a token as expired
+// (clocks differ, or it expired between issue and use), the Client tells
+// the credential (Refused), which drops that token so the next GetToken
+// issues a fresh one.
+//
+// Like StaticToken it never prints the token.
+type RenewingToken struct {
+	issue IssueFunc
+	now   func() time.Time
+
+	mu      sync.Mutex
+	token   string
+	issued  time.Time
+	expires time.Time
+	count   int
+}
+
+var _ azcore.TokenCredential = (*RenewingToken)(nil)
+
+// NewRenewingToken returns a credential issuing through issue; now is its
+// clock (time.Now when nil).
+func NewRenewingToken(issue IssueFunc, now func() time.Time) *RenewingToken {
+	if now == nil {
+		now = time.Now
+	}
+	return &RenewingToken{issue: issue, now: now}
+}
+
+// GetToken implements azcore.TokenCredential.
+func (r *RenewingToken) GetToken(ctx context.Context, _ policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if err := ctx.Err(); err != nil {
+		return azcore.AccessToken{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := r.now(); r.token == "" || (!r.expires.IsZero() && !now.Before(r.expires.Add(-renewMargin(r.expires.Sub(r.issued))))) {
+		tok, exp, err := r.issue(ctx)
+		if err != nil {
+			return azcore.AccessToken{}, fmt.Errorf("graph: getting a token: %w", err)
+		}
+		r.token, r.issued, r.expires = tok, now, exp
+		r.count++
+	}
+	exp := r.expires
+	if exp.IsZero() {
+		exp = r.now().Add(24 * time.Hour)
+	}
+	return azcore.AccessToken{Token: r.token, ExpiresOn: exp}, nil
+}
+
+// Refused drops token if it is the current one: the service said it has
+// expired, so the next GetToken issues a new one.
+func (r *RenewingToken) Refused(token string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if token != "" && token == r.token {
+		r.token = ""
+	}
+}
+
+// Issued is how many tokens the credential has obtained.
+func (r *RenewingToken) Issued() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.count
+}
+
+// renewMargin is how long before its expiry a token of the given lifetime
+// is renewed.
+func renewMargin(lifetime time.Duration) time.Duration {
+	return min(5*time.Minute, lifetime/10)
+}
+
+// String implements fmt.Stringer without revealing the token.
+func (r *RenewingToken) String() string { return redactedRenewing }
+
+// GoString implements fmt.GoStringer without revealing the token.
+func (r *RenewingToken) GoString() string { return redactedRenewing }
+
+// Format prints the placeholder for every verb.
+func (r *RenewingToken) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redactedRenewing)) }
+
+// MarshalText keeps the token out of JSON and structured logs.
+func (r *RenewingToken) MarshalText() ([]byte, error) { return []byte(redactedRenewing), nil }
+
+const redactedRenewing = "RenewingToken(REDACTED)"
