@@ -192,6 +192,10 @@ type run struct {
 	// durable: the job is in the store (its first transaction committed,
 	// or it came from the store to be resumed).
 	durable bool
+	// interrupted: the job stopped because the key left or the run was
+	// cancelled after its passkey reached Entra; it stays running, to be
+	// finished on its key (see finish).
+	interrupted bool
 
 	user     *User
 	elig     *Eligibility
@@ -406,7 +410,7 @@ func (r *run) finish(ctx context.Context, err error) error {
 	ee.JobID = r.job.ID
 	msg := ee.Msg
 	state := store.JobFailed
-	if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.Canceled) || r.interrupted {
 		state = store.JobRunning
 	}
 	// The job row outlives this context (Ctrl-C). The queued rows go
@@ -426,6 +430,17 @@ func (r *run) finish(ctx context.Context, err error) error {
 		_ = r.flush(wctx, ee.Step, failed...)
 	}
 	return err
+}
+
+// keyLeft: err is the key leaving mid-command (it stopped answering:
+// libfido2's TX or RX) or the run being cancelled, not an answer of the
+// key.
+func keyLeft(ctx context.Context, err error) bool {
+	switch hid.CodeOf(err) {
+	case hid.CodeTX, hid.CodeRX, hid.CodeCancelled:
+		return true
+	}
+	return ctx.Err() != nil || errors.Is(err, context.Canceled)
 }
 
 // refusal: the directory refused the user outright; the same command
@@ -467,8 +482,19 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if err := r.selfTest(ctx); err != nil {
-		// The passkey is registered: record it (unverified) so nothing is
-		// lost, then report.
+		if keyLeft(ctx, err) {
+			// The self-test did not happen: the key was pulled out (or the
+			// run cancelled) before it answered. Nothing is known against
+			// the passkey, and recording it now would settle the job (and
+			// its queue row) as done while it still waits for its key: the
+			// job stays running and is finished on its key (resume tests
+			// the passkey again and records the result).
+			r.interrupted = true
+			return nil, err
+		}
+		// The key answered and the passkey did not prove itself: it is
+		// registered, so record it (unverified) so nothing is lost, then
+		// report.
 		_, _ = r.record(ctx)
 		return nil, err
 	}
