@@ -212,11 +212,11 @@ func newBioDeleteCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if !yes {
-				answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete fingerprint %s (%q) from %s? Type 'delete' to continue: ", t.ID, t.Name, k.Path()))
+				answer, err := g.pinsIn.confirm(fmt.Sprintf("Delete fingerprint %s (%q) from %s? [y/N] ", t.ID, t.Name, k.Path()))
 				if err != nil {
 					return err
 				}
-				if answer != "delete" {
+				if !confirmed(answer, "delete") {
 					return usageErr("delete not confirmed")
 				}
 			}
