@@ -17,8 +17,8 @@ echo "== Entra now lists the passkey" >&2
 kp methods list --user adele.vance@contoso.test
 echo "== the same key again for Adele: refused (the exclude list names her passkey)" >&2
 kp enroll --user adele.vance@contoso.test || echo "   (exit $?, as expected)" >&2
-echo "== the same key for Alex (keyprep recognises the key and reuses its escrowed PIN), forcing a PIN change at first use" >&2
-kp enroll --user alex.wilber@contoso.test --force-pin-change --json
+echo "== the same key for Alex (keyprep recognises the key and reuses its escrowed PIN), forcing a PIN change at first use; --shared-key confirms that the two users share the key's PIN" >&2
+kp enroll --user alex.wilber@contoso.test --force-pin-change --shared-key --json
 kp keys
 echo "== a user outside the policy stops before the key is touched" >&2
 kp enroll --user outside.user@contoso.test || echo "   (exit $?, as expected)" >&2
