@@ -151,8 +151,6 @@ RACE := -race $(foreach p,$(RACE_PLAIN),-gcflags=$(p)=-race=false)
 test: deps ## run every test under -race, the store's on SQLite and on a throwaway PostgreSQL (no key, no network)
 	scripts/pg.sh $(GO) test -count=1 $(RACE) $(PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 ./hid/...
-	# Skipped under -race for a known defect (issue 14), so run without it.
-	scripts/pg.sh $(GO) test -count=1 -run 'TestFleetKeyWithoutSerialMovesBench' ./internal/fleettest
 
 .PHONY: e2e-vm
 e2e-vm: ## boot a qemu VM where the virtual key is real kernel HID (uhid); keyprep and libfido2's tools use /dev/hidraw0

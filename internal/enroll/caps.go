@@ -2,6 +2,7 @@ package enroll
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -305,6 +306,55 @@ func (r *run) checkBuiltInUV() error {
 		return stepErr(StepInspect, fmt.Errorf("%w: %w", ErrUnsupportedSetting, hid.ErrUnsupported),
 			"drop --uv-fingerprint",
 			"%s cannot issue a token by fingerprint (no pinUvAuthToken option)", r.dev.Path())
+	}
+	return nil
+}
+
+// probeClientData is the client data hash of the silent assertion that
+// asks a key whether it holds a job's passkey (nothing is signed for
+// anyone: only whether the key answers matters).
+var probeClientData = sha256.Sum256([]byte("keyprep: is this the key the job began on?"))
+
+// checkJobKey refuses, before anything is changed, to continue a job on a
+// key that is not the one it began on: another model (AAGUID), another
+// USB serial number, or — for a key without a serial number, once the
+// job's passkey is made — a key that does not hold that passkey. The last
+// is asked with a silent assertion (CTAP 2.1 §6.2: up=false and no PIN,
+// so no touch and no PIN retry): a key answers CTAP2_ERR_NO_CREDENTIALS
+// for a credential it does not hold. Any other answer (a key with alwaysUv
+// refuses assertions without user verification) leaves the question to
+// the self-test.
+func (r *run) checkJobKey(ctx context.Context) error {
+	if r.job == nil {
+		return nil
+	}
+	const hint = "plug in the key this job began on, or abandon the job (keyprep journal abandon %s)"
+	if r.job.AAGUID != "" && !strings.EqualFold(r.job.AAGUID, r.aaguid) {
+		return stepErr(StepInspect, ErrJob, fmt.Sprintf(hint, short(r.job.ID)),
+			"%s is a different key model (AAGUID %s) than this job's key (%s)", r.dev.Path(), r.aaguid, r.job.AAGUID)
+	}
+	serial := ""
+	if sr, ok := r.dev.(SerialReporter); ok {
+		serial = hid.CleanSerial(sr.Serial())
+	}
+	if r.job.Serial != "" && serial != "" && r.job.Serial != serial {
+		return stepErr(StepInspect, ErrJob, fmt.Sprintf(hint, short(r.job.ID)),
+			"%s is another key (serial %s) than this job's key (serial %s)", r.dev.Path(), serial, r.job.Serial)
+	}
+	md, ok := doneData[store.MakeCredDone](r.prev, StepMakeCred)
+	cred := b64dec(md.CredentialID)
+	if !ok || len(cred) == 0 || r.job.Serial != "" || r.resetPending() {
+		return nil
+	}
+	_, err := r.dev.GetAssertion(ctx, hid.AssertionRequest{RPID: r.rpID(), ClientDataHash: probeClientData[:],
+		AllowList: [][]byte{cred}, NoUP: true}, nil)
+	if errors.Is(err, hid.ErrNoCredentials) {
+		return stepErr(StepInspect, ErrJob,
+			fmt.Sprintf("plug in the key this job began on; if its passkey was deleted, abandon the job (keyprep journal abandon %s) and enroll again", short(r.job.ID)),
+			"%s does not hold this job's passkey: it is not the key the job began on", r.dev.Path())
+	}
+	if err != nil && keyLeft(ctx, err) {
+		return stepErr(StepInspect, err, "", "%s: asking the key for this job's passkey", r.dev.Path())
 	}
 	return nil
 }

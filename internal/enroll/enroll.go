@@ -589,9 +589,11 @@ func (r *run) inspect(ctx context.Context) error {
 		return err
 	}
 	ks := r.keyState(ctx)
-	if r.job != nil && r.job.AAGUID != "" && !strings.EqualFold(r.job.AAGUID, r.aaguid) {
-		return stepErr(StepInspect, ErrJob, "plug in the key this job started on, or abandon the job (keyprep journal abandon)",
-			"%s is a different key model (AAGUID %s) than this job's key (%s)", r.dev.Path(), r.aaguid, r.job.AAGUID)
+	if err := r.checkJobKey(ctx); err != nil {
+		// Another key than the job's: the job is not at fault and
+		// stays as it was, waiting for its key.
+		r.interrupted = true
+		return err
 	}
 	if err := r.checkKey(ks); err != nil {
 		return err

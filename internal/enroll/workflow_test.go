@@ -774,6 +774,53 @@ func TestResumeRefusals(t *testing.T) {
 			t.Error("the wrong key was changed")
 		}
 	})
+	// Keys of the same model: the job's passkey (keys without a serial
+	// number) or the serial number tells them apart, before anything is
+	// changed; the job keeps waiting for its key and finishes on it.
+	for _, tc := range []struct {
+		name          string
+		serial, other string
+		msg           string
+	}{
+		{"another key without a serial number", "", "", "does not hold this job's passkey"},
+		{"another serial number", "SN-1", "SN-2", "serial SN-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newEnv(t, enrolltest.KeyConfig{Serial: tc.serial})
+			v.dir.ScriptRegister(enrolltest.RegisterUnknownLost)
+			if _, err := v.enroll(adele, enroll.Request{}); !errors.Is(err, enroll.ErrOutcomeUnknown) {
+				t.Fatal(err)
+			}
+			js := v.jobs(store.JobRunning)
+			if len(js) != 1 {
+				t.Fatalf("%d running jobs", len(js))
+			}
+			otherKey := enrolltest.NewKey(enrolltest.KeyConfig{Path: "fake:1", Serial: tc.other})
+			_, err := v.enroller().Resume(v.ctx, otherKey, &js[0])
+			wantErr(t, err, enroll.ErrJob)
+			if err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %v, want it to say %q", err, tc.msg)
+			}
+			if n := otherKey.Calls(enrolltest.OpSetPIN) + otherKey.Calls(enrolltest.OpMakeCredential) + otherKey.Calls(enrolltest.OpReset); n != 0 {
+				t.Errorf("the wrong key was changed (%d calls)", n)
+			}
+			if ms, _ := v.dir.MethodsOf(adele); len(ms) != 0 {
+				t.Errorf("%d passkeys registered from the wrong key", len(ms))
+			}
+			js = v.jobs(store.JobRunning)
+			if len(js) != 1 {
+				t.Fatalf("after the wrong key: %d running jobs, want the job still waiting for its key", len(js))
+			}
+			res, err := v.enroller().Resume(v.ctx, v.key, &js[0])
+			if err != nil {
+				t.Fatalf("resume on the job's key: %v", err)
+			}
+			if !res.Verified {
+				t.Errorf("result %+v", res)
+			}
+			v.finished(adele)
+		})
+	}
 }
 
 // TestDryRun: a plan, and nothing changed anywhere.

@@ -331,15 +331,6 @@ func TestFleetStoreRefused(t *testing.T) {
 // job there. Bench c, restarted, finishes what it had begun on the keys
 // it kept; the outcome is that of an undisturbed run.
 func TestFleetKeyWithoutSerialMovesBench(t *testing.T) {
-	if raceBuild {
-		// A known defect, open in issue 14: under the race detector's
-		// timing the job resumed on bench d ends with inconsistent
-		// bookkeeping (its job failed although its result is recorded, or
-		// its queue row skipped as "enrolled before" instead of done); one
-		// passkey per user still holds. make test runs this test without
-		// the race detector as well, where it passes.
-		t.Skip("known defect under -race (issue 14): the resumed job's job and queue states end inconsistent; make test runs this test without -race")
-	}
 	const n = 16
 	f := newFleetTenant(t, newSchema(t, needPostgres(t)), n, func(ten *entrasim.Tenant) {
 		// Registrations take a while: bench c is killed during one.

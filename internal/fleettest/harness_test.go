@@ -39,10 +39,6 @@ var benchEnv = []string{
 // adds the race detector's), used for the keyprep binary too.
 var buildFlags []string
 
-// raceBuild: this test binary (and the keyprep it builds) runs under the
-// race detector (race_test.go).
-var raceBuild bool
-
 var (
 	buildOnce sync.Once
 	binDir    string

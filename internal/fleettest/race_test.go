@@ -7,7 +7,6 @@ package fleettest
 // uninstrumented), so the build reuses the test build's packages from the
 // cache and the benches' own concurrency is checked.
 func init() {
-	raceBuild = true
 	buildFlags = append(buildFlags, "-race",
 		"-gcflags=github.com/microsoftgraph/...=-race=false",
 		"-gcflags=github.com/microsoft/kiota-...=-race=false")

@@ -342,15 +342,61 @@ func (s *Store) ClaimBegun(ctx context.Context, bench string, keys []KeyRef, lea
 	}
 	var out *QueueItem
 	err := s.leaseTx(ctx, func(t *Tx) error {
-		var err error
-		out, _, err = t.leaseFirst(`SELECT `+queueCols+` FROM queue WHERE state = 'begun' AND (`+strings.Join(conds, " OR ")+`)`,
+		q, prev, err := t.leaseFirst(`SELECT `+queueCols+` FROM queue WHERE state = 'begun' AND (`+strings.Join(conds, " OR ")+`)`,
 			args, bench, lease, false)
-		return err
+		if err != nil || q == nil {
+			return err
+		}
+		if err := t.movedKey(q, prev, keys); err != nil {
+			return err
+		}
+		out = q
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim a begun job: %w", err)
 	}
 	return out, nil
+}
+
+// queueKeyMovedEvent is the data of the audit event "queue.key-moved".
+type queueKeyMovedEvent struct {
+	FromBench string `json:"fromBench"`
+	FromPath  string `json:"fromPath"`
+	Bench     string `json:"bench"`
+	KeyPath   string `json:"keyPath"`
+}
+
+// movedKey follows a key without a serial number that a bench recognised
+// by its credential (KeyRef.JobID) at a path of its own: the begun row q
+// and its job now name that bench's path, in the transaction that leases
+// the row. A path means something only on the bench that saw the key
+// there, so the row must not keep the path of the bench it came from:
+// another key at that path on the new bench (ClaimBegun's path match)
+// would otherwise be taken for this row's key and resume the job on it.
+func (t *Tx) movedKey(q *QueueItem, prevBench string, keys []KeyRef) error {
+	if q.KeySerial != "" || q.JobID == "" {
+		return nil
+	}
+	for _, k := range keys {
+		if k.JobID != q.JobID || k.Path == "" || (k.Path == q.KeyPath && prevBench == q.Bench) {
+			continue
+		}
+		from := q.KeyPath
+		if _, err := t.exec(`UPDATE queue SET key_path = ? WHERE id = ?`, k.Path, q.ID); err != nil {
+			return err
+		}
+		if _, err := t.exec(`UPDATE jobs SET key_path = ?, bench = ? WHERE id = ?`, k.Path, q.Bench, q.JobID); err != nil {
+			return err
+		}
+		q.KeyPath = k.Path
+		raw, err := marshalData(queueKeyMovedEvent{FromBench: prevBench, FromPath: from, Bench: q.Bench, KeyPath: k.Path})
+		if err != nil {
+			return err
+		}
+		return t.appendAudit("queue.key-moved", q.JobID, raw)
+	}
+	return nil
 }
 
 // queueBegunEvent is the data of the audit event "queue.begun".

@@ -397,6 +397,21 @@ func testQueueBegunByCredential(t *testing.T, b backend) {
 	if err != nil || q == nil || q.JobID != jobs[0].ID || q.Bench != "bench-2" {
 		t.Fatalf("ClaimBegun by credential after the lease = %+v, %v", q, err)
 	}
+	// The key is at bench-2's vkey:5 now: the row and its job say so.
+	// Bench-1's path for it names nothing on bench-2, where another key
+	// may sit at vkey:0 and must not be taken for this one.
+	if q.KeyPath != "vkey:5" {
+		t.Errorf("the claimed row's key path = %q, want vkey:5 (where bench-2 found the key)", q.KeyPath)
+	}
+	if j, err := s1.Job(ctx, jobs[0].ID); err != nil || j.KeyPath != "vkey:5" || j.Bench != "bench-2" {
+		t.Errorf("the moved job = %+v, %v; want key path vkey:5 on bench-2", j, err)
+	}
+	if q2, err := s2.ClaimBegun(ctx, "bench-2", []KeyRef{{Path: "vkey:0"}}, lease); err != nil || q2 != nil {
+		t.Fatalf("ClaimBegun(vkey:0) on bench-2, the moved key's old path on bench-1 = %+v, %v", q2, err)
+	}
+	if q2, err := s2.ClaimBegun(ctx, "bench-2", []KeyRef{{Path: "vkey:5"}}, lease); err != nil || q2 == nil || q2.ID != q.ID {
+		t.Fatalf("ClaimBegun(vkey:5) on bench-2, where the key is now = %+v, %v", q2, err)
+	}
 	// Held, it stays begun (its job is not finished), now bench-2's.
 	if bc, err := s1.BegunCredentials(ctx); err != nil || len(bc) != 1 || bc[0].Bench != "bench-2" {
 		t.Errorf("BegunCredentials after the claim = %+v, %v", bc, err)
