@@ -610,3 +610,29 @@ func TestBenchRetryFailedEngine(t *testing.T) {
 		t.Error("the reveal audit carries the PIN")
 	}
 }
+
+// TestBenchTransientResumesJob: a retry after Graph throttled the
+// registration carries on with the same job on the same key — its PIN,
+// set and escrowed before the passkey, is not looked for again by a new
+// job (which would have to find it by the key's path).
+func TestBenchTransientResumesJob(t *testing.T) {
+	b := newBench(t, 1)
+	b.plug()
+	b.dir.ScriptRegister(enrolltest.RegisterThrottled)
+	s := b.run(b.runner(benchOpts{Options: bench.Options{UsersPerKey: 1, MaxAttempts: 3, Foreground: true}}), b.upns...)
+	it := item(s, b.upns[0])
+	if it.State != bench.ItemDone || it.Attempts != 2 {
+		t.Fatalf("user %+v, want done at the second attempt", it)
+	}
+	js, err := b.st.Jobs(b.ctx, store.JobFilter{UPN: b.upns[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) != 1 || js[0].State != store.JobDone || js[0].ID != it.JobID {
+		t.Errorf("jobs %+v, want the one job done (the item's %s)", js, it.JobID)
+	}
+	if k, _ := b.keys.Key("fake:0"); k == nil || k.Calls(enrolltest.OpSetPIN) != 1 || k.State().Retries != 8 {
+		t.Errorf("the key's PIN was set %d times, %d retries left; want once, 8", k.Calls(enrolltest.OpSetPIN), k.State().Retries)
+	}
+	b.onePasskeyEach(s)
+}

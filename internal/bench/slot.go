@@ -318,7 +318,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 				return slotGone
 			case <-time.After(time.Duration(it.Attempts-1) * r.o.RetryDelay):
 			}
-			job = r.interruptedJob(jobID, false)
+			job = r.retriedJob(jobID)
 			continue
 		default:
 			r.fail(it, msg, hint)
@@ -329,6 +329,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 
 func (r *Runner) enrollOnce(ctx context.Context, s *slot, dev Device, it *Item, job *store.Job) (*enroll.Result, error) {
 	e := *r.o.Enroller
+	e.Bench = r.o.Bench
 	orig := e.Events
 	e.Events = func(ev enroll.Event) {
 		r.onEnrollEvent(s, it, ev)
@@ -420,6 +421,27 @@ func (r *Runner) interruptedJob(id string, keyLeft bool) *store.Job {
 	why := "abandoned by the bench: the key left before the passkey was registered; the user is enrolled afresh"
 	_ = st.UpdateJob(ctx, id, store.JobUpdate{State: &ab, Error: &why})
 	return nil
+}
+
+// retriedJob returns the job to finish after a transient failure (Graph
+// throttling or unavailable, the store losing a commit): the same job,
+// running again, so that the retry carries on from its journal on the
+// same key — the PIN it set and escrowed, the passkey it made — instead
+// of starting afresh on a key whose PIN a new job would have to find.
+// nil when there is no job (it failed before anything was durable) or it
+// cannot be resumed.
+func (r *Runner) retriedJob(id string) *store.Job {
+	if id == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st := r.o.Enroller.Store
+	j, err := st.Job(ctx, id)
+	if err != nil || (j.State != store.JobRunning && j.State != store.JobFailed) {
+		return nil
+	}
+	return j
 }
 
 func (r *Runner) requeue(it *Item, job *store.Job, why string) {

@@ -133,6 +133,11 @@ type Enroller struct {
 	PINs      PINSource
 	// EscrowDir holds the bench identity (the default escrow recipient).
 	EscrowDir string
+	// Bench is the name of the bench this enroller works for (--bench;
+	// "" outside bench mode), as the store records it on the jobs it
+	// begins: device paths are a bench's own, so an earlier job at the
+	// same path is this key's only if it ran on the same bench.
+	Bench string
 	// Identities open age escrows when resuming or reusing a key's PIN
 	// (the bench identity is always tried too).
 	Identities []age.Identity

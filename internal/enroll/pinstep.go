@@ -401,19 +401,66 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 			}
 		}
 	}
+	// No result names a passkey on the key: an escrow whose job set the
+	// PIN and recorded nothing (it failed, or was abandoned, after the
+	// PIN). A device path is no identity — paths are reused by the next
+	// key plugged in, and every bench of a fleet has its own — so such an
+	// escrow is used only when its job is known to be this key's: a wrong
+	// PIN would spend one of the key's retries.
 	es, err := r.e.Store.Escrows(ctx, store.EscrowFilter{KeyPath: r.dev.Path(), States: []string{store.EscrowApplied}})
 	if err != nil {
 		return nil, nil, stepErr(StepPIN, err, "", "cannot read the escrow records")
 	}
 	for i := range es {
-		if strings.EqualFold(es[i].AAGUID, r.aaguid) {
+		if !strings.EqualFold(es[i].AAGUID, r.aaguid) || es[i].JobID == "" {
+			continue
+		}
+		if r.escrowJobIsThisKey(ctx, &es[i]) {
 			if e, p := tryOpen(es[i].ID); e != nil {
 				return e, p, nil
 			}
-			break
 		}
+		break // only the newest escrow at this path can be this key's PIN
 	}
 	return nil, nil, nil
+}
+
+// escrowJobIsThisKey: the job of escrow e (which set the PIN of a key at
+// this key's path and recorded no result: a finished job's passkey would
+// have been found on the key) ran on this very key, as far as can be
+// known without trying the PIN: the same USB serial number; for keys
+// without one, a job of this bench whose passkey is on this key (a silent
+// assertion, as recognise does), or the last job at this path on this
+// bench, so that no other key was enrolled there since.
+func (r *run) escrowJobIsThisKey(ctx context.Context, e *store.Escrow) bool {
+	j, err := r.e.Store.Job(ctx, e.JobID)
+	if err != nil || j.ID == r.job.ID || j.State == store.JobDone {
+		return false
+	}
+	if j.Serial != "" || r.req.Serial != "" {
+		return j.Serial != "" && j.Serial == r.req.Serial
+	}
+	if j.Bench != r.e.Bench {
+		return false
+	}
+	if cred := b64dec(j.CredentialID); len(cred) > 0 {
+		_, err := r.dev.GetAssertion(ctx, hid.AssertionRequest{RPID: r.rpID(), ClientDataHash: probeClientData[:],
+			AllowList: [][]byte{cred}, NoUP: true}, nil)
+		if err == nil {
+			return true
+		}
+	}
+	js, err := r.e.Store.Jobs(ctx, store.JobFilter{KeyPath: r.dev.Path()})
+	if err != nil {
+		return false
+	}
+	for _, o := range js {
+		if o.ID == r.job.ID || o.Bench != r.e.Bench {
+			continue
+		}
+		return o.ID == j.ID // the newest other job at this path on this bench
+	}
+	return false
 }
 
 func (r *run) rpID() string {

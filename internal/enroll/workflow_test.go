@@ -837,3 +837,62 @@ func TestDryRun(t *testing.T) {
 		t.Error("a dry run changed something")
 	}
 }
+
+// TestEscrowNotGuessedByPath: a key that already has a PIN, at a device
+// path where an earlier job set a PIN and recorded nothing, gets that PIN
+// only if the earlier job is known to have run on this very key: a wrong
+// PIN would spend one of the key's retries. Paths are reused by the next
+// key plugged in, and every bench of a fleet has its own.
+func TestEscrowNotGuessedByPath(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		firstBench     string
+		secondBench    string
+		firstSerial    string
+		secondSerial   string
+		sameKey, tried bool
+	}{
+		{name: "the same key again on the same bench", firstBench: "b1", secondBench: "b1", sameKey: true, tried: true},
+		{name: "another bench's key at the same path", firstBench: "b1", secondBench: "b2"},
+		{name: "another serial number at the same path", firstBench: "b1", secondBench: "b1", firstSerial: "SN-1", secondSerial: "SN-2"},
+		{name: "the same serial number on another bench", firstBench: "b1", secondBench: "b2", firstSerial: "SN-1", secondSerial: "SN-1", sameKey: true, tried: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newEnv(t, enrolltest.KeyConfig{Serial: tc.firstSerial})
+			onBench := func(b string) *enroll.Enroller {
+				e := v.enroller()
+				e.Bench = b
+				e.JobCreated = func(tx *store.Tx, j *store.Job) error {
+					j.Bench = b
+					return tx.UpdateJob(j.ID, store.JobUpdate{Bench: &b})
+				}
+				return e
+			}
+			// The first job sets the key's PIN, then Entra refuses the
+			// passkey: an applied escrow at fake:0 and no result.
+			v.dir.ScriptRegister(enrolltest.RegisterRefused)
+			if _, _, err := onBench(tc.firstBench).Enroll(v.ctx, v.key, enroll.Request{UPN: alex}); !errors.Is(err, enroll.ErrRefused) {
+				t.Fatalf("first enrollment: %v", err)
+			}
+			key := v.key
+			if !tc.sameKey {
+				key = enrolltest.NewKey(enrolltest.KeyConfig{Path: "fake:0", Serial: tc.secondSerial})
+				key.Edit(func(s *enrolltest.KeyState) { s.PIN, s.Retries = "someone-else's", 8 })
+			} else if tc.secondSerial != tc.firstSerial {
+				t.Fatal("bad case")
+			}
+			before := key.State().Retries
+			res, _, err := onBench(tc.secondBench).Enroll(v.ctx, key, enroll.Request{UPN: adele})
+			if tc.tried {
+				if err != nil || res.PINEscrow.Source != "earlier" {
+					t.Fatalf("second enrollment on the same key: %v (escrow %+v); want the earlier job's PIN", err, res)
+				}
+				return
+			}
+			wantErr(t, err, enroll.ErrKeyHasPIN)
+			if after := key.State().Retries; after != before {
+				t.Errorf("the key's PIN retries went from %d to %d: a PIN was guessed", before, after)
+			}
+		})
+	}
+}

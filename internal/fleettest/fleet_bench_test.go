@@ -119,6 +119,26 @@ type outcome struct {
 	// first and last are the times of the first and the last enrollment
 	// recorded (result events).
 	first, last time.Time
+	runs        []*proc
+}
+
+// history is what the benches said about upn: their JSON lines and
+// their log lines naming it, for a failure's report.
+func (o outcome) history(upn string) string {
+	var b strings.Builder
+	for _, r := range o.runs {
+		for _, src := range []string{r.stdout.String(), r.stderr.String()} {
+			for _, l := range strings.Split(src, "\n") {
+				if strings.Contains(l, upn) && !strings.Contains(l, `"type":"summary"`) {
+					if len(l) > 600 {
+						l = l[:600] + "…"
+					}
+					fmt.Fprintf(&b, "  %s: %s\n", r.name, l)
+				}
+			}
+		}
+	}
+	return b.String()
 }
 
 // steady is the enrollment rate (per hour) from the first enrollment
@@ -151,6 +171,7 @@ func (f *benchFleet) run(k, keys int) outcome {
 		}
 	}
 	o.wall = time.Since(begin)
+	o.runs = runs
 	for _, r := range runs {
 		for _, m := range jsonLines(r.stdout.String()) {
 			switch m["type"] {
@@ -251,6 +272,10 @@ func BenchmarkFleetThrottled(b *testing.B) {
 			b.Errorf("%d enrolled, %d failed of %d (%d registration requests); wall %.1f s, %.2fx the ideal %.1f s, %.2f requests per enrollment, %d 429s: %v",
 				o.done, o.failed, users, passkeys, o.wall.Seconds(), o.wall.Seconds()/ideal.Seconds(), ideal.Seconds(),
 				float64(answered)/float64(max(o.done, 1)), throttled, o.failures)
+			for _, fl := range o.failures {
+				upn, _, _ := strings.Cut(fl, " ")
+				b.Logf("what the benches said about %s:\n%s", upn, tail(o.history(upn), 6000))
+			}
 		}
 	}
 }

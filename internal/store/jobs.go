@@ -65,7 +65,9 @@ type Job struct {
 type JobFilter struct {
 	States []JobState
 	UPN    string // case-insensitive (ASCII) exact match
-	Limit  int    // <= 0: no limit
+	// KeyPath: the jobs begun (or last resumed) at this device path.
+	KeyPath string
+	Limit   int // <= 0: no limit
 }
 
 // JobUpdate lists the fields UpdateJob changes; nil fields are left alone.
@@ -213,6 +215,10 @@ func (s *Store) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 	if f.UPN != "" {
 		where = append(where, s.d.ciEq("upn"))
 		args = append(args, f.UPN)
+	}
+	if f.KeyPath != "" {
+		where = append(where, "key_path = ?")
+		args = append(args, f.KeyPath)
 	}
 	q := `SELECT ` + jobCols + ` FROM jobs` + whereClause(where) + ` ORDER BY created_at DESC, rowid DESC` + limitClause(f.Limit)
 	out, err := queryAll(ctx, s, q, args, scanJob)
