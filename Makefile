@@ -97,7 +97,9 @@ deb-test: deb ## lintian, contents, modes, the packaged binary run unpacked, sys
 # under WINDOWS_CACHE and rebuilt only when a pin changes; the .exe must
 # import nothing but Windows system DLLs (scripts/windows/check-imports.sh).
 # docs/windows.md has the details.
-WINDOWS_CACHE := .cache/windows
+# The cache is the machine's, outside the checkout (a fresh clone reuses
+# it): $XDG_CACHE_HOME/keyprep/windows, else ~/.cache/keyprep/windows.
+WINDOWS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/keyprep/windows
 windows: ## bin/keyprep.exe for windows/amd64 (mingw-w64, libfido2 linked in statically; docs/windows.md)
 	@scripts/windows/deps.sh
 	KEYPREP_LDFLAGS="-X $(CLI).Version=$(VERSION) -X $(CLI).Commit=$(COMMIT) -X $(CLI).Date=$(DATE)" \

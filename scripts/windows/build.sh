@@ -12,7 +12,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build.sh OUT [CACHE_DIR]}
-cache=${2:-.cache/windows}
+cache=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/keyprep/windows}
 
 prefix=$("$here/prefix.sh" "$cache")
 # shellcheck source=env.sh

@@ -2,7 +2,7 @@
 # Cross-builds libcrypto (OpenSSL), libcbor and libfido2 as static libraries
 # for windows/amd64 with mingw-w64 into a cached prefix:
 #
-#   scripts/windows/prefix.sh CACHE_DIR      (make windows: CACHE_DIR=.cache/windows)
+#   scripts/windows/prefix.sh CACHE_DIR      (make windows: CACHE_DIR=~/.cache/keyprep/windows)
 #
 # prints the prefix's path, CACHE_DIR/prefix-KEY, where KEY is a hash of
 # scripts/windows/pins and this script (without comments): a changed pin or recipe gives a new
@@ -30,6 +30,14 @@ log() { echo "windows/prefix: $*" >&2; }
 # Comment lines do not count: editing a comment rebuilds nothing.
 key=$(cat "$here/pins" "$here/prefix.sh" | grep -v '^[[:space:]]*#' | sha256sum | cut -c1-16)
 prefix=$cache/prefix-$key
+if [ -f "$prefix/.done" ]; then
+	echo "$prefix"
+	exit 0
+fi
+# The cache is shared by every checkout of the machine: one build at a
+# time; whoever waited finds the prefix done.
+exec 9>"$cache/.prefix.lock"
+flock 9
 if [ -f "$prefix/.done" ]; then
 	echo "$prefix"
 	exit 0

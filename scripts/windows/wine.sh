@@ -21,14 +21,21 @@ export WINEARCH=win64 WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml="
 
 command -v wine >/dev/null || { echo "windows/wine: wine not found (scripts/windows/deps.sh --wine)" >&2; exit 1; }
-if [ ! -f "$WINEPREFIX/.keyprep-ready" ]; then
-	echo "windows/wine: creating the Wine prefix $WINEPREFIX" >&2
-	rm -rf "$WINEPREFIX"
-	nice -n 19 wine wineboot --init >/dev/null 2>&1
-	touch "$WINEPREFIX/.keyprep-ready"
-fi
 shim=$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll
-if [ ! -f "$shim" ] || [ "$here/processprng.c" -nt "$shim" ]; then
-	x86_64-w64-mingw32-gcc -O2 -Wall -shared -o "$shim" "$here/processprng.c" -ladvapi32
+if [ ! -f "$WINEPREFIX/.keyprep-ready" ] || [ ! -f "$shim" ] || [ "$here/processprng.c" -nt "$shim" ]; then
+	# One Wine prefix per cache, made by one process at a time.
+	(
+		flock 9
+		if [ ! -f "$WINEPREFIX/.keyprep-ready" ]; then
+			echo "windows/wine: creating the Wine prefix $WINEPREFIX" >&2
+			rm -rf "$WINEPREFIX"
+			nice -n 19 wine wineboot --init >/dev/null 2>&1
+			touch "$WINEPREFIX/.keyprep-ready"
+		fi
+		if [ ! -f "$shim" ] || [ "$here/processprng.c" -nt "$shim" ]; then
+			x86_64-w64-mingw32-gcc -O2 -Wall -shared -o "$shim.tmp" "$here/processprng.c" -ladvapi32
+			mv "$shim.tmp" "$shim"
+		fi
+	) 9>"$cache/.wine.lock"
 fi
 exec nice -n 19 wine "$@"
