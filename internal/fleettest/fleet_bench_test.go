@@ -173,6 +173,34 @@ func (f *benchFleet) run(k, keys int) outcome {
 	o.wall = time.Since(begin)
 	o.runs = runs
 	for _, r := range runs {
+		// Where a bench's time went: its first event (the process up,
+		// the store open, the list resolved), its first and last result,
+		// its exit.
+		var firstEv, firstRes, lastRes time.Time
+		for _, m := range jsonLines(r.stdout.String()) {
+			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(m["time"]))
+			if err != nil {
+				continue
+			}
+			if firstEv.IsZero() {
+				firstEv = at
+			}
+			if m["type"] == "result" {
+				if firstRes.IsZero() {
+					firstRes = at
+				}
+				lastRes = at
+			}
+		}
+		since := func(t time.Time) string {
+			if t.IsZero() {
+				return "-"
+			}
+			return t.Sub(begin).Round(10 * time.Millisecond).String()
+		}
+		f.b.Logf("%s: first event %s, first result %s, last result %s, exit %s", r.name, since(firstEv), since(firstRes), since(lastRes), since(r.exited))
+	}
+	for _, r := range runs {
 		for _, m := range jsonLines(r.stdout.String()) {
 			switch m["type"] {
 			case "summary":

@@ -190,7 +190,8 @@ type proc struct {
 	stdout syncBuffer
 	stderr syncBuffer
 	done   chan struct{}
-	err    error // set when done is closed
+	err    error     // set when done is closed
+	exited time.Time // set when done is closed
 }
 
 // start runs keyprep with args and env (added to this process's
@@ -212,6 +213,7 @@ func start(tb testing.TB, name string, env []string, args ...string) *proc {
 	}
 	go func() {
 		p.err = p.cmd.Wait()
+		p.exited = time.Now()
 		close(p.done)
 	}()
 	tb.Cleanup(func() {
