@@ -42,6 +42,8 @@ type Device struct {
 // Enumerate lists the FIDO HID keys attached to the host
 // (fido_dev_info_manifest, at most 64) followed by the virtual keys of the
 // VirtualProvider (the one WithVirtual put in ctx, else the registered one).
+// Windows Hello (windows://hello) is never listed. On Windows, a process
+// without administrator rights that sees no key gets ErrNotElevated.
 func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
 	const op = "enumerate"
 	if err := ctxErr(ctx, op); err != nil {
@@ -69,7 +71,7 @@ func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
 		})
 		out[len(out)-1].Serial = hidrawSerial(out[len(out)-1].Path)
 	}
-	return append(out, listVirtual(ctx)...), nil
+	return keysOnly(append(out, listVirtual(ctx)...), keyAccessRestricted())
 }
 
 // Open opens the key at path (a hidraw path from Enumerate, or "vkey:NAME"
@@ -84,6 +86,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Device, error) {
 	const op = "open"
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
+	}
+	if IsPlatformPath(path) {
+		return nil, &Error{Op: op, Code: CodeNotFound, Msg: path + " is Windows Hello (webauthn.dll), not a security key: it cannot take a PIN"}
 	}
 	d := &Device{path: path, opts: buildOptions(opts), serial: serialOf(ctx, path)}
 	d.flags = C.FIDO_DISABLE_U2F_FALLBACK

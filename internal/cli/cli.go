@@ -217,6 +217,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		newFleetCmd(g),
 		newVersionCmd(g),
 		newBioCmd(g),
+		newServiceCmd(g),
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")
 	registerCompletions(root, g)

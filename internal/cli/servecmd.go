@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/bench/api"
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/fileguard"
@@ -52,7 +53,11 @@ token in the fragment, which browsers never send) and swaps it for a session
 cookie. Requests for other host names, from other origins or other sites are
 refused. A PIN reaches the browser only when the operator reveals it.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), g, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Started by Windows' service control manager it runs as
+			// a service (keyprep service install); else in the foreground.
+			return serveMaybeService(cmd.Context(), g, func(ctx context.Context) error { return runServe(ctx, g, o) })
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8765", "loopback address to listen on (port 0: any free port)")
@@ -147,6 +152,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		if _, err := os.Stat(o.csv); err != nil {
 			return usageErr("--csv: %v", err)
 		}
+	}
+	// On Windows without administrator rights no key is ever visible: say
+	// so before starting rather than at every look for keys.
+	if _, err := hid.Enumerate(ctx); errors.Is(err, hid.ErrNotElevated) {
+		return fmt.Errorf("serve: %w", err)
 	}
 	tok, tokPath, err := serveToken(g.StateDir)
 	if err != nil {
