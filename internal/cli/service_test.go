@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -157,4 +159,50 @@ func TestServiceWindowsOnlyError(t *testing.T) {
 	if e := classify(fmt.Errorf("list keys: %w", &hid.Error{Op: "enumerate", Code: hid.CodeNotElevated})); e.Code != ExitNoKey || !strings.Contains(e.Hint, "Run as administrator") {
 		t.Fatalf("not elevated: %+v", e)
 	}
+}
+
+// serve under a service manager: Stop cancels serve's context and the
+// result comes once serve has ended; a failure of its own ends the service
+// with keyprep's exit code.
+func TestServiceRun(t *testing.T) {
+	t.Run("stop", func(t *testing.T) {
+		stop := make(chan struct{})
+		started, ended := make(chan struct{}), make(chan struct{})
+		var sawCancel bool
+		go func() { <-started; close(stop) }()
+		err := serviceRun(context.Background(), func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			sawCancel = true
+			close(ended)
+			return nil // serve's clean shutdown
+		}, stop)
+		select {
+		case <-ended:
+		default:
+			t.Fatal("serviceRun returned before serve ended")
+		}
+		if err != nil || !sawCancel || serviceExitCode(err) != 0 {
+			t.Fatalf("err %v, cancelled %v", err, sawCancel)
+		}
+	})
+	t.Run("serve fails", func(t *testing.T) {
+		err := serviceRun(context.Background(), func(ctx context.Context) error {
+			return usageErr("--listen %q: the bench API listens on loopback only", "0.0.0.0:1")
+		}, make(chan struct{}))
+		if err == nil || serviceExitCode(err) != uint32(ExitUsage) {
+			t.Fatalf("err %v, code %d", err, serviceExitCode(err))
+		}
+	})
+	t.Run("parent context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		err := serviceRun(ctx, func(ctx context.Context) error {
+			cancel()
+			<-ctx.Done()
+			return ctx.Err()
+		}, make(chan struct{}))
+		if !errors.Is(err, context.Canceled) || serviceExitCode(err) != uint32(ExitCancelled) {
+			t.Fatalf("err %v, code %d", err, serviceExitCode(err))
+		}
+	})
 }

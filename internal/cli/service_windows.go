@@ -161,28 +161,27 @@ type serveHandler struct {
 
 func (h *serveHandler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
 	status <- svc.Status{State: svc.StartPending}
-	ctx, cancel := context.WithCancel(h.ctx)
-	defer cancel()
+	stop := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- h.serve(ctx) }()
-	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
-	status <- running
+	go func() { done <- serviceRun(h.ctx, h.serve, stop) }()
+	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	stopping := false
 	for {
 		select {
 		case err := <-done:
 			h.err = err
-			if err != nil {
-				// The service's exit code is keyprep's (errors.go).
-				return true, uint32(classify(err).Code)
-			}
-			return false, 0
+			code := serviceExitCode(err)
+			return code != 0, code
 		case c := <-req:
 			switch c.Cmd {
 			case svc.Interrogate:
 				status <- c.CurrentStatus
 			case svc.Stop, svc.Shutdown:
-				status <- svc.Status{State: svc.StopPending, WaitHint: uint32(serviceStopWait / time.Millisecond)}
-				cancel()
+				if !stopping {
+					stopping = true
+					status <- svc.Status{State: svc.StopPending, WaitHint: uint32(serviceStopWait / time.Millisecond)}
+					close(stop)
+				}
 			}
 		}
 	}

@@ -71,7 +71,7 @@ start it. The service stops cleanly on Stop and at shutdown, as serve does on
 Ctrl-C; its output goes to STATE_DIR\serve.log.
 
 Sign-in to Graph: the service does not see the installing user's environment
-variables; use a config file (--config) or the service's own environment
+variables; use a config file (--config) with certificate credentials
 (docs/windows.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServiceInstall(cmd.Context(), g, cmd.Flags(), o) },
@@ -226,4 +226,31 @@ func runServiceUninstall(ctx context.Context, g *globals) error {
 	}
 	fmt.Fprintf(g.io.Out, "removed service %s; the state directory %s stays\n", serviceName, g.StateDir)
 	return nil
+}
+
+// serviceRun is keyprep serve run by a service manager: serve runs until it
+// returns on its own or stop is closed (Stop, system shutdown), which
+// cancels its context, the clean shutdown SIGTERM gives on Linux; it
+// returns serve's result once serve has ended.
+func serviceRun(ctx context.Context, serve func(context.Context) error, stop <-chan struct{}) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-stop:
+		cancel()
+		return <-done
+	}
+}
+
+// serviceExitCode is the service's exit code for serve's result: 0, or
+// keyprep's exit code for the failure (errors.go).
+func serviceExitCode(err error) uint32 {
+	if err == nil {
+		return 0
+	}
+	return uint32(classify(err).Code)
 }
