@@ -45,6 +45,16 @@ type Device struct {
 // Windows Hello (windows://hello) is never listed. On Windows, a process
 // without administrator rights that sees no key gets ErrNotElevated.
 func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
+	devs, err := manifest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return keysOnly(append(devs, listVirtual(ctx)...), keyAccessRestricted())
+}
+
+// manifest is libfido2's list of devices as it is: HID keys and, on
+// Windows with webauthn.dll, windows://hello.
+func manifest(ctx context.Context) ([]DeviceInfo, error) {
 	const op = "enumerate"
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
@@ -71,7 +81,7 @@ func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
 		})
 		out[len(out)-1].Serial = hidrawSerial(out[len(out)-1].Path)
 	}
-	return keysOnly(append(out, listVirtual(ctx)...), keyAccessRestricted())
+	return out, nil
 }
 
 // Open opens the key at path (a hidraw path from Enumerate, or "vkey:NAME"
