@@ -56,9 +56,10 @@ func installService(ctx context.Context, c serviceConfig) error {
 		start = mgr.StartAutomatic
 	}
 	s, err := m.CreateService(serviceName, c.Exe, mgr.Config{
-		DisplayName: serviceDisplayName,
-		Description: serviceDescription,
-		StartType:   start,
+		DisplayName:  serviceDisplayName,
+		Description:  serviceDescription,
+		StartType:    start,
+		ErrorControl: mgr.ErrorNormal, // a failed start is logged
 	}, c.Args...)
 	if err != nil {
 		if errors.Is(err, windows.ERROR_SERVICE_EXISTS) {
