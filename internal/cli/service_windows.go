@@ -19,6 +19,12 @@ import (
 // (SCM), and keyprep serve run by it (Microsoft Learn, "Service Control
 // Manager": https://learn.microsoft.com/en-us/windows/win32/services/service-control-manager).
 
+// serviceDisplayName and serviceDescription are what services.msc shows.
+const (
+	serviceDisplayName = "keyprep bench"
+	serviceDescription = "keyprep serve: provisions FIDO2 security keys for Microsoft Entra ID users at this bench; API and dashboard on loopback only."
+)
+
 // serviceStopWait bounds how long uninstall waits for a running service to
 // stop (the bench's own shutdown takes seconds).
 const serviceStopWait = 60 * time.Second

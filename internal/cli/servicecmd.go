@@ -20,12 +20,6 @@ import (
 // serviceName is the Windows service's name (sc.exe query keyprep).
 const serviceName = "keyprep"
 
-// serviceDisplayName and serviceDescription are what services.msc shows.
-const (
-	serviceDisplayName = "keyprep bench"
-	serviceDescription = "keyprep serve: provisions FIDO2 security keys for Microsoft Entra ID users at this bench; API and dashboard on loopback only."
-)
-
 // serviceConfig is what install registers: the decided, validated request.
 type serviceConfig struct {
 	Exe  string   // this program's absolute path
