@@ -171,8 +171,8 @@ so consecutive commands see each other's effects as with a real key.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if isGroup(cmd) {
-				return nil // it prints its help
+			if isGroup(cmd) || cmd.Annotations[noSetupAnnotation] == "true" {
+				return nil // it prints help
 			}
 			return g.setup(cmd)
 		},
