@@ -863,6 +863,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		defer wg.Done()
 		r.heartbeats(ctx)
 	}()
+	if r.bulk != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.bulk.warm(ctx)
+		}()
+	}
 	idleSent := false
 	var (
 		pending   = -1
