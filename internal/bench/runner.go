@@ -937,6 +937,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		} else if !finished {
 			idleSent = false
 		}
+		// A user settled (or queued) wakes the loop at once, so that a
+		// foreground run ends when its last user is done, not at the next
+		// tick.
+		wake := r.wake
 		r.mu.Unlock()
 		if finished && r.o.Foreground {
 			return nil
@@ -945,6 +949,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
+		case <-wake:
 		}
 	}
 }
