@@ -76,13 +76,10 @@ func EnsureBenchIdentity(dir string) (*age.X25519Identity, string, bool, error) 
 func ensurePrivateDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		// Exactly 0700 whatever the umask; on Windows a private DACL
+		// (fileguard.MkdirAll).
+		if err := fileguard.MkdirAll(dir); err != nil {
 			return fmt.Errorf("create escrow directory %s: %w", dir, pathErrorCause(err))
-		}
-		// MkdirAll's mode is subject to the umask, which can only clear
-		// bits; make it exactly 0700.
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("escrow directory %s: %w", dir, pathErrorCause(err))
 		}
 		return nil
 	}
@@ -140,7 +137,7 @@ func createBenchIdentity(dir, path string) (*age.X25519Identity, error) {
 	content := benchIdentityContent(id, time.Now())
 	defer wipe(content)
 
-	tmp, err := os.CreateTemp(dir, "."+BenchIdentityFile+".*.tmp") // O_EXCL, 0600
+	tmp, err := fileguard.CreateTemp(dir, "."+BenchIdentityFile+".*.tmp") // O_EXCL, private
 	if err != nil {
 		return nil, pathErrorCause(err)
 	}
@@ -166,12 +163,10 @@ func createBenchIdentity(dir, path string) (*age.X25519Identity, error) {
 	return id, nil
 }
 
-// writeAndSync sets f to mode 0600, writes data, fsyncs and closes f.
+// writeAndSync writes data to f (created private by fileguard), fsyncs and
+// closes it.
 func writeAndSync(f *os.File, data []byte) error {
-	err := f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
+	_, err := f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
