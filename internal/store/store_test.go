@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -140,6 +141,9 @@ func TestOpenPathWithURISyntax(t *testing.T) {
 }
 
 func TestFileModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix modes; TestStorePrivate checks the Windows DACL")
+	}
 	dir := filepath.Join(t.TempDir(), "state")
 	s := openTest(t, filepath.Join(dir, "keyprep.db"))
 	mustJob(t, s, nil) // make sure -wal and -shm exist
@@ -163,6 +167,9 @@ func TestFileModes(t *testing.T) {
 }
 
 func TestOpenChmodsExistingFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix modes; TestStorePrivate checks the Windows DACL")
+	}
 	path := filepath.Join(t.TempDir(), "keyprep.db")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
