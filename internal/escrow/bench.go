@@ -29,8 +29,9 @@ const BenchIdentityFile = "bench-identity.txt"
 // to is refused (whoever can replace the file chooses the key future PINs
 // are encrypted to). A new identity is written to a temporary file
 // created with O_EXCL and mode 0600, fsynced, and then hard-linked into
-// place, which fails rather than replace a file another process created
-// meanwhile; the directory is fsynced. Readers therefore never see a
+// place (on Windows moved, with MoveFileEx), which fails rather than
+// replace a file another process created meanwhile; the directory is
+// fsynced. Readers therefore never see a
 // half-written identity, and concurrent callers end up with the same one.
 // (Where hard links are not supported, the file is written in place with
 // O_EXCL.)
@@ -146,7 +147,7 @@ func createBenchIdentity(dir, path string) (*age.X25519Identity, error) {
 	if err := writeAndSync(tmp, content); err != nil {
 		return nil, err
 	}
-	if err := os.Link(tmpName, path); err != nil {
+	if err := linkNew(tmpName, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fs.ErrExist
 		}
@@ -156,7 +157,7 @@ func createBenchIdentity(dir, path string) (*age.X25519Identity, error) {
 		}
 		return id, nil
 	}
-	os.Remove(tmpName) // now a second name of the identity; best effort
+	os.Remove(tmpName) // now a second name of the identity (not on Windows); best effort
 	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
