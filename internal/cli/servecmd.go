@@ -22,6 +22,7 @@ import (
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/bench/api"
 	"github.com/keyprep/keyprep/internal/duration"
+	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
@@ -95,7 +96,8 @@ func loopbackListen(addr string) error {
 	return nil
 }
 
-// serveToken returns the daemon's token, creating it (0600) on first use.
+// serveToken returns the daemon's token, creating it (private: 0600, a
+// private DACL on Windows) on first use.
 func serveToken(dir string) (string, string, error) {
 	path := filepath.Join(dir, TokenFile)
 	if b, err := os.ReadFile(path); err == nil {
@@ -109,7 +111,7 @@ func serveToken(dir string) (string, string, error) {
 			return tok, path, nil
 		}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileguard.MkdirAll(dir); err != nil {
 		return "", "", err
 	}
 	raw := make([]byte, 32)
@@ -117,11 +119,9 @@ func serveToken(dir string) (string, string, error) {
 		return "", "", err
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	// Private from its creation (0600; on Windows a DACL for the user,
+	// SYSTEM and Administrators), then renamed into place.
+	if err := escrow.WritePrivateFile(path, []byte(tok+"\n"), true); err != nil {
 		return "", "", err
 	}
 	return tok, path, nil
