@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -133,12 +132,14 @@ const serveMemoryLimit = 192 << 20
 // listenHint says what to do when --listen cannot be listened on: only an
 // address in use points at another daemon.
 func listenHint(err error) string {
+	// The socket errors by their numbers on this system (Winsock's on
+	// Windows, where syscall.EADDRINUSE is not what a listen returns).
 	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	case errors.Is(err, errAddrInUse):
 		return "another keyprep serve (or another program) already listens there; choose another port with --listen 127.0.0.1:PORT"
-	case errors.Is(err, syscall.EACCES):
+	case errors.Is(err, errAccess):
 		return "ports below 1024 need privileges; choose a port from 1024 up with --listen 127.0.0.1:PORT"
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case errors.Is(err, errAddrNotAvail):
 		return "that address is not one of this machine's; use 127.0.0.1 or [::1]"
 	}
 	return "check --listen: a loopback address and a free port, e.g. --listen 127.0.0.1:8765"
