@@ -64,6 +64,12 @@ type connTracker struct {
 	mu    sync.Mutex
 	seq   uint64
 	conns map[net.Conn]*connInfo
+	// gone: connections closed to make room whose goroutine has not yet
+	// reported them closed. A state change it reports meanwhile (the
+	// request it was reading) must not count it as open again: it would
+	// take a place under the cap, and a later eviction would pick it
+	// again instead of a live connection.
+	gone map[net.Conn]bool
 	// evicted is called (outside the lock) for each connection closed to
 	// make room, with the number open.
 	evicted func(open int)
@@ -80,7 +86,7 @@ type connInfo struct {
 type connKey struct{}
 
 func newConnTracker(max int) *connTracker {
-	return &connTracker{max: max, conns: map[net.Conn]*connInfo{}}
+	return &connTracker{max: max, conns: map[net.Conn]*connInfo{}, gone: map[net.Conn]bool{}}
 }
 
 // context puts the connection's record into its requests' contexts.
@@ -90,7 +96,9 @@ func (t *connTracker) context(ctx context.Context, c net.Conn) context.Context {
 	ci, ok := t.conns[c]
 	if !ok {
 		ci = &connInfo{conn: c}
-		t.conns[c] = ci
+		if !t.gone[c] {
+			t.conns[c] = ci
+		}
 	}
 	return context.WithValue(ctx, connKey{}, ci)
 }
@@ -113,6 +121,11 @@ func (t *connTracker) track(c net.Conn, st http.ConnState) {
 	switch st {
 	case http.StateClosed, http.StateHijacked:
 		delete(t.conns, c)
+		delete(t.gone, c)
+		t.mu.Unlock()
+		return
+	}
+	if t.gone[c] {
 		t.mu.Unlock()
 		return
 	}
@@ -138,11 +151,11 @@ func (t *connTracker) track(c net.Conn, st http.ConnState) {
 		}
 		if best != nil {
 			victim = best.conn
-			delete(t.conns, victim)
 		} else {
 			victim = c
-			delete(t.conns, c)
 		}
+		delete(t.conns, victim)
+		t.gone[victim] = true
 	}
 	open := len(t.conns)
 	t.mu.Unlock()
