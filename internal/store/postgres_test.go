@@ -11,6 +11,8 @@ import (
 )
 
 func TestParseLocation(t *testing.T) {
+	// The path is made absolute: on Windows "/srv/k.db" is on the current
+	// drive (C:\srv\k.db), on Linux it stays as it is.
 	abs := func(p string) string {
 		a, err := filepath.Abs(p)
 		if err != nil {
@@ -25,10 +27,10 @@ func TestParseLocation(t *testing.T) {
 		errIs   error
 		errHas  string
 	}{
-		{in: "/var/lib/keyprep/keyprep.db", backend: BackendSQLite, path: "/var/lib/keyprep/keyprep.db"},
+		{in: "/var/lib/keyprep/keyprep.db", backend: BackendSQLite, path: abs("/var/lib/keyprep/keyprep.db")},
 		{in: "state/keyprep.db", backend: BackendSQLite, path: abs("state/keyprep.db")},
-		{in: "sqlite:/srv/k.db", backend: BackendSQLite, path: "/srv/k.db"},
-		{in: "sqlite:///srv/k.db", backend: BackendSQLite, path: "/srv/k.db"},
+		{in: "sqlite:/srv/k.db", backend: BackendSQLite, path: abs("/srv/k.db")},
+		{in: "sqlite:///srv/k.db", backend: BackendSQLite, path: abs("/srv/k.db")},
 		{in: "sqlite:k.db", backend: BackendSQLite, path: abs("k.db")},
 		{in: "odd?dir#x%41/k.db", backend: BackendSQLite, path: abs("odd?dir#x%41/k.db")},
 		{in: "postgres://keyprep@db.example/keyprep?sslmode=verify-full", backend: BackendPostgres},
