@@ -17,6 +17,8 @@ cache=${1:?usage: zip.sh CACHE_DIR KEYPREP.exe OUT.zip}
 exe=${2:?usage: zip.sh CACHE_DIR KEYPREP.exe OUT.zip}
 out=${3:?usage: zip.sh CACHE_DIR KEYPREP.exe OUT.zip}
 : "${SOURCE_DATE_EPOCH:?SOURCE_DATE_EPOCH not set}"
+exe=$(realpath "$exe")
+out=$(realpath -m "$out")
 
 prefix=$("$here/prefix.sh" "$cache")
 zlib=/usr/share/doc/libz-mingw-w64-dev/copyright
@@ -24,6 +26,7 @@ for f in "$exe" "$top/README.md" "$prefix"/licenses/{libfido2,libcbor,openssl}.t
 	[ -s "$f" ] || { echo "windows/zip: $f missing or empty" >&2; exit 1; }
 done
 # mkzip runs on this machine, not under Wine: no GOOS from env.sh here.
+cd "$top"
 env -u GOOS -u GOARCH -u CGO_ENABLED -u CC -u CXX "${GO:-go}" run -trimpath ./scripts/windows/mkzip -o "$out" -mtime "$SOURCE_DATE_EPOCH" \
 	keyprep.exe="$exe" \
 	README.md="$top/README.md" \
