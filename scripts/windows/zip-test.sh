@@ -28,8 +28,10 @@ want:
 $want"
 unzip -tq "$zip" >/dev/null || fail "unzip -t finds errors"
 unzip -p "$zip" keyprep.exe | cmp -s - "$exe" || fail "keyprep.exe differs from $exe"
-# has ENTRY PHRASE: the entry's text contains PHRASE.
-has() { unzip -p "$zip" "$1" | grep -qF "$2" || fail "$1 does not contain \"$2\""; }
+# has ENTRY PHRASE: the entry's text contains PHRASE. (Not grep -q: it
+# stops reading at the first match, and unzip's SIGPIPE would fail the
+# pipe.)
+has() { unzip -p "$zip" "$1" | grep -F -- "$2" >/dev/null || fail "$1 does not contain \"$2\""; }
 has licenses/libfido2.txt 'Yubico AB'
 has licenses/libcbor.txt 'Pavel Kalvoda'
 has licenses/openssl.txt 'Apache License'
