@@ -11,7 +11,9 @@
 # name: some tests expect a file's name in an error message that shortens
 # long paths (escrow's), as C:\users\NAME\Temp is short.
 # Tests that cannot run under Wine are skipped by name, with the reason, in
-# scripts/windows/wine-skips. Full output: CACHE_DIR/tests/NAME.log.
+# scripts/windows/wine-skips. The test binaries and their full output
+# (NAME.log) are in this checkout's bin/windows-tests: the cache is the
+# machine's, and two checkouts may test at once.
 #
 # Wine 8.0 gap worked around here, in the test binaries only: os.RemoveAll
 # (and so every t.TempDir's cleanup) fails with "Invalid function". Go's
@@ -27,8 +29,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${1:?usage: test.sh CACHE_DIR PKG...}
 shift
-mkdir -p "$cache/tests"
+mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
+out=$(cd "$here/../.." && pwd)/bin/windows-tests
+mkdir -p "$out"
 go=${GO:-go}
 
 prefix=$("$here/prefix.sh" "$cache")
@@ -40,7 +44,9 @@ prefix=$("$here/prefix.sh" "$cache")
 # with an unpatched runtime.
 goroot=$("$go" env GOROOT)
 src=$goroot/src/internal/syscall/windows/at_windows.go
-ov=$cache/tests/overlay
+# In the cache, under one path for every checkout (it is part of the cache
+# keys of what is compiled with it), written whole or not at all.
+ov=$cache/overlay
 mkdir -p "$ov"
 anchor='^\t\tSTATUS_NOT_SUPPORTED: .*FILE_DISPOSITION_INFORMATION_EX'
 if [ "$(grep -cP "$anchor" "$src" || true)" != 1 ]; then
@@ -48,8 +54,10 @@ if [ "$(grep -cP "$anchor" "$src" || true)" != 1 ]; then
 	exit 1
 fi
 sed "/STATUS_NOT_SUPPORTED: .*FILE_DISPOSITION_INFORMATION_EX/i\\
-\t\tNTStatus(0xC0000002), // STATUS_NOT_IMPLEMENTED: Wine 8.0 (scripts/windows/test.sh, tests only)" "$src" >"$ov/at_windows.go"
-printf '{"Replace":{"%s":"%s"}}\n' "$src" "$ov/at_windows.go" >"$ov/overlay.json"
+\t\tNTStatus(0xC0000002), // STATUS_NOT_IMPLEMENTED: Wine 8.0 (scripts/windows/test.sh, tests only)" "$src" >"$ov/at_windows.go.$$"
+cmp -s "$ov/at_windows.go.$$" "$ov/at_windows.go" 2>/dev/null && rm "$ov/at_windows.go.$$" || mv "$ov/at_windows.go.$$" "$ov/at_windows.go"
+printf '{"Replace":{"%s":"%s"}}\n' "$src" "$ov/at_windows.go" >"$ov/overlay.json.$$"
+mv "$ov/overlay.json.$$" "$ov/overlay.json"
 
 # wine-skips: PKG NAME REASON, NAME a test's name or TEST/SUBTEST; each level
 # is matched whole. -test.skip takes alternatives, each split at "/"; whole
@@ -65,8 +73,8 @@ tmp=""
 trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
 for pkg in "$@"; do
 	name=$(echo "$pkg" | sed 's|^\./||; s|/|_|g')
-	exe=$cache/tests/$name.test.exe
-	log=$cache/tests/$name.log
+	exe=$out/$name.test.exe
+	log=$out/$name.log
 	rm -f "$exe"
 	nice -n 19 "$go" test -c -trimpath -overlay "$ov/overlay.json" -o "$exe" "$pkg"
 	if [ ! -f "$exe" ]; then
