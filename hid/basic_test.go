@@ -436,3 +436,17 @@ func TestEnforceCredProtectBaseline(t *testing.T) {
 		t.Fatalf("level 1 on a key without credProtect: %v", err)
 	}
 }
+
+// Windows Hello is never opened as a key, whatever the platform.
+func TestOpenPlatformPathRefused(t *testing.T) {
+	for _, p := range []string{"windows://hello", "Windows://Hello"} {
+		d, err := hid.Open(context.Background(), p)
+		if err == nil {
+			d.Close()
+			t.Fatalf("Open(%s) succeeded", p)
+		}
+		if !errors.Is(err, hid.ErrNotFound) {
+			t.Fatalf("Open(%s) = %v, want ErrNotFound", p, err)
+		}
+	}
+}

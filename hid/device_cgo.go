@@ -42,7 +42,19 @@ type Device struct {
 // Enumerate lists the FIDO HID keys attached to the host
 // (fido_dev_info_manifest, at most 64) followed by the virtual keys of the
 // VirtualProvider (the one WithVirtual put in ctx, else the registered one).
+// Windows Hello (windows://hello) is never listed. On Windows, a process
+// without administrator rights that sees no key gets ErrNotElevated.
 func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
+	devs, err := manifest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return keysOnly(append(devs, listVirtual(ctx)...), keyAccessRestricted())
+}
+
+// manifest is libfido2's list of devices as it is: HID keys and, on
+// Windows with webauthn.dll, windows://hello.
+func manifest(ctx context.Context) ([]DeviceInfo, error) {
 	const op = "enumerate"
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
@@ -69,7 +81,7 @@ func Enumerate(ctx context.Context) ([]DeviceInfo, error) {
 		})
 		out[len(out)-1].Serial = hidrawSerial(out[len(out)-1].Path)
 	}
-	return append(out, listVirtual(ctx)...), nil
+	return out, nil
 }
 
 // Open opens the key at path (a hidraw path from Enumerate, or "vkey:NAME"
@@ -84,6 +96,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Device, error) {
 	const op = "open"
 	if err := ctxErr(ctx, op); err != nil {
 		return nil, err
+	}
+	if IsPlatformPath(path) {
+		return nil, &Error{Op: op, Code: CodeNotFound, Msg: path + " is Windows Hello (webauthn.dll), not a security key: it cannot take a PIN"}
 	}
 	d := &Device{path: path, opts: buildOptions(opts), serial: serialOf(ctx, path)}
 	d.flags = C.FIDO_DISABLE_U2F_FALLBACK

@@ -81,6 +81,10 @@ const (
 	CodeCancelled Code = -1001
 	// CodeNoLibfido2: keyprep was built without cgo/libfido2.
 	CodeNoLibfido2 Code = -1002
+	// CodeNotElevated: on Windows, the process is not elevated and no key
+	// is visible (Windows lets only elevated processes open FIDO HID keys
+	// directly; see docs/windows.md).
+	CodeNotElevated Code = -1003
 )
 
 var codeNames = map[Code]string{
@@ -108,6 +112,7 @@ var codeNames = map[Code]string{
 	CodeInvalidParam: "INVALID_PARAM", CodeInvalidSig: "INVALID_SIG", CodeInvalidArgument: "INVALID_ARGUMENT",
 	CodeUserPresenceRequired: "USER_PRESENCE_REQUIRED", CodeInternal: "INTERNAL", CodeNotFound: "NOTFOUND",
 	CodeCompress: "COMPRESS", CodeDeadline: "DEADLINE", CodeCancelled: "CANCELLED", CodeNoLibfido2: "NO_LIBFIDO2",
+	CodeNotElevated: "NOT_ELEVATED",
 }
 
 // String returns the FIDO_ERR_* name without the prefix, e.g. "PIN_INVALID".
@@ -177,6 +182,7 @@ var (
 	ErrUVBlocked          error = &classError{"fingerprint verification blocked until the PIN is used", []Code{CodeUVBlocked}}
 	ErrFPDatabaseFull     error = &classError{"fingerprint storage full", []Code{CodeFPDatabaseFull}}
 	ErrNoLibfido2         error = &classError{"keyprep was built without libfido2 (cgo disabled); rebuild with CGO_ENABLED=1 and libfido2-dev installed", []Code{CodeNoLibfido2}}
+	ErrNotElevated        error = &classError{"not elevated: Windows lets only an elevated process (Run as administrator) open FIDO keys", []Code{CodeNotElevated}}
 )
 
 // CodeOf returns the libfido2 code carried by err, or CodeSuccess if err is

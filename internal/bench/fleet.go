@@ -28,6 +28,9 @@ func (r *Runner) Bench() string { return r.o.Bench }
 // their slots (no secrets; the fleet view shows it).
 type BenchReport struct {
 	Keys []SlotReport `json:"keys"`
+	// Stopped: the bench's last report, sent as it exits (its keys are no
+	// longer worked on).
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // SlotReport is one attached key in a BenchReport.
@@ -83,7 +86,7 @@ func (r *Runner) heartbeats(ctx context.Context) {
 			// for their keys) instead of when they would have run out.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if _, err := st.Heartbeat(fctx, r.o.Bench, started, r.report(), 0); err != nil {
+			if _, err := st.Heartbeat(fctx, r.o.Bench, started, BenchReport{Keys: []SlotReport{}, Stopped: true}, 0); err != nil {
 				r.storeTrouble(err)
 			}
 			return
@@ -109,11 +112,14 @@ type Fleet struct {
 
 // FleetBench is one bench: what its last heartbeat reported.
 type FleetBench struct {
-	ID       string       `json:"id"`
-	Started  time.Time    `json:"started"`
-	LastSeen time.Time    `json:"lastSeen"`
-	Alive    bool         `json:"alive"` // heard from within a lease
-	Keys     []SlotReport `json:"keys"`
+	ID       string    `json:"id"`
+	Started  time.Time `json:"started"`
+	LastSeen time.Time `json:"lastSeen"`
+	Alive    bool      `json:"alive"` // heard from within a lease, and not stopped
+	// Stopped: the bench exited (its last report said so); not stopped
+	// and not alive: it went silent (killed, or cut off from the store).
+	Stopped bool         `json:"stopped"`
+	Keys    []SlotReport `json:"keys"`
 }
 
 // WaitingUser is a begun enrollment waiting for its key: "waiting for
@@ -155,8 +161,12 @@ func FleetStatus(ctx context.Context, st FleetStore, now time.Time, window, leas
 	for _, b := range bs {
 		fb := FleetBench{ID: b.ID, Started: b.StartedAt, LastSeen: b.LastSeen, Alive: now.Sub(b.LastSeen) < lease, Keys: []SlotReport{}}
 		var rep BenchReport
-		if json.Unmarshal(b.Info, &rep) == nil && rep.Keys != nil {
-			fb.Keys = rep.Keys
+		if json.Unmarshal(b.Info, &rep) == nil {
+			if rep.Keys != nil {
+				fb.Keys = rep.Keys
+			}
+			fb.Stopped = rep.Stopped
+			fb.Alive = fb.Alive && !rep.Stopped
 		}
 		seen[b.ID] = b.LastSeen
 		f.Benches = append(f.Benches, fb)

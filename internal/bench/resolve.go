@@ -220,6 +220,30 @@ func (d *bulkDir) members(ctx context.Context, groupID string) (map[string]bool,
 	})
 }
 
+// warm reads the policy and lists its target groups' members at the start
+// of a run, while the keys are checked, instead of in the first user's
+// enrollment: the same requests, each made once (loadOnce), that every
+// enrollment needs. A failure is not kept: the first enrollment asks
+// again and reports it.
+func (d *bulkDir) warm(ctx context.Context) {
+	p, err := d.policy(ctx)
+	if err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, g := range policy.GroupsToCheck("", p.IncludeTargets, p.ExcludeTargets) {
+		if g == policy.AllUsers {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = d.members(ctx, g)
+		}()
+	}
+	wg.Wait()
+}
+
 // loadOnce keeps what load returned per key for the run: concurrent
 // callers of one key wait for the one load in flight; a success is kept,
 // a failure is not (the next caller loads again).

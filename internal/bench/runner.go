@@ -355,6 +355,24 @@ func (r *Runner) batchName(name string) string {
 	return name
 }
 
+// Loaded returns the users (lower-case UPNs) of batch already in the
+// store's queue: loaded before, by an earlier run, another bench given the
+// same list or keyprep fleet load. Their rows need no look-up before the
+// run: each is looked up when a slot takes it (an unknown user is then
+// refused before its key is touched), so benches sharing a list do not
+// each resolve all of it before they start.
+func (r *Runner) Loaded(ctx context.Context, batch string) (map[string]bool, error) {
+	qs, err := r.o.Enroller.Store.Queue(ctx, store.QueueFilter{Batch: r.batchName(batch)})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(qs))
+	for _, q := range qs {
+		out[strings.ToLower(q.UPN)] = true
+	}
+	return out, nil
+}
+
 // Directory is the run's view of Entra: users looked up through it (the
 // row check before any key is touched) are not asked for again.
 func (r *Runner) Directory() enroll.Directory { return r.pre }
@@ -845,6 +863,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		defer wg.Done()
 		r.heartbeats(ctx)
 	}()
+	if r.bulk != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.bulk.warm(ctx)
+		}()
+	}
 	idleSent := false
 	var (
 		pending   = -1
@@ -912,6 +937,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		} else if !finished {
 			idleSent = false
 		}
+		// A user settled (or queued) wakes the loop at once, so that a
+		// foreground run ends when its last user is done, not at the next
+		// tick.
+		wake := r.wake
 		r.mu.Unlock()
 		if finished && r.o.Foreground {
 			return nil
@@ -920,6 +949,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
+		case <-wake:
 		}
 	}
 }

@@ -97,13 +97,6 @@ func benchRunCounting(b *testing.B, us []entrasim.SeedUser, k int, h hooks) (tim
 	return el, r, sum
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
-}
-
 // BenchmarkBenchScaling: keys per hour with 1, 4 and 8 virtual keys under
 // the latency model above (16 users per run), and the scaling ratio
 // against one key, all measured in the same run. Without the model the

@@ -111,3 +111,11 @@ func TestBrowserDaemon(t *testing.T) {
 		}
 	}
 }
+
+// tail is the last n bytes of s, for logs of a failed command.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}

@@ -200,6 +200,64 @@ func TestBenchGraphBudget(t *testing.T) {
 	}
 }
 
+// TestBenchListLoadedBefore: a bench given a list already in the store's
+// queue (keyprep fleet load, or another bench of the fleet) starts without
+// looking all of it up again: each user is looked up when a slot takes
+// them, in the same batches, within the same budget. A user the tenant
+// does not know, loaded without a look-up, is refused before a key is
+// touched (no job, no registration) and reported failed.
+func TestBenchListLoadedBefore(t *testing.T) {
+	t.Parallel()
+	h, csv, kind := budgetTenant(t)
+	w := newWorld(t)
+	if r := w.cli("", h, "fleet", "load", csv); r.code != 0 {
+		t.Fatalf("fleet load: exit %d\n%s", r.code, r.errOut)
+	}
+	if w.tenant != nil {
+		t.Fatalf("fleet load asked the tenant: %v", w.tenant.RequestCounts())
+	}
+	r := w.cli("", h, "--sim-keys", "4", "enroll", "--csv", csv, "--json")
+	if r.code != int(ExitPartial) {
+		t.Fatalf("enroll --csv: exit %d, want %d (2 unknown users, 5 users refused)\n%s", r.code, ExitPartial, r.errOut[max(0, len(r.errOut)-3000):])
+	}
+	_, sum := jsonLines(t, r.out)
+	counts := w.tenant.RequestCounts()
+	counts[entrasim.EPPatchPolicy]-- // the test's own set-up
+	if counts[entrasim.EPPatchPolicy] == 0 {
+		delete(counts, entrasim.EPPatchPolicy)
+	}
+	if sum.Counts.Done != 61 {
+		t.Fatalf("counts %+v, want 61 enrolled", sum.Counts)
+	}
+	if p := budgetProblem(counts, sum.Counts.Done); p != "" {
+		t.Error(p)
+	}
+	if n := counts[entrasim.EPListUsers]; n > 5 {
+		t.Errorf("%d user look-ups, want at most 5 (68 rows, 15 per request)", n)
+	}
+	if rowErrs := rowErrorLines(t, r.out); len(rowErrs) != 0 {
+		t.Errorf("row errors %v: rows loaded before are looked up when taken", rowErrs)
+	}
+	items := map[string]bench.Item{}
+	for _, it := range sum.Queue {
+		items[it.UPN] = it
+	}
+	for upn, k := range kind {
+		it := items[upn]
+		switch {
+		case k == "eligible" && it.State != bench.ItemDone:
+			t.Errorf("%s: %s %q", upn, it.State, it.Error)
+		case k == "missing" && (it.State != bench.ItemFailed || it.JobID != "" || !strings.Contains(it.Error, upn)):
+			t.Errorf("%s (not in the tenant): %+v, want failed with no job", upn, it)
+		case k != "eligible" && k != "missing" && it.State != bench.ItemFailed:
+			t.Errorf("%s (%s): %s, want failed", upn, k, it.State)
+		}
+	}
+	if got, want := counts[entrasim.EPRegisterFido2], 61; got != want {
+		t.Errorf("%d registrations, want %d", got, want)
+	}
+}
+
 // TestBudgetCheckFails: the budget check flags a run that looks users up
 // one by one, reads the policy per user or checks memberships per user.
 func TestBudgetCheckFails(t *testing.T) {

@@ -171,8 +171,8 @@ so consecutive commands see each other's effects as with a real key.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if isGroup(cmd) {
-				return nil // it prints its help
+			if isGroup(cmd) || cmd.Annotations[noSetupAnnotation] == "true" {
+				return nil // it prints help
 			}
 			return g.setup(cmd)
 		},
@@ -190,7 +190,7 @@ so consecutive commands see each other's effects as with a real key.`,
 	pf.StringVar(&g.gf.ClientID, "client-id", "", "application (client) id (default $AZURE_CLIENT_ID or the config file)")
 	pf.StringVar(&g.gf.Certificate, "certificate", "", "certificate file for --auth certificate (PEM with key, or PKCS#12; password in $AZURE_CLIENT_CERTIFICATE_PASSWORD)")
 	pf.StringVar(&g.gf.ConfigFile, "config", "", "config file (default $XDG_CONFIG_HOME/keyprep/config.json)")
-	pf.StringVar(&g.StateDir, "state-dir", "", "state directory (default $KEYPREP_STATE_DIR, else $XDG_STATE_HOME/keyprep)")
+	pf.StringVar(&g.StateDir, "state-dir", "", "state directory (default $KEYPREP_STATE_DIR, else "+defaultStateDirHelp+")")
 	pf.StringVar(&g.Store, "store", "", "the store: a file path or sqlite:PATH, or postgres://[user@]host[:port]/database for one shared by several benches (password in PGPASSWORD or ~/.pgpass, never in the URL) (default $KEYPREP_STORE, else STATE_DIR/keyprep.db)")
 	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
@@ -217,6 +217,7 @@ so consecutive commands see each other's effects as with a real key.`,
 		newFleetCmd(g),
 		newVersionCmd(g),
 		newBioCmd(g),
+		newServiceCmd(g),
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")
 	registerCompletions(root, g)
@@ -323,14 +324,7 @@ func (g *globals) stateDir() (string, error) {
 	if d := os.Getenv("KEYPREP_STATE_DIR"); d != "" {
 		return filepath.Abs(d)
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "keyprep"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", usageErr("cannot find a state directory (no $HOME): pass --state-dir")
-	}
-	return filepath.Join(home, ".local", "state", "keyprep"), nil
+	return defaultStateDir() // statedir_*.go
 }
 
 // printJSON writes v as indented JSON on stdout.

@@ -17,6 +17,7 @@ import (
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/safetext"
@@ -429,7 +430,7 @@ func (g *globals) planTAP(ctx context.Context, o enrollOptions) (*tapPlan, error
 		// never printed into captured output (logs, CI), but written once
 		// to a file of mode 0600.
 		dir := filepath.Join(g.StateDir, "slips")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := fileguard.MkdirAll(dir); err != nil {
 			return nil, fmt.Errorf("slip directory: %w", err)
 		}
 		t.slip.File = filepath.Join(dir, onboard.SlipName(o.user)+"-"+time.Now().UTC().Format("20060102T150405")+onboard.SlipExt(o.tapFormat, t.slip.Seal != nil))

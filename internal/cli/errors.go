@@ -201,6 +201,20 @@ func classify(err error) *Error {
 		if errors.As(err, &fe) {
 			e.Hint = fe.Hint()
 		}
+	case errors.Is(err, hid.ErrNotElevated):
+		e.Code = ExitNoKey
+		e.Hint = notElevatedHint
+	case errors.Is(err, errServiceWindowsOnly):
+		e.Code = ExitUnsupported
+		e.Hint = "on Linux, run keyprep serve under systemd: the Debian package installs keyprep.service (sudo systemctl enable --now keyprep); without it, scripts/systemd/README"
+	case errors.Is(err, errServiceNeedsAdmin):
+		e.Hint = notElevatedHint
+	case errors.Is(err, errServiceExists):
+		e.Code = ExitUsage
+		e.Hint = "remove it first with keyprep service uninstall, then install again with the flags wanted"
+	case errors.Is(err, errServiceMissing):
+		e.Code = ExitUsage
+		e.Hint = "sc.exe query keyprep shows the service; nothing to remove"
 	default:
 		if code, ok := graphExit(err); ok {
 			e.Code = code
@@ -378,3 +392,17 @@ func classifyBio(be *bio.Error, err error) *Error {
 	}
 	return e
 }
+
+// The Windows service and administrator rights (docs/windows.md).
+var (
+	// errServiceWindowsOnly: keyprep service on another system.
+	errServiceWindowsOnly = errors.New("keyprep service installs the bench daemon as a Windows service; this system is not Windows")
+	// errServiceNeedsAdmin: the service control manager refused a
+	// process without administrator rights.
+	errServiceNeedsAdmin = errors.New("installing or removing a Windows service needs administrator rights")
+	errServiceExists     = errors.New("the Windows service keyprep is already installed")
+	errServiceMissing    = errors.New("the Windows service keyprep is not installed")
+)
+
+// notElevatedHint says how to get administrator rights on Windows.
+const notElevatedHint = `Windows lets only a program with administrator rights open security keys: open Windows Terminal or Command Prompt with "Run as administrator" (right-click) and run keyprep there`

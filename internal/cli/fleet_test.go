@@ -10,7 +10,8 @@ import (
 
 // TestFleetLoadStatus: fleet load adds a list once; a bench given the same
 // list adds nothing more and enrolls everyone from the queue; fleet status
-// shows the bench, its keys, the counts, the rate and the ETA.
+// shows the bench (stopped once it exited), the counts, the rate and the
+// ETA.
 func TestFleetLoadStatus(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -50,15 +51,17 @@ func TestFleetLoadStatus(t *testing.T) {
 	if f.Queue.Done != 3 || f.Queue.Queued+f.Queue.Claimed+f.Queue.Begun+f.Queue.Waiting != 0 {
 		t.Errorf("queue = %+v", f.Queue)
 	}
-	if len(f.Benches) != 1 || f.Benches[0].ID != "bench-a" || len(f.Benches[0].Keys) == 0 {
-		t.Errorf("benches = %+v", f.Benches)
+	// The bench exited: its last report says so, with no keys (it works
+	// on none any more), and it is not taken for a bench gone silent.
+	if len(f.Benches) != 1 || f.Benches[0].ID != "bench-a" || !f.Benches[0].Stopped || f.Benches[0].Alive || len(f.Benches[0].Keys) != 0 {
+		t.Errorf("benches = %+v, want bench-a stopped without keys", f.Benches)
 	}
 	if f.Rate <= 0 || f.ETA == nil || *f.ETA != 0 {
 		t.Errorf("rate %v, eta %v", f.Rate, f.ETA)
 	}
 	// Plain output names the bench and the counts.
 	r = w.cli("", hooks{}, "fleet", "status")
-	if r.code != 0 || !strings.Contains(r.out, "bench-a") || !strings.Contains(r.out, "3 done") {
+	if r.code != 0 || !strings.Contains(r.out, "bench-a") || !strings.Contains(r.out, "(stopped)") || !strings.Contains(r.out, "3 done") {
 		t.Errorf("fleet status:\n%s%s", r.out, r.errOut)
 	}
 }

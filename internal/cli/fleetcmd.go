@@ -156,7 +156,10 @@ func printFleet(g *globals, f *bench.Fleet) {
 	fmt.Fprintln(tw, "\nBENCH\tLAST SEEN\tKEY\tSERIAL\tSTATE\tUSER")
 	for _, b := range f.Benches {
 		seen := b.LastSeen.Local().Format("15:04:05")
-		if !b.Alive {
+		switch {
+		case b.Stopped:
+			seen += " (stopped)"
+		case !b.Alive:
 			seen += " (silent)"
 		}
 		if len(b.Keys) == 0 {

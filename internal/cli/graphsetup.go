@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
 )
 
@@ -81,7 +82,7 @@ func saveConfig(path string, c fileConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := fileguard.MkdirAll(filepath.Dir(path)); err != nil {
 		return err
 	}
 	tmp := path + ".tmp"

@@ -51,6 +51,12 @@ var examples = map[string]string{
 	"keyprep tap show": `  # Is Alice's pass usable, from when, until when (the code is never shown)
   keyprep tap show --user alice@contoso.com
   keyprep tap show --user alice@contoso.com --json`,
+	"keyprep service install": `  # On Windows, from an elevated prompt: the bench daemon as a service, started with Windows
+  keyprep service install --listen 127.0.0.1:8765 --config C:\ProgramData\keyprep\config.json --age-recipient age1helpdesk…
+  sc.exe start keyprep
+
+  # Started by hand only
+  keyprep service install --start manual`,
 	"keyprep tap delete": `  # Asks before deleting on a terminal
   keyprep tap delete --user alice@contoso.com
 

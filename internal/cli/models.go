@@ -88,7 +88,7 @@ func modelMismatch(err error) error {
 	case errors.As(err, &me):
 		return &Error{Code: ExitUsage, Msg: err.Error(), Err: err,
 			Hint: fmt.Sprintf("a virtual key keeps the model it was first plugged in with: leave out --sim-key-model (and KEYPREP_SIM_KEY_MODEL) to use it as %s, use another --state-dir, or remove STATE_DIR/sim/keys for factory-new keys", me.Stored)}
-	case err != nil && strings.Contains(err.Error(), "holds a key of model"): // softkey.Open on a --state FILE
+	case errors.Is(err, softkey.ErrModelMismatch): // softkey.Open on a --state FILE
 		return &Error{Code: ExitUsage, Msg: err.Error(), Err: err,
 			Hint: "a virtual key keeps the model it was first plugged in with: name that model, or use another state file"}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/pin"
 	"github.com/keyprep/keyprep/internal/safetext"
 	"github.com/keyprep/keyprep/internal/store"
@@ -127,7 +128,7 @@ func runPINSlips(ctx context.Context, g *globals, o pinSlipsOptions) error {
 			users = append(users, it.UPN)
 		}
 	}
-	if err := os.MkdirAll(o.outDir, 0o700); err != nil {
+	if err := fileguard.MkdirAll(o.outDir); err != nil {
 		return err
 	}
 	failed := 0

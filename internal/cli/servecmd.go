@@ -13,14 +13,15 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/internal/bench/api"
 	"github.com/keyprep/keyprep/internal/duration"
+	"github.com/keyprep/keyprep/internal/escrow"
 	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
@@ -52,7 +53,11 @@ token in the fragment, which browsers never send) and swaps it for a session
 cookie. Requests for other host names, from other origins or other sites are
 refused. A PIN reaches the browser only when the operator reveals it.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), g, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Started by Windows' service control manager it runs as
+			// a service (keyprep service install); else in the foreground.
+			return serveMaybeService(cmd.Context(), g, func(ctx context.Context) error { return runServe(ctx, g, o) })
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8765", "loopback address to listen on (port 0: any free port)")
@@ -90,7 +95,8 @@ func loopbackListen(addr string) error {
 	return nil
 }
 
-// serveToken returns the daemon's token, creating it (0600) on first use.
+// serveToken returns the daemon's token, creating it (private: 0600, a
+// private DACL on Windows) on first use.
 func serveToken(dir string) (string, string, error) {
 	path := filepath.Join(dir, TokenFile)
 	if b, err := os.ReadFile(path); err == nil {
@@ -104,7 +110,7 @@ func serveToken(dir string) (string, string, error) {
 			return tok, path, nil
 		}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileguard.MkdirAll(dir); err != nil {
 		return "", "", err
 	}
 	raw := make([]byte, 32)
@@ -112,11 +118,9 @@ func serveToken(dir string) (string, string, error) {
 		return "", "", err
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	// Private from its creation (0600; on Windows a DACL for the user,
+	// SYSTEM and Administrators), then renamed into place.
+	if err := escrow.WritePrivateFile(path, []byte(tok+"\n"), true); err != nil {
 		return "", "", err
 	}
 	return tok, path, nil
@@ -128,12 +132,14 @@ const serveMemoryLimit = 192 << 20
 // listenHint says what to do when --listen cannot be listened on: only an
 // address in use points at another daemon.
 func listenHint(err error) string {
+	// The socket errors by their numbers on this system (Winsock's on
+	// Windows, where syscall.EADDRINUSE is not what a listen returns).
 	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	case errors.Is(err, errAddrInUse):
 		return "another keyprep serve (or another program) already listens there; choose another port with --listen 127.0.0.1:PORT"
-	case errors.Is(err, syscall.EACCES):
+	case errors.Is(err, errAccess):
 		return "ports below 1024 need privileges; choose a port from 1024 up with --listen 127.0.0.1:PORT"
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case errors.Is(err, errAddrNotAvail):
 		return "that address is not one of this machine's; use 127.0.0.1 or [::1]"
 	}
 	return "check --listen: a loopback address and a free port, e.g. --listen 127.0.0.1:8765"
@@ -147,6 +153,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		if _, err := os.Stat(o.csv); err != nil {
 			return usageErr("--csv: %v", err)
 		}
+	}
+	// On Windows without administrator rights no key is ever visible: say
+	// so before starting rather than at every look for keys.
+	if _, err := hid.Enumerate(ctx); errors.Is(err, hid.ErrNotElevated) {
+		return fmt.Errorf("serve: %w", err)
 	}
 	tok, tokPath, err := serveToken(g.StateDir)
 	if err != nil {

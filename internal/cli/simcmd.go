@@ -23,6 +23,7 @@ import (
 	"github.com/keyprep/keyprep/hid/uhid"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/entrasim"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/pin"
@@ -74,7 +75,7 @@ func newSimCmd(g *globals) *cobra.Command {
 func (g *globals) simTenantPath() string { return filepath.Join(g.StateDir, "sim", "tenant.json") }
 
 func (g *globals) openSimTenant(path string, seedFile string, tokens map[string]entrasim.Identity, logw io.Writer) (*entrasim.Tenant, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := fileguard.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	opts := entrasim.Options{StatePath: path, Tokens: tokens, Log: logw}
@@ -169,7 +170,7 @@ The bearer token is written to --token-file (mode 0600), never printed:
 			}
 			// The token file appears once the tenant is listening: scripts
 			// may wait for it.
-			if err := os.MkdirAll(filepath.Dir(tokenFile), 0o700); err != nil {
+			if err := fileguard.MkdirAll(filepath.Dir(tokenFile)); err != nil {
 				return err
 			}
 			if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
@@ -506,7 +507,7 @@ func defaultRunAs() string {
 // unprivileged user reaches the directory even when an ancestor (root's
 // state directory, 0700) would stop it. release closes the descriptor.
 func keyDir(dir string, forUser bool) (string, func(), error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileguard.MkdirAll(dir); err != nil {
 		return "", nil, fmt.Errorf("virtual key: %w", err)
 	}
 	if !forUser {

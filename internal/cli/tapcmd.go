@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
 	"github.com/keyprep/keyprep/internal/onboard"
 	"github.com/keyprep/keyprep/internal/safetext"
@@ -423,7 +424,7 @@ func runTAPBatch(ctx context.Context, g *globals, o tapCreateOptions, req onboar
 	if err != nil {
 		return usageErr("--out-dir: %v", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fileguard.MkdirAll(dir); err != nil {
 		return fmt.Errorf("--out-dir: %w", err)
 	}
 	is, err := g.issuer(ctx)

@@ -65,6 +65,61 @@ func guideUsage(root *cobra.Command) {
 	}
 	walk(root)
 	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCmd(root))
+}
+
+// noSetupAnnotation marks a command that needs none of the global setup
+// (state directory, store, Graph): help.
+const noSetupAnnotation = "keyprep/no-setup"
+
+// newHelpCmd is "keyprep help [command]": cobra's own prints the root's
+// help and exits 0 for a topic it does not know; this one is a usage error
+// that names the word and suggests the command meant.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:         "help [command]",
+		Short:       "Help about any command",
+		Long:        "Help for any command or help topic: keyprep help COMMAND [SUBCOMMAND]; keyprep help auth (signing in to Microsoft Graph).",
+		Annotations: map[string]string{noSetupAnnotation: "true"},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			parent, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []string
+			for _, sub := range parent.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, sub.Name())
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil {
+				cmd, rest = root, args
+			}
+			if len(rest) > 0 {
+				return unknownTopic(cmd, args, rest[0])
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// unknownTopic is a word after "keyprep help" (or after a command there)
+// that names no command.
+func unknownTopic(parent *cobra.Command, args []string, word string) *Error {
+	e := usageErr("unknown help topic %q", strings.Join(args, " "))
+	if s := parent.SuggestionsFor(word); len(s) > 0 {
+		path := strings.TrimPrefix(parent.CommandPath(), parent.Root().Name())
+		e.Hint = fmt.Sprintf("did you mean keyprep help%s %s? keyprep help lists the commands", path, strings.Join(s, " or "))
+	} else {
+		e.Hint = "keyprep help lists the commands and topics"
+	}
+	return e
 }
 
 func isGroup(c *cobra.Command) bool { return c.Annotations[groupAnnotation] == "true" }

@@ -458,7 +458,33 @@ func (r *run) escrowJobIsThisKey(ctx context.Context, e *store.Escrow) bool {
 		if o.ID == r.job.ID || o.Bench != r.e.Bench {
 			continue
 		}
-		return o.ID == j.ID // the newest other job at this path on this bench
+		// The newest other job at this path on this bench: the escrow's
+		// own, or one that opened the same escrow and got past the PIN
+		// with it (the same key, since then refused for another reason).
+		return o.ID == j.ID || r.usedEscrow(ctx, o.ID, e.ID)
+	}
+	return false
+}
+
+// usedEscrow: job id took its PIN from escrow escrowID (the PIN step
+// skipped with that escrow) and the key then took the PIN: a later step
+// of the job that needs it got done (a wrong PIN fails the step).
+func (r *run) usedEscrow(ctx context.Context, id, escrowID string) bool {
+	steps, err := r.e.Store.Steps(ctx, id)
+	if err != nil {
+		return false
+	}
+	took := false
+	for i := range steps {
+		st := &steps[i]
+		if took && st.Phase == phaseDone && st.Name != string(StepPIN) && st.Name != string(StepResolve) && st.Name != string(StepInspect) {
+			return true
+		}
+		if st.Name == string(StepPIN) && st.Phase == phaseSkipped {
+			if d, ok := decodeRow[store.PINSkipped](st); ok && d.EscrowID == escrowID {
+				took = true
+			}
+		}
 	}
 	return false
 }

@@ -896,3 +896,23 @@ func TestEscrowNotGuessedByPath(t *testing.T) {
 		})
 	}
 }
+
+// TestEscrowAfterTwoRefusals: a key refused twice (the second time with
+// the PIN the first job escrowed) gets that PIN a third time: the job in
+// between proved it is the same key by using the PIN.
+func TestEscrowAfterTwoRefusals(t *testing.T) {
+	v := newEnv(t, enrolltest.KeyConfig{})
+	v.dir.ScriptRegister(enrolltest.RegisterRefused, enrolltest.RegisterRefused)
+	for i := range 2 {
+		if _, err := v.enroll(alex, enroll.Request{}); !errors.Is(err, enroll.ErrRefused) {
+			t.Fatalf("enrollment %d: %v", i+1, err)
+		}
+	}
+	res, err := v.enroll(adele, enroll.Request{})
+	if err != nil || res.PINEscrow.Source != "earlier" {
+		t.Fatalf("third enrollment: %v (result %+v); want the first job's PIN", err, res)
+	}
+	if n := v.key.Calls(enrolltest.OpSetPIN); n != 1 {
+		t.Errorf("the PIN was set %d times, want once", n)
+	}
+}

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package entrasim
 
@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-// fileLock on systems without flock: an exclusively created lock file,
+// fileLock on systems without flock or LockFileEx: an exclusively created lock file,
 // removed on release (a crash leaves it behind; delete it by hand).
 type fileLock struct{ path string }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"github.com/go-webauthn/webauthn/metadata"
 	"github.com/go-webauthn/webauthn/metadata/providers/memory"
 	"github.com/google/uuid"
+
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -319,7 +322,11 @@ func TestPersistence(t *testing.T) {
 	if err := tn.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+	// Private: mode 0600, on Windows a private DACL (fileguard).
+	if err := fileguard.CheckPath("state file", path, fileguard.Secret, os.Geteuid()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || runtime.GOOS != "windows" && st.Mode().Perm() != 0o600 {
 		t.Fatalf("state file: %v %v", st.Mode(), err)
 	}
 	data, _ := os.ReadFile(path)

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 const stateVersion = 1
@@ -244,14 +246,15 @@ func loadState(path string) (*state, error) {
 }
 
 // save writes the state atomically: a temporary file in the same
-// directory (mode 0600), fsync, rename.
+// directory (mode 0600, on Windows a private DACL: fileguard.CreateTemp),
+// fsync, rename.
 func (s *state) save(path string) error {
 	data, err := json.MarshalIndent(s, "", " ")
 	if err != nil {
 		return err
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	f, err := fileguard.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -262,10 +265,6 @@ func (s *state) save(path string) error {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err

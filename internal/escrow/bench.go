@@ -29,8 +29,9 @@ const BenchIdentityFile = "bench-identity.txt"
 // to is refused (whoever can replace the file chooses the key future PINs
 // are encrypted to). A new identity is written to a temporary file
 // created with O_EXCL and mode 0600, fsynced, and then hard-linked into
-// place, which fails rather than replace a file another process created
-// meanwhile; the directory is fsynced. Readers therefore never see a
+// place (on Windows moved, with MoveFileEx), which fails rather than
+// replace a file another process created meanwhile; the directory is
+// fsynced. Readers therefore never see a
 // half-written identity, and concurrent callers end up with the same one.
 // (Where hard links are not supported, the file is written in place with
 // O_EXCL.)
@@ -76,13 +77,10 @@ func EnsureBenchIdentity(dir string) (*age.X25519Identity, string, bool, error) 
 func ensurePrivateDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		// Exactly 0700 whatever the umask; on Windows a private DACL
+		// (fileguard.MkdirAll).
+		if err := fileguard.MkdirAll(dir); err != nil {
 			return fmt.Errorf("create escrow directory %s: %w", dir, pathErrorCause(err))
-		}
-		// MkdirAll's mode is subject to the umask, which can only clear
-		// bits; make it exactly 0700.
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("escrow directory %s: %w", dir, pathErrorCause(err))
 		}
 		return nil
 	}
@@ -140,7 +138,7 @@ func createBenchIdentity(dir, path string) (*age.X25519Identity, error) {
 	content := benchIdentityContent(id, time.Now())
 	defer wipe(content)
 
-	tmp, err := os.CreateTemp(dir, "."+BenchIdentityFile+".*.tmp") // O_EXCL, 0600
+	tmp, err := fileguard.CreateTemp(dir, "."+BenchIdentityFile+".*.tmp") // O_EXCL, private
 	if err != nil {
 		return nil, pathErrorCause(err)
 	}
@@ -149,7 +147,7 @@ func createBenchIdentity(dir, path string) (*age.X25519Identity, error) {
 	if err := writeAndSync(tmp, content); err != nil {
 		return nil, err
 	}
-	if err := os.Link(tmpName, path); err != nil {
+	if err := linkNew(tmpName, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fs.ErrExist
 		}
@@ -159,19 +157,17 @@ func createBenchIdentity(dir, path string) (*age.X25519Identity, error) {
 		}
 		return id, nil
 	}
-	os.Remove(tmpName) // now a second name of the identity; best effort
+	os.Remove(tmpName) // now a second name of the identity (not on Windows); best effort
 	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
 	return id, nil
 }
 
-// writeAndSync sets f to mode 0600, writes data, fsyncs and closes f.
+// writeAndSync writes data to f (created private by fileguard), fsyncs and
+// closes it.
 func writeAndSync(f *os.File, data []byte) error {
-	err := f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
+	_, err := f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/pem"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -380,7 +381,7 @@ func TestParseRecipients(t *testing.T) {
 		{name: "no specs", specs: nil, is: ErrNoRecipients},
 		{name: "empty spec", specs: []string{" "}, errHas: []string{"empty recipient"}},
 		{name: "nested @ in file", specs: []string{nested}, errHas: []string{"line 1", "not followed"}},
-		{name: "missing @file", specs: []string{"@" + filepath.Join(dir, "nope.txt")}, errHas: []string{"nope.txt", "no such file"}},
+		{name: "missing @file", specs: []string{"@" + filepath.Join(dir, "nope.txt")}, is: fs.ErrNotExist, errHas: []string{"nope.txt"}},
 		{name: "unknown spec", specs: []string{"helpdesk"}, errHas: []string{`"helpdesk"`, "not an age recipient"}},
 		{name: "directory", specs: []string{dir}, errHas: []string{"directory"}},
 		{name: "long spec truncated", specs: []string{long},
@@ -495,12 +496,13 @@ func TestLoadIdentities(t *testing.T) {
 		path   string
 		n      int
 		errHas string
+		is     error // the error matches it (errors.Is), when set
 	}{
-		{"two with comments", write("two.txt", "# created: now\n# public key: x\n"+a.String()+"\n\n# second\n"+b.String()+"\n"), 2, ""},
-		{"missing", filepath.Join(dir, "missing.txt"), 0, "no such file"},
-		{"empty", write("empty.txt", "# nothing\n"), 0, "no identities"},
-		{"recipient not identity", write("pub.txt", a.Recipient().String()+"\n"), 0, "line 1"},
-		{"directory", dir, 0, "directory"},
+		{"two with comments", write("two.txt", "# created: now\n# public key: x\n"+a.String()+"\n\n# second\n"+b.String()+"\n"), 2, "", nil},
+		{"missing", filepath.Join(dir, "missing.txt"), 0, "missing.txt", fs.ErrNotExist},
+		{"empty", write("empty.txt", "# nothing\n"), 0, "no identities", nil},
+		{"recipient not identity", write("pub.txt", a.Recipient().String()+"\n"), 0, "line 1", nil},
+		{"directory", dir, 0, "directory", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := LoadIdentities(tc.path)
@@ -515,6 +517,9 @@ func TestLoadIdentities(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.errHas)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Fatalf("error %v is not %v", err, tc.is)
 			}
 			if strings.Contains(err.Error(), "AGE-SECRET-KEY") {
 				t.Fatalf("error %q quotes a secret key", err)

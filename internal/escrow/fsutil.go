@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/pin"
 )
 
@@ -78,12 +79,13 @@ func readSecretFile(path string, limit int) ([]byte, error) {
 	return buf, nil
 }
 
-// writeFileExclusive creates path with O_EXCL and mode 0600, writes data,
+// writeFileExclusive creates path with O_EXCL, private to the user
+// (fileguard.OpenFile: mode 0600, on Windows a private DACL), writes data,
 // and syncs the file and its directory. It never replaces an existing
 // file: that error matches fs.ErrExist. A file it created but could not
 // finish writing is removed.
 func writeFileExclusive(path string, data []byte) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := fileguard.OpenFile(path, os.O_WRONLY|os.O_EXCL)
 	if err != nil {
 		return err
 	}
@@ -99,12 +101,9 @@ func writeFileExclusive(path string, data []byte) (err error) {
 	return syncDir(filepath.Dir(path))
 }
 
-// writePrivate sets f to exactly 0600 (the umask can only clear bits, in
-// case it cleared the owner's), writes data, syncs and closes it.
+// writePrivate writes data to f (created private by fileguard), syncs and
+// closes it.
 func writePrivate(f *os.File, data []byte) error {
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
@@ -114,7 +113,8 @@ func writePrivate(f *os.File, data []byte) error {
 	return f.Close()
 }
 
-// WritePrivateFile writes data to path with mode 0600, synced to disk.
+// WritePrivateFile writes data to path with mode 0600 (on Windows a
+// private DACL: fileguard.OpenFile), synced to disk.
 // Without replace it never touches an existing file (the error matches
 // fs.ErrExist); with replace it swaps the new content in atomically
 // (a temporary file in the same directory, then rename), so a reader sees
@@ -124,7 +124,7 @@ func WritePrivateFile(path string, data []byte, replace bool) error {
 		return writeFileExclusive(path, data)
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := fileguard.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyprep/keyprep/internal/escrow"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/userlist"
 )
 
@@ -96,7 +97,7 @@ func (b *Batch) Run(ctx context.Context, rows []userlist.Row) ([]RowResult, erro
 	if err := Check(b.Issuer.policy, b.Request, b.Issuer.now()); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(b.OutDir, pendingDir), 0o700); err != nil {
+	if err := fileguard.MkdirAll(filepath.Join(b.OutDir, pendingDir)); err != nil {
 		return nil, fmt.Errorf("slip directory: %w", err)
 	}
 	out := make([]RowResult, 0, len(rows))

@@ -1,8 +1,8 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package simkeys
 
-// dirLock is a no-op where flock is not available.
+// dirLock is a no-op where neither flock nor LockFileEx is available.
 type dirLock struct{}
 
 func lockDir(string) (*dirLock, error) { return &dirLock{}, nil }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/hid/ctaphid"
+	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
 
@@ -130,7 +131,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.InMemory {
 		return p, nil
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+	if err := fileguard.MkdirAll(opts.Dir); err != nil {
 		return nil, fmt.Errorf("simkeys: %w", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(opts.Dir, portsFile)); err == nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -650,7 +651,7 @@ func TestModelStateFile(t *testing.T) {
 	if a.USBSerial() != serial {
 		t.Fatal("reset changed the USB serial")
 	}
-	if _, err := Open(p, Config{}); err == nil || !strings.Contains(err.Error(), "solo-1") {
+	if _, err := Open(p, Config{}); !errors.Is(err, ErrModelMismatch) || !strings.Contains(err.Error(), "solo-1") {
 		t.Fatalf("reopening as another model: %v", err)
 	}
 	b, err := Open(p, Config{Model: solo})

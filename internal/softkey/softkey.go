@@ -121,8 +121,8 @@ func Open(path string, cfg Config) (*Authenticator, error) {
 	switch {
 	case err == nil:
 		if st.modelName() != a.model.Name {
-			return nil, fmt.Errorf("softkey: state file %s holds a key of model %s, not %s (a key's model is fixed when it is first plugged in; use another state file, or the model %s)",
-				path, st.modelName(), a.model.Name, st.modelName())
+			return nil, &modelMismatchError{fmt.Sprintf("softkey: state file %s holds a key of model %s, not %s (a key's model is fixed when it is first plugged in; use another state file, or the model %s)",
+				path, st.modelName(), a.model.Name, st.modelName())}
 		}
 		if st.PINRetries > a.maxRetries() {
 			return nil, fmt.Errorf("softkey: state file %s holds invalid values", path)

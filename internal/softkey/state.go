@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 // stateVersion is the format version of the state file.
@@ -197,7 +199,8 @@ func (a *Authenticator) save() error {
 
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	// Private from the start: mode 0600, on Windows a private DACL.
+	f, err := fileguard.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -206,9 +209,6 @@ func writeFileAtomic(path string, data []byte) error {
 		f.Close()
 		os.Remove(tmp)
 		return e
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return cleanup(err)
 	}
 	if _, err := f.Write(data); err != nil {
 		return cleanup(err)

@@ -3,8 +3,11 @@ package softkey
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 func TestResetWindow(t *testing.T) {
@@ -55,8 +58,12 @@ func TestPersistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o600 {
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v", fi.Mode())
+	}
+	// Private: mode 0600, on Windows a private DACL (fileguard).
+	if err := fileguard.CheckPath("key state", path, fileguard.Secret, os.Geteuid()); err != nil {
+		t.Fatal(err)
 	}
 	powerUp := a.Status().PowerUp
 	c := newClient(t, a, 2)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -102,7 +103,9 @@ var pgDialect = &dialect{
 // pgConnLost reports whether err is a lost or refused connection: the
 // driver's bad connection, a network error, a connect error, an
 // unexpected end of the stream, or the server saying it is shutting down
-// or starting up (SQLSTATE class 08, 57P01-57P03).
+// or starting up (SQLSTATE class 08, 57P01-57P03). Errors are matched by
+// type and errors.Is, never by their text, which differs between platforms
+// (a reset on Windows is WSAECONNRESET, reported as a *net.OpError).
 func pgConnLost(err error) bool {
 	if err == nil {
 		return false
@@ -115,7 +118,7 @@ func pgConnLost(err error) bool {
 	var ce *pgconn.ConnectError
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, ErrUnavailable) ||
-		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "connection reset")
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // openPostgres connects to the database at url (no password in it) and

@@ -11,8 +11,7 @@ import (
 )
 
 func TestParseLocation(t *testing.T) {
-	// The path is made absolute: on Windows "/srv/k.db" is on the current
-	// drive (C:\srv\k.db), on Linux it stays as it is.
+	// Absolute as the platform has it ("/srv/k.db" is on the current drive on Windows).
 	abs := func(p string) string {
 		a, err := filepath.Abs(p)
 		if err != nil {

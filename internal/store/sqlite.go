@@ -11,11 +11,16 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/keyprep/keyprep/internal/fileguard"
 )
 
 // The embedded backend: one SQLite database file (modernc.org/sqlite, pure
 // Go, so CGO_ENABLED=0 builds still work). The file and its -wal/-shm
-// companions are mode 0600. Every connection runs with journal_mode=WAL,
+// companions are mode 0600; on Windows, where an open SQLite file cannot
+// be changed, their protection is the access control list of the
+// directory, which keyprep creates private (fileguard.MkdirAll) and checks,
+// and the database file's own, set when keyprep creates it. Every connection runs with journal_mode=WAL,
 // synchronous=FULL (a commit is on disk when the call returns),
 // busy_timeout=10000 and foreign_keys=on, and every write transaction
 // starts with BEGIN IMMEDIATE (the DSN's _txlock), so several keyprep
@@ -38,37 +43,24 @@ var sqliteDialect = &dialect{
 	version:  func(ctx context.Context, db *sql.DB) (int, error) { return userVersion(ctx, db) },
 }
 
-// openSQLite opens (creating it, mode 0600, if needed) the database file
+// openSQLite opens (creating it, private, if needed) the database file
 // abs, an absolute path.
 func openSQLite(abs string) (*sql.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+	if err := fileguard.MkdirAll(filepath.Dir(abs)); err != nil {
 		return nil, fmt.Errorf("create directory: %w", err)
 	}
-	// Create the file ourselves so that it is never, even briefly, readable
-	// by others; SQLite gives the -wal and -shm files the database file's
-	// permissions.
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	// Create the file ourselves, before SQLite opens it, so that it is
+	// never, even briefly, readable by others (mode 0600 whatever the
+	// umask; on Windows a private DACL); SQLite gives the -wal and -shm
+	// files the database file's permissions on Unix.
+	f, err := fileguard.OpenFile(abs, os.O_RDWR)
 	if err != nil {
 		return nil, err
 	}
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(abs, 0o600); err != nil {
-		return nil, err
-	}
 	return sql.Open("sqlite", dsn(abs))
-}
-
-// sqliteModes makes sure the database file and its companions are mode
-// 0600 (the -wal and -shm files exist once the schema was read).
-func sqliteModes(abs string) error {
-	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
-		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	return nil
 }
 
 // dsn builds the driver's data source name for an absolute file path: a

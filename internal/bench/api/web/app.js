@@ -162,7 +162,7 @@
     ul.replaceChildren(...benches.map((b) => {
       const keys = (b.keys || []).map((k) => `${k.key}${k.serial ? ' (' + k.serial + ')' : ''}: ${k.state}${k.upn ? ' ' + k.upn : ''}`);
       return el('li', { 'data-testid': 'fleet-bench', class: b.alive ? '' : 'silent' },
-        el('strong', { text: b.id }), ` seen ${fmtTime(b.lastSeen)}${b.alive ? '' : ' (silent)'} · `,
+        el('strong', { text: b.id }), ` seen ${fmtTime(b.lastSeen)}${b.stopped ? ' (stopped)' : b.alive ? '' : ' (silent)'} · `,
         keys.length ? keys.join('; ') : 'no key');
     }));
     $('#fleet-waiting').replaceChildren(...(f.waiting || []).map((w) =>
