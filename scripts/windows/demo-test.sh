@@ -18,7 +18,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Windows paths of Unix ones: Wine's drive Z: is the Unix root.
 winpath() { local p; p=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); echo "Z:${p//\//\\}"; }
-mkdir "$work/state" "$work/tmp"
+# The state directory is keyprep's to create (private, with its own access
+# control list): one made here with mode 0755 reads under Wine as readable
+# by Everyone, which keyprep rightly refuses.
+mkdir "$work/tmp"
 # keyprep.exe's TEMP too, removed with the rest (wine.sh).
 export KEYPREP_WINE_TMPDIR=$work/tmp
 state=$(winpath "$work/state")
