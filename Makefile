@@ -119,7 +119,10 @@ windows: ## bin/keyprep.exe for windows/amd64 (mingw-w64, libfido2 linked in sta
 # built for windows/amd64 (hid: real libfido2 through its I/O hooks against
 # the in-process virtual key; real Windows HID is not exercised; tests that
 # cannot run under Wine are skipped by name, scripts/windows/wine-skips),
-# and the simulated demo against keyprep.exe (scripts/windows/demo-test.sh).
+# the manifest check's self-test, keyprep service install|uninstall under
+# Wine's service control manager, Windows Hello never taken for a key (with
+# a stand-in webauthn.dll for the run; docs/windows.md), and the simulated
+# demo against keyprep.exe (scripts/windows/demo-test.sh).
 # The store's tests run on SQLite only (no KEYPREP_TEST_POSTGRES here).
 WINDOWS_TEST_PKGS := ./hid ./hid/ctaphid ./internal/enroll ./internal/webauthn ./internal/pin \
 	./internal/store ./internal/escrow ./internal/bench/api
@@ -128,6 +131,9 @@ windows-test: windows ## bin/keyprep.exe, its packages' tests and the simulated 
 	scripts/windows/check-imports-test.sh
 	scripts/windows/wine.sh $(WINDOWS_CACHE) bin/keyprep.exe version
 	env -u KEYPREP_TEST_POSTGRES GO=$(GO) scripts/windows/test.sh $(WINDOWS_CACHE) $(WINDOWS_TEST_PKGS)
+	scripts/windows/manifest-test.sh bin/keyprep.exe
+	scripts/windows/service-test.sh $(WINDOWS_CACHE) bin/keyprep.exe
+	GO=$(GO) scripts/windows/winhello-test.sh $(WINDOWS_CACHE) bin/keyprep.exe
 	scripts/windows/demo-test.sh $(WINDOWS_CACHE) bin/keyprep.exe
 
 .PHONY: test
