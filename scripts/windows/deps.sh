@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the Windows cross-build needs when missing:
 # the mingw-w64 C and C++ compilers (libcbor's CMake project enables C++),
-# zlib built for mingw, cmake, pkg-config and dpkg-dev (apt-get source).
+# zlib built for mingw, cmake, pkg-config, dpkg-dev (apt-get source) and unzip
+# (make release checks the Windows zip with it).
 # With --wine also Debian's Wine, for make windows-test. Idempotent and quiet
 # when everything is present.
 set -euo pipefail
 
-pkgs=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 libz-mingw-w64-dev cmake pkg-config dpkg-dev make)
+pkgs=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 libz-mingw-w64-dev cmake pkg-config dpkg-dev make unzip)
 if [ "${1:-}" = "--wine" ]; then pkgs+=(wine wine64); fi
 
 need=()
