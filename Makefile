@@ -129,7 +129,9 @@ WINDOWS_TEST_PKGS := ./hid ./hid/ctaphid ./internal/enroll ./internal/webauthn .
 windows-test: windows ## bin/keyprep.exe, its packages' tests and the simulated demo under Wine (docs/windows.md)
 	@scripts/windows/deps.sh --wine
 	scripts/windows/check-imports-test.sh
-	scripts/windows/wine.sh $(WINDOWS_CACHE) bin/keyprep.exe version
+	scripts/windows/wine.sh $(WINDOWS_CACHE) bin/keyprep.exe version >bin/windows-version.txt
+	cat bin/windows-version.txt
+	grep -Eq '^libfido2: +[0-9]+\.[0-9]+\.[0-9]+ \(linked into the executable\)$$' bin/windows-version.txt
 	env -u KEYPREP_TEST_POSTGRES GO=$(GO) scripts/windows/test.sh $(WINDOWS_CACHE) $(WINDOWS_TEST_PKGS)
 	scripts/windows/manifest-test.sh bin/keyprep.exe
 	scripts/windows/service-test.sh $(WINDOWS_CACHE) bin/keyprep.exe

@@ -40,6 +40,10 @@ type versionInfo struct {
 	Libfido2      string `json:"libfido2"`
 	Libfido2Path  string `json:"libfido2Path,omitempty"`
 	Libfido2Build string `json:"libfido2Build,omitempty"`
+	// Libfido2Static: libfido2 is linked into the executable (the
+	// Windows build), so the version it runs with is the one it was
+	// built from.
+	Libfido2Static bool `json:"libfido2Static,omitempty"`
 }
 
 func currentVersion() versionInfo {
@@ -68,6 +72,9 @@ func currentVersion() versionInfo {
 		}
 	}
 	v.Libfido2, v.Libfido2Path = hid.LibraryVersion()
+	if libfido2Static && v.Libfido2 == "" && v.Libfido2Build != "" {
+		v.Libfido2, v.Libfido2Static = v.Libfido2Build, true
+	}
 	return v
 }
 
@@ -127,10 +134,13 @@ for byte: the date is the commit's, not the build's.`,
 			fmt.Fprintf(w, "date:      %s\n", orNone(v.Date))
 			fmt.Fprintf(w, "go:        %s %s\n", v.Go, v.Platform)
 			lib := orNone(v.Libfido2)
-			if v.Libfido2Path != "" {
+			switch {
+			case v.Libfido2Static:
+				lib += " (linked into the executable)"
+			case v.Libfido2Path != "":
 				lib += " (" + v.Libfido2Path + ")"
 			}
-			if v.Libfido2Build != "" {
+			if v.Libfido2Build != "" && !v.Libfido2Static {
 				lib += ", built against " + v.Libfido2Build
 			}
 			fmt.Fprintf(w, "libfido2:  %s\n", lib)
