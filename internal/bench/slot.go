@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -563,6 +564,12 @@ func (r *Runner) prefetchNextLocked() {
 // next free slot and fetches their creationOptions. The lease is renewed
 // with the bench's other claims until a slot takes the user.
 func (r *Runner) claimAhead(ctx context.Context) {
+	if !r.aheadWorthIt(ctx) {
+		r.mu.Lock()
+		r.aheadBusy = false
+		r.mu.Unlock()
+		return
+	}
 	q, _, err := r.o.Enroller.Store.Claim(ctx, r.o.Bench, r.o.Lease)
 	r.mu.Lock()
 	r.aheadBusy = false
@@ -575,6 +582,39 @@ func (r *Runner) claimAhead(ctx context.Context) {
 	r.signal()
 	r.mu.Unlock()
 	r.pre.prefetch(ctx, q.UPN, r.o.Request.ChallengeTimeout)
+}
+
+// aheadWorthIt: claiming a user ahead of a free slot pays only while the
+// queue holds more users than the fleet has keys. Near the end of the
+// list a user held ahead here would wait for one of this bench's keys
+// while a key of another bench (or of this one) is free: the fleet's last
+// round would be as long as its busiest bench's. The fleet's keys are
+// those the live benches last reported.
+func (r *Runner) aheadWorthIt(ctx context.Context) bool {
+	st := r.o.Enroller.Store
+	c, err := st.QueueCounts(ctx)
+	if err != nil {
+		r.storeTrouble(err)
+		return false
+	}
+	bs, err := st.Benches(ctx)
+	if err != nil {
+		r.storeTrouble(err)
+		return false
+	}
+	keys := 0
+	now := r.o.Now()
+	for _, b := range bs {
+		var rep BenchReport
+		if now.Sub(b.LastSeen) >= r.o.Lease || json.Unmarshal(b.Info, &rep) != nil || rep.Stopped {
+			continue
+		}
+		keys += len(rep.Keys)
+	}
+	r.mu.Lock()
+	keys = max(keys, r.liveSlotsLocked())
+	r.mu.Unlock()
+	return c.Queued > keys
 }
 
 // liveSlotsLocked counts the slots whose key is attached. The caller
