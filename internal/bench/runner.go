@@ -631,6 +631,11 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 		if q == nil {
 			break
 		}
+		if !r.stillHeld(ctx, q) {
+			// Claimed ahead before the store went away for longer than
+			// the lease: another bench may have the user now.
+			continue
+		}
 		if it := r.vet(ctx, q, s); it != nil {
 			return it
 		}
@@ -649,6 +654,30 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 		}
 	}
 	return nil
+}
+
+// stillHeld reports whether the claim q is still this bench's: no other
+// claim of the row came since (its attempt number). A claim made ahead of
+// a free slot may have waited through a store outage longer than the
+// lease, during which another bench could take the user over. When the
+// store cannot say, the claim is kept: beginning the enrollment checks it
+// again (BeginClaim) before anything is done, and a claim dropped here
+// while this bench still holds it would be renewed by its heartbeats and
+// never taken.
+func (r *Runner) stillHeld(ctx context.Context, q *store.QueueItem) bool {
+	rows, err := r.o.Enroller.Store.Queue(ctx, store.QueueFilter{UPN: q.UPN})
+	if err != nil {
+		r.storeTrouble(err)
+		return true
+	}
+	for i := range rows {
+		cur := &rows[i]
+		if cur.ID == q.ID {
+			return strings.EqualFold(cur.Bench, r.o.Bench) && cur.Attempts == q.Attempts &&
+				(cur.State == store.QueueClaimed || cur.State == store.QueueBegun)
+		}
+	}
+	return false
 }
 
 // vet looks at the history of a user just claimed: an unfinished job
