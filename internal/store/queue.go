@@ -340,21 +340,28 @@ func (s *Store) ClaimBegun(ctx context.Context, bench string, keys []KeyRef, lea
 	if len(conds) == 0 {
 		return nil, nil
 	}
-	var out *QueueItem
+	var (
+		out      *QueueItem
+		prev, to string
+	)
 	err := s.leaseTx(ctx, func(t *Tx) error {
-		q, prev, err := t.leaseFirst(`SELECT `+queueCols+` FROM queue WHERE state = 'begun' AND (`+strings.Join(conds, " OR ")+`)`,
+		var err error
+		out, prev, err = t.leaseFirst(`SELECT `+queueCols+` FROM queue WHERE state = 'begun' AND (`+strings.Join(conds, " OR ")+`)`,
 			args, bench, lease, false)
-		if err != nil || q == nil {
-			return err
-		}
-		if err := t.movedKey(q, prev, keys); err != nil {
-			return err
-		}
-		out = q
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim a begun job: %w", err)
+	}
+	if out != nil {
+		to = movedTo(out, prev, keys)
+	}
+	if to != "" {
+		// Its own transaction: it writes an audit event, so it takes the
+		// store's write lock, which the claims themselves do not.
+		if err := s.update(ctx, func(t *Tx) error { return t.moveKey(out, prev, to) }); err != nil {
+			return nil, fmt.Errorf("store: claim a begun job: %w", err)
+		}
 	}
 	return out, nil
 }
@@ -367,36 +374,49 @@ type queueKeyMovedEvent struct {
 	KeyPath   string `json:"keyPath"`
 }
 
-// movedKey follows a key without a serial number that a bench recognised
-// by its credential (KeyRef.JobID) at a path of its own: the begun row q
-// and its job now name that bench's path, in the transaction that leases
-// the row. A path means something only on the bench that saw the key
-// there, so the row must not keep the path of the bench it came from:
-// another key at that path on the new bench (ClaimBegun's path match)
-// would otherwise be taken for this row's key and resume the job on it.
-func (t *Tx) movedKey(q *QueueItem, prevBench string, keys []KeyRef) error {
+// movedTo is the path of this bench where the key of the begun row q,
+// just leased by its job (KeyRef.JobID), was found, when the row names
+// another ("" otherwise). A key without a serial number that a bench
+// recognised by its credential is followed there: a path means something
+// only on the bench that saw the key at it, so the row must not keep the
+// path of the bench it came from, where another key at that path on the
+// new bench (ClaimBegun's path match) would be taken for this row's key
+// and the job resumed on it.
+func movedTo(q *QueueItem, prevBench string, keys []KeyRef) string {
 	if q.KeySerial != "" || q.JobID == "" {
-		return nil
+		return ""
 	}
 	for _, k := range keys {
 		if k.JobID != q.JobID || k.Path == "" || (k.Path == q.KeyPath && prevBench == q.Bench) {
 			continue
 		}
-		from := q.KeyPath
-		if _, err := t.exec(`UPDATE queue SET key_path = ? WHERE id = ?`, k.Path, q.ID); err != nil {
-			return err
-		}
-		if _, err := t.exec(`UPDATE jobs SET key_path = ?, bench = ? WHERE id = ?`, k.Path, q.Bench, q.JobID); err != nil {
-			return err
-		}
-		q.KeyPath = k.Path
-		raw, err := marshalData(queueKeyMovedEvent{FromBench: prevBench, FromPath: from, Bench: q.Bench, KeyPath: k.Path})
-		if err != nil {
-			return err
-		}
-		return t.appendAudit("queue.key-moved", q.JobID, raw)
+		return k.Path
 	}
-	return nil
+	return ""
+}
+
+// moveKey points the row q and its job at path to on q's bench, if that
+// bench still holds this claim of the row, with a queue.key-moved audit
+// event.
+func (t *Tx) moveKey(q *QueueItem, prevBench, to string) error {
+	res, err := t.exec(`UPDATE queue SET key_path = ? WHERE id = ? AND bench = ? AND attempts = ? AND state = 'begun'`,
+		to, q.ID, q.Bench, q.Attempts)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // the claim changed hands since: not this bench's to move
+	}
+	if _, err := t.exec(`UPDATE jobs SET key_path = ?, bench = ? WHERE id = ?`, to, q.Bench, q.JobID); err != nil {
+		return err
+	}
+	from := q.KeyPath
+	q.KeyPath = to
+	raw, err := marshalData(queueKeyMovedEvent{FromBench: prevBench, FromPath: from, Bench: q.Bench, KeyPath: to})
+	if err != nil {
+		return err
+	}
+	return t.appendAudit("queue.key-moved", q.JobID, raw)
 }
 
 // queueBegunEvent is the data of the audit event "queue.begun".
