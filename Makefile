@@ -124,7 +124,7 @@ windows: ## bin/keyprep.exe for windows/amd64 (mingw-w64, libfido2 linked in sta
 # a stand-in webauthn.dll for the run; docs/windows.md), and the simulated
 # demo against keyprep.exe (scripts/windows/demo-test.sh).
 # The store's tests run on SQLite only (no KEYPREP_TEST_POSTGRES here).
-WINDOWS_TEST_PKGS := ./hid ./hid/ctaphid ./internal/enroll ./internal/webauthn ./internal/pin \
+WINDOWS_TEST_PKGS := ./hid ./hid/ctaphid ./internal/enroll ./internal/webauthn ./internal/pin ./internal/elevate \
 	./internal/store ./internal/escrow ./internal/bench/api
 windows-test: windows ## bin/keyprep.exe, its packages' tests and the simulated demo under Wine (docs/windows.md)
 	@scripts/windows/deps.sh --wine

@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/elevate"
 	"github.com/keyprep/keyprep/internal/duration"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/fileguard"
@@ -80,6 +81,10 @@ type globals struct {
 	st           *store.Store // opened on first use (openStore)
 	benchNote    func(string) // a line above the bench's live display
 	wire         wiring       // the tests' reach into this run (zero in production)
+	// args is the command line (without the program name), for the
+	// elevated copy; elevatedChild is true in that copy.
+	args          []string
+	elevatedChild bool
 }
 
 // Main runs keyprep with args (without the program name) and returns the
@@ -87,12 +92,21 @@ type globals struct {
 func Main(args []string, stdio IO) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) > 0 && args[0] == elevate.ChildArg {
+		return runElevatedChild(ctx, args[1:])
+	}
 	return run(ctx, args, stdio, wiring{})
 }
 
 // run is one invocation of keyprep; w is the tests' wiring for it.
 func run(ctx context.Context, args []string, stdio IO, w wiring) int {
-	g := &globals{io: stdio, wire: w}
+	return runAs(ctx, args, stdio, w, false)
+}
+
+// runAs is run; elevatedChild is true in the elevated copy of a command
+// that asked for administrator rights (runElevatedChild).
+func runAs(ctx context.Context, args []string, stdio IO, w wiring, elevatedChild bool) int {
+	g := &globals{io: stdio, wire: w, args: args, elevatedChild: elevatedChild}
 	g.bgCtx, g.stopBackgrnd = context.WithCancel(ctx)
 	root := newRoot(g)
 	root.SetArgs(args)
@@ -114,6 +128,10 @@ func run(ctx context.Context, args []string, stdio IO, w wiring) int {
 	}
 	if err == nil {
 		return int(ExitOK)
+	}
+	var rl *errRelaunched
+	if errors.As(err, &rl) {
+		return rl.code // the elevated copy printed everything
 	}
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
@@ -221,6 +239,7 @@ so consecutive commands see each other's effects as with a real key.`,
 	)
 	root.SetVersionTemplate(currentVersion().short() + "\n")
 	registerCompletions(root, g)
+	annotateElevation(root)
 	decorateHelp(root)
 	guideUsage(root)
 	return root
@@ -268,6 +287,12 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		return err
 	}
 	g.SimKeys = n
+	// On Windows without administrator rights, a command that opens keys
+	// runs again elevated before it has done anything, its checks of the
+	// state directory included (elevation.go).
+	if g.wantsElevation(cmd) {
+		return g.elevateAndRun(cmd)
+	}
 	dir, err := g.stateDir()
 	if err != nil {
 		return err

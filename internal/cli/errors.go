@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyprep/keyprep/hid"
+	"github.com/keyprep/keyprep/internal/elevate"
 	"github.com/keyprep/keyprep/internal/bio"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/fileguard"
@@ -215,6 +216,14 @@ func classify(err error) *Error {
 	case errors.Is(err, errServiceMissing):
 		e.Code = ExitUsage
 		e.Hint = "sc.exe query keyprep shows the service; nothing to remove"
+	case errors.Is(err, elevate.ErrDeclined):
+		e.Code = ExitNoKey
+		e.Hint = `this command needs administrator rights on Windows: run it again and answer Yes to the Windows prompt, or run keyprep in a terminal opened with "Run as administrator"`
+	case errors.Is(err, elevate.ErrUnavailable):
+		e.Code = ExitNoKey
+		e.Hint = "Windows cannot show its administrator prompt here (a remote shell or a service): " + notElevatedHint
+	case errors.Is(err, elevate.ErrRelay):
+		e.Hint = `run keyprep in a terminal opened with "Run as administrator"; ` + noElevateEnv + `=1 makes keyprep stop instead of asking for the rights`
 	default:
 		if code, ok := graphExit(err); ok {
 			e.Code = code

@@ -126,6 +126,9 @@ type wiring struct {
 	event        func(enroll.Event)
 	// crash is the enrollment's crash hook (enroll.Enroller.CrashHook).
 	crash func(enroll.Step, string)
+	// elevation stands in for Windows' administrator rights and the
+	// elevated relaunch (elevation.go).
+	elevation *elevation
 }
 
 func newSimTenantCmd(g *globals) *cobra.Command {
