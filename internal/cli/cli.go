@@ -24,8 +24,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyprep/keyprep/hid"
-	"github.com/keyprep/keyprep/internal/elevate"
 	"github.com/keyprep/keyprep/internal/duration"
+	"github.com/keyprep/keyprep/internal/elevate"
 	"github.com/keyprep/keyprep/internal/entrasim"
 	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"

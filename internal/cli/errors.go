@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/keyprep/keyprep/hid"
-	"github.com/keyprep/keyprep/internal/elevate"
 	"github.com/keyprep/keyprep/internal/bio"
+	"github.com/keyprep/keyprep/internal/elevate"
 	"github.com/keyprep/keyprep/internal/enroll"
 	"github.com/keyprep/keyprep/internal/fileguard"
 	"github.com/keyprep/keyprep/internal/graph"
