@@ -135,6 +135,7 @@ windows-test: windows ## bin/keyprep.exe, its packages' tests and the simulated 
 	env -u KEYPREP_TEST_POSTGRES GO=$(GO) scripts/windows/test.sh $(WINDOWS_CACHE) $(WINDOWS_TEST_PKGS)
 	scripts/windows/manifest-test.sh bin/keyprep.exe
 	scripts/windows/service-test.sh $(WINDOWS_CACHE) bin/keyprep.exe
+	GO=$(GO) scripts/windows/elevate-test.sh $(WINDOWS_CACHE)
 	GO=$(GO) scripts/windows/winhello-test.sh $(WINDOWS_CACHE) bin/keyprep.exe
 	scripts/windows/demo-test.sh $(WINDOWS_CACHE) bin/keyprep.exe
 

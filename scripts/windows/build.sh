@@ -6,7 +6,8 @@
 # The C libraries come from the cached static prefix (prefix.sh; env.sh
 # says how cgo is pointed at it).
 # KEYPREP_LDFLAGS adds -X stamps (the Makefile's version, commit, date); the
-# libfido2 version stamped is the pinned one. Afterwards check-imports.sh
+# libfido2 version stamped is the pinned one. KEYPREP_TAGS adds build tags
+# (the Wine tests' own build; the release sets none). Afterwards check-imports.sh
 # checks that the .exe needs nothing but Windows system DLLs.
 set -euo pipefail
 
@@ -29,6 +30,6 @@ trap 'rm -f "$syso"' EXIT
 # --- end of the manifest block ---
 
 ldflags="-buildid= -s -w ${KEYPREP_LDFLAGS:-} -X github.com/keyprep/keyprep/internal/cli.Libfido2=$libfido2"
-nice -n 19 "${GO:-go}" build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out" ./cmd/keyprep
+nice -n 19 "${GO:-go}" build -trimpath -buildvcs=false ${KEYPREP_TAGS:+-tags "$KEYPREP_TAGS"} -ldflags "$ldflags" -o "$out" ./cmd/keyprep
 "$here/check-imports.sh" "$out"
 env -u GOOS -u GOARCH -u CC -u CXX CGO_ENABLED=0 "${GO:-go}" run ./scripts/windows/checkmanifest "$out" asInvoker # manifest block

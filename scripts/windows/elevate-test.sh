@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The elevated relaunch of keyprep.exe end to end under Wine (make
+# windows-test; docs/windows.md, "Administrator rights"):
+#
+#   scripts/windows/elevate-test.sh CACHE_DIR
+#
+# Wine runs every program elevated, so keyprep.exe would never ask for the
+# rights there. This test builds its own keyprep.exe with the build tag
+# keyprep_wine_unelevated (internal/elevate/elevate_winetest.go: only the
+# copy started by the relay counts as elevated; the release is never built
+# with it) and checks, with stdout and stderr redirected to files as a
+# script would:
+#   - a key command says why it asks, runs again through ShellExecuteEx
+#     "runas", and the copy's output (--json included) and exit code come
+#     back through the relay;
+#   - the copy does the work: `service install` (which always needs the
+#     rights) registers the service, `service uninstall` removes it, and a
+#     second uninstall's failure (exit 2, its hint) comes back as such;
+#   - virtual keys (--sim), commands that open no key, and
+#     KEYPREP_NO_ELEVATE=1 never ask.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cache=${1:?usage: elevate-test.sh CACHE_DIR}
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+exe=$root/bin/windows-tests/keyprep-unelevated.exe
+mkdir -p "$(dirname "$exe")"
+KEYPREP_TAGS=keyprep_wine_unelevated "$here/build.sh" "$exe" "$cache" >/dev/null
+
+work=$(mktemp -d)
+ours=
+cleanup() {
+	if [ -n "$ours" ]; then env -u KEYPREP_WINE_TMPDIR "$here/wine.sh" "$cache" sc delete keyprep >/dev/null 2>&1 || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir "$work/tmp"
+export KEYPREP_WINE_TMPDIR=$work/tmp
+winpath() { local p; p=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); echo "Z:${p//\//\\}"; }
+state=$(winpath "$work/state")
+
+fail() {
+	echo "elevate-test: FAIL: $*" >&2
+	for f in "$work"/*.out "$work"/*.err; do
+		[ -f "$f" ] && { echo "--- $(basename "$f")" >&2; cat "$f" >&2; }
+	done
+	exit 1
+}
+# kp NAME WANT_EXIT ARGS...: the test build with ARGS, stdout in NAME.out,
+# stderr in NAME.err (carriage returns dropped).
+kp() {
+	local name=$1 want=$2 rc=0
+	shift 2
+	echo "+ keyprep.exe $*" >&2
+	"$here/wine.sh" "$cache" "$exe" --state-dir "$state" "$@" >"$work/$name.raw" 2>"$work/$name.rawerr" </dev/null || rc=$?
+	tr -d '\r' <"$work/$name.raw" >"$work/$name.out"
+	tr -d '\r' <"$work/$name.rawerr" >"$work/$name.err"
+	[ "$rc" -eq "$want" ] || fail "keyprep.exe $* exited $rc, want $want"
+}
+has() { grep -Eq "$3" "$work/$1.$2" || fail "$1: $2 has no line matching /$3/"; }
+hasnt() { ! grep -Eq "$3" "$work/$1.$2" || fail "$1: $2 has a line matching /$3/"; }
+asking='needs administrator rights on Windows: asking for them'
+# The service's registry entry, as service-test.sh reads it.
+# (Without KEYPREP_WINE_TMPDIR: its launcher starts .exe files by path.)
+registered() { env -u KEYPREP_WINE_TMPDIR "$here/wine.sh" "$cache" reg query 'HKLM\System\CurrentControlSet\Services\keyprep' >/dev/null 2>&1; }
+
+if registered; then
+	fail "a service keyprep exists already in $cache/wine: not ours to replace"
+fi
+
+# A key command: asked, run by the copy, its JSON relayed.
+kp keys 0 --json keys
+has keys err "^keyprep keys $asking"
+has keys out '"keys": \[\]'
+# The copy's failure and exit code come back.
+kp info 3 info
+has info err "^keyprep info $asking"
+has info err '^hint: '
+
+# The copy does the work.
+ours=1
+kp install 0 service install --start manual
+has install err "^keyprep service install $asking"
+registered || fail "service install through the relay registered no service"
+kp uninstall 0 service uninstall
+has uninstall err "^keyprep service uninstall $asking"
+if registered; then fail "service uninstall through the relay left the service"; fi
+ours=
+kp uninstall2 2 service uninstall
+has uninstall2 err 'not installed'
+has uninstall2 err '^hint: sc.exe query keyprep'
+
+# Never asked.
+kp sim 0 --sim keys
+hasnt sim err "$asking"
+has sim out '^vkey:0'
+kp version 0 version
+hasnt version err "$asking"
+export KEYPREP_NO_ELEVATE=1
+kp noelevate 0 keys
+unset KEYPREP_NO_ELEVATE
+hasnt noelevate err "$asking"
+has noelevate err 'no FIDO2 key found'
+
+echo "elevate-test: the relay ran keys, info and service install/uninstall elevated and relayed output and exit codes; --sim, version and KEYPREP_NO_ELEVATE=1 did not ask"
