@@ -29,7 +29,8 @@ func TestMain(m *testing.M) {
 // childMain is the stand-in command: it reports what it got from the relay
 // and exits with the code its arguments name. Commands (req.Args[0]):
 //
-//	report CODE  print the stdin lines upper-cased on stdout, the working
+//	report CODE  print the stdin lines (up to EOF or a line ".")
+//	             upper-cased on stdout, the working
 //	             directory and $KEYPREP_ELEVATE_TEST on stderr, exit CODE
 //	wait         block until the relay says stop, then exit 130
 func childMain(args []string) int {
@@ -39,8 +40,9 @@ func childMain(args []string) int {
 	}
 	switch req.Args[0] {
 	case "report":
+		fmt.Fprintln(os.Stderr, "reading stdin")
 		sc := bufio.NewScanner(os.Stdin)
-		for sc.Scan() {
+		for sc.Scan() && sc.Text() != "." {
 			fmt.Fprintln(os.Stdout, strings.ToUpper(sc.Text()))
 		}
 		wd, _ := os.Getwd()
@@ -190,5 +192,26 @@ func TestServerPipeRefusesStranger(t *testing.T) {
 	}
 	if err := checkServer(h, uint32(os.Getpid())); err != nil {
 		t.Errorf("checkServer: %v", err)
+	}
+}
+
+// An operator's console: the elevated copy attaches to the relay's console
+// and reads and writes it itself; nothing goes through the pipes. Under
+// Wine only a program started in a terminal has a console, so `go test`
+// skips this, and scripts/windows/elevate-test.sh runs it in a
+// pseudo-terminal (script(1)), types two lines and "." (the end) into
+// it, and looks for the copy's upper-cased lines on that terminal.
+func TestRelaunchConsole(t *testing.T) {
+	for i, f := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
+		if k := streamKind(f); k != Console {
+			t.Skipf("stream %d is %q, not a console: scripts/windows/elevate-test.sh runs this test in a terminal", i, k)
+		}
+	}
+	code, err := Relaunch(t.Context(), []string{"report", "5"})
+	if err != nil {
+		t.Fatalf("Relaunch: %v", err)
+	}
+	if code != 5 {
+		t.Errorf("exit code %d, want 5", code)
 	}
 }

@@ -17,7 +17,14 @@
 #     rights) registers the service, `service uninstall` removes it, and a
 #     second uninstall's failure (exit 2, its hint) comes back as such;
 #   - virtual keys (--sim), commands that open no key, and
-#     KEYPREP_NO_ELEVATE=1 never ask.
+#     KEYPREP_NO_ELEVATE=1 never ask;
+#   - in a terminal (a pseudo-terminal from script(1), so that Wine gives
+#     the program a console), internal/elevate's TestRelaunchConsole: the
+#     elevated copy attaches to the relay's console, reads the lines typed
+#     there and prints them upper-cased there, with nothing relayed through
+#     pipes. The lines are typed once the copy says it reads (the terminal
+#     is in Wine's raw mode by then; typed earlier, the terminal's own line
+#     discipline would turn Enter into a line feed).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,4 +111,26 @@ unset KEYPREP_NO_ELEVATE
 hasnt noelevate err "$asking"
 has noelevate err 'no FIDO2 key found'
 
-echo "elevate-test: the relay ran keys, info and service install/uninstall elevated and relayed output and exit codes; --sim, version and KEYPREP_NO_ELEVATE=1 did not ask"
+# The console.
+GO=${GO:-go} "$here/test.sh" "$cache" ./internal/elevate >/dev/null
+tbin=$root/bin/windows-tests/internal_elevate.test.exe
+tty=$work/console.out
+mkfifo "$work/typed"
+# within() polls a file for a line, at most 60 s.
+within() { local i; for i in $(seq 600); do grep -qE -e "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+(
+	within "$tty" 'reading stdin' && printf 'typed here\rsecond\r.\r'
+	# Keep the terminal's input open until the test ends.
+	within "$tty" '--- (PASS|FAIL|SKIP)' || true
+) >"$work/typed" &
+rc=0
+env -u KEYPREP_WINE_TMPDIR timeout 120 script -qfec "'$here/wine.sh' '$cache' '$tbin' -test.v -test.run '^TestRelaunchConsole\$'" "$tty" <"$work/typed" >/dev/null || rc=$?
+wait
+tr -d '\r' <"$tty" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$work/console.err"
+[ "$rc" -eq 0 ] || fail "TestRelaunchConsole in a terminal: exit $rc"
+has console err '^--- PASS: TestRelaunchConsole'
+has console err '^TYPED HERE$'
+has console err '^SECOND$'
+has console err '^elevated-copy=true$'
+
+echo "elevate-test: the relay ran keys, info and service install/uninstall elevated and relayed output and exit codes; --sim, version and KEYPREP_NO_ELEVATE=1 did not ask; in a terminal the elevated copy read and wrote the relay's console"
