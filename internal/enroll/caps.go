@@ -315,8 +315,8 @@ func (r *run) checkBuiltInUV() error {
 // job's passkey is made — a key that does not hold that passkey. The last
 // is asked with HoldsCredential (a silent assertion: no touch, no PIN
 // retry): a key answers CTAP2_ERR_NO_CREDENTIALS for a credential it does
-// not hold. Any other answer (a key with alwaysUv refuses assertions
-// without user verification) leaves the question to the self-test.
+// not hold. Any other answer (a key that wants user verification even
+// for this) leaves the question to the self-test.
 func (r *run) checkJobKey(ctx context.Context) error {
 	if r.job == nil {
 		return nil

@@ -32,13 +32,14 @@ const defaultMaxInList = 8
 // maxCredentialCountInList; 0: 8). A key answers such an assertion only
 // for a credential it holds, and answers CTAP2_ERR_NO_CREDENTIALS
 // otherwise; credProtect level 1 or 2 lets it answer without user
-// verification (§12.1), a key with alwaysUv set does not answer at all.
+// verification (§12.1; level 3 credentials are not found this way), and
+// alwaysUv asks for user verification only where a touch is asked for.
 //
 // It returns the index in ids of the first credential found (in the first
 // allow list the key answered for) and ok. Otherwise ok is false and err
 // is nil when the key said, for every list, that it holds none of them;
 // err is the last other answer when some list got one (the key cannot
-// tell: e.g. alwaysUv, or the key left) — an error wrapping
+// tell: e.g. it wants a PIN even for this, or it left) — an error wrapping
 // CTAP2_ERR_NO_CREDENTIALS is never returned. A key that leaves (or ctx
 // ends) is not asked any further.
 func HoldsCredential(ctx context.Context, dev Asserter, rpID string, ids [][]byte, maxInList uint64) (index int, ok bool, err error) {
