@@ -19,9 +19,10 @@ import (
 // candidates' credential ids as the allow list: a key answers only for a
 // credential it holds (any other answer: not recognised), and the
 // credProtect level Entra asks for (1, userVerificationOptional;
-// docs/graph.md §3.2) lets it answer without user verification. A key with alwaysUv
-// set, or a job whose credential is not made yet, is not recognised this
-// way: such a job resumes at its key's path on the bench that began it.
+// docs/graph.md §3.2) lets it answer without user verification. A key
+// with alwaysUv set, or a job whose credential is not made yet, is not
+// recognised this way: such a job resumes at its key's path on the bench
+// that began it.
 func (r *Runner) recognise(ctx context.Context, s *slot, dev Device, info *hid.Info) string {
 	cands, err := r.o.Enroller.Store.BegunCredentials(ctx)
 	if err != nil {

@@ -426,8 +426,8 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 // have been found on the key) ran on this very key, as far as can be
 // known without trying the PIN: the same USB serial number; for keys
 // without one, a job of this bench whose passkey is on this key
-// (HoldsCredential), or the last job at this path on this
-// bench, so that no other key was enrolled there since.
+// (HoldsCredential), or the last job at this path on this bench, so that
+// no other key was enrolled there since.
 func (r *run) escrowJobIsThisKey(ctx context.Context, e *store.Escrow) bool {
 	j, err := r.e.Store.Job(ctx, e.JobID)
 	if err != nil || j.ID == r.job.ID || j.State == store.JobDone {
