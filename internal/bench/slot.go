@@ -293,7 +293,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 		switch outcome {
 		case FailKey:
 			if it.Attempts >= r.o.MaxAttempts {
-				r.fail(it, msg, hint)
+				r.fail(it, ee, msg, hint)
 			} else {
 				r.requeue(it, r.interruptedJob(jobID, false), "the key "+s.Key+" could not be used: "+msg)
 			}
@@ -301,7 +301,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 			return slotAttention
 		case FailTransient:
 			if it.Attempts >= r.o.MaxAttempts {
-				r.fail(it, msg, hint)
+				r.fail(it, ee, msg, hint)
 				return slotContinue
 			}
 			// Graph is throttling or unavailable, or the store lost a
@@ -322,7 +322,7 @@ func (r *Runner) work(ctx context.Context, s *slot, dev Device, it *Item) slotNe
 			job = r.retriedJob(jobID)
 			continue
 		default:
-			r.fail(it, msg, hint)
+			r.fail(it, ee, msg, hint)
 			return slotContinue
 		}
 	}
@@ -471,7 +471,7 @@ func (r *Runner) requeue(it *Item, job *store.Job, why string) {
 	r.signal()
 }
 
-func (r *Runner) fail(it *Item, msg, hint string) {
+func (r *Runner) fail(it *Item, ee *enroll.Error, msg, hint string) {
 	r.settleRow(it.UPN, func(ctx context.Context, st storeQueue, q *store.QueueItem) error {
 		return st.FinishClaim(ctx, q.ID, r.o.Bench, store.QueueFailed, it.JobID, msg)
 	})
@@ -479,9 +479,21 @@ func (r *Runner) fail(it *Item, msg, hint string) {
 	defer r.mu.Unlock()
 	delete(r.bound, strings.ToLower(it.UPN))
 	it.State, it.Error, it.Hint = ItemFailed, msg, hint
+	if refusedBeforeKey(ee) {
+		it.Key = "" // as for a user skipped: the key was not the user's
+	}
 	r.finished++
 	r.itemEvent(it)
 	r.signal()
+}
+
+// refusedBeforeKey: the enrollment that failed with ee was refused in its
+// first step, the user's lookup (an unknown user, one outside the policy),
+// before the key was asked anything; no job was written (nothing to
+// resume on the key), so the key was never this user's and went on to the
+// next one.
+func refusedBeforeKey(ee *enroll.Error) bool {
+	return ee != nil && ee.JobID == "" && ee.Step == enroll.StepResolve
 }
 
 func (r *Runner) succeeded(s *slot, it *Item, res *enroll.Result) {

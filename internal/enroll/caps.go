@@ -2,7 +2,6 @@ package enroll
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -310,20 +309,14 @@ func (r *run) checkBuiltInUV() error {
 	return nil
 }
 
-// probeClientData is the client data hash of the silent assertion that
-// asks a key whether it holds a job's passkey (nothing is signed for
-// anyone: only whether the key answers matters).
-var probeClientData = sha256.Sum256([]byte("keyprep: is this the key the job began on?"))
-
 // checkJobKey refuses, before anything is changed, to continue a job on a
 // key that is not the one it began on: another model (AAGUID), another
 // USB serial number, or — for a key without a serial number, once the
 // job's passkey is made — a key that does not hold that passkey. The last
-// is asked with a silent assertion (CTAP 2.1 §6.2: up=false and no PIN,
-// so no touch and no PIN retry): a key answers CTAP2_ERR_NO_CREDENTIALS
-// for a credential it does not hold. Any other answer (a key with alwaysUv
-// refuses assertions without user verification) leaves the question to
-// the self-test.
+// is asked with HoldsCredential (a silent assertion: no touch, no PIN
+// retry): a key answers CTAP2_ERR_NO_CREDENTIALS for a credential it does
+// not hold. Any other answer (a key that wants user verification even
+// for this) leaves the question to the self-test.
 func (r *run) checkJobKey(ctx context.Context) error {
 	if r.job == nil {
 		return nil
@@ -346,9 +339,8 @@ func (r *run) checkJobKey(ctx context.Context) error {
 	if !ok || len(cred) == 0 || r.job.Serial != "" || r.resetPending() {
 		return nil
 	}
-	_, err := r.dev.GetAssertion(ctx, hid.AssertionRequest{RPID: r.rpID(), ClientDataHash: probeClientData[:],
-		AllowList: [][]byte{cred}, NoUP: true}, nil)
-	if errors.Is(err, hid.ErrNoCredentials) {
+	_, held, err := HoldsCredential(ctx, r.dev, r.rpID(), [][]byte{cred}, 0)
+	if !held && err == nil {
 		return stepErr(StepInspect, ErrJob,
 			fmt.Sprintf("plug in the key this job began on; if its passkey was deleted, abandon the job (keyprep journal abandon %s) and enroll again", short(r.job.ID)),
 			"%s does not hold this job's passkey: it is not the key the job began on", r.dev.Path())

@@ -344,12 +344,11 @@ func (r *run) openEscrow(e *store.Escrow) ([]byte, error) {
 }
 
 // findKeyEscrow finds the escrow of the PIN an earlier job set on this
-// key. The key is recognised by the passkeys earlier jobs left on it: a
-// silent assertion (no touch, no PIN; credProtect level 1 allows it with
-// an allow list, CTAP 2.1 §12.1) answers only for credentials the key
-// holds. Without such a passkey (e.g. an earlier job failed before
-// registering), the newest applied escrow for the same key path and model
-// is used.
+// key. The key is recognised by the passkeys earlier jobs left on it
+// (HoldsCredential: a silent assertion, no touch, no PIN; credProtect
+// level 1 allows it with an allow list, CTAP 2.1 §12.1). Without such a
+// passkey (e.g. an earlier job failed before registering), the newest
+// applied escrow for the same key path and model is used.
 func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) {
 	results, err := r.e.Store.Results(ctx, store.ResultFilter{})
 	if err != nil {
@@ -381,25 +380,22 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 		}
 		return e, p
 	}
-	max := 8
-	if r.info.MaxCredCountInList > 0 {
-		max = int(r.info.MaxCredCountInList)
+	// A key may hold several earlier jobs' passkeys: when the escrow of
+	// the one it answered for cannot be used, the allow lists after that
+	// one's are asked too.
+	perList := int(r.info.MaxCredCountInList)
+	if perList <= 0 {
+		perList = defaultMaxInList
 	}
-	for start := 0; start < len(ids); start += max {
-		batch := ids[start:min(start+max, len(ids))]
-		cd, err := webauthnGetClientData(r.rpID())
-		if err != nil {
-			return nil, nil, err
+	for start := 0; start < len(ids); {
+		i, held, _ := HoldsCredential(ctx, r.dev, r.rpID(), ids[start:], uint64(perList))
+		if !held {
+			break
 		}
-		as, err := r.dev.GetAssertion(ctx, hid.AssertionRequest{RPID: r.rpID(), ClientDataHash: cd.hash, AllowList: batch, NoUP: true}, nil)
-		if err != nil || len(as) == 0 {
-			continue
+		if e, p := tryOpen(byCred[b64.EncodeToString(ids[start+i])]); e != nil {
+			return e, p, nil
 		}
-		if eid, ok := byCred[b64.EncodeToString(as[0].CredentialID)]; ok {
-			if e, p := tryOpen(eid); e != nil {
-				return e, p, nil
-			}
-		}
+		start += (i/perList + 1) * perList
 	}
 	// No result names a passkey on the key: an escrow whose job set the
 	// PIN and recorded nothing (it failed, or was abandoned, after the
@@ -429,9 +425,9 @@ func (r *run) findKeyEscrow(ctx context.Context) (*store.Escrow, []byte, error) 
 // this key's path and recorded no result: a finished job's passkey would
 // have been found on the key) ran on this very key, as far as can be
 // known without trying the PIN: the same USB serial number; for keys
-// without one, a job of this bench whose passkey is on this key (a silent
-// assertion, as recognise does), or the last job at this path on this
-// bench, so that no other key was enrolled there since.
+// without one, a job of this bench whose passkey is on this key
+// (HoldsCredential), or the last job at this path on this bench, so that
+// no other key was enrolled there since.
 func (r *run) escrowJobIsThisKey(ctx context.Context, e *store.Escrow) bool {
 	j, err := r.e.Store.Job(ctx, e.JobID)
 	if err != nil || j.ID == r.job.ID || j.State == store.JobDone {
@@ -444,9 +440,7 @@ func (r *run) escrowJobIsThisKey(ctx context.Context, e *store.Escrow) bool {
 		return false
 	}
 	if cred := b64dec(j.CredentialID); len(cred) > 0 {
-		_, err := r.dev.GetAssertion(ctx, hid.AssertionRequest{RPID: r.rpID(), ClientDataHash: probeClientData[:],
-			AllowList: [][]byte{cred}, NoUP: true}, nil)
-		if err == nil {
+		if _, held, _ := HoldsCredential(ctx, r.dev, r.rpID(), [][]byte{cred}, 0); held {
 			return true
 		}
 	}

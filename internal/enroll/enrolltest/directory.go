@@ -49,6 +49,13 @@ var (
 	ErrBadRequest   = errors.New("enrolltest: bad request (400)")
 )
 
+// unknownUser is the lookup's "user not found": it matches
+// enroll.ErrUnknownUser too, as the CLI's Graph directory's does.
+type unknownUser struct{ error }
+
+func (u unknownUser) Unwrap() error        { return u.error }
+func (u unknownUser) Is(target error) bool { return target == enroll.ErrUnknownUser }
+
 // Directory calls, as counted by Calls and named by FailNext.
 const (
 	CallUser        = "user"
@@ -222,7 +229,7 @@ func (d *Directory) User(ctx context.Context, idOrUPN string) (*enroll.User, err
 	}
 	u := d.lookup(idOrUPN)
 	if u == nil {
-		return nil, fmt.Errorf("%s: %w", idOrUPN, ErrUserNotFound)
+		return nil, fmt.Errorf("%s: %w", idOrUPN, unknownUser{ErrUserNotFound})
 	}
 	c := u.User
 	return &c, nil
