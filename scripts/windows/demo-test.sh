@@ -16,8 +16,9 @@ cache=${1:?usage: demo-test.sh CACHE_DIR KEYPREP.exe}
 exe=${2:?usage: demo-test.sh CACHE_DIR KEYPREP.exe}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# Windows paths of Unix ones: Wine's drive Z: is the Unix root.
-winpath() { local p; p=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); echo "Z:${p//\//\\}"; }
+name=demo-test
+# shellcheck source=kprun.sh
+. "$here/kprun.sh"
 # The state directory is keyprep's to create (private, with its own access
 # control list): one made here with mode 0755 reads under Wine as readable
 # by Everyone, which keyprep rightly refuses.
@@ -33,25 +34,8 @@ allan.deyoung@contoso.test,Allan Deyoung
 brian.johnson@contoso.test,Brian Johnson
 christie.cline@contoso.test,Christie Cline
 CSV
-fail() {
-	echo "demo-test: FAIL: $*" >&2
-	for f in "$work"/*.out "$work"/*.err; do
-		[ -f "$f" ] && { echo "--- $(basename "$f")" >&2; cat "$f" >&2; }
-	done
-	exit 1
-}
-# kp NAME ARGS...: keyprep.exe --state-dir STATE --sim ARGS under Wine,
-# stdout in NAME.out and stderr in NAME.err (carriage returns dropped);
-# it must exit 0.
-kp() {
-	local name=$1 rc=0
-	shift
-	echo "+ keyprep.exe --sim $*" >&2
-	"$here/wine.sh" "$cache" "$exe" --state-dir "$state" --sim "$@" >"$work/$name.raw" 2>"$work/$name.rawerr" || rc=$?
-	tr -d '\r' <"$work/$name.raw" >"$work/$name.out"
-	tr -d '\r' <"$work/$name.rawerr" >"$work/$name.err"
-	[ "$rc" -eq 0 ] || fail "keyprep.exe $* exited $rc"
-}
+# kp NAME ARGS...: keyprep.exe --sim ARGS (kprun.sh); it must exit 0.
+kp() { local out=$1; shift; kprun "$out" 0 --sim "$@"; }
 # want NAME REGEXP: a line of NAME's stdout matches.
 want() { grep -Eq "$2" "$work/$1.out" || fail "$1: no line matching /$2/"; }
 

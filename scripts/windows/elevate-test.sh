@@ -45,27 +45,11 @@ cleanup() {
 trap cleanup EXIT
 mkdir "$work/tmp"
 export KEYPREP_WINE_TMPDIR=$work/tmp
-winpath() { local p; p=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); echo "Z:${p//\//\\}"; }
+name=elevate-test
+# shellcheck source=kprun.sh
+. "$here/kprun.sh"
 state=$(winpath "$work/state")
 
-fail() {
-	echo "elevate-test: FAIL: $*" >&2
-	for f in "$work"/*.out "$work"/*.err; do
-		[ -f "$f" ] && { echo "--- $(basename "$f")" >&2; cat "$f" >&2; }
-	done
-	exit 1
-}
-# kp NAME WANT_EXIT ARGS...: the test build with ARGS, stdout in NAME.out,
-# stderr in NAME.err (carriage returns dropped).
-kp() {
-	local name=$1 want=$2 rc=0
-	shift 2
-	echo "+ keyprep.exe $*" >&2
-	"$here/wine.sh" "$cache" "$exe" --state-dir "$state" "$@" >"$work/$name.raw" 2>"$work/$name.rawerr" </dev/null || rc=$?
-	tr -d '\r' <"$work/$name.raw" >"$work/$name.out"
-	tr -d '\r' <"$work/$name.rawerr" >"$work/$name.err"
-	[ "$rc" -eq "$want" ] || fail "keyprep.exe $* exited $rc, want $want"
-}
 has() { grep -Eq "$3" "$work/$1.$2" || fail "$1: $2 has no line matching /$3/"; }
 hasnt() { ! grep -Eq "$3" "$work/$1.$2" || fail "$1: $2 has a line matching /$3/"; }
 asking='needs administrator rights on Windows: asking for them'
@@ -78,35 +62,35 @@ if registered; then
 fi
 
 # A key command: asked, run by the copy, its JSON relayed.
-kp keys 0 --json keys
+kprun keys 0 --json keys
 has keys err "^keyprep keys $asking"
 has keys out '"keys": \[\]'
 # The copy's failure and exit code come back.
-kp info 3 info
+kprun info 3 info
 has info err "^keyprep info $asking"
 has info err '^hint: '
 
 # The copy does the work.
 ours=1
-kp install 0 service install --start manual
+kprun install 0 service install --start manual
 has install err "^keyprep service install $asking"
 registered || fail "service install through the relay registered no service"
-kp uninstall 0 service uninstall
+kprun uninstall 0 service uninstall
 has uninstall err "^keyprep service uninstall $asking"
 if registered; then fail "service uninstall through the relay left the service"; fi
 ours=
-kp uninstall2 2 service uninstall
+kprun uninstall2 2 service uninstall
 has uninstall2 err 'not installed'
 has uninstall2 err '^hint: sc.exe query keyprep'
 
 # Never asked.
-kp sim 0 --sim keys
+kprun sim 0 --sim keys
 hasnt sim err "$asking"
 has sim out '^vkey:0'
-kp version 0 version
+kprun version 0 version
 hasnt version err "$asking"
 export KEYPREP_NO_ELEVATE=1
-kp noelevate 0 keys
+kprun noelevate 0 keys
 unset KEYPREP_NO_ELEVATE
 hasnt noelevate err "$asking"
 has noelevate err 'no FIDO2 key found'
