@@ -32,6 +32,11 @@ type prefetchDir struct {
 	byUser   map[string]prefetched    // user id → options
 	inflight map[string]bool          // lower-case UPN
 	fetching map[string]chan struct{} // user id → closed when a prefetch of their options ends
+	// asked are the users whose own skip check or enrollment has asked
+	// for their options: a prefetch for them would fetch options nobody
+	// takes (one started while the skip check fetched them did).
+	asked map[string]bool
+	bg    sync.WaitGroup // the prefetches under way
 	hits     int
 	fetched  int
 }
@@ -47,7 +52,8 @@ func newPrefetchDir(d enroll.Directory, challenge time.Duration, now func() time
 		challenge = 5 * time.Minute // Graph v1.0's fixed lifetime
 	}
 	return &prefetchDir{Directory: d, maxAge: challenge / 3, now: now, users: map[string]*enroll.User{},
-		byUser: map[string]prefetched{}, inflight: map[string]bool{}, fetching: map[string]chan struct{}{}}
+		byUser: map[string]prefetched{}, inflight: map[string]bool{}, fetching: map[string]chan struct{}{},
+		asked: map[string]bool{}}
 }
 
 // User implements enroll.Directory, asking Graph once per user and run.
@@ -78,6 +84,7 @@ func (p *prefetchDir) CreationOptions(ctx context.Context, userID string, timeou
 	if err := p.lockAfterFetch(ctx, userID); err != nil {
 		return nil, err
 	}
+	p.asked[userID] = true
 	e, ok := p.byUser[userID]
 	delete(p.byUser, userID)
 	if ok && p.now().Sub(e.at) <= p.maxAge {
@@ -105,7 +112,9 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 	}
 	p.inflight[k] = true
 	p.mu.Unlock()
+	p.bg.Add(1)
 	go func() {
+		defer p.bg.Done()
 		defer func() {
 			p.mu.Lock()
 			delete(p.inflight, k)
@@ -117,7 +126,7 @@ func (p *prefetchDir) prefetch(ctx context.Context, upn string, timeout time.Dur
 		}
 		p.mu.Lock()
 		_, have := p.byUser[u.ID]
-		if have || p.fetching[u.ID] != nil {
+		if have || p.fetching[u.ID] != nil || p.asked[u.ID] {
 			p.mu.Unlock()
 			return
 		}
@@ -142,6 +151,7 @@ func (p *prefetchDir) optionsNow(ctx context.Context, userID string, timeout tim
 	if err := p.lockAfterFetch(ctx, userID); err != nil {
 		return nil, err
 	}
+	p.asked[userID] = true
 	e, ok := p.byUser[userID]
 	p.mu.Unlock()
 	if ok && p.now().Sub(e.at) <= p.maxAge {
@@ -156,6 +166,9 @@ func (p *prefetchDir) optionsNow(ctx context.Context, userID string, timeout tim
 	p.mu.Unlock()
 	return opts, nil
 }
+
+// wait returns once no prefetch is under way.
+func (p *prefetchDir) wait() { p.bg.Wait() }
 
 // drop forgets the user's waiting options.
 func (p *prefetchDir) drop(userID string) {
