@@ -35,10 +35,10 @@ type prefetchDir struct {
 	// asked are the users whose own skip check or enrollment has asked
 	// for their options: a prefetch for them would fetch options nobody
 	// takes (one started while the skip check fetched them did).
-	asked map[string]bool
-	bg    sync.WaitGroup // the prefetches under way
-	hits     int
-	fetched  int
+	asked   map[string]bool
+	bg      sync.WaitGroup // the prefetches under way
+	hits    int
+	fetched int
 }
 
 type prefetched struct {
