@@ -47,6 +47,7 @@ import (
 	"github.com/go-webauthn/webauthn/metadata"
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/keyprep/keyprep/internal/filelock"
 	"github.com/keyprep/keyprep/internal/softkey/softkeymds"
 )
 
@@ -204,7 +205,7 @@ type Tenant struct {
 	mds    metadata.Provider
 	wa     *gowebauthn.WebAuthn
 	header string // challenge JWE protected header
-	lock   *fileLock
+	lock   *filelock.Lock
 
 	mu       sync.Mutex
 	st       *state
@@ -285,12 +286,12 @@ func Open(opts Options) (*Tenant, error) {
 				err = st.save(opts.StatePath)
 			}
 			if err != nil {
-				_ = t.lock.release()
+				_ = t.lock.Unlock()
 				return nil, fmt.Errorf("entrasim: create state %s: %w", opts.StatePath, err)
 			}
 			t.st = st
 		default:
-			_ = t.lock.release()
+			_ = t.lock.Unlock()
 			return nil, err
 		}
 	}
@@ -315,7 +316,7 @@ func (t *Tenant) Close() error {
 	}
 	t.closed = true
 	if t.lock != nil {
-		return t.lock.release()
+		return t.lock.Unlock()
 	}
 	return nil
 }

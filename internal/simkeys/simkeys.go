@@ -18,6 +18,7 @@ import (
 	"github.com/keyprep/keyprep/hid"
 	"github.com/keyprep/keyprep/hid/ctaphid"
 	"github.com/keyprep/keyprep/internal/fileguard"
+	"github.com/keyprep/keyprep/internal/filelock"
 	"github.com/keyprep/keyprep/internal/softkey"
 )
 
@@ -57,7 +58,7 @@ type Provider struct {
 	opts Options
 
 	mu     sync.Mutex
-	lock   *dirLock
+	lock   *filelock.Lock
 	closed bool
 	keys   map[string]*vkey
 	// mem holds the in-memory keys' authenticators (Options.InMemory),
@@ -379,7 +380,7 @@ func (p *Provider) Close() error {
 	}
 	p.keys = map[string]*vkey{}
 	if p.lock != nil {
-		if err := p.lock.release(); err != nil && first == nil {
+		if err := p.lock.Unlock(); err != nil && first == nil {
 			first = err
 		}
 		p.lock = nil
