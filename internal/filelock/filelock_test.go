@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/keyprep/keyprep/internal/filelock"
@@ -27,13 +28,17 @@ var takes = []struct {
 	}},
 }
 
-func mustTake(t *testing.T, tk take, path string) *filelock.Lock {
+// hold takes the free lock on path with tk until release, or the end of
+// the test.
+func hold(t *testing.T, tk take, path string) (release func() error) {
 	t.Helper()
 	l, err := tk(path)
 	if err != nil {
 		t.Fatalf("taking the free lock %s: %v", path, err)
 	}
-	return l
+	release = sync.OnceValue(l.Unlock)
+	t.Cleanup(func() { release() })
+	return release
 }
 
 // TestTryLock takes the lock with a second open file (flock and LockFileEx
@@ -58,13 +63,11 @@ func TestTryLock(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.lock")
 			for _, tk := range takes {
 				if tk.name == c.first {
-					first := mustTake(t, tk.take, path)
+					release := hold(t, tk.take, path)
 					if c.unlock {
-						if err := first.Unlock(); err != nil {
+						if err := release(); err != nil {
 							t.Fatalf("Unlock: %v", err)
 						}
-					} else {
-						t.Cleanup(func() { first.Unlock() })
 					}
 				}
 			}
@@ -122,8 +125,7 @@ func TestFileMode(t *testing.T) {
 	for _, tk := range takes {
 		t.Run(tk.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.lock")
-			l := mustTake(t, tk.take, path)
-			defer l.Unlock()
+			hold(t, tk.take, path)
 			fi, err := os.Stat(path)
 			if err != nil {
 				t.Fatal(err)
@@ -142,13 +144,7 @@ func TestWait(t *testing.T) {
 	for _, tk := range takes {
 		t.Run("first took it with "+tk.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.lock")
-			first := mustTake(t, tk.take, path)
-			released := false
-			t.Cleanup(func() {
-				if !released {
-					first.Unlock()
-				}
-			})
+			release := hold(t, tk.take, path)
 
 			type result struct {
 				l   *filelock.Lock
@@ -176,8 +172,7 @@ func TestWait(t *testing.T) {
 				t.Fatalf("Wait returned (%v) after waiting while another file still held the lock", r.err)
 			default:
 			}
-			released = true
-			if err := first.Unlock(); err != nil {
+			if err := release(); err != nil {
 				t.Fatalf("Unlock: %v", err)
 			}
 			r := <-done
