@@ -6,6 +6,8 @@
 # artifacts/). Extra arguments go to `go test` (e.g. -run TestDashboard -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/apt.sh
+. scripts/lib/apt.sh
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -15,17 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
 		echo "browser-test: missing ${need[*]} and no apt-get: install chromium and its chromedriver" >&2
 		exit 1
 	fi
-	sudo=""
-	if [ "$(id -u)" -ne 0 ]; then
-		if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-			echo "browser-test: need root to install: ${need[*]}" >&2; exit 1
-		fi
-	fi
-	echo "browser-test: installing ${need[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
 	# Another job may hold the dpkg lock: wait for it instead of failing.
-	$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-	$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	apt_install --lock-timeout 600 browser-test "${need[@]}"
 fi
 
 export KEYPREP_BROWSER_TEST=1

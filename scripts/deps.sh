@@ -3,6 +3,8 @@
 # pkg-config (Debian/Ubuntu via apt-get). On other systems it says what to
 # install. Idempotent and quiet when everything is present.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 
 need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
@@ -11,16 +13,7 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 
 if command -v apt-get >/dev/null 2>&1; then
-	sudo=""
-	if [ "$(id -u)" -ne 0 ]; then
-		if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-			echo "deps: need root to install: ${need[*]}" >&2; exit 1
-		fi
-	fi
-	echo "deps: installing ${need[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	$sudo apt-get update -qq
-	$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	apt_install deps "${need[@]}"
 	pkg-config --exists libfido2 || { echo "deps: libfido2 still not found by pkg-config" >&2; exit 1; }
 else
 	echo "deps: missing ${need[*]}." >&2

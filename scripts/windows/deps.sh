@@ -6,6 +6,8 @@
 # With --wine also Debian's Wine, for make windows-test. Idempotent and quiet
 # when everything is present.
 set -euo pipefail
+# shellcheck source=../lib/apt.sh
+. "$(dirname "$0")/../lib/apt.sh"
 
 pkgs=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 libz-mingw-w64-dev cmake pkg-config dpkg-dev make unzip)
 if [ "${1:-}" = "--wine" ]; then pkgs+=(wine wine64); fi
@@ -20,13 +22,4 @@ if ! command -v apt-get >/dev/null 2>&1; then
 	echo "windows/deps: missing ${need[*]}; this build expects Debian or Ubuntu (apt-get)." >&2
 	exit 1
 fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-		echo "windows/deps: need root to install: ${need[*]}" >&2; exit 1
-	fi
-fi
-echo "windows/deps: installing ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt_install windows/deps "${need[@]}"
