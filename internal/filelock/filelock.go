@@ -1,9 +1,10 @@
 // Package filelock is an exclusive lock on a file that processes share:
 // flock(2) on Unix, LockFileEx on Windows
 // (https://learn.microsoft.com/en-us/windows/win32/api/fileapi/nf-fileapi-lockfileex).
-// Both are advisory, held per open file (two opens of the same file in one
-// process exclude each other too), and released by Unlock, by closing the
-// file, or when the holder dies.
+// Both are held per open file (two opens of the same file in one process
+// exclude each other too; LockFileEx locks the file's first byte, which
+// nobody reads) and released by Unlock, by closing the file, or when the
+// holder dies.
 //
 // Elsewhere there is neither: TryLock creates the lock file exclusively and
 // Unlock removes it (a crash leaves it behind), and Wait takes no lock.
