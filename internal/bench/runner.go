@@ -139,6 +139,14 @@ type Runner struct {
 	rows map[string]*store.QueueItem
 	// claiming counts slots asking the store for work (see finishedLocked).
 	claiming int
+	// recount: a user went back to pending here since the store's count
+	// of pending users was read; that count may predate it (the row was
+	// this bench's claim then, which the count leaves out), so the run
+	// is not finished on it and it is read again.
+	recount bool
+	// hooks stop the runner at chosen points in this package's tests
+	// (export_test.go); zero in production.
+	hooks testHooks
 	// ahead are users claimed in the shared store ahead of a free slot, so
 	// that their creationOptions are fetched while the keys wait for their
 	// touch (see prefetchNextLocked); aheadBusy: a claim ahead is under
@@ -536,6 +544,7 @@ func (r *Runner) RetryFailed(ctx context.Context) (int, error) {
 	for _, it := range r.items {
 		if it.State == ItemFailed {
 			it.State, it.Attempts, it.Error, it.Hint = ItemPending, 0, "", ""
+			r.recount = true
 			delete(r.bound, strings.ToLower(it.UPN))
 			r.retried[strings.ToLower(it.UPN)] = true
 			r.itemEvent(it)
@@ -570,6 +579,24 @@ func (r *Runner) claim(ctx context.Context, s *slot) *Item {
 		}
 		t.Stop()
 	}
+}
+
+// testHooks are called, when set, at points a test needs to meet:
+// claimed after a slot claimed a user in the store (before the user is
+// taken), counted after the run loop read the store's count of pending
+// users, requeued after a user went back to pending (with r.mu held).
+type testHooks struct {
+	claimed  func(upn string)
+	counted  func(n int)
+	requeued func(upn string)
+}
+
+// recounting reports whether the store's count of pending users must be
+// read again (see Runner.recount).
+func (r *Runner) recounting() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recount
 }
 
 // claimOnce asks the store once; nil when there is nothing for the slot.
@@ -648,6 +675,9 @@ func (r *Runner) claimOnce(ctx context.Context, s *slot) *Item {
 		}
 		if q == nil {
 			return nil
+		}
+		if h := r.hooks.claimed; h != nil {
+			h(q.UPN)
 		}
 		if it := r.vet(ctx, q, s); it != nil {
 			return it
@@ -728,6 +758,7 @@ func (r *Runner) vet(ctx context.Context, q *store.QueueItem, s *slot) *Item {
 		it := r.itemLocked(q)
 		r.bound[strings.ToLower(q.UPN)] = running
 		it.State, it.JobID, it.Key = ItemPending, running.ID, running.KeyPath
+		r.recount = true
 		it.Error = "interrupted earlier at " + running.Step + ": waits for its key " + keyName(running)
 		r.itemEvent(it)
 		r.mu.Unlock()
@@ -905,13 +936,19 @@ func (r *Runner) Run(ctx context.Context) error {
 		lastCount time.Time
 	)
 	for {
-		if r.o.Foreground && (pending != 0 || time.Since(lastCount) >= r.o.ClaimPoll) && r.idle() {
+		if r.o.Foreground && (pending != 0 || r.recounting() || time.Since(lastCount) >= r.o.ClaimPoll) && r.idle() {
 			// Only when no slot works: the store's count matters once this
 			// bench has nothing left of its own.
+			r.mu.Lock()
+			r.recount = false // a user requeued from here on sets it again
+			r.mu.Unlock()
 			n, err := r.o.Enroller.Store.Pending(ctx, r.o.Bench)
 			if err != nil {
 				r.storeTrouble(err)
 				n = 1
+			}
+			if h := r.hooks.counted; h != nil {
+				h(n)
 			}
 			pending, lastCount = n, time.Now()
 		}
@@ -959,7 +996,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 		r.releaseAheadLocked()
-		finished := pending == 0 && r.finishedLocked(r.o.Foreground, pending)
+		finished := pending == 0 && !r.recount && r.finishedLocked(r.o.Foreground, pending)
 		if finished && !idleSent {
 			r.emit(Event{Type: EventIdle, Message: "queue finished"})
 			idleSent = true

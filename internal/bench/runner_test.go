@@ -636,3 +636,60 @@ func TestBenchTransientResumesJob(t *testing.T) {
 	}
 	b.onePasskeyEach(s)
 }
+
+// The run loop reads the store's count of pending users while a slot has
+// just claimed the only user (this bench's claim: the count leaves it out,
+// so it is 0); the key then refuses the touch and the user goes back to
+// the queue. The run must not end on that count, which predates the
+// requeue: it used to report the user "enrolled by another bench" and
+// exit 0 (seen once in CI as TestBenchKeyRefuses' "skipped").
+func TestBenchCountBeforeRequeue(t *testing.T) {
+	b := newBench(t, 1)
+	bad := b.plug()
+	bad.FailCall(enrolltest.OpMakeCredential, 1, enrolltest.Err(enrolltest.OpMakeCredential, hid.CodeOperationDenied))
+	r := b.runner(benchOpts{Options: bench.Options{UsersPerKey: 1, MaxAttempts: 3, Foreground: true}})
+	claimed, counted, requeued := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var claimOnce, countOnce, requeueOnce sync.Once
+	// A guard against a hang if the runner changes: a hook that waits in
+	// vain gives up after a while, and the outcome check below fails.
+	wait := func(ch chan struct{}) {
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Second):
+			t.Error("a test hook waited in vain")
+		}
+	}
+	bench.SetTestHooks(r, bench.TestHooks{
+		Claimed: func(string) {
+			claimOnce.Do(func() {
+				close(claimed)
+				wait(counted) // the loop counts while this claim is held
+			})
+		},
+		Counted: func(n int) {
+			select {
+			case <-claimed:
+			default:
+				return
+			}
+			countOnce.Do(func() {
+				if n != 0 {
+					t.Errorf("count %d while this bench held the only claim, want 0", n)
+				}
+				close(counted)
+				wait(requeued) // the loop decides after the requeue
+			})
+		},
+		Requeued: func(string) {
+			requeueOnce.Do(func() {
+				close(requeued)
+				b.plug() // a good key for the user
+			})
+		},
+	})
+	s := b.run(r, b.upns...)
+	it := item(s, b.upns[0])
+	if it.State != bench.ItemDone || it.Attempts != 2 {
+		t.Fatalf("user %+v, want done at the second attempt, on the second key", it)
+	}
+}

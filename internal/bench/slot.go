@@ -467,8 +467,12 @@ func (r *Runner) requeue(it *Item, job *store.Job, why string) {
 		it.JobID, it.Key = "", ""
 	}
 	it.State, it.Error, it.Hint = ItemPending, why, ""
+	r.recount = true
 	r.itemEvent(it)
 	r.signal()
+	if h := r.hooks.requeued; h != nil {
+		h(it.UPN)
+	}
 }
 
 func (r *Runner) fail(it *Item, ee *enroll.Error, msg, hint string) {
