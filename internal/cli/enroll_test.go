@@ -72,8 +72,9 @@ func scanSecrets() []string {
 
 // containsSecret reports whether c holds the secret s. A numeric secret
 // (a generated PIN) counts only where it is not part of a longer run of
-// digits: an 8-digit PIN turns up by chance inside a timestamp's
-// nanoseconds or an ID now and then, and that is not a leak.
+// digits, nor of a hex run of hashLike digits or more: a 6- or 8-digit PIN
+// turns up by chance inside a timestamp's nanoseconds, an ID or an audit
+// hash now and then, and that is not a leak.
 func containsSecret(c, s string) bool {
 	numeric := strings.Trim(s, "0123456789") == ""
 	for from := 0; ; {
@@ -82,14 +83,32 @@ func containsSecret(c, s string) bool {
 			return false
 		}
 		i += from
-		if !numeric || ((i == 0 || !isDigit(c[i-1])) && (i+len(s) == len(c) || !isDigit(c[i+len(s)]))) {
+		if !numeric {
+			return true
+		}
+		end := i + len(s)
+		inDigits := (i > 0 && isDigit(c[i-1])) || (end < len(c) && isDigit(c[end]))
+		start, stop := i, end
+		for start > 0 && isHex(c[start-1]) {
+			start--
+		}
+		for stop < len(c) && isHex(c[stop]) {
+			stop++
+		}
+		if !inDigits && stop-start < hashLike {
 			return true
 		}
 		from = i + 1
 	}
 }
 
+// hashLike is the length from which a run of hex digits is taken for a
+// hash or an ID (job ids have 32, audit hashes 64).
+const hashLike = 16
+
 func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+
+func isHex(b byte) bool { return isDigit(b) || ('a' <= b && b <= 'f') || ('A' <= b && b <= 'F') }
 
 func firstLineWith(c, s string) string {
 	for _, l := range strings.Split(c, "\n") {
@@ -678,6 +697,13 @@ func TestContainsSecret(t *testing.T) {
 		{"token abcDEF123 in a line", "abcDEF123", true},
 		{"xabcDEF123y", "abcDEF123", true},
 		{"nothing here", "84203917", false},
+		// In an audit hash (CI saw a 6-digit PIN in one), a job id or a
+		// short hex run.
+		{`"hash":"f2be6f8603feb04c4763bf2522c159ad1f3e063e21d27c61bca842039fd9501f"`, "842039", false},
+		{`"jobId":"49dfeb49cdc43e904c5586fca842039b"`, "842039", false},
+		{"PIN842039 set", "842039", true},
+		{"pin=842039;", "842039", true},
+		{"abc842039def", "842039", true},
 	} {
 		if got := containsSecret(tc.c, tc.s); got != tc.want {
 			t.Errorf("containsSecret(%q, %q) = %v, want %v", tc.c, tc.s, got, tc.want)
