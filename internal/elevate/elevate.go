@@ -209,12 +209,8 @@ func PipeName(session, which string) string {
 	return `\\.\pipe\keyprep-elevate-` + session + "-" + which
 }
 
-// streamPipes are the pipe names of stdin, stdout and stderr.
+// streamPipes are the pipe name suffixes of stdin, stdout and stderr.
 var streamPipes = [3]string{"in", "out", "err"}
-
-// StreamPipe is the pipe name suffix of standard stream i (0 stdin, 1
-// stdout, 2 stderr).
-func StreamPipe(i int) string { return streamPipes[i] }
 
 // CleanEnv drops the entries Windows keeps for each drive's current
 // directory ("=C:=C:\x"), which have no name to set and which the working

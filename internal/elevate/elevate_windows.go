@@ -284,7 +284,7 @@ func Relaunch(ctx context.Context, args []string) (int, error) {
 		if i == 0 {
 			access = windows.PIPE_ACCESS_OUTBOUND
 		}
-		p, err := newServerPipe(PipeName(session, StreamPipe(i)), access, sa)
+		p, err := newServerPipe(PipeName(session, streamPipes[i]), access, sa)
 		if err != nil {
 			return 0, fmt.Errorf("%w: %v", ErrRelay, err)
 		}
@@ -493,9 +493,9 @@ func adopt(req *Request, session string, relay uint32) error {
 		case s == Null:
 			name, access = "NUL", windows.GENERIC_READ|windows.GENERIC_WRITE
 		case i == 0:
-			name, access = PipeName(session, StreamPipe(i)), windows.GENERIC_READ
+			name, access = PipeName(session, streamPipes[i]), windows.GENERIC_READ
 		default:
-			name, access = PipeName(session, StreamPipe(i)), windows.GENERIC_WRITE
+			name, access = PipeName(session, streamPipes[i]), windows.GENERIC_WRITE
 		}
 		var (
 			h   windows.Handle
