@@ -209,9 +209,6 @@ func PipeName(session, which string) string {
 	return `\\.\pipe\keyprep-elevate-` + session + "-" + which
 }
 
-// streamPipes are the pipe name suffixes of stdin, stdout and stderr.
-var streamPipes = [3]string{"in", "out", "err"}
-
 // CleanEnv drops the entries Windows keeps for each drive's current
 // directory ("=C:=C:\x"), which have no name to set and which the working
 // directory already carries, and entries without "=".

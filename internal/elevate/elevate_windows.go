@@ -407,6 +407,10 @@ func Relaunch(ctx context.Context, args []string) (int, error) {
 // the copy cannot inherit).
 var environ = os.Environ
 
+// streamPipes are the pipe name suffixes of stdin, stdout and stderr
+// (PipeName).
+var streamPipes = [3]string{"in", "out", "err"}
+
 // stdHandles are STD_INPUT_HANDLE, STD_OUTPUT_HANDLE and STD_ERROR_HANDLE.
 var stdHandles = [3]uint32{windows.STD_INPUT_HANDLE, windows.STD_OUTPUT_HANDLE, windows.STD_ERROR_HANDLE}
 
